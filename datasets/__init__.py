@@ -1,0 +1,1 @@
+"""Four-category waste taxonomy, manifests, splits and image decoding."""

@@ -1,0 +1,46 @@
+"""Pack a data set into one zip of resized JPEGs with its manifest.
+
+One file travels and reads faster than thirteen thousand small ones (a GPU machine,
+a CI cache); images are shrunk to the size training uses and re-encoded once.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+from datasets.images import ImageDecodeError, encode_jpeg, fit_within
+from datasets.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, SampleSet
+
+
+def pack(samples: SampleSet, out: Path, max_side: int = 160, quality: int = 70) -> Counter:
+    """Write ``out`` (a zip); returns counts of what was written and skipped."""
+    tally: Counter = Counter()
+    rows = io.StringIO()
+    writer = csv.DictWriter(rows, fieldnames=MANIFEST_COLUMNS)
+    writer.writeheader()
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+        for sample in samples.samples:
+            try:
+                rgb = fit_within(samples.store.read_rgb(sample.path), max_side)
+            except ImageDecodeError:
+                tally["skipped: undecodable"] += 1
+                continue
+            data = encode_jpeg(rgb, quality)
+            name = "images/" + sample.path.removeprefix("images/")
+            archive.writestr(name, data)
+            writer.writerow({
+                "path": name, "category": sample.category, "item": sample.item or "",
+                "source": sample.source, "source_class": "", "width": rgb.shape[1], "height": rgb.shape[0],
+                "sha256": hashlib.sha256(data).hexdigest(), "orig_path": sample.path, "orig_sha256": "",
+                "group": sample.group,
+            })  # fmt: skip
+            tally["written"] += 1
+        archive.writestr(MANIFEST_NAME, rows.getvalue())
+    tmp.replace(out)
+    return tally

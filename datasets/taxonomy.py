@@ -1,0 +1,116 @@
+"""The waste taxonomy of the Zhumadian regulation (2024): the single source of truth.
+
+Art. 12 sets four categories; Art. 16(3) names what must not go into the kitchen bin.
+Bin colours follow GB/T 19095-2019. Every item maps to exactly one category.
+Bump ``TAXONOMY_VERSION`` whenever a category, an item or a mapping changes: a model
+records the version it was trained on and refuses to load under another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TAXONOMY_VERSION = "zmd-2024.1"
+
+
+class TaxonomyMismatch(ValueError):
+    """A model or data file was made for another taxonomy version."""
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    zh: str
+    en: str
+    colour: str
+    rgb: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    category: str
+    zh: str
+    en: str
+    kitchen_contaminant: bool = False
+
+
+CATEGORIES: tuple[Category, ...] = (
+    Category("recyclable", "可回收物", "Recyclable", "blue", (0, 92, 175)),
+    Category("hazardous", "有害垃圾", "Hazardous waste", "red", (200, 30, 40)),
+    Category("kitchen", "厨余垃圾", "Kitchen waste", "green", (20, 140, 60)),
+    Category("other", "其他垃圾", "Other waste", "grey", (110, 110, 110)),
+)
+
+ITEMS: tuple[Item, ...] = (
+    # Recyclable (Art. 12(1)): paper, plastics, glass, metal, textiles.
+    Item("ball", "recyclable", "球类", "Ball"),
+    Item("cardboard", "recyclable", "纸板", "Cardboard"),
+    Item("carton", "recyclable", "利乐包装", "Carton (Tetra Pak)"),
+    Item("clothing", "recyclable", "衣物", "Clothing"),
+    Item("glass", "recyclable", "玻璃", "Glass"),
+    Item("glass_bottle", "recyclable", "玻璃瓶", "Glass bottle"),
+    Item("metal", "recyclable", "金属", "Metal"),
+    Item("metal_can", "recyclable", "金属罐", "Metal can"),
+    Item("paper", "recyclable", "纸张", "Paper"),
+    Item("plastic", "recyclable", "塑料", "Plastic"),
+    Item("plastic_bottle", "recyclable", "塑料瓶", "Plastic bottle"),
+    # Hazardous (Art. 12(2)): batteries, lamps, medicines, paint and its containers.
+    Item("battery", "hazardous", "电池", "Battery"),
+    Item("lamp", "hazardous", "灯管", "Lamp"),
+    Item("medicine", "hazardous", "药品", "Medicine"),
+    Item("paint", "hazardous", "油漆及其容器", "Paint and its container"),
+    # Kitchen (Art. 12(3)).
+    Item("eggshell", "kitchen", "蛋壳", "Eggshell"),
+    Item("food_waste", "kitchen", "剩菜剩饭", "Food waste"),
+    Item("fruit_peel", "kitchen", "果皮", "Fruit peel"),
+    Item("vegetable", "kitchen", "菜叶", "Vegetable"),
+    # Other (Art. 12(4)); three of them are the kitchen-bin contaminants of Art. 16(3).
+    Item("broom", "other", "扫帚", "Broom"),
+    Item("ceramics", "other", "陶瓷", "Ceramics"),
+    Item("cigarette_butt", "other", "烟头", "Cigarette butt"),
+    Item("disposable_tableware", "other", "一次性餐具", "Disposable tableware", True),
+    Item("lighter", "other", "打火机", "Lighter"),
+    Item("mirror", "other", "镜子", "Mirror"),
+    Item("packaging", "other", "包装袋", "Packaging (snack bags, wrappers)", True),
+    Item("plastic_bag", "other", "塑料袋", "Plastic bag", True),
+    Item("shells", "other", "贝壳", "Shells"),
+    Item("soiled_textile", "other", "污损织物", "Soiled textile"),
+    Item("toothbrush", "other", "牙刷", "Toothbrush"),
+)
+
+CATEGORY_KEYS: tuple[str, ...] = tuple(c.key for c in CATEGORIES)
+ITEM_KEYS: tuple[str, ...] = tuple(i.key for i in ITEMS)
+_CATEGORY_BY_KEY = {c.key: c for c in CATEGORIES}
+_ITEM_BY_KEY = {i.key: i for i in ITEMS}
+
+
+def category(key: str) -> Category:
+    try:
+        return _CATEGORY_BY_KEY[key]
+    except KeyError:
+        raise KeyError(f"unknown category {key!r}; expected one of {', '.join(CATEGORY_KEYS)}") from None
+
+
+def item(key: str) -> Item:
+    try:
+        return _ITEM_BY_KEY[key]
+    except KeyError:
+        raise KeyError(f"unknown item {key!r} (taxonomy {TAXONOMY_VERSION})") from None
+
+
+def category_of(item_key: str) -> str:
+    return item(item_key).category
+
+
+def is_kitchen_contaminant(item_key: str) -> bool:
+    return item(item_key).kitchen_contaminant
+
+
+def check_version(found: str, what: str = "model") -> None:
+    """Fail loudly when ``found`` is not the taxonomy this code knows."""
+    if found != TAXONOMY_VERSION:
+        raise TaxonomyMismatch(
+            f"{what} was made for taxonomy {found!r} but this binwatch uses {TAXONOMY_VERSION!r}; "
+            "retrain or export the model with this version, or install the binwatch that matches it"
+        )

@@ -1,0 +1,1 @@
+"""The event wire format shared by edge boxes and the collector."""

@@ -1,0 +1,1 @@
+"""Running an exported model without PyTorch: metadata, preprocessing, prediction, evaluation."""

@@ -1,0 +1,147 @@
+"""Run an exported binwatch ONNX model with onnxruntime: no PyTorch, nothing but the file.
+
+The model file carries its labels, categories, taxonomy version, preprocessing and
+version in its metadata (``binwatch.*`` keys); a file without them, or made for another
+taxonomy, is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from datasets import taxonomy
+from datasets.preprocess import Preprocess
+
+META_PREFIX = "binwatch."
+RELEASE_DIR = Path(__file__).resolve().parent.parent / "model" / "release"
+
+
+class ModelFileError(ValueError):
+    """The file is not a usable binwatch model."""
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    labels: list[str]
+    categories: list[str]
+    taxonomy_version: str
+    preprocess: Preprocess
+    version: str
+    precision: str = "fp32"
+    metrics: dict = field(default_factory=dict)
+
+    def to_props(self) -> dict[str, str]:
+        """As ONNX ``metadata_props`` (string → string)."""
+        values = {
+            "labels": json.dumps(self.labels), "categories": json.dumps(self.categories),
+            "taxonomy_version": self.taxonomy_version, "preprocess": json.dumps(self.preprocess.to_dict()),
+            "version": self.version, "precision": self.precision, "metrics": json.dumps(self.metrics),
+        }  # fmt: skip
+        return {META_PREFIX + k: v for k, v in values.items()}
+
+    @classmethod
+    def from_props(cls, props: dict[str, str], name: str) -> ModelMetadata:
+        try:
+            meta = cls(
+                labels=json.loads(props[META_PREFIX + "labels"]),
+                categories=json.loads(props[META_PREFIX + "categories"]),
+                taxonomy_version=props[META_PREFIX + "taxonomy_version"],
+                preprocess=Preprocess.from_dict(json.loads(props[META_PREFIX + "preprocess"])),
+                version=props[META_PREFIX + "version"],
+                precision=props.get(META_PREFIX + "precision", "fp32"),
+                metrics=json.loads(props.get(META_PREFIX + "metrics", "{}")),
+            )
+        except KeyError as exc:
+            raise ModelFileError(f"{name}: not a binwatch model (metadata {exc.args[0]!r} missing)") from None
+        except (ValueError, TypeError) as exc:
+            raise ModelFileError(f"{name}: malformed binwatch metadata ({exc})") from None
+        taxonomy.check_version(meta.taxonomy_version, f"model {name}")
+        unknown = [label for label in meta.labels if label not in taxonomy.ITEM_KEYS]
+        if unknown:
+            raise ModelFileError(f"{name}: labels not in the taxonomy: {', '.join(unknown)}")
+        return meta
+
+
+@dataclass(frozen=True)
+class ItemPrediction:
+    item: str
+    item_score: float
+    category: str
+    category_score: float
+    category_scores: dict[str, float]
+    item_probs: np.ndarray = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "category": self.category, "category_score": round(self.category_score, 4),
+            "item": self.item, "item_score": round(self.item_score, 4),
+            "category_scores": {k: round(v, 4) for k, v in self.category_scores.items()},
+        }  # fmt: skip
+
+
+def summarize(item_probs: np.ndarray, category_probs: np.ndarray, meta: ModelMetadata) -> ItemPrediction:
+    """One probability row pair → the top item and the top category (which may disagree:
+    three 'other' items at 0.3 each outweigh one 'recyclable' item at 0.4)."""
+    i, c = int(item_probs.argmax()), int(category_probs.argmax())
+    return ItemPrediction(
+        item=meta.labels[i], item_score=float(item_probs[i]),
+        category=meta.categories[c], category_score=float(category_probs[c]),
+        category_scores={name: float(p) for name, p in zip(meta.categories, category_probs, strict=True)},
+        item_probs=item_probs,
+    )  # fmt: skip
+
+
+class Classifier:
+    """An ONNX item/category classifier. ``threads=0`` lets onnxruntime choose."""
+
+    def __init__(self, path: str | Path, threads: int = 0):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelFileError(f"{self.path}: no such model file")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            raise ModelFileError(f"{self.path}: onnxruntime cannot load it ({exc})") from exc
+        props = self.session.get_modelmeta().custom_metadata_map
+        self.meta = ModelMetadata.from_props(props, str(self.path))
+        self.input_name = self.session.get_inputs()[0].name
+
+    @property
+    def version(self) -> str:
+        return self.meta.version
+
+    @property
+    def preprocess(self) -> Preprocess:
+        return self.meta.preprocess
+
+    def probabilities(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Preprocessed N×3×S×S float32 → (item probabilities, category probabilities)."""
+        item_probs, category_probs = self.session.run(None, {self.input_name: batch})
+        return item_probs, category_probs
+
+    def predict(self, images: Sequence[np.ndarray], batch_size: int = 32) -> list[ItemPrediction]:
+        """RGB uint8 images of any size → one prediction each."""
+        out: list[ItemPrediction] = []
+        for start in range(0, len(images), batch_size):
+            batch = self.preprocess.batch(list(images[start : start + batch_size]))
+            items, categories = self.probabilities(batch)
+            out.extend(summarize(i, c, self.meta) for i, c in zip(items, categories, strict=True))
+        return out
+
+
+def default_model_path() -> Path:
+    """The shipped INT8 release model."""
+    candidates = sorted(RELEASE_DIR.glob("*-int8.onnx"))
+    if not candidates:
+        raise ModelFileError(f"no release model in {RELEASE_DIR}; pass --model")
+    return candidates[-1]

@@ -1,0 +1,69 @@
+"""``binwatch predict`` and ``binwatch eval``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    predict = sub.add_parser("predict", help="classify image files; one JSON line per file")
+    predict.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    predict.add_argument("--model", help="ONNX model (default: the shipped INT8 release model)")
+    predict.add_argument("--batch-size", type=int, default=64)
+    predict.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: all cores)")
+    predict.set_defaults(func=run_predict)
+
+    evaluate = sub.add_parser("eval", help="accuracy, F1, calibration, confusion matrix and latency of a model")
+    evaluate.add_argument("--model", help="ONNX file or PyTorch checkpoint (.pt); default: the release INT8 model")
+    evaluate.add_argument("--data", required=True, help="manifest.csv, folder or packed zip")
+    evaluate.add_argument("--split", choices=("all", "val", "train"), default="all",
+                          help="evaluate on the whole set or one side of the seeded group split")  # fmt: skip
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--out", type=Path, default=Path("runs/eval"), help="folder for report JSON and PNG")
+    evaluate.add_argument("--latency-images", type=int, default=100)
+    evaluate.set_defaults(func=run_eval)
+
+
+def run_predict(args) -> int:
+    from inference.classifier import Classifier, default_model_path
+    from inference.predict import predict_paths, write_jsonl
+
+    classifier = Classifier(args.model or default_model_path(), threads=args.threads)
+    errors = write_jsonl(predict_paths(classifier, args.paths, args.batch_size), sys.stdout)
+    return 1 if errors else 0
+
+
+def load_classifier(path: str, threads: int):
+    """ONNX files run through onnxruntime; ``.pt`` checkpoints need the train extra."""
+    if path.endswith(".pt"):
+        from training.checkpoint_classifier import CheckpointClassifier
+
+        return CheckpointClassifier(path, threads)
+    from inference.classifier import Classifier
+
+    return Classifier(path, threads)
+
+
+def run_eval(args) -> int:
+    from datasets import manifest, split
+    from inference.classifier import default_model_path
+    from inference.evaluate import confusion_png, evaluate, format_table
+
+    classifier = load_classifier(args.model or str(default_model_path()), threads=1)
+    data = manifest.load(args.data)
+    if args.split != "all":
+        train, val = split.split_by_group(data.samples, 0.2, args.seed)
+        data = data.subset(val if args.split == "val" else train)
+    report = evaluate(classifier, data, latency_images=args.latency_images)
+    report.update(data=str(args.data), split=args.split, model_path=str(classifier.path))
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = f"eval-{classifier.meta.version}-{classifier.meta.precision}-{args.split}"
+    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    confusion_png(report["confusion_matrix"], classifier.meta.categories, args.out / f"{stem}-confusion.png",
+                  f"{classifier.meta.version} {classifier.meta.precision} on {args.split} ({report['images']} images)")
+    print(format_table(report))
+    print(f"\nreport: {args.out / stem}.json, confusion matrix: {args.out / stem}-confusion.png")
+    return 0

@@ -1,0 +1,1 @@
+"""The network (timm EfficientNet-Lite0), its pretrained weights and the checkpoint format."""

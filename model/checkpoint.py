@@ -1,0 +1,67 @@
+"""The checkpoint format: weights plus everything needed to use them without guessing.
+
+A checkpoint carries its labels, the taxonomy version, the preprocessing and the
+validation metrics; ``last.pt`` also carries the optimiser state for ``--resume``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from datasets import taxonomy
+from datasets.preprocess import Preprocess
+from model.network import ARCH, ItemAndCategory, create_model
+
+FORMAT = "binwatch-checkpoint/1"
+
+
+@dataclass
+class ModelInfo:
+    labels: list[str]
+    preprocess: Preprocess
+    version: str
+    arch: str = ARCH
+    taxonomy_version: str = taxonomy.TAXONOMY_VERSION
+    categories: list[str] = field(default_factory=lambda: list(taxonomy.CATEGORY_KEYS))
+    metrics: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "labels": self.labels, "preprocess": self.preprocess.to_dict(), "version": self.version,
+            "arch": self.arch, "taxonomy_version": self.taxonomy_version, "categories": self.categories,
+            "metrics": self.metrics,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelInfo:
+        return cls(**{**data, "preprocess": Preprocess.from_dict(data["preprocess"])})
+
+
+def save(path: Path, state_dict: dict, info: ModelInfo, train_state: dict | None = None) -> None:
+    """Write atomically, so a kill mid-save leaves the previous checkpoint intact."""
+    payload = {"format": FORMAT, "info": info.to_dict(), "state_dict": state_dict}
+    if train_state is not None:
+        payload["train_state"] = train_state
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def load(path: str | Path) -> dict:
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a binwatch checkpoint")
+    taxonomy.check_version(payload["info"]["taxonomy_version"], f"checkpoint {path}")
+    return payload
+
+
+def build(payload: dict) -> tuple[ItemAndCategory, ModelInfo]:
+    """The eval-mode network with item and category outputs, and its info."""
+    info = ModelInfo.from_dict(payload["info"])
+    net = create_model(len(info.labels), pretrained=False)
+    net.load_state_dict(payload["state_dict"])
+    model = ItemAndCategory(net, info.labels, info.categories).eval()
+    return model, info

@@ -1,0 +1,1 @@
+"""Training loop, augmentation, ONNX export and INT8 quantisation."""

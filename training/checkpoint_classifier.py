@@ -1,0 +1,31 @@
+"""A PyTorch checkpoint behind the same interface as ``inference.Classifier``.
+
+Lets ``binwatch eval`` score a checkpoint and its ONNX exports with one code path, and
+lets the parity test feed both the very same preprocessed arrays.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inference.classifier import ModelMetadata
+from model import checkpoint
+
+
+class CheckpointClassifier:
+    def __init__(self, path: str | Path, threads: int = 0):
+        if threads:
+            torch.set_num_threads(threads)
+        self.path = Path(path)
+        self.model, info = checkpoint.build(checkpoint.load(self.path))
+        self.meta = ModelMetadata(
+            info.labels, info.categories, info.taxonomy_version, info.preprocess, info.version, "pytorch-fp32"
+        )
+
+    @torch.inference_mode()
+    def probabilities(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        items, categories = self.model(torch.from_numpy(batch))
+        return items.numpy(), categories.numpy()
