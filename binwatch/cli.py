@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cli.register(sub)
     training_cli.register(sub)
     inference_cli.register(sub)
-    for module in ("edge.cli", "collector.cli"):
+    for module in ("edge.simulator.cli", "edge.cli", "collector.cli", "binwatch.demo"):
         try:
             __import__(module, fromlist=["register"]).register(sub)
         except ModuleNotFoundError as exc:

@@ -33,6 +33,7 @@ class CollectorConfig(_Section):
     url: Annotated[str, Field(pattern=r"^https?://")]
     token: Annotated[str, Field(min_length=1)]
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    model_check_s: Annotated[float, Field(ge=0, description="how often to ask for a new model; 0: never")] = 300.0
     heartbeat_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
     retry_max_s: Annotated[float, Field(ge=1, le=3600)] = 300.0
 
@@ -102,7 +103,7 @@ class ScheduleConfig(_Section):
             m = HOURS.match(window)
             if not m or int(m[1]) > 23 or int(m[3]) > 24 or int(m[2]) > 59 or int(m[4]) > 59:
                 raise ValueError(f"{window!r} is not HH:MM-HH:MM")
-            if m[1:3] == m[3:5]:
+            if m.group(1, 2) == m.group(3, 4):
                 raise ValueError(f"{window!r} is empty")
         return windows
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 
-from training.config import ExportConfig, TrainConfig
+from training.config import ExportConfig, RetrainConfig, TrainConfig
 
 HELP = {
     "data": "manifest.csv, image folder or packed zip",
@@ -47,6 +47,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--check-images", type=int, default=ExportConfig.check_images)
     export.set_defaults(func=run_export)
 
+    retrain = sub.add_parser("retrain", help="fine-tune on reviewed items; promote only a better model")
+    retrain.add_argument("--reviews", required=True,
+                         help="the collector's retraining export: a folder, a zip, or the collector URL")
+    retrain.add_argument("--token", help="admin bearer token for a collector URL")
+    retrain.add_argument("--base", required=True, help="the base data set (its seed-0 val split is the fixed split)")
+    retrain.add_argument("--checkpoint", default=None, help="current checkpoint (default: the release one)")
+    for name in ("out", "epochs", "lr", "batch_size", "review_weight", "review_holdout", "tolerance", "version",
+                 "device", "workers", "seed", "limit", "calibration_images"):
+        default = RetrainConfig.__dataclass_fields__[name].default
+        retrain.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
+    retrain.add_argument("--register", metavar="COLLECTOR_URL",
+                         help="upload a promoted model to this collector and make it current (needs --token)")
+    retrain.set_defaults(func=run_retrain)
+
 
 def run_train(args) -> int:
     from training.train import train
@@ -69,4 +83,20 @@ def run_export(args) -> int:
         print(f"export rejected: {exc}")
         return 1
     print(json.dumps(report, indent=2))
+    return 0
+
+
+def run_retrain(args) -> int:
+    from inference.classifier import RELEASE_DIR
+    from training.retrain import retrain
+
+    checkpoint = args.checkpoint or str(max(RELEASE_DIR.glob("binwatch-*.pt")))
+    fields_ = RetrainConfig.__dataclass_fields__
+    cfg = RetrainConfig(**{k: v for k, v in vars(args).items() if k in fields_ and k != "checkpoint"},
+                        checkpoint=checkpoint)
+    report = retrain(cfg)
+    if report["promoted"] and args.register:
+        from training.registry import register_model
+
+        register_model(args.register, args.token, report)
     return 0

@@ -45,3 +45,26 @@ class ExportConfig:
     check_images: int = 512
     val_fraction: float = 0.2
     seed: int = 0
+
+
+@dataclass
+class RetrainConfig:
+    reviews: str
+    base: str
+    checkpoint: str
+    out: str = "runs/retrain"
+    token: str | None = None
+    epochs: int = 3
+    lr: float = 3e-4
+    batch_size: int = 64
+    review_weight: float = 5.0
+    review_holdout: float = 0.3
+    tolerance: float = 0.0
+    version: str = ""
+    device: str = "auto"
+    workers: int = 2
+    seed: int = 0
+    limit: int = 0
+    calibration_images: int = 256
+    min_item_agreement: float = 0.93
+    min_category_agreement: float = 0.97

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import httpx
@@ -24,35 +24,12 @@ from datasets import manifest, split
 from inference.evaluate import evaluate
 from model import checkpoint
 from training.checkpoint_classifier import CheckpointClassifier
-from training.config import ExportConfig, TrainConfig
+from training.config import ExportConfig, RetrainConfig, TrainConfig
 from training.export import export
 from training.train import train
 
 log = logging.getLogger(__name__)
-EXPORT_ROUTE = "/api/v1/export/retraining"
-
-
-@dataclass
-class RetrainConfig:
-    reviews: str
-    base: str
-    checkpoint: str
-    out: str = "runs/retrain"
-    token: str | None = None
-    epochs: int = 3
-    lr: float = 3e-4
-    batch_size: int = 64
-    review_weight: float = 5.0
-    review_holdout: float = 0.3
-    tolerance: float = 0.0
-    version: str = ""
-    device: str = "auto"
-    workers: int = 2
-    seed: int = 0
-    limit: int = 0
-    calibration_images: int = 256
-    min_item_agreement: float = ExportConfig.min_item_agreement
-    min_category_agreement: float = ExportConfig.min_category_agreement
+EXPORT_ROUTE = "/api/v1/export/reviewed.zip"
 
 
 def fetch_reviews(source: str, token: str | None, into: Path) -> Path:
@@ -143,6 +120,8 @@ def retrain(cfg: RetrainConfig) -> dict:
     report = {
         "current": info["version"], "candidate": version, "promoted": promoted, "reason": reason,
         "current_scores": old, "candidate_scores": new, "checkpoint": str(candidate), "config": asdict(cfg),
+        "training_images": {"base": len(base_train), "reviewed": len(review_train),
+                            "duplicates_removed": train_set.skipped["duplicate image"]},
     }  # fmt: skip
     report["config"].pop("token")
     print(comparison_table(old, new))

@@ -1,0 +1,161 @@
+"""Edge pipeline benchmark: frames per second on one CPU core for a 1280×720 video.
+
+Pins itself to one core (``sched_setaffinity``), sets OpenCV to one thread and the ONNX
+session to one intra-op thread, then times, over the same video:
+
+1. decoding alone;
+2. the motion stage alone (downscale, frame difference per bin polygon, hysteresis);
+3. the whole agent: motion, clip ring buffer, item isolation, classification of the
+   consensus crops, flag rules, evidence files (snapshot, crop, MP4 clip) and the SQLite
+   outbox commit; nothing is sent;
+4. the same end to end, decoding included: what the box sustains from a camera file.
+
+Without ``--video`` it renders a synthetic 720p drop-off scene (three bins, an arm dropping
+validation photos, a passer-by, sensor noise) at 15 fps with a disposal every few seconds.
+
+    .venv/bin/python benchmarks/edge_pipeline.py --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import cv2
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from edge.agent import OFFLINE_START, Agent, load_classifier  # noqa: E402
+from edge.config import load  # noqa: E402
+from edge.motion import MotionDetector  # noqa: E402
+from edge.outbox import Outbox  # noqa: E402
+from edge.segment import Segmenter  # noqa: E402
+from edge.storage import Layout  # noqa: E402
+from edge.timing import Timing  # noqa: E402
+from tests.edge import scene  # noqa: E402
+
+ITEMS = ("plastic_bottle", "fruit_peel", "battery", "plastic_bag", "cardboard", "disposable_tableware", "food_waste")
+
+
+def synthetic(folder: Path, seconds: float, fps: float) -> tuple[Path, list[scene.Drop]]:
+    bins = [b for b, _, _ in scene.BINS]
+    drops = [scene.Drop(2.5 + 3.2 * i, bins[i % len(bins)], ITEMS[i % len(ITEMS)])
+             for i in range(int((seconds - 4) / 3.2))]  # fmt: skip
+    return scene.render(folder / "scene-720p.mp4", drops, seconds, scale=2, fps=fps), drops
+
+
+def frames(video: Path):
+    capture = cv2.VideoCapture(str(video))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 15.0
+    index = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        yield frame, OFFLINE_START + timedelta(seconds=index / fps)
+        index += 1
+    capture.release()
+
+
+def decode_fps(video: Path) -> tuple[float, int]:
+    start, count = time.perf_counter(), 0
+    for _ in frames(video):
+        count += 1
+    return count / (time.perf_counter() - start), count
+
+
+def motion_fps(video: Path, config) -> float:
+    th = config.thresholds
+    detector = segmenters = None
+    spent = 0.0
+    count = 0
+    for frame, t in frames(video):
+        if detector is None:
+            detector = MotionDetector(
+                (frame.shape[1], frame.shape[0]), [b.polygon for b in config.bins], th.motion_pixel_delta
+            )
+            segmenters = [Segmenter(th.motion_fraction, th.start_frames, th.settle_s, th.max_event_s)
+                          for _ in config.bins]  # fmt: skip
+        start = time.perf_counter()
+        for segmenter, motion in zip(segmenters, detector.update(frame), strict=True):
+            segmenter.update(t, motion.inside, motion.around)
+        spent += time.perf_counter() - start
+        count += 1
+    return count / spent
+
+
+def agent_fps(video: Path, config) -> dict:
+    outbox = Outbox(Layout(config.storage.dir))
+    timing = Timing()
+    agent = Agent(config, load_classifier(config), outbox=outbox, timing=timing)
+    processing = 0.0
+    wall = time.perf_counter()
+    for frame, t in frames(video):
+        start = time.perf_counter()
+        agent.process(frame, t)
+        processing += time.perf_counter() - start
+    agent.close()
+    wall = time.perf_counter() - wall
+    count = agent.counts["frames"]
+    result = {
+        "agent_fps": round(count / processing, 1), "end_to_end_fps": round(count / wall, 1),
+        "disposals": agent.counts["disposals"], "flagged": agent.counts["flagged"], "stages": timing.mean_ms(),
+    }  # fmt: skip
+    outbox.close()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", type=Path, help="a 1280x720 video (default: render a synthetic scene)")
+    parser.add_argument("--config", type=Path, help="the site.toml of --video (its bins)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the synthetic scene")
+    parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the synthetic scene")
+    parser.add_argument("--core", type=int, default=0, help="the CPU core to pin to")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if bool(args.video) != bool(args.config):
+        parser.error("--video and --config go together")
+
+    os.sched_setaffinity(0, {args.core})
+    cv2.setNumThreads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        video, drops = (args.video, None) if args.video else synthetic(folder, args.seconds, args.fps)
+        config = load(args.config) if args.config else scene.site(folder, video, scale=2)
+        config = config.model_copy(update={"storage": config.storage.model_copy(update={"dir": folder / "store"})})
+        decoded, count = decode_fps(video)
+        capture = cv2.VideoCapture(str(video))
+        size = f"{int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))}x{int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))}"
+        capture.release()
+        figures = {
+            "video": str(args.video or "synthetic"), "size": size, "frames": count,
+            "drops": len(drops) if drops else None, "cpu": _cpu(), "core": args.core,
+            "decode_fps": round(decoded, 1), "motion_fps": round(motion_fps(video, config), 1),
+            **agent_fps(video, config),
+        }  # fmt: skip
+    print(json.dumps(figures, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""Frames from the site's camera through OpenCV: a video file, a device index, or a stream URL.
+
+A video file is finite: it ends, and that is the end of the run. A device or a stream is
+not: when it stops delivering, it is reopened with exponential backoff, its state is
+``reconnecting`` (heartbeats say so) and each loss is logged; it never ends the run. The
+first frame after a reopening is marked as following a gap, so motion is not measured
+across it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import cv2
+import numpy as np
+
+from edge.backoff import backoff_s
+from edge.config import CameraConfig
+from edge.timing import Timing
+
+log = logging.getLogger(__name__)
+
+OPEN_TIMEOUT_MS = 10_000
+READ_TIMEOUT_MS = 10_000
+QUEUE_FRAMES = 16
+
+
+class CameraError(OSError):
+    """The source cannot be used at all (a video file that will not open)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray  # BGR, as OpenCV decodes
+    t: datetime
+    after_gap: bool = False
+
+
+def is_file(source: str | int) -> bool:
+    return isinstance(source, str) and "://" not in source
+
+
+def open_capture(source: str | int) -> cv2.VideoCapture:
+    if isinstance(source, int):
+        return cv2.VideoCapture(source)
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS]
+    return cv2.VideoCapture(source, cv2.CAP_FFMPEG, params)
+
+
+def video_fps(capture: cv2.VideoCapture, fallback: float) -> float:
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    return fps if 0 < fps <= 240 else fallback
+
+
+class Camera:
+    def __init__(self, config: CameraConfig, timing: Timing | None = None):
+        self.config = config
+        self.timing = timing or Timing()
+        self.state = "stopped"
+        self.losses = 0
+
+    def frames(self, stop: threading.Event) -> Iterator[Frame]:
+        try:
+            if is_file(self.config.source):
+                yield from self._file(stop)
+            else:
+                yield from self._live(stop)
+        finally:
+            self.state = "stopped"
+
+    def _file(self, stop: threading.Event) -> Iterator[Frame]:
+        capture = open_capture(self.config.source)
+        if not capture.isOpened():
+            raise CameraError(f"{self.config.source}: cannot open this video file")
+        fps = video_fps(capture, self.config.fps)
+        started, clock = datetime.now(UTC), time.monotonic()
+        self.state = "streaming"
+        index = 0
+        try:
+            while not stop.is_set():
+                read_start = time.perf_counter()
+                ok, image = capture.read()
+                if not ok:
+                    log.info("video file %s ended after %d frames", self.config.source, index)
+                    return
+                self.timing.add("capture", (time.perf_counter() - read_start) * 1000.0)
+                if self.config.realtime:
+                    stop.wait(max(0.0, clock + index / fps - time.monotonic()))
+                yield Frame(image, started + timedelta(seconds=index / fps))
+                index += 1
+        finally:
+            capture.release()
+
+    def _live(self, stop: threading.Event) -> Iterator[Frame]:
+        attempt, gap = 0, False
+        while not stop.is_set():
+            capture = open_capture(self.config.source)
+            try:
+                while capture.isOpened() and not stop.is_set():
+                    read_start = time.perf_counter()
+                    ok, image = capture.read()
+                    if not ok:
+                        break
+                    self.timing.add("capture", (time.perf_counter() - read_start) * 1000.0)
+                    if self.state != "streaming":
+                        log.info("camera %s streaming", self.config.source)
+                    self.state, attempt = "streaming", 0
+                    yield Frame(image, datetime.now(UTC), after_gap=gap)
+                    gap = False
+            finally:
+                capture.release()
+            if stop.is_set():
+                return
+            attempt += 1
+            self.losses += attempt == 1
+            self.state, gap = "reconnecting", True
+            wait = backoff_s(attempt, self.config.reconnect_max_s)
+            log.warning(
+                "camera %s lost or not available; reopening in %.1f s (attempt %d)", self.config.source, wait, attempt
+            )
+            stop.wait(wait)
+
+
+class FrameFeed:
+    """Reads the camera in its own thread so that a slow step never stalls capture.
+
+    A live source drops its oldest waiting frame when the pipeline falls behind (a camera
+    does not wait); a video file played as fast as possible waits instead, losing nothing.
+    ``None`` from ``get`` means the source has ended.
+    """
+
+    def __init__(self, camera: Camera, stop: threading.Event):
+        self.camera, self.stop = camera, stop
+        self.dropped = 0
+        self.error: Exception | None = None
+        self._lossless = is_file(camera.config.source) and not camera.config.realtime
+        self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._thread = threading.Thread(target=self._read, name="camera", daemon=True)
+
+    def start(self) -> FrameFeed:
+        self._thread.start()
+        return self
+
+    def _read(self) -> None:
+        try:
+            for frame in self.camera.frames(self.stop):
+                self._put(frame)
+        except Exception as exc:  # handed to the main loop, which reports it
+            self.error = exc
+        finally:
+            self._put(None)
+
+    def _put(self, item: Frame | None) -> None:
+        blocking = self._lossless or item is None  # the end marker must not push out a frame
+        while blocking and not self.stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        while True:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def get(self, timeout: float = 0.5) -> Frame | None | bool:
+        """A frame, ``None`` at the end of the source, ``False`` when nothing came within ``timeout``."""
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return False
+
+    def join(self) -> None:
+        self._thread.join(timeout=5)

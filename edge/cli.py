@@ -1,0 +1,164 @@
+"""``binwatch edge …``: run the agent, check a site configuration, read the outbox, evaluate.
+
+Handlers import what they need when called, so ``binwatch --help`` stays fast and none of
+this pulls in anything beyond the edge's own dependencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def register(sub) -> None:
+    edge = sub.add_parser(
+        "edge",
+        help="the edge agent: watch the bins, flag, keep evidence, deliver",
+        description="The edge agent of a drop-off point.",
+    )
+    commands = edge.add_subparsers(dest="edge_command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="watch the camera and deliver events until stopped")
+    run.add_argument("--config", required=True, type=Path, help="site.toml")
+    run.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default="json",
+        help="json: one object per line, for log shippers (default); text: for a terminal",
+    )
+    run.set_defaults(func=_run)
+
+    check = commands.add_parser("check-config", help="validate site.toml and draw the bins on a camera frame")
+    check.add_argument("--config", required=True, type=Path, help="site.toml")
+    check.add_argument("--out", type=Path, help="PNG to write (default: <config>-check.png next to the config)")
+    check.set_defaults(func=_check_config)
+
+    status = commands.add_parser("status", help="print the outbox backlog")
+    status.add_argument("--config", required=True, type=Path, help="site.toml")
+    status.add_argument("--json", action="store_true", help="print the summary as JSON")
+    status.set_defaults(func=_status)
+
+    evaluate = commands.add_parser("eval", help="run the agent offline on a video and score it against truth")
+    evaluate.add_argument("--video", required=True, type=Path)
+    evaluate.add_argument("--truth", required=True, type=Path, help="the scenario's ground truth (JSON)")
+    evaluate.add_argument("--config", required=True, type=Path, help="site.toml of the scenario")
+    evaluate.add_argument("--json", dest="json_out", type=Path, help="also write the report here")
+    evaluate.set_defaults(func=_eval)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edge import agent, config, logs
+
+    site = config.load(args.config)
+    if args.log_format == "json":
+        logs.use_json_logs()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return agent.run(site)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    import cv2
+    import numpy as np
+
+    from edge import agent, config, evidence
+    from edge.camera import CameraError
+
+    site = config.load(args.config)
+    print(
+        f"{args.config}: valid; device {site.device_id} at site {site.site_id}, {len(site.bins)} bins, "
+        f"collector {site.collector.url}"
+    )
+    try:
+        frame = agent.first_frame(site)
+    except CameraError as exc:
+        print(f"camera: {exc}", file=sys.stderr)
+        return 1
+    height, width = frame.shape[:2]
+    print(f"camera {site.camera.source}: {width}x{height}")
+    out = args.out or args.config.with_name(f"{args.config.stem}-check.png")
+    if not cv2.imwrite(str(out), evidence.draw_bins(frame, site.bins)):
+        raise OSError(f"{out}: cannot write the PNG")
+    print(f"wrote {out}")
+    agent.check_polygons(site.bins, (width, height))
+    for i, b in enumerate(site.bins):
+        area = cv2.contourArea(np.asarray(b.polygon, np.int32))
+        print(
+            f"  bins.{i} {b.id} ({b.category}): {len(b.polygon)} points, {100 * area / (width * height):.1f} % "
+            "of the frame"
+        )
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from edge import config
+    from edge.outbox import Outbox
+    from edge.storage import Layout
+
+    site = config.load(args.config)
+    outbox = Outbox(Layout(site.storage.dir), readonly=True)
+    try:
+        summary = outbox.summary()
+    finally:
+        outbox.close()
+    summary["budget_bytes"] = int(site.storage.budget_mb * 2**20)
+    print(json.dumps(summary, indent=2) if args.json else format_status(summary))
+    return 0
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "never"
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    ago = (datetime.now(UTC) - moment).total_seconds()
+    return f"{moment.isoformat(timespec='seconds')} ({_duration(ago)} ago)"
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def format_status(summary: dict) -> str:
+    states = summary["states"]
+    lines = [
+        f"outbox {summary['database']}",
+        f"  backlog    {summary['backlog']} events not yet delivered",
+        f"    pending  {states['pending']['events']} ({states['pending']['flagged']} flagged)  not yet accepted",
+        f"    sent     {states['sent']['events']} ({states['sent']['flagged']} flagged)  accepted, evidence left",
+        f"  delivered  {states['delivered']['events']} ({states['delivered']['flagged']} flagged), "
+        f"last {_when(summary['last_delivered_at'])}",
+        f"  parked     {states['parked']['events']}  refused by the collector for good",
+        f"  oldest undelivered: {_when(summary['oldest_undelivered_at'])}; most tries: {summary['max_attempts']}",
+        f"  evidence waiting: {summary['files_waiting']} files, {summary['bytes_waiting'] / 2**20:.1f} MB of a "
+        f"{summary['budget_bytes'] / 2**20:.0f} MB budget; evicted {summary['files_evicted']}, "
+        f"refused {summary['files_refused']}",
+    ]  # fmt: skip
+    if summary["last_error"]:
+        lines.append(f"  last error: {summary['last_error']}")
+    lines += [f"  PARKED {p['event_id']}: {p['error']}" for p in summary["parked"]]
+    return "\n".join(lines)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from edge import agent, config
+
+    try:
+        from edge.simulator.score import format_table, score
+    except ModuleNotFoundError as exc:
+        raise FileNotFoundError(f"edge eval needs the scenario scorer ({exc.name} is missing)") from None
+    site = config.load(args.config)
+    truth = json.loads(args.truth.read_text(encoding="utf-8"))
+    # The scene's frames are dated from the truth's start, so that off-hours flags line up with it.
+    start = datetime.fromisoformat(truth["start_time"]) if "start_time" in truth else None
+    events = agent.run_offline(site, args.video, start_time=start)
+    report = score(events, truth)
+    print(format_table(report))
+    if args.json_out:
+        args.json_out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    return 0

@@ -1,0 +1,105 @@
+"""Clips that begin before the disposal: a ring buffer of recent frames, written out as MP4.
+
+Frames wait as JPEG at clip size (about 30 kB each at 640 px instead of 2.7 MB raw at
+720p), so a long disposal does not hold hundreds of megabytes. H.264 (``avc1``) is
+preferred because browsers play it; OpenCV builds without an H.264 encoder fall back to
+MPEG-4 Part 2 (``mp4v``), which players such as VLC read but browsers do not. VP9
+(``vp09``) plays in browsers but costs seconds of CPU per clip; it is there to choose.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+AUTO_ORDER = ("avc1", "mp4v")
+JPEG_QUALITY = 80
+
+
+class ClipBuffer:
+    """Timestamped JPEG frames at clip size; the caller trims what no clip can still need."""
+
+    def __init__(self, frame_size: tuple[int, int], width: int):
+        scale = min(1.0, width / frame_size[0])
+        # Codecs want even sizes.
+        self.size = (round(frame_size[0] * scale / 2) * 2, round(frame_size[1] * scale / 2) * 2)
+        self._frames: deque[tuple[datetime, bytes]] = deque()
+
+    def add(self, t: datetime, frame_bgr: np.ndarray) -> None:
+        small = cv2.resize(frame_bgr, self.size, interpolation=cv2.INTER_AREA)
+        ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if ok:
+            self._frames.append((t, data.tobytes()))
+
+    def trim(self, keep_from: datetime) -> None:
+        while self._frames and self._frames[0][0] < keep_from:
+            self._frames.popleft()
+
+    def between(self, start: datetime, end: datetime) -> list[tuple[datetime, bytes]]:
+        return [(t, data) for t, data in self._frames if start <= t <= end]
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+
+@functools.cache
+def usable_codec(preference: str) -> str:
+    """The fourcc to write with: ``preference``, or for ``auto`` the first of ``AUTO_ORDER``
+    that this OpenCV build can actually encode (probed once)."""
+    candidates = AUTO_ORDER if preference == "auto" else (preference,)
+    with tempfile.TemporaryDirectory() as folder, _stderr_silenced():
+        for fourcc in candidates:
+            writer = cv2.VideoWriter(str(Path(folder) / "probe.mp4"), cv2.VideoWriter_fourcc(*fourcc), 15, (64, 64))
+            ok = writer.isOpened()
+            writer.release()
+            if ok:
+                log.info("clips are written as %s", fourcc)
+                return fourcc
+    raise RuntimeError(f"this OpenCV build cannot write MP4 with {', '.join(candidates)}")
+
+
+@contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """FFmpeg reports a failed encoder probe straight to file descriptor 2; here that
+    failure is expected and the message would only alarm whoever reads the log."""
+    saved = os.dup(2)
+    with open(os.devnull, "wb") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def write_mp4(
+    path: Path, frames: Sequence[tuple[datetime, bytes]], codec: str, redact: Callable[[np.ndarray], np.ndarray]
+) -> None:
+    """Decode the buffered frames, ``redact`` each, and write them at their measured rate."""
+    if not frames:
+        raise ValueError("a clip needs at least one frame")
+    span = (frames[-1][0] - frames[0][0]).total_seconds()
+    fps = (len(frames) - 1) / span if span > 0 else 1.0
+    first = cv2.imdecode(np.frombuffer(frames[0][1], np.uint8), cv2.IMREAD_COLOR)
+    size = (first.shape[1], first.shape[0])
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*usable_codec(codec)), fps, size)
+    if not writer.isOpened():
+        raise OSError(f"{path}: cannot open a video writer")
+    try:
+        writer.write(redact(first))
+        for _, data in frames[1:]:
+            writer.write(redact(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)))
+    finally:
+        writer.release()

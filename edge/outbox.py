@@ -1,0 +1,280 @@
+"""The box's crash-safe outbox: every committed event leaves the box, exactly as committed.
+
+An event counts as acknowledged by the box once its row commits (SQLite, WAL,
+``synchronous=FULL``); its evidence files are durable before that (``storage.place``).
+The JSON body is stored and re-sent byte for byte, so a retry after a lost answer is the
+same request and the collector's dedupe on ``event_id`` makes it harmless.
+
+States of an event row: ``pending`` (not yet accepted by the collector), ``sent`` (accepted,
+evidence files left to upload), ``delivered``, ``parked`` (refused for good; kept, logged).
+An evidence row is ``pending`` while its file waits on disk, then ``uploaded``, ``evicted``
+(dropped to stay within the storage budget, or lost) or ``refused`` (by the collector, for
+good); a file stays on disk only while its row is ``pending``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from edge.evidence import EvidenceFile
+from edge.storage import Layout
+from events.schema import Event
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    bin_id TEXT NOT NULL,
+    flagged INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'delivered', 'parked')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT,
+    delivered_at REAL
+);
+CREATE INDEX IF NOT EXISTS events_due ON events (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS evidence (
+    event_id TEXT NOT NULL REFERENCES events (event_id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'uploaded', 'evicted', 'refused')),
+    PRIMARY KEY (event_id, kind)
+);
+"""
+UNDELIVERED = ("pending", "sent")
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    event_id: str
+    body: str
+    state: str
+    attempts: int
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    kind: str
+    name: str
+    size: int
+
+
+class Outbox:
+    """One SQLite file shared by the agent (adds), the delivery thread and ``edge status``."""
+
+    def __init__(self, layout: Layout, readonly: bool = False):
+        self.layout = layout
+        if readonly:
+            if not layout.database.is_file():
+                raise FileNotFoundError(f"{layout.database}: no outbox here (has the agent run with this config?)")
+            uri = f"{layout.database.resolve().as_uri()}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        else:
+            layout.create()
+            self._db = sqlite3.connect(layout.database, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(SCHEMA)
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _write(self, statements: Sequence[tuple[str, tuple]]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    self._db.execute(sql, params)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # -- the agent --------------------------------------------------------------------
+
+    def add(self, event: Event, files: Sequence[EvidenceFile]) -> None:
+        """Commit the event and its (already durable) files: from here on it must leave the box."""
+        now = time.time()
+        statements = [(
+            "INSERT INTO events (event_id, created_at, bin_id, flagged, body, next_attempt_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (str(event.event_id), now, event.bin_id, int(event.flagged), event.model_dump_json(), now),
+        )]  # fmt: skip
+        statements += [
+            ("INSERT INTO evidence (event_id, kind, name, size) VALUES (?, ?, ?, ?)",
+             (str(event.event_id), f.evidence.kind.value, f.path.name, f.evidence.size))
+            for f in files
+        ]  # fmt: skip
+        self._write(statements)
+
+    def recover(self) -> None:
+        """After a crash: drop unfinished temporary files and files whose row never committed."""
+        for tmp in self.layout.tmp.iterdir():
+            log.warning("removing unfinished file %s", tmp.name)
+            tmp.unlink()
+        wanted = {name for (name,) in self._read("SELECT name FROM evidence WHERE state = 'pending'")}
+        for path in self.layout.evidence.iterdir():
+            if path.name not in wanted:
+                log.warning("removing %s: its event was never committed or it was already uploaded", path.name)
+                path.unlink()
+        for event_id, *row in self._read("SELECT event_id, kind, name, size FROM evidence WHERE state = 'pending'"):
+            file = PendingFile(*row)
+            if not (self.layout.evidence / file.name).is_file():
+                log.error(
+                    "evidence %s of event %s is missing from disk; the event goes without it", file.kind, event_id
+                )
+                self.settle_file(event_id, file, "evicted")
+
+    # -- delivery ---------------------------------------------------------------------
+
+    def due(self) -> OutboxEvent | None:
+        """The undelivered event to try next: due, oldest first."""
+        rows = self._read(
+            "SELECT event_id, body, state, attempts, flagged FROM events WHERE state IN (?, ?) AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, created_at LIMIT 1",
+            (*UNDELIVERED, time.time()),
+        )
+        return OutboxEvent(*rows[0][:4], bool(rows[0][4])) if rows else None
+
+    def next_attempt_at(self) -> float | None:
+        (when,) = self._read("SELECT min(next_attempt_at) FROM events WHERE state IN (?, ?)", UNDELIVERED)[0]
+        return when
+
+    def pending_files(self, event_id: str) -> list[PendingFile]:
+        rows = self._read(
+            "SELECT kind, name, size FROM evidence WHERE event_id = ? AND state = 'pending' ORDER BY kind", (event_id,)
+        )
+        return [PendingFile(*row) for row in rows]
+
+    def mark_sent(self, event_id: str) -> None:
+        self._write([("UPDATE events SET state = 'sent', last_error = NULL WHERE event_id = ?", (event_id,))])
+
+    def settle_file(self, event_id: str, file: PendingFile, state: str) -> None:
+        """The file is done with (``uploaded``, ``evicted`` or ``refused``): record it, then delete it."""
+        self._write([("UPDATE evidence SET state = ? WHERE event_id = ? AND kind = ?", (state, event_id, file.kind))])
+        (self.layout.evidence / file.name).unlink(missing_ok=True)
+
+    def mark_delivered(self, event_id: str) -> None:
+        self._write(
+            [
+                (
+                    "UPDATE events SET state = 'delivered', delivered_at = ?, last_error = NULL WHERE event_id = ?",
+                    (time.time(), event_id),
+                )
+            ]
+        )
+
+    def retry_later(self, event_id: str, delay_s: float, error: str) -> None:
+        self._write(
+            [
+                (
+                    "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE event_id = ?",
+                    (time.time() + delay_s, error, event_id),
+                )
+            ]
+        )
+
+    def park(self, event_id: str, error: str) -> None:
+        self._write(
+            [
+                (
+                    "UPDATE events SET state = 'parked', attempts = attempts + 1, last_error = ? WHERE event_id = ?",
+                    (error, event_id),
+                )
+            ]
+        )
+
+    def depth(self) -> int:
+        return self._read("SELECT count(*) FROM events WHERE state IN (?, ?)", UNDELIVERED)[0][0]
+
+    def prune_delivered(self, older_than_s: float) -> int:
+        """Forget delivered events older than ``older_than_s`` (their files are long gone)."""
+        cutoff = time.time() - older_than_s
+        with self._lock:
+            cursor = self._db.execute("DELETE FROM events WHERE state = 'delivered' AND delivered_at < ?", (cutoff,))
+            return cursor.rowcount
+
+    # -- the storage budget -----------------------------------------------------------
+
+    def stored_bytes(self) -> int:
+        (files,) = self._read("SELECT coalesce(sum(size), 0) FROM evidence WHERE state = 'pending'")[0]
+        database = sum(p.stat().st_size for p in self.layout.root.glob(self.layout.database.name + "*"))
+        return files + database
+
+    def enforce_budget(self, budget_bytes: int) -> list[PendingFile]:
+        """Evict waiting files until the store fits: unflagged events' files first, then the
+        clips of flagged events, then their snapshots and crops; oldest first within each.
+        Event rows are never evicted: a disposal still reaches the collector, only without
+        the file, and the log says which file went."""
+        excess = self.stored_bytes() - budget_bytes
+        if excess <= 0:
+            return []
+        candidates = self._read(
+            "SELECT ev.event_id, ev.kind, ev.name, ev.size, e.flagged FROM evidence ev JOIN events e USING (event_id)"
+            " WHERE ev.state = 'pending' ORDER BY e.flagged, ev.kind != 'clip', e.created_at"
+        )
+        evicted = []
+        for event_id, kind, name, size, flagged in candidates:
+            if excess <= 0:
+                break
+            file = PendingFile(kind, name, size)
+            self.settle_file(event_id, file, "evicted")
+            log.warning(
+                "storage budget (%d MB) exceeded: evicted the %s of %s event %s (%d bytes)",
+                budget_bytes // 2**20,
+                kind,
+                "flagged" if flagged else "unflagged",
+                event_id,
+                size,
+            )
+            evicted.append(file)
+            excess -= size
+        return evicted
+
+    # -- edge status ------------------------------------------------------------------
+
+    def summary(self) -> dict:
+        counts = {state: {"events": 0, "flagged": 0} for state in ("pending", "sent", "delivered", "parked")}
+        for state, flagged, n in self._read("SELECT state, flagged, count(*) FROM events GROUP BY state, flagged"):
+            counts[state]["events"] += n
+            counts[state]["flagged"] += n * flagged
+        oldest, attempts = self._read(
+            "SELECT min(created_at), max(attempts) FROM events WHERE state IN (?, ?)", UNDELIVERED
+        )[0]
+        files, size = self._read("SELECT count(*), coalesce(sum(size), 0) FROM evidence WHERE state = 'pending'")[0]
+        (evicted,) = self._read("SELECT count(*) FROM evidence WHERE state = 'evicted'")[0]
+        (refused,) = self._read("SELECT count(*) FROM evidence WHERE state = 'refused'")[0]
+        (last_delivered,) = self._read("SELECT max(delivered_at) FROM events")[0]
+        errors = self._read(
+            "SELECT last_error FROM events WHERE state IN (?, ?) AND last_error IS NOT NULL"
+            " ORDER BY created_at DESC LIMIT 1",
+            UNDELIVERED,
+        )
+        parked = self._read("SELECT event_id, last_error FROM events WHERE state = 'parked' ORDER BY created_at")
+        return {
+            "database": str(self.layout.database), "states": counts,
+            "backlog": counts["pending"]["events"] + counts["sent"]["events"],
+            "oldest_undelivered_at": oldest, "max_attempts": attempts or 0,
+            "last_error": errors[0][0] if errors else None,
+            "files_waiting": files, "bytes_waiting": size, "files_evicted": evicted, "files_refused": refused,
+            "last_delivered_at": last_delivered,
+            "parked": [{"event_id": e, "error": err} for e, err in parked],
+        }  # fmt: skip

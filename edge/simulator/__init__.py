@@ -1,0 +1,1 @@
+"""The scene simulator: drop-off point videos with ground truth, and scoring against it (see README.md)."""

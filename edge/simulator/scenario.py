@@ -1,0 +1,152 @@
+"""``render_scenario``: one call from a data set to a scene video, its truth and its site.toml.
+
+Two random streams are split off the seed: one plans the scene (items, bins, times), one
+draws it (floor, light, noise). The truth therefore depends only on the plan, and changing
+how things are drawn never changes what a seed's scene contains.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from datasets import taxonomy
+from datasets.manifest import SampleSet, load
+from edge import config
+from edge.simulator import items, layout, timeline, truth
+from edge.simulator.render import Renderer, open_writer
+
+VIDEO, TRUTH, SITE = "scene.mp4", "truth.json", "site.toml"
+DEFAULT_COLLECTOR = "http://127.0.0.1:8000"
+DEFAULT_TOKEN = "change-me"  # a placeholder: the collector issues real device tokens
+
+
+@dataclass(frozen=True)
+class Scenario:
+    video: Path
+    truth: Path
+    config: Path
+    frames: int
+    codec: str
+    render_s: float  # wall time spent drawing and encoding
+
+
+def render_scenario(
+    manifest: str | Path | SampleSet,
+    out_dir: str | Path,
+    disposals: int = 100,
+    bins: int = 4,
+    seed: int = 0,
+    *,
+    split: str = "val",
+    size: tuple[int, int] = (1280, 720),
+    fps: float = 15.0,
+    mix: items.Mix | None = None,
+    off_hours: float = 0.2,
+    passers: float = 0.15,
+    collector_url: str = DEFAULT_COLLECTOR,
+    token: str = DEFAULT_TOKEN,
+    device_id: str = "scenario-cam",
+    site_id: str = "scenario",
+    progress: Callable[[int, int], None] | None = None,
+) -> Scenario:
+    """Write ``scene.mp4``, ``truth.json`` and ``site.toml`` into ``out_dir``.
+
+    ``manifest`` is anything ``datasets.manifest.load`` opens (or an opened set);
+    ``progress(frame, frames)`` is called every second of video."""
+    if disposals < 1:
+        raise ValueError(f"a scene needs at least one disposal, not {disposals}")
+    width, height = size
+    if width < 160 or height < 90 or width % 2 or height % 2:
+        raise ValueError(f"frame size {width}x{height}: at least 160x90 and even, as video encoders need")
+    if not 1 <= fps <= 60:
+        raise ValueError(f"fps must be between 1 and 60, not {fps}")
+    mix = mix or items.Mix()
+    data = manifest if isinstance(manifest, SampleSet) else load(manifest)
+    plan_rng, draw_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+
+    arranged = layout.arrange(layout.bin_categories(bins), width, height)
+    pool = items.ItemPool(data, split, plan_rng)
+    picks = items.choose(pool, [b.category for b in arranged], mix, disposals, plan_rng)
+    scene = timeline.plan(arranged, picks, size, fps, plan_rng, off_hours, passers)
+    site = config.SiteConfig(
+        device_id=device_id,
+        site_id=site_id,
+        collector=config.CollectorConfig(url=collector_url, token=token),
+        camera=config.CameraConfig(source=VIDEO, fps=fps),
+        bins=[config.BinConfig(id=b.id, category=b.category, polygon=b.polygon) for b in arranged],
+        schedule=config.ScheduleConfig(allowed_hours=scene.allowed_hours, timezone=scene.timezone),
+    )
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    codec = _write_video(Renderer(scene, arranged, data.store, size, draw_rng), out / VIDEO, fps, size, scene.frames,
+                         progress)  # fmt: skip
+    render_s = time.perf_counter() - began
+    generator = {
+        "tool": "binwatch scenario", "manifest": str(data.store.location), "seed": seed, "split": split,
+        "codec": codec,
+        "mix": {"correct": mix.correct, "wrong_bin": mix.wrong_bin, "contamination": mix.contamination},
+        "off_hours": off_hours, "passers": passers, "taxonomy_version": taxonomy.TAXONOMY_VERSION,
+    }  # fmt: skip
+    truth.write(describe(scene, arranged, site.schedule, size, generator), out / TRUTH)
+    config.dump(site, out / SITE)
+    return Scenario(out / VIDEO, out / TRUTH, out / SITE, scene.frames, codec, render_s)
+
+
+def describe(
+    scene: timeline.Timeline,
+    arranged: list[layout.Bin],
+    schedule: config.ScheduleConfig,
+    size: tuple[int, int],
+    generator: dict,
+) -> truth.Truth:
+    """The truth of a planned scene: what lands where and when, and which flags it deserves."""
+    fps = scene.fps
+    disposals = []
+    for reach in scene.reaches:
+        b = arranged[reach.bin]
+        item = reach.sample.item
+        disposals.append(truth.TruthDisposal(
+            id=reach.index + 1, t=round(reach.land / fps, 3), t_start=round(reach.start / fps, 3),
+            t_end=round(reach.end / fps, 3), bin_id=b.id, item=item, category=taxonomy.category_of(item),
+            flags=truth.expected_flags(item, b.category, scene.wall_clock(reach.land), schedule),
+            image=reach.sample.path,
+        ))  # fmt: skip
+    return truth.Truth(
+        format=truth.FORMAT, video=VIDEO, fps=fps, frames=scene.frames, width=size[0], height=size[1],
+        start_time=scene.start_time, schedule=schedule,
+        bins=[truth.TruthBin(id=b.id, category=b.category, polygon=b.polygon) for b in arranged],
+        disposals=disposals,
+        passers_by=[truth.TruthPasser(t_start=round(p.start / fps, 3), t_end=round(p.end / fps, 3),
+                                      over_bins=p.over_bins) for p in scene.passers],
+        generator=generator,
+    )  # fmt: skip
+
+
+def _write_video(
+    renderer: Renderer,
+    path: Path,
+    fps: float,
+    size: tuple[int, int],
+    frames: int,
+    progress: Callable[[int, int], None] | None,
+) -> str:
+    """Stream the frames into ``path``; a half-written video never takes the final name."""
+    partial = path.with_name(path.stem + ".partial" + path.suffix)
+    writer, codec = open_writer(partial, fps, size)
+    try:
+        for f, frame in enumerate(renderer.frames()):
+            writer.write(frame)
+            if progress is not None and f % round(fps) == 0:
+                progress(f, frames)
+    finally:
+        writer.release()
+    os.replace(partial, path)
+    return codec

@@ -1,0 +1,196 @@
+"""Scoring an edge agent's events against a scene's truth.
+
+An event and a truth disposal match when they are at the same bin and the item's landing time
+lies inside the event's window widened by a tolerance on each side; each event matches at most
+one disposal and vice versa, the closest pairs first. Disposal counts give recall and precision;
+each flag is then scored at event level: a true positive is a matched event that carries a flag
+its disposal deserves, a false positive an event that carries a flag its disposal does not
+deserve (or an unmatched event carrying any flag), a false negative a deserved flag that no
+matched event carries (including every flag of a missed disposal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from edge.simulator.truth import Truth, TruthDisposal, parse
+from events.schema import Event, Flag
+
+FORMAT = "binwatch-eval/1"
+TOLERANCE_S = 2.0
+LISTED = 15  # misses, false alarms and errors shown in the table; the JSON has them all
+
+
+def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOLERANCE_S) -> dict:
+    """The evaluation report (a JSON-ready dict) of ``events`` against ``truth``."""
+    truth = truth if isinstance(truth, Truth) else parse(truth)
+    windows = [(_seconds(e.started_at, truth.start_time), _seconds(e.ended_at, truth.start_time)) for e in events]
+    pairs = _match(events, windows, truth.disposals, tolerance_s)
+    matched_events = {e: d for e, d in pairs}
+    matched_disposals = {d: e for e, d in pairs}
+
+    flags = {}
+    flag_errors = []
+    for flag in Flag:
+        tp = fp = fn = 0
+        for i, event in enumerate(events):
+            disposal = truth.disposals[matched_events[i]] if i in matched_events else None
+            if flag in event.flags and (disposal is None or flag not in disposal.flags):
+                fp += 1
+                if disposal is not None:
+                    flag_errors.append(_flag_error(disposal, event, flag, "raised"))
+        for j, disposal in enumerate(truth.disposals):
+            if flag not in disposal.flags:
+                continue
+            event = events[matched_disposals[j]] if j in matched_disposals else None
+            if event is not None and flag in event.flags:
+                tp += 1
+            else:
+                fn += 1
+                if event is not None:
+                    flag_errors.append(_flag_error(disposal, event, flag, "missed"))
+        flags[flag.value] = {
+            "truth": tp + fn, "events": tp + fp, "tp": tp, "fp": fp, "fn": fn,
+            "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn), "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        }  # fmt: skip
+
+    predicted = [(truth.disposals[j], events[i]) for i, j in pairs if events[i].prediction is not None]
+    category_errors = [_category_error(d, e) for d, e in predicted if e.prediction.category != d.category]
+    with_item = [(d, e) for d, e in predicted if d.item is not None]
+    n_truth, n_events, n_matched = len(truth.disposals), len(events), len(pairs)
+    return {
+        "format": FORMAT,
+        "tolerance_s": tolerance_s,
+        "disposals": {
+            "truth": n_truth, "events": n_events, "matched": n_matched,
+            "recall": _ratio(n_matched, n_truth), "precision": _ratio(n_matched, n_events),
+            "f1": _ratio(2 * n_matched, n_truth + n_events),
+            "count_error": n_events - n_truth, "count_error_relative": _ratio(n_events - n_truth, n_truth),
+        },
+        "flags": flags,
+        "classification": {
+            "matched": n_matched, "with_prediction": len(predicted),
+            "category_correct": len(predicted) - len(category_errors),
+            "category_accuracy": _ratio(len(predicted) - len(category_errors), len(predicted)),
+            "item_accuracy": _ratio(sum(e.prediction.item == d.item for d, e in with_item), len(with_item)),
+        },
+        "misses": [_disposal(d) for j, d in enumerate(truth.disposals) if j not in matched_disposals],
+        "false_alarms": [_event(e, windows[i]) for i, e in enumerate(events) if i not in matched_events],
+        "flag_errors": sorted(flag_errors, key=lambda x: x["t"]),
+        "category_errors": sorted(category_errors, key=lambda x: x["t"]),
+    }  # fmt: skip
+
+
+def _match(
+    events: Sequence[Event], windows: list[tuple[float, float]], disposals: list[TruthDisposal], tolerance_s: float
+) -> list[tuple[int, int]]:
+    """(event index, disposal index) pairs, closest first: the distance of the landing time from
+    the event window (zero inside it), then from the window's middle."""
+    candidates = []
+    for i, (event, (start, end)) in enumerate(zip(events, windows, strict=True)):
+        for j, disposal in enumerate(disposals):
+            if disposal.bin_id == event.bin_id and start - tolerance_s <= disposal.t <= end + tolerance_s:
+                outside = max(0.0, start - disposal.t, disposal.t - end)
+                candidates.append((outside, abs(disposal.t - (start + end) / 2), i, j))
+    pairs, used_events, used_disposals = [], set(), set()
+    for _, _, i, j in sorted(candidates):
+        if i not in used_events and j not in used_disposals:
+            pairs.append((i, j))
+            used_events.add(i)
+            used_disposals.add(j)
+    return sorted(pairs)
+
+
+def _seconds(at: datetime, start: datetime) -> float:
+    return (at - start).total_seconds()
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return None if denominator == 0 else round(numerator / denominator, 4)
+
+
+def _disposal(d: TruthDisposal) -> dict:
+    return {"id": d.id, "t": d.t, "bin_id": d.bin_id, "item": d.item, "category": d.category,
+            "flags": [f.value for f in d.flags]}  # fmt: skip
+
+
+def _prediction(event: Event) -> dict:
+    p = event.prediction
+    return {"item": p.item, "category": p.category, "category_score": p.category_score} if p else {}
+
+
+def _event(event: Event, window: tuple[float, float]) -> dict:
+    return {
+        "event_id": str(event.event_id), "t_start": round(window[0], 3), "t_end": round(window[1], 3),
+        "bin_id": event.bin_id, "predicted": _prediction(event), "flags": [f.value for f in event.flags],
+    }  # fmt: skip
+
+
+def _flag_error(d: TruthDisposal, event: Event, flag: Flag, kind: str) -> dict:
+    return {**_disposal(d), "flag": flag.value, "error": kind, "predicted": _prediction(event)}
+
+
+def _category_error(d: TruthDisposal, event: Event) -> dict:
+    return {**_disposal(d), "predicted": _prediction(event)}
+
+
+def format_table(report: dict) -> str:
+    """The report as text for a terminal."""
+    d = report["disposals"]
+    lines = [
+        f"disposals (tolerance ±{report['tolerance_s']:g} s)",
+        f"  truth {d['truth']}  events {d['events']}  matched {d['matched']}  recall {_pct(d['recall'])}"
+        f"  precision {_pct(d['precision'])}"
+        f"  count error {d['count_error']:+d} ({_pct(d['count_error_relative'], True)})",
+        "",
+        f"  {'flag':<22} {'truth':>5} {'events':>6} {'TP':>4} {'FP':>4} {'FN':>4}"
+        f" {'precision':>9} {'recall':>7} {'F1':>6}",
+    ]
+    for name, f in report["flags"].items():
+        f1 = "—" if f["f1"] is None else f"{f['f1']:.3f}"
+        lines.append(f"  {name:<22} {f['truth']:>5} {f['events']:>6} {f['tp']:>4} {f['fp']:>4} {f['fn']:>4} "
+                     f"{_pct(f['precision']):>9} {_pct(f['recall']):>7} {f1:>6}")  # fmt: skip
+    c = report["classification"]
+    lines += ["", f"category accuracy {_pct(c['category_accuracy'])} ({c['category_correct']} of {c['with_prediction']}"
+                  f" matched events with a prediction); item accuracy {_pct(c['item_accuracy'])}"]  # fmt: skip
+    sections = (
+        ("missed disposals", report["misses"], _describe_disposal),
+        ("false alarms", report["false_alarms"], _describe_event),
+        ("flag errors", report["flag_errors"], _describe_flag_error),
+        ("category errors", report["category_errors"], _describe_disposal),
+    )
+    for title, rows, describe in sections:
+        if rows:
+            lines += ["", f"{title} ({len(rows)}):"]
+            lines += [f"  {describe(row)}" for row in rows[:LISTED]]
+            if len(rows) > LISTED:
+                lines.append(f"  … {len(rows) - LISTED} more in the JSON report")
+    return "\n".join(lines)
+
+
+def _pct(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 100:+.1f}%" if signed else f"{value * 100:.1f}%"
+
+
+def _describe_predicted(p: dict) -> str:
+    return f"predicted {p['item']} ({p['category']}, {p['category_score']:.2f})" if p else "no prediction"
+
+
+def _describe_disposal(row: dict) -> str:
+    text = f"t={row['t']:8.2f} s  #{row['id']:<4} {row['bin_id']:<14} {row['item'] or '?'} ({row['category']})"
+    if "predicted" in row:
+        text += f"  {_describe_predicted(row['predicted'])}"
+    return text + (f"  flags: {', '.join(row['flags'])}" if row["flags"] else "")
+
+
+def _describe_event(row: dict) -> str:
+    return (f"t={row['t_start']:8.2f}–{row['t_end']:.2f} s  {row['bin_id']:<14} {_describe_predicted(row['predicted'])}"
+            + (f"  flags: {', '.join(row['flags'])}" if row["flags"] else ""))  # fmt: skip
+
+
+def _describe_flag_error(row: dict) -> str:
+    return (f"t={row['t']:8.2f} s  #{row['id']:<4} {row['bin_id']:<14} {row['flag']} {row['error']}:"
+            f" {row['item'] or '?'} ({row['category']}), {_describe_predicted(row['predicted'])}")  # fmt: skip

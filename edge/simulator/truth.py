@@ -1,0 +1,152 @@
+"""The ground truth of a scene (``truth.json``, format ``binwatch-truth/1``) and the rules that
+say which flags a disposal deserves.
+
+The rules are restated here from the taxonomy and the schedule rather than imported from the
+edge agent's flag code: the truth must not inherit a mistake of the code it measures. Any tool
+may write this format (the README documents every field); ``edge eval`` reads it through
+``Truth``, so a malformed file is refused with the path of the bad field.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from datasets import taxonomy
+from edge.config import ScheduleConfig
+from events.schema import CategoryKey, Flag, Identifier
+
+FORMAT = "binwatch-truth/1"
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TruthBin(_Model):
+    id: Identifier
+    category: CategoryKey
+    polygon: list[tuple[int, int]] = Field(min_length=3)
+
+
+class TruthDisposal(_Model):
+    id: int
+    t: Seconds = Field(description="seconds from the first frame to the first frame with the item in the bin")
+    t_start: Seconds | None = None
+    t_end: Seconds | None = None
+    bin_id: Identifier
+    item: str | None = None
+    category: CategoryKey
+    flags: list[Flag]
+    image: str | None = None
+
+    @field_validator("item")
+    @classmethod
+    def _known_item(cls, value: str | None) -> str | None:
+        if value is not None and value not in taxonomy.ITEM_KEYS:
+            raise ValueError(f"unknown item {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TruthDisposal:
+        if self.item is not None and taxonomy.category_of(self.item) != self.category:
+            raise ValueError(f"item {self.item!r} is not in category {self.category!r}")
+        if self.t_start is not None and self.t_start > self.t or self.t_end is not None and self.t_end < self.t:
+            raise ValueError("t must lie between t_start and t_end")
+        return self
+
+
+class TruthPasser(_Model):
+    t_start: Seconds
+    t_end: Seconds
+    over_bins: bool = False
+
+
+class Truth(_Model):
+    format: Literal["binwatch-truth/1"]
+    video: str | None = None
+    fps: Annotated[float, Field(gt=0)] | None = None
+    frames: Annotated[int, Field(ge=1)] | None = None
+    width: Annotated[int, Field(ge=1)] | None = None
+    height: Annotated[int, Field(ge=1)] | None = None
+    start_time: AwareDatetime
+    schedule: ScheduleConfig = ScheduleConfig()
+    bins: list[TruthBin] = Field(min_length=1)
+    disposals: list[TruthDisposal]
+    passers_by: list[TruthPasser] = Field(default_factory=list)
+    generator: dict[str, Any] = Field(default_factory=dict, description="how the scene was made; free-form")
+
+    @model_validator(mode="after")
+    def _references(self) -> Truth:
+        bin_ids = [b.id for b in self.bins]
+        if len(set(bin_ids)) != len(bin_ids):
+            raise ValueError(f"bin ids repeat: {bin_ids}")
+        unknown = sorted({d.bin_id for d in self.disposals} - set(bin_ids))
+        if unknown:
+            raise ValueError(f"disposals name unknown bins: {', '.join(unknown)}")
+        ids = [d.id for d in self.disposals]
+        if len(set(ids)) != len(ids):
+            raise ValueError("disposal ids repeat")
+        return self
+
+    def bin(self, bin_id: str) -> TruthBin:
+        return next(b for b in self.bins if b.id == bin_id)
+
+
+def expected_flags(item: str, bin_category: str, at: datetime, schedule: ScheduleConfig) -> list[Flag]:
+    """The flags that a disposal of ``item`` into a ``bin_category`` bin at ``at`` must raise.
+
+    Art. 16(3) contaminants are 'other' waste, so one in the kitchen bin is also a mixed disposal.
+    """
+    flags = []
+    if taxonomy.category_of(item) != bin_category:
+        flags.append(Flag.MIXED_DISPOSAL)
+    if bin_category == "kitchen" and taxonomy.is_kitchen_contaminant(item):
+        flags.append(Flag.KITCHEN_CONTAMINATION)
+    if not allowed_at(at, schedule):
+        flags.append(Flag.OFF_HOURS)
+    return flags
+
+
+def allowed_at(at: datetime, schedule: ScheduleConfig) -> bool:
+    """Whether local time falls in one of the windows (start inclusive, end exclusive; a window
+    that ends before it starts runs over midnight; no windows: always)."""
+    windows = schedule.windows()
+    local = at.astimezone(schedule.zone).time()
+    return not windows or any(_within(local, start, end) for start, end in windows)
+
+
+def _within(t: time, start: time, end: time) -> bool:
+    return start <= t < end if start < end else t >= start or t < end
+
+
+def parse(data: dict, source: str = "<truth>") -> Truth:
+    try:
+        return Truth.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: not a valid {FORMAT} file"]
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+            lines.append(f"  {where}: {'unknown key' if e['type'] == 'extra_forbidden' else e['msg']}")
+        raise ValueError("\n".join(lines)) from None
+
+
+def load(path: str | Path) -> Truth:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
+    return parse(data, str(path))
+
+
+def write(truth: Truth, path: str | Path) -> None:
+    text = json.dumps(truth.model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False)
+    Path(path).write_text(text + "\n", encoding="utf-8")

@@ -1,0 +1,57 @@
+"""Fixtures for the ML core: real images from the shipped samples, tiny trained runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "edge" / "simulator" / "samples"
+RELEASE = ROOT / "model" / "release"
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    assert (SAMPLES / "manifest.csv").is_file(), "the shipped sample images are missing"
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def item_folder(tmp_path_factory, samples_dir) -> Path:
+    """The samples as a plain ``root/<item>/*.jpg`` folder, plus one corrupt file."""
+    from datasets import manifest
+
+    root = tmp_path_factory.mktemp("items")
+    data = manifest.load(samples_dir)
+    for sample in data.samples:
+        target = root / sample.item / Path(sample.path).name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copy(samples_dir / sample.path, target)
+    (root / data.samples[0].item / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, item_folder) -> Path:
+    """Two epochs of real training on the CPU at 64 px: enough to exercise every part."""
+    from training.config import TrainConfig
+    from training.train import train
+
+    out = tmp_path_factory.mktemp("run")
+    cfg = TrainConfig(
+        data=str(item_folder), out=str(out), epochs=2, batch_size=8, size=64, workers=0,
+        device="cpu", version="test-1", val_fraction=0.3,
+    )  # fmt: skip
+    train(cfg)
+    return out
+
+
+@pytest.fixture(scope="session")
+def release_pair() -> tuple[Path, Path, Path]:
+    """(checkpoint, fp32 onnx, int8 onnx) of the shipped release model."""
+    checkpoint = next(RELEASE.glob("binwatch-*.pt"))
+    fp32 = next(RELEASE.glob("binwatch-*-fp32.onnx"))
+    int8 = next(RELEASE.glob("binwatch-*-int8.onnx"))
+    return checkpoint, fp32, int8

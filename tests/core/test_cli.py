@@ -1,0 +1,49 @@
+"""The ``binwatch`` command as a user runs it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def binwatch(*args, check=True):
+    return subprocess.run([sys.executable, "-m", "binwatch", *args], capture_output=True, text=True, check=check)
+
+
+def test_help_lists_the_subcommands():
+    out = binwatch("--help").stdout
+    for command in ("data", "train", "export", "predict", "eval"):
+        assert command in out
+
+
+def test_predict_prints_one_line_per_file_and_goes_on_after_errors(samples_dir, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    result = binwatch("predict", str(samples_dir / "images"), str(bad), check=False)
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1
+    images = list((samples_dir / "images").rglob("*.jpg"))
+    assert len(rows) == len(images) + 1
+    good = [r for r in rows if "error" not in r]
+    assert {"path", "category", "category_score", "item", "item_score", "model"} <= set(good[0])
+    assert rows[-1]["path"] == str(bad) and "not a decodable image" in rows[-1]["error"]
+
+
+def test_eval_writes_report_and_confusion_png(samples_dir, tmp_path):
+    result = binwatch("eval", "--data", str(samples_dir), "--out", str(tmp_path), "--latency-images", "5")
+    assert "macro-F1" in result.stdout and "latency" in result.stdout
+    report_path = next(tmp_path.glob("eval-*.json"))
+    report = json.loads(report_path.read_text())
+    assert set(report["per_category"]) == {"recyclable", "hazardous", "kitchen", "other"}
+    assert 0 <= report["ece"] <= 1 and report["latency_ms"]["p95"] >= report["latency_ms"]["median"]
+    assert sum(map(sum, report["confusion_matrix"])) == report["images"]
+    png = Path(str(report_path).removesuffix(".json") + "-confusion.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_data_stats_and_bad_input_messages(samples_dir, tmp_path):
+    out = binwatch("data", "stats", str(samples_dir), "--json").stdout
+    stats = json.loads(out)
+    assert stats["all"]["total"] == stats["train"]["total"] + stats["val"]["total"]
+    result = binwatch("data", "stats", str(tmp_path), check=False)
+    assert result.returncode == 2 and "no images found" in result.stderr

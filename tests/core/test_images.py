@@ -1,0 +1,63 @@
+"""Bad and unusual image files: converted to RGB uint8 or refused with a clear error."""
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from datasets.images import ImageDecodeError, decode_image, read_image
+
+
+@pytest.fixture
+def photo(samples_dir) -> bytes:
+    return next((samples_dir / "images").rglob("*.jpg")).read_bytes()
+
+
+def test_reads_a_real_photo_as_rgb(photo):
+    rgb = decode_image(photo)
+    assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
+
+
+def test_rgb_order_matches_pillow(photo):
+    ours = decode_image(photo).astype(int)
+    pillow = np.asarray(Image.open(io.BytesIO(photo)).convert("RGB")).astype(int)
+    assert np.abs(ours - pillow).mean() < 2.0
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK", "RGBA", "I;16"])
+def test_converts_grayscale_cmyk_alpha_and_16_bit(photo, mode):
+    image = Image.open(io.BytesIO(photo)).convert("RGB")
+    if mode == "I;16":
+        array = (np.asarray(image.convert("L")).astype(np.uint16) * 257)
+        ok, buf = cv2.imencode(".png", array)
+        data = buf.tobytes()
+    else:
+        buf = io.BytesIO()
+        image.convert(mode).save(buf, format="PNG" if mode == "RGBA" else "JPEG")
+        data = buf.getvalue()
+    rgb = decode_image(data, mode)
+    assert rgb.shape == (image.height, image.width, 3) and rgb.dtype == np.uint8
+
+
+def test_alpha_is_composited_on_white():
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    ok, buf = cv2.imencode(".png", rgba)
+    assert (decode_image(buf.tobytes()) == 255).all()
+
+
+def test_truncated_jpeg_is_refused(photo):
+    with pytest.raises(ImageDecodeError, match="truncated"):
+        decode_image(photo[: len(photo) // 2], "half.jpg")
+
+
+@pytest.mark.parametrize("data", [b"", b"GIF89a garbage", b"\x89PNG\r\n\x1a\n broken"])
+def test_corrupt_bytes_are_refused(data):
+    with pytest.raises(ImageDecodeError):
+        decode_image(data, "bad")
+
+
+def test_missing_file_is_a_decode_error(tmp_path):
+    with pytest.raises(ImageDecodeError, match="cannot read"):
+        read_image(tmp_path / "nope.jpg")

@@ -1,0 +1,74 @@
+import csv
+import shutil
+
+import pytest
+
+from datasets import manifest, split
+from datasets.pack import pack
+
+
+def test_shipped_samples_cover_every_category(samples_dir):
+    data = manifest.load(samples_dir / "manifest.csv")
+    assert {s.category for s in data.samples} == {"recyclable", "hazardous", "kitchen", "other"}
+    assert not data.skipped
+
+
+def test_bad_rows_are_skipped_and_counted(tmp_path, samples_dir):
+    rows = list(csv.DictReader((samples_dir / "manifest.csv").open()))
+    shutil.copytree(samples_dir / "images", tmp_path / "images")
+    bad = [
+        {**rows[0], "path": "images/missing.jpg"},
+        {**rows[1], "item": "sofa"},
+        {**rows[2], "category": "compost"},
+        {**rows[3], "item": "battery", "category": "kitchen"},
+    ]
+    with (tmp_path / "manifest.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=rows[0].keys())
+        writer.writeheader()
+        writer.writerows(rows[4:] + bad)
+    data = manifest.load(tmp_path)
+    assert len(data) == len(rows) - 4
+    assert data.skipped == {"missing file": 1, "unknown item": 1, "unknown category": 1, "item/category mismatch": 1}
+
+
+def test_folder_of_items_and_categories(tmp_path, samples_dir):
+    photo = next((samples_dir / "images").rglob("*.jpg"))
+    for folder in ("battery", "kitchen", "sofas"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(photo, tmp_path / folder / "a.jpg")
+    data = manifest.load(tmp_path)
+    by_path = {s.path: s for s in data.samples}
+    assert by_path["battery/a.jpg"].item == "battery" and by_path["battery/a.jpg"].category == "hazardous"
+    assert by_path["kitchen/a.jpg"].item is None and by_path["kitchen/a.jpg"].category == "kitchen"
+    assert data.skipped == {"unknown label folder": 1}
+
+
+def test_empty_folder_and_missing_path_are_clear_errors(tmp_path):
+    with pytest.raises(manifest.DatasetError, match="no images found"):
+        manifest.load(tmp_path)
+    with pytest.raises(manifest.DatasetError, match="no such file"):
+        manifest.load(tmp_path / "nothing")
+
+
+def test_pack_round_trip(tmp_path, samples_dir):
+    data = manifest.load(samples_dir)
+    tally = pack(data, tmp_path / "packed.zip", max_side=64, quality=70)
+    assert tally["written"] == len(data)
+    packed = manifest.load(tmp_path / "packed.zip")
+    assert [(s.item, s.group) for s in packed.samples] == [(s.item, s.group) for s in data.samples]
+    assert max(packed.store.read_rgb(packed.samples[0].path).shape[:2]) <= 64
+
+
+def test_split_is_deterministic_stratified_and_keeps_groups_whole():
+    samples = [
+        manifest.Sample(f"{item}/{i}.jpg", "other", item, group=f"{item}-{i // 3}")
+        for item in ("broom", "mirror", "shells")
+        for i in range(60)
+    ]
+    train, val = split.split_by_group(samples, 0.2, seed=7)
+    assert split.split_by_group(samples, 0.2, seed=7) == (train, val)
+    assert split.split_by_group(samples, 0.2, seed=8) != (train, val)
+    assert not {s.group for s in train} & {s.group for s in val}
+    for item in ("broom", "mirror", "shells"):
+        share = sum(s.item == item for s in val) / 60
+        assert 0.15 <= share <= 0.3

@@ -1,0 +1,71 @@
+"""A real (tiny) training run on the CPU: checkpoints, metrics log, resume, export."""
+
+import json
+
+import numpy as np
+import pytest
+
+from datasets import taxonomy
+from model import checkpoint
+from training.config import ExportConfig, TrainConfig
+from training.export import ExportCheckFailed, export
+from training.train import train
+
+
+def test_run_writes_checkpoints_and_metrics(tiny_run):
+    lines = [json.loads(x) for x in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == [1, 2]
+    assert all(np.isfinite(r["train_loss"]) and 0 <= r["val_macro_f1"] <= 1 for r in lines)
+    best = checkpoint.load(tiny_run / "best.pt")
+    info = best["info"]
+    assert info["labels"] == list(taxonomy.ITEM_KEYS)
+    assert info["taxonomy_version"] == taxonomy.TAXONOMY_VERSION
+    assert info["preprocess"]["size"] == 64 and info["preprocess"]["resize"] == "letterbox"
+    assert "macro_f1" in info["metrics"] and "per_category" in info["metrics"]
+    stats = json.loads((tiny_run / "data_stats.json").read_text())
+    assert stats["skipped"] == {} and "balanced" in stats["balancing"]
+
+
+def test_corrupt_image_is_skipped_not_fatal(tiny_run):
+    lines = [json.loads(x) for x in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    # The corrupt file is drawn by the sampler in some epochs; it is counted, never raised.
+    assert all(r["skipped_images"] >= 0 for r in lines)
+
+
+def test_resume_continues_where_it_stopped(tiny_run, item_folder):
+    cfg = TrainConfig(data=str(item_folder), out=str(tiny_run), epochs=3, batch_size=8, size=64, workers=0,
+                      device="cpu", val_fraction=0.3, resume=True)  # fmt: skip
+    train(cfg)
+    epochs = [json.loads(x)["epoch"] for x in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3]
+    assert checkpoint.load(tiny_run / "last.pt")["info"]["version"] == "test-1"
+
+
+def test_resume_without_a_run_is_a_clear_error(tmp_path, item_folder):
+    cfg = TrainConfig(data=str(item_folder), out=str(tmp_path), epochs=1, device="cpu", resume=True)
+    with pytest.raises(FileNotFoundError, match="no .*last.pt"):
+        train(cfg)
+
+
+def test_export_writes_checked_fp32_and_int8(tiny_run, item_folder, tmp_path):
+    from inference.classifier import Classifier
+
+    report = export(ExportConfig(checkpoint=str(tiny_run / "best.pt"), data=str(item_folder), out=str(tmp_path),
+                                 min_item_agreement=0.0, min_category_agreement=0.0,
+                                 calibration_images=16, check_images=16, val_fraction=0.3))  # fmt: skip
+    assert report["fp32_vs_torch_max_abs_diff"] < 1e-4
+    fp32, int8 = Classifier(report["files"]["fp32"]), Classifier(report["files"]["int8"])
+    assert fp32.meta.precision == "fp32" and int8.meta.precision == "int8"
+    assert fp32.meta.labels == list(taxonomy.ITEM_KEYS) and int8.version == "test-1"
+    batch = np.zeros((3, 3, 64, 64), np.float32)
+    items, categories = int8.probabilities(batch)
+    assert items.shape == (3, len(taxonomy.ITEMS)) and categories.shape == (3, 4)
+    assert np.allclose(categories.sum(1), 1, atol=1e-3)
+
+
+def test_export_out_of_bounds_fails_and_keeps_nothing(tiny_run, item_folder, tmp_path):
+    with pytest.raises(ExportCheckFailed, match="INT8 item agreement"):
+        export(ExportConfig(checkpoint=str(tiny_run / "best.pt"), data=str(item_folder), out=str(tmp_path),
+                            min_item_agreement=1.01, calibration_images=8, check_images=8, val_fraction=0.3))
+    assert not list(tmp_path.glob("*-int8.onnx")) and not list(tmp_path.glob("*-fp32.onnx"))
+    assert list(tmp_path.glob("*.rejected.onnx"))

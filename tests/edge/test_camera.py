@@ -1,0 +1,97 @@
+"""Camera sources: a file ends, a stream that drops is reopened with backoff and reported."""
+
+from __future__ import annotations
+
+import functools
+import socket
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.camera import Camera, CameraError, FrameFeed
+from edge.config import CameraConfig
+
+
+def write_video(path, frames=20, fps=10.0, fourcc="mp4v"):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (160, 96))
+    for i in range(frames):
+        writer.write(np.full((96, 160, 3), i * 10, np.uint8))
+    writer.release()
+    return path
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve(folder, port=0):
+    server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_file_yields_every_frame_dated_by_its_rate_then_ends(tmp_path):
+    video = write_video(tmp_path / "v.mp4", frames=12, fps=10)
+    camera = Camera(CameraConfig(source=str(video), realtime=False))
+    frames = list(camera.frames(threading.Event()))
+    assert len(frames) == 12 and camera.state == "stopped"
+    assert (frames[11].t - frames[0].t).total_seconds() == pytest.approx(1.1)
+
+
+def test_a_file_in_real_time_is_paced_and_a_feed_loses_nothing_when_not(tmp_path):
+    video = write_video(tmp_path / "v.mp4", frames=6, fps=50)
+    start = time.monotonic()
+    list(Camera(CameraConfig(source=str(video), realtime=True)).frames(threading.Event()))
+    assert time.monotonic() - start >= 0.09
+    feed = FrameFeed(Camera(CameraConfig(source=str(video), realtime=False)), threading.Event()).start()
+    got = []
+    while (frame := feed.get(timeout=2)) is not None:
+        got.append(frame)
+    assert len(got) == 6 and feed.dropped == 0
+
+
+def test_a_missing_file_is_an_error_not_a_hang(tmp_path):
+    camera = Camera(CameraConfig(source=str(tmp_path / "nope.mp4")))
+    with pytest.raises(CameraError, match="cannot open"):
+        list(camera.frames(threading.Event()))
+    feed = FrameFeed(camera, threading.Event()).start()
+    assert feed.get(timeout=2) is None and isinstance(feed.error, CameraError)
+
+
+def test_a_stream_that_drops_is_reopened_with_backoff_and_reported(tmp_path, caplog):
+    write_video(tmp_path / "cam.avi", frames=15, fourcc="MJPG")
+    port = free_port()
+    camera = Camera(CameraConfig(source=f"http://127.0.0.1:{port}/cam.avi", reconnect_max_s=0.2))
+    stop = threading.Event()
+    frames = camera.frames(stop)
+    servers = []
+    try:
+        # Nothing listens yet: the camera keeps trying instead of failing.
+        threading.Timer(0.5, lambda: servers.append(serve(tmp_path, port))).start()
+        first = next(frames)
+        assert first.after_gap and "reopening" in caplog.text
+        states = []
+        got = [first]
+        while len(got) < 40:  # the server's file ends after 15 frames; each end is a lost stream
+            got.append(next(frames))
+            states.append(camera.state)
+        assert camera.losses >= 2 and sum(f.after_gap for f in got) >= 3
+        assert set(states) == {"streaming"}
+    finally:
+        stop.set()
+        frames.close()
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert camera.state == "stopped"

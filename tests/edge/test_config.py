@@ -1,0 +1,69 @@
+"""site.toml: every mistake names its key; what ``dump`` writes, ``load`` reads back."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge.config import ConfigError, dump, load, parse
+from tests.edge import scene
+
+
+def base(tmp_path) -> dict:
+    return scene.site(tmp_path, "video.mp4").model_dump(mode="json", exclude_none=True)
+
+
+def error_of(data: dict) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse(data, "site.toml")
+    return str(caught.value)
+
+
+def test_dump_then_load_gives_the_same_configuration_with_paths_relative_to_the_file(tmp_path):
+    config = parse({**base(tmp_path), "storage": {"dir": "data"}, "camera": {"source": "cam.mp4"}})
+    dump(config, tmp_path / "site.toml")
+    loaded = load(tmp_path / "site.toml")
+    assert loaded.storage.dir == tmp_path / "data"
+    assert loaded.camera.source == str(tmp_path / "cam.mp4")
+    assert loaded.bins == config.bins and loaded.thresholds == config.thresholds and loaded.clips == config.clips
+
+
+def test_a_stream_url_and_a_device_index_are_left_alone(tmp_path):
+    (tmp_path / "a.toml").write_text(
+        'device_id = "b"\nsite_id = "s"\n[collector]\nurl = "http://c"\ntoken = "t"\n'
+        '[camera]\nsource = "rtsp://cam/stream"\n[[bins]]\nid = "k"\ncategory = "kitchen"\n'
+        "polygon = [[0, 0], [10, 0], [10, 10]]\n"
+    )
+    assert load(tmp_path / "a.toml").camera.source == "rtsp://cam/stream"
+    data = base(tmp_path)
+    data["camera"]["source"] = 0
+    assert parse(data).camera.source == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["bins"][1].update(polygon=[[0, 0], [5, 5]]), "bins.1.polygon: Value error, at least 3 points"),
+        (lambda d: d["bins"][0].update(category="plastic"), "bins.0.category"),
+        (lambda d: d["thresholds"].update(motion_fraction=1.5), "thresholds.motion_fraction"),
+        (lambda d: d["thresholds"].update(motoin_fraction=0.1), "thresholds.motoin_fraction: unknown key"),
+        (lambda d: d["schedule"].update(allowed_hours=["7:00-9:00"]), "schedule.allowed_hours"),
+        (lambda d: d["schedule"].update(allowed_hours=["09:00-09:00"]), "is empty"),
+        (lambda d: d["schedule"].update(timezone="Mars/Olympus"), "schedule.timezone: Value error, unknown time zone"),
+        (lambda d: d["clips"].update(codec="h265"), "clips.codec"),
+        (lambda d: d["collector"].update(url="ftp://x"), "collector.url"),
+        (lambda d: d.pop("device_id"), "device_id: Field required"),
+        (lambda d: d["bins"].append(dict(d["bins"][0])), "bin ids repeat"),
+    ],
+)
+def test_a_bad_key_is_named(tmp_path, change, expected):
+    data = base(tmp_path)
+    change(data)
+    assert expected in error_of(data)
+
+
+def test_unreadable_or_malformed_files_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "missing.toml")
+    (tmp_path / "bad.toml").write_text("device_id = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load(tmp_path / "bad.toml")

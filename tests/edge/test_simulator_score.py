@@ -1,0 +1,139 @@
+"""Scoring events against a truth: matching by bin and time, then counts and flags."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+
+from edge.simulator.score import format_table, score
+from events.schema import Event, Flag, Prediction
+
+START = datetime.fromisoformat("2026-05-18T08:58:00+08:00")
+SQUARE = [[0, 0], [10, 0], [10, 10], [0, 10]]
+MIXED, KITCHEN, OFF = Flag.MIXED_DISPOSAL, Flag.KITCHEN_CONTAMINATION, Flag.OFF_HOURS
+
+TRUTH = {
+    "format": "binwatch-truth/1",
+    "start_time": START.isoformat(),
+    "bins": [{"id": "kitchen-1", "category": "kitchen", "polygon": SQUARE},
+             {"id": "other-2", "category": "other", "polygon": SQUARE}],  # fmt: skip
+    "disposals": [
+        {"id": 1, "t": 10.0, "bin_id": "kitchen-1", "item": "food_waste", "category": "kitchen", "flags": []},
+        {"id": 2, "t": 20.0, "bin_id": "kitchen-1", "item": "plastic_bag", "category": "other",
+         "flags": ["mixed_disposal", "kitchen_contamination"]},
+        {"id": 3, "t": 30.0, "bin_id": "other-2", "item": "battery", "category": "hazardous",
+         "flags": ["mixed_disposal"]},
+        {"id": 4, "t": 40.0, "bin_id": "other-2", "item": "toothbrush", "category": "other", "flags": ["off_hours"]},
+    ],
+}  # fmt: skip
+
+ITEM_OF = {1: "food_waste", 2: "plastic_bag", 3: "battery", 4: "toothbrush"}
+CATEGORY_OF = {"food_waste": "kitchen", "plastic_bag": "other", "battery": "hazardous", "toothbrush": "other"}
+
+
+def event(bin_id: str, start: float, end: float, flags=(), item: str | None = None) -> Event:
+    prediction = None
+    if item is not None:
+        prediction = Prediction(item=item, item_score=0.9, category=CATEGORY_OF[item], category_score=0.9)
+    return Event(
+        event_id=uuid.uuid4(), device_id="cam", site_id="site", bin_id=bin_id,
+        bin_category="kitchen" if bin_id.startswith("kitchen") else "other",
+        started_at=START + timedelta(seconds=start), ended_at=START + timedelta(seconds=end),
+        prediction=prediction, flags=list(flags), model_version="test",
+    )  # fmt: skip
+
+
+def perfect() -> list[Event]:
+    return [
+        event("kitchen-1", 9.0, 11.0, [], "food_waste"),
+        event("kitchen-1", 19.0, 21.0, [MIXED, KITCHEN], "plastic_bag"),
+        event("other-2", 29.0, 31.0, [MIXED], "battery"),
+        event("other-2", 39.0, 41.0, [OFF], "toothbrush"),
+    ]
+
+
+def test_perfect_events_score_perfectly():
+    report = score(perfect(), TRUTH)
+    d = report["disposals"]
+    assert (d["truth"], d["events"], d["matched"], d["recall"], d["precision"], d["count_error"]) == (4, 4, 4, 1, 1, 0)
+    for flag in Flag:
+        assert report["flags"][flag.value]["f1"] == 1.0
+    assert report["flags"]["mixed_disposal"]["tp"] == 2
+    assert report["classification"]["category_accuracy"] == 1.0
+    assert report["misses"] == report["false_alarms"] == report["flag_errors"] == []
+
+
+def test_a_missed_disposal_costs_recall_and_its_flags():
+    events = perfect()
+    del events[1]
+    report = score(events, TRUTH)
+    assert report["disposals"]["recall"] == 0.75 and report["disposals"]["count_error"] == -1
+    assert [m["id"] for m in report["misses"]] == [2]
+    assert report["flags"]["mixed_disposal"] == {
+        "truth": 2, "events": 1, "tp": 1, "fp": 0, "fn": 1, "precision": 1.0, "recall": 0.5, "f1": 0.6667,
+    }  # fmt: skip
+    assert report["flags"]["kitchen_contamination"]["recall"] == 0.0
+
+
+def test_an_extra_event_is_a_false_alarm_and_its_flags_false_positives():
+    events = [*perfect(), event("kitchen-1", 50.0, 52.0, [MIXED], "battery")]
+    report = score(events, TRUTH)
+    assert report["disposals"]["precision"] == 0.8 and report["disposals"]["count_error"] == 1
+    assert [(a["bin_id"], a["t_start"]) for a in report["false_alarms"]] == [("kitchen-1", 50.0)]
+    assert report["flags"]["mixed_disposal"]["fp"] == 1
+
+
+def test_wrong_flags_on_matched_events():
+    events = perfect()
+    events[0] = event("kitchen-1", 9.0, 11.0, [MIXED, OFF], "battery")  # raises two it does not deserve
+    events[2] = event("other-2", 29.0, 31.0, [], "toothbrush")  # misses the one it deserves
+    report = score(events, TRUTH)
+    mixed, off = report["flags"]["mixed_disposal"], report["flags"]["off_hours"]
+    assert (mixed["tp"], mixed["fp"], mixed["fn"]) == (1, 1, 1)
+    assert (off["tp"], off["fp"], off["fn"]) == (1, 1, 0)
+    errors = {(e["id"], e["flag"], e["error"]) for e in report["flag_errors"]}
+    assert errors == {(1, "mixed_disposal", "raised"), (1, "off_hours", "raised"), (3, "mixed_disposal", "missed")}
+    assert report["classification"]["category_accuracy"] == 0.5
+    assert [e["id"] for e in report["category_errors"]] == [1, 3]
+
+
+def test_time_tolerance_and_bins_decide_the_match():
+    late = [event("kitchen-1", 11.5, 13.0, [], "food_waste")]  # lands 1.5 s before the event starts
+    assert score(late, TRUTH)["disposals"]["matched"] == 1
+    assert score(late, TRUTH, tolerance_s=1.0)["disposals"]["matched"] == 0
+    wrong_bin = [event("other-2", 9.0, 11.0, [], "food_waste")]
+    assert score(wrong_bin, TRUTH)["disposals"]["matched"] == 0
+
+
+def test_one_event_per_disposal_the_closest_wins():
+    events = [event("kitchen-1", 10.5, 12.0, [], "food_waste"), event("kitchen-1", 9.5, 10.5, [], "food_waste")]
+    report = score(events, TRUTH)
+    assert report["disposals"]["matched"] == 1
+    assert [a["t_start"] for a in report["false_alarms"]] == [10.5]
+
+
+def test_events_without_a_prediction_count_for_detection_not_for_accuracy():
+    events = perfect()
+    events[3] = event("other-2", 39.0, 41.0, [OFF])
+    report = score(events, TRUTH)
+    assert report["disposals"]["matched"] == 4
+    assert report["classification"]["with_prediction"] == 3
+
+
+def test_the_table_names_every_flag_and_the_misses():
+    events = perfect()[1:]
+    text = format_table(score(events, TRUTH))
+    for flag in Flag:
+        assert flag.value in text
+    assert "recall 75.0%" in text and "missed disposals (1)" in text and "food_waste" in text
+
+
+def test_a_minimal_truth_from_another_tool_is_accepted_and_a_broken_one_refused():
+    assert score([], TRUTH)["disposals"]["recall"] == 0.0
+    broken = {**TRUTH, "disposals": [{**TRUTH["disposals"][0], "bin_id": "blue-9"}]}
+    with pytest.raises(ValueError, match="unknown bins: blue-9"):
+        score([], broken)
+    with pytest.raises(ValueError, match="disposals.0.item"):
+        score([], {**TRUTH, "disposals": [{**TRUTH["disposals"][0], "item": "sofa"}]})
