@@ -262,6 +262,7 @@ def run_offline(
     deliver: bool = False,
     start_time: datetime | None = None,
     drain_timeout_s: float = DRAIN_TIMEOUT_S,
+    timing: Timing | None = None,
 ) -> list[Event]:
     """Run the agent over a whole video file as fast as it decodes and return every event.
 
@@ -279,7 +280,7 @@ def run_offline(
         outbox.recover()
         client = CollectorClient(config.collector)
         delivery = Delivery(outbox, client, config.collector)
-    agent = Agent(config, load_classifier(config), outbox=outbox)
+    agent = Agent(config, load_classifier(config), outbox=outbox, timing=timing)
     events: list[Event] = []
     try:
         start, fps, index = start_time or OFFLINE_START, video_fps(capture, config.camera.fps), 0

@@ -46,6 +46,13 @@ def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, bins: int 
     return float(ece)
 
 
+def negative_log_likelihood(probs: np.ndarray, y_true: np.ndarray) -> float:
+    """Mean −log p(true class): tells two models apart where a handful of images ties on accuracy."""
+    if len(y_true) == 0:
+        return 0.0
+    return float(-np.log(np.clip(probs[np.arange(len(y_true)), y_true], 1e-7, 1.0)).mean())
+
+
 def category_report(category_probs: np.ndarray, y_true: np.ndarray, categories: list[str]) -> dict:
     y_pred = category_probs.argmax(axis=1)
     cm = confusion_matrix(y_true, y_pred, len(categories))
@@ -54,6 +61,7 @@ def category_report(category_probs: np.ndarray, y_true: np.ndarray, categories: 
         "accuracy": float((y_pred == y_true).mean()) if len(y_true) else 0.0,
         "macro_f1": macro_f1(classes),
         "ece": expected_calibration_error(category_probs, y_true),
+        "nll": negative_log_likelihood(category_probs, y_true),
         "per_category": classes,
         "confusion_matrix": cm.tolist(),
     }

@@ -10,10 +10,10 @@ from training.config import RetrainConfig
 from training.retrain import decide, retrain
 
 
-def scores(fixed_f1, review_acc, review_item_acc=0.5):
+def scores(fixed_f1, review_acc, review_nll=0.5):
     return {
-        "fixed": {"macro_f1": fixed_f1, "accuracy": fixed_f1, "item_accuracy": 0.5, "images": 10},
-        "reviews": {"accuracy": review_acc, "item_accuracy": review_item_acc, "macro_f1": 0.0, "images": 4},
+        "fixed": {"macro_f1": fixed_f1, "accuracy": fixed_f1, "item_accuracy": 0.5, "nll": 0.3, "images": 10},
+        "reviews": {"accuracy": review_acc, "item_accuracy": 0.5, "nll": review_nll, "macro_f1": 0.0, "images": 4},
     }
 
 
@@ -22,7 +22,8 @@ def test_gate_promotes_only_not_worse_and_better():
     assert not decide(scores(0.90, 0.5), scores(0.89, 0.75), 0.0)[0]
     assert decide(scores(0.90, 0.5), scores(0.895, 0.75), 0.01)[0]
     assert not decide(scores(0.90, 0.5), scores(0.95, 0.5), 0.0)[0]
-    assert decide(scores(0.90, 0.5, 0.2), scores(0.90, 0.5, 0.4), 0.0)[0]
+    assert decide(scores(0.90, 0.5, 0.4), scores(0.90, 0.5, 0.2), 0.0)[0]
+    assert not decide(scores(0.90, 0.5, 0.2), scores(0.90, 0.5, 0.4), 0.0)[0]
 
 
 def reviews_folder(samples_dir, root):

@@ -1,0 +1,16 @@
+"""The JSON API under /api/v1: one router per resource, assembled here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from collector.api import auth, devices, events, export, health, ingest, models, sites, stats, users
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (health, auth, ingest, events, stats, export, devices, sites, users, models):
+        router.include_router(module.router)
+    return router

@@ -1,0 +1,154 @@
+"""Bodies of the admin resources: responsible entities, sites with their bins, devices, users."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from collector.api.defs.common import Request
+from collector.db.tables import ENTITY_TYPE_LABELS, Device, Entity, EntityType, Site, User
+from collector.names import Address, Identifier, Name, OptionalText, Password, Username
+from events.schema import CategoryKey
+
+RoleName = Literal["reviewer", "admin"]
+
+
+class EntityIn(Request):
+    name: Name
+    type: EntityType
+    contact: OptionalText = ""
+
+
+class EntityPatch(Request):
+    name: Name | None = None
+    type: EntityType | None = None
+    contact: OptionalText | None = None
+
+
+class EntityOut(BaseModel):
+    id: int
+    name: str
+    type: EntityType
+    type_zh: str
+    type_en: str
+    contact: str
+    site_ids: list[str]
+
+    @classmethod
+    def of(cls, entity: Entity) -> EntityOut:
+        zh, en = ENTITY_TYPE_LABELS[EntityType(entity.type)]
+        return cls(
+            id=entity.id,
+            name=entity.name,
+            type=entity.type,
+            type_zh=zh,
+            type_en=en,
+            contact=entity.contact,
+            site_ids=sorted(s.id for s in entity.sites),
+        )
+
+
+class BinDef(Request):
+    bin_id: Identifier
+    category: CategoryKey
+
+
+class SiteIn(Request):
+    site_id: Identifier
+    name: Name
+    address: Address
+    entity_id: int = Field(ge=1, le=2**31 - 1)
+    bins: list[BinDef] = Field(default_factory=list, max_length=64)
+
+
+class SitePatch(Request):
+    name: Name | None = None
+    address: Address | None = None
+    entity_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    bins: list[BinDef] | None = Field(None, max_length=64)
+
+
+class SiteOut(BaseModel):
+    site_id: str
+    name: str
+    address: str
+    entity_id: int
+    entity_name: str
+    entity_type: EntityType
+    bins: list[BinDef]
+
+    @classmethod
+    def of(cls, site: Site) -> SiteOut:
+        return cls(
+            site_id=site.id,
+            name=site.name,
+            address=site.address,
+            entity_id=site.entity_id,
+            entity_name=site.entity.name,
+            entity_type=site.entity.type,
+            bins=[BinDef(bin_id=b.id, category=b.category) for b in site.bins],
+        )
+
+
+class DeviceIn(Request):
+    device_id: Identifier
+    site_id: Identifier
+    description: OptionalText = ""
+
+
+class DeviceToken(BaseModel):
+    device_id: str
+    token: str = Field(description="shown once; the collector keeps only its SHA-256")
+
+
+class DeviceOut(BaseModel):
+    device_id: str
+    site_id: str
+    description: str
+    created_at: dt.datetime
+    revoked: bool
+    online: bool = Field(description="heard from within the configured offline time")
+    last_seen_at: dt.datetime | None
+    model_version: str | None
+    outbox_depth: int | None
+    camera_state: str | None
+    fps: float | None
+    last_heartbeat: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, device: Device, offline_after_s: float, now: dt.datetime) -> DeviceOut:
+        beat = device.last_heartbeat or {}
+        seen = device.last_seen_at
+        return cls(
+            device_id=device.id, site_id=device.site_id, description=device.description,
+            created_at=device.created_at, revoked=device.revoked_at is not None,
+            online=seen is not None and (now - seen).total_seconds() <= offline_after_s and device.revoked_at is None,
+            last_seen_at=seen, model_version=beat.get("model_version"), outbox_depth=beat.get("outbox_depth"),
+            camera_state=beat.get("camera_state"), fps=beat.get("fps"), last_heartbeat=device.last_heartbeat,
+        )  # fmt: skip
+
+
+class UserIn(Request):
+    username: Username
+    password: Password
+    role: RoleName
+
+
+class UserPatch(Request):
+    role: RoleName | None = None
+    active: bool | None = None
+    password: Password | None = None
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: RoleName
+    active: bool
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(id=user.id, username=user.username, role=user.role, active=user.active, created_at=user.created_at)

@@ -1,0 +1,169 @@
+"""Bodies of ingest, event queries and reviews."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from collector.api.defs.common import Request
+from collector.db.tables import Event, EvidenceFile, Review
+from collector.names import Note
+from events.schema import CategoryKey, EvidenceKind, Flag
+
+
+class EventAck(BaseModel):
+    event_id: uuid.UUID
+    received_at: dt.datetime
+    duplicate: bool = Field(description="true when this event had already been received (nothing was changed)")
+    evidence_missing: list[EvidenceKind] = Field(description="declared evidence not uploaded yet")
+
+
+class EvidenceAck(BaseModel):
+    event_id: uuid.UUID
+    kind: EvidenceKind
+    sha256: str
+    size: int
+    created: bool = Field(description="false when this file had already been stored")
+
+
+class HeartbeatAck(BaseModel):
+    device_id: str
+    received_at: dt.datetime
+
+
+class PredictionOut(BaseModel):
+    item: str
+    item_score: float
+    category: str
+    category_score: float
+
+
+class EvidenceOut(BaseModel):
+    kind: EvidenceKind
+    name: str
+    sha256: str
+    size: int
+    uploaded: bool
+    url: str | None = Field(description="download address (bearer login token), once uploaded")
+
+    @classmethod
+    def of(cls, evidence: EvidenceFile, evidence_url) -> EvidenceOut:
+        uploaded = evidence.uploaded_at is not None
+        return cls(
+            kind=evidence.kind,
+            name=evidence.name,
+            sha256=evidence.sha256,
+            size=evidence.size,
+            uploaded=uploaded,
+            url=evidence_url(evidence.kind) if uploaded else None,
+        )
+
+
+class EventSummary(BaseModel):
+    event_id: uuid.UUID
+    device_id: str
+    site_id: str
+    bin_id: str
+    bin_category: CategoryKey
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    received_at: dt.datetime
+    model_version: str
+    prediction: PredictionOut | None
+    flags: list[Flag] = Field(description="flags the edge box reported")
+    standing_flags: list[Flag] = Field(description="flags that stand after review")
+    compliant: bool
+    review_status: Literal["unreviewed", "confirmed", "rejected", "corrected"]
+    label_item: str | None
+    label_category: CategoryKey | None
+
+    @classmethod
+    def fields_of(cls, event: Event) -> dict:
+        prediction = None
+        if event.pred_item is not None:
+            prediction = PredictionOut(
+                item=event.pred_item,
+                item_score=event.pred_item_score,
+                category=event.pred_category,
+                category_score=event.pred_category_score,
+            )
+        return {
+            "event_id": event.id, "device_id": event.device_id, "site_id": event.site_id, "bin_id": event.bin_id,
+            "bin_category": event.bin_category, "started_at": event.started_at, "ended_at": event.ended_at,
+            "received_at": event.received_at, "model_version": event.model_version, "prediction": prediction,
+            "flags": [f.flag for f in event.flags if f.reported],
+            "standing_flags": [f.flag for f in event.flags if f.standing],
+            "compliant": event.compliant, "review_status": event.review_status, "label_item": event.label_item,
+            "label_category": event.label_category,
+        }  # fmt: skip
+
+    @classmethod
+    def of(cls, event: Event) -> EventSummary:
+        return cls(**cls.fields_of(event))
+
+
+class ReviewOut(BaseModel):
+    id: int
+    event_id: uuid.UUID
+    action: Literal["confirm", "reject", "correct", "undo"]
+    user: str | None
+    note: str
+    before: dict
+    after: dict
+    created_at: dt.datetime
+    undoes_id: int | None
+    undone: bool
+
+    @classmethod
+    def of(cls, review: Review) -> ReviewOut:
+        return cls(
+            id=review.id,
+            event_id=review.event_id,
+            action=review.action,
+            user=review.user.username if review.user else None,
+            note=review.note,
+            before=review.before,
+            after=review.after,
+            created_at=review.created_at,
+            undoes_id=review.undoes_id,
+            undone=review.undone,
+        )
+
+
+class EventDetail(EventSummary):
+    review_note: str
+    reviewed_at: dt.datetime | None
+    reviewed_by: int | None
+    evidence: list[EvidenceOut]
+    history: list[ReviewOut]
+
+    @classmethod
+    def of_event(cls, event: Event, history: list[Review], evidence_url) -> EventDetail:
+        """``evidence_url(kind)`` gives the download address of an uploaded file."""
+        return cls(
+            **EventSummary.fields_of(event),
+            review_note=event.review_note,
+            reviewed_at=event.reviewed_at,
+            reviewed_by=event.reviewed_by,
+            evidence=[EvidenceOut.of(e, evidence_url) for e in event.evidence],
+            history=[ReviewOut.of(r) for r in history],
+        )
+
+
+class EventPage(BaseModel):
+    events: list[EventSummary]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class ReviewRequest(Request):
+    action: Literal["confirm", "reject", "correct"]
+    item: str | None = Field(None, max_length=64, description="corrected item (taxonomy key); sets the category")
+    category: CategoryKey | None = Field(None, description="corrected category, when the item is unknown")
+    note: Note = ""
+
+
+class UndoRequest(Request):
+    note: Note = ""

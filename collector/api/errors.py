@@ -1,0 +1,22 @@
+"""The collector's own errors as HTTP answers: the status the error class names, its message as detail."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from collector.blobs import BadKey
+from collector.errors import CollectorError
+
+
+async def collector_error(_request: Request, exc: CollectorError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+
+
+async def bad_key(_request: Request, exc: BadKey) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(CollectorError, collector_error)
+    app.add_exception_handler(BadKey, bad_key)

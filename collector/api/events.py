@@ -1,0 +1,122 @@
+"""Reading events and reviewing them (people: reviewers and admins)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from collector.api.defs.common import EntityIdQuery, IdQuery, errors
+from collector.api.defs.events import EventDetail, EventPage, EventSummary, ReviewOut, ReviewRequest, UndoRequest
+from collector.api.deps import DatabaseDep, ReadSession, StoreDep, UserDep
+from collector.api.ranges import blob_response
+from collector.db.tables import Event, ReviewAction, to_utc
+from collector.errors import NotFound
+from collector.evidence import evidence_key, media_type, uploaded_evidence
+from collector.review import history, review_event, undo_review
+from collector.search import EventFilter, find_events
+from events.schema import EvidenceKind, Flag
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+@router.get("", response_model=EventPage, responses=errors(401, 422))
+def list_events(
+    session: ReadSession,
+    user: UserDep,
+    site_id: IdQuery = None,
+    bin_id: IdQuery = None,
+    device_id: IdQuery = None,
+    entity_id: EntityIdQuery = None,
+    flag: Flag | None = None,
+    flagged: bool | None = None,
+    review_status: Literal["unreviewed", "confirmed", "rejected", "corrected"] | None = None,
+    since: Annotated[dt.datetime | None, Query(description="started at or after (ISO 8601 with zone)")] = None,
+    until: Annotated[dt.datetime | None, Query(description="started before")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> EventPage:
+    """Events newest first, filtered; follow ``next_cursor`` for older ones."""
+    where = EventFilter(
+        site_id=site_id,
+        entity_id=entity_id,
+        bin_id=bin_id,
+        device_id=device_id,
+        flag=flag.value if flag else None,
+        flagged=flagged,
+        review_status=review_status,
+        since=to_utc(since, "since") if since else None,
+        until=to_utc(until, "until") if until else None,
+    )
+    page = find_events(session, where, limit=limit, cursor=cursor)
+    return EventPage(events=[EventSummary.of(e) for e in page.events], next_cursor=page.next_cursor)
+
+
+@router.get("/{event_id}", response_model=EventDetail, responses=errors(401, 404, 422))
+def get_event(event_id: uuid.UUID, request: Request, session: ReadSession, user: UserDep) -> EventDetail:
+    event = _event(session, event_id)
+    return EventDetail.of_event(event, history(session, event.id), _evidence_url(request, event.id))
+
+
+@router.get(
+    "/{event_id}/evidence/{kind}",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}, "video/mp4": {}}, "description": "the file"},
+        206: {"description": "the requested byte range"},
+        416: {"description": "range not satisfiable"},
+        **errors(401, 404, 422),
+    },
+)
+def get_evidence(
+    event_id: uuid.UUID, kind: EvidenceKind, request: Request, session: ReadSession, user: UserDep, store: StoreDep
+) -> Response:
+    """Download an evidence file; honours ``Range`` so a player can seek in the clip."""
+    evidence = uploaded_evidence(session, str(event_id), kind)
+    return blob_response(
+        request, store, evidence_key(str(event_id), kind), media_type(kind), evidence.name, evidence.sha256
+    )
+
+
+@router.post("/{event_id}/review", response_model=ReviewOut, responses=errors(401, 404, 409, 422))
+def post_review(event_id: uuid.UUID, body: ReviewRequest, user: UserDep, db: DatabaseDep) -> ReviewOut:
+    """Confirm the flags, reject them as a false positive, or correct the item/category; kept in the audit log."""
+    with db.write() as session:
+        review = review_event(
+            session,
+            str(event_id),
+            user,
+            ReviewAction(body.action),
+            item=body.item,
+            category=body.category,
+            note=body.note,
+        )
+        return ReviewOut.of(review)
+
+
+@router.post("/{event_id}/undo", response_model=ReviewOut, responses=errors(401, 403, 404, 409, 422))
+def post_undo(event_id: uuid.UUID, body: UndoRequest, user: UserDep, db: DatabaseDep) -> ReviewOut:
+    """Take back the newest review of the event (reviewers: their own; admins: anyone's)."""
+    with db.write() as session:
+        return ReviewOut.of(undo_review(session, str(event_id), user, body.note))
+
+
+@router.get("/{event_id}/reviews", response_model=list[ReviewOut], responses=errors(401, 404, 422))
+def get_reviews(event_id: uuid.UUID, session: ReadSession, user: UserDep) -> list[ReviewOut]:
+    """The audit log of one event: who, when, before, after."""
+    event = _event(session, event_id)
+    return [ReviewOut.of(r) for r in history(session, event.id)]
+
+
+def _event(session, event_id: uuid.UUID) -> Event:
+    event = session.get(Event, str(event_id))
+    if event is None:
+        raise NotFound(f"no event {event_id}")
+    return event
+
+
+def _evidence_url(request: Request, event_id: str):
+    return lambda kind: str(request.url_for("get_evidence", event_id=event_id, kind=kind))

@@ -1,0 +1,64 @@
+"""Serving a blob with HTTP range requests, so a browser can seek in a clip and a device resume a download.
+
+One range per request (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``); a request for several ranges
+gets the whole file, which RFC 9110 allows.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+
+from collector.blobs import BlobStore
+from collector.errors import NotFound
+
+_RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
+    """(start, end) inclusive; None to send everything; False when the range cannot be satisfied."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match:
+        return None  # several ranges or another unit: ignore the header
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        length = int(last)
+        if length == 0 or size == 0:
+            return False
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or (last and int(last) < start):
+        return False
+    return start, end
+
+
+def blob_response(request: Request, store: BlobStore, key: str, media_type: str, filename: str, etag: str) -> Response:
+    size = store.size(key)
+    if size is None:
+        raise NotFound("the file is missing from the store")
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{etag}"',
+        "Content-Disposition": f'inline; filename="{filename}"',
+        "Cache-Control": "private, max-age=3600",
+    }
+    wanted = parse_range(request.headers.get("range"), size)
+    if_range = request.headers.get("if-range")
+    if wanted and if_range and if_range.strip() != headers["ETag"]:
+        wanted = None
+    if wanted is False:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    if wanted is None:
+        return StreamingResponse(
+            store.read(key), media_type=media_type, headers={**headers, "Content-Length": str(size)}
+        )
+    start, end = wanted
+    headers.update({"Content-Range": f"bytes {start}-{end}/{size}", "Content-Length": str(end - start + 1)})
+    return StreamingResponse(store.read(key, start, end), status_code=206, media_type=media_type, headers=headers)

@@ -1,0 +1,36 @@
+"""Accounts of reviewers and admins (admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+from sqlalchemy import select
+
+from collector.api.defs.admin import UserIn, UserOut, UserPatch
+from collector.api.defs.common import errors
+from collector.api.deps import AdminDep, DatabaseDep, ReadSession
+from collector.db.tables import User
+from collector.provisioning import create_user, update_user
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("", response_model=list[UserOut], responses=errors(401, 403))
+def list_users(session: ReadSession, admin: AdminDep) -> list[UserOut]:
+    return [UserOut.of(u) for u in session.scalars(select(User).order_by(User.id))]
+
+
+@router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses=errors(401, 403, 409, 422))
+def post_user(body: UserIn, admin: AdminDep, db: DatabaseDep) -> UserOut:
+    with db.write() as session:
+        return UserOut.of(create_user(session, username=body.username, password=body.password, role=body.role))
+
+
+@router.patch("/{user_id}", response_model=UserOut, responses=errors(401, 403, 404, 409, 422))
+def patch_user(user_id: UserId, body: UserPatch, admin: AdminDep, db: DatabaseDep) -> UserOut:
+    """Change role, activity or password; any of these ends the user's current logins."""
+    with db.write() as session:
+        return UserOut.of(update_user(session, user_id, role=body.role, active=body.active, password=body.password))

@@ -1,0 +1,93 @@
+"""Where evidence files and model files are kept: a small key/value interface for blobs.
+
+The collector only calls the methods of ``BlobStore``; ``LocalBlobStore`` keeps blobs as
+files under the data folder. An S3-compatible store would map ``put`` to PutObject (from the
+verified temporary file), ``size`` to HeadObject, ``read`` to a ranged GetObject and
+``delete`` to DeleteObject.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
+CHUNK = 256 * 1024
+
+
+class BadKey(ValueError):
+    """A blob key that could name something outside the store (``..``, absolute, odd characters)."""
+
+
+def check_key(key: str) -> str:
+    if not KEY_PATTERN.match(key) or any(part in {".", ".."} for part in key.split("/")) or len(key) > 512:
+        raise BadKey(f"bad blob key {key!r}")
+    return key
+
+
+class BlobStore(Protocol):
+    def put(self, key: str, source: BinaryIO) -> None:
+        """Store ``source`` (read from its current position) under ``key``, replacing atomically."""
+
+    def size(self, key: str) -> int | None:
+        """Bytes stored under ``key``, or None when there is no such blob."""
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The bytes ``start`` to ``end`` inclusive (to the last byte when ``end`` is None)."""
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; no error when it is absent."""
+
+
+class LocalBlobStore:
+    """Blobs as files under ``root``; a write goes to a temporary file, is synced, then renamed."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / check_key(key)).resolve()
+        if self.root not in path.parents:
+            raise BadKey(f"bad blob key {key!r}")
+        return path
+
+    def put(self, key: str, source: BinaryIO) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := source.read(CHUNK):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def size(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        with self._path(key).open("rb") as f:
+            f.seek(start)
+            remaining = None if end is None else end - start + 1
+            while remaining is None or remaining > 0:
+                chunk = f.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)

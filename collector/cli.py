@@ -1,0 +1,276 @@
+"""``binwatch collector …``: run the service and manage what it knows, from the command line.
+
+``register(subparsers)`` adds the commands; FastAPI and SQLAlchemy are imported inside the
+handlers, so ``binwatch --help`` works on an edge box without the collector's packages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "collector",
+        help="the collector service: serve, migrate, add users, devices …",
+        description="Run the collector service and manage what it knows.",
+    )
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="TOML settings file (else BINWATCH_COLLECTOR_CONFIG)")
+    common.add_argument("--data-dir", type=Path, help="data folder (BINWATCH_COLLECTOR_DATA_DIR)")
+    common.add_argument("--database-url", help="SQLAlchemy URL (BINWATCH_COLLECTOR_DATABASE_URL)")
+
+    def command(name: str, func, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=help, description=help)
+        sub.set_defaults(func=func)
+        return sub
+
+    serve = command("serve", _serve, "run the HTTP service (uvicorn)")
+    serve.add_argument("--host", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1; keep 1 with SQLite)")
+
+    command("migrate", _migrate, "bring the database to the newest schema")
+
+    entity = command("add-entity", _add_entity, "add a responsible entity (Art. 14) and print its id")
+    entity.add_argument("--name", required=True)
+    entity.add_argument(
+        "--type",
+        required=True,
+        help="property_company, owners_committee, residents_committee, "
+        "institution, shop_operator, public_place_manager or other",
+    )
+    entity.add_argument("--contact", default="")
+
+    site = command("add-site", _add_site, "add a drop-off point with its bins")
+    site.add_argument("--id", required=True, dest="site_id")
+    site.add_argument("--name", required=True)
+    site.add_argument("--address", required=True)
+    site.add_argument("--entity", required=True, type=int, help="id of the responsible entity")
+    site.add_argument(
+        "--bin",
+        action="append",
+        default=[],
+        metavar="BIN_ID:CATEGORY",
+        help="a bin and its category (repeat); e.g. --bin k1:kitchen --bin o1:other",
+    )
+
+    device = command("add-device", _add_device, "register a device at a site and print its token (once)")
+    device.add_argument("--id", required=True, dest="device_id")
+    device.add_argument("--site", required=True, dest="site_id")
+    device.add_argument("--description", default="")
+
+    token = command("device-token", _device_token, "replace a device's token and print the new one")
+    token.add_argument("--id", required=True, dest="device_id")
+
+    user = command("add-user", _add_user, "add a reviewer or admin account")
+    user.add_argument("--username", required=True)
+    user.add_argument("--role", required=True, choices=("reviewer", "admin"))
+    user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+    model = command("add-model", _add_model, "register an ONNX model version in the registry")
+    model.add_argument("--version", required=True)
+    model.add_argument("--file", required=True, type=Path)
+    model.add_argument("--metrics", type=Path, help="JSON file with the model's metrics")
+    model.add_argument("--sha256", help="expected SHA-256 of the file (checked)")
+    model.add_argument("--current", action="store_true", help="also make it the current version")
+
+    export = command("export-reviewed", _export, "write reviewed crops as a data set folder (manifest.csv)")
+    export.add_argument("--out", required=True, type=Path)
+    _range_args(export)
+
+    ledger = command("ledger", _ledger, "write the Art. 15(5) ledger as CSV")
+    ledger.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    _range_args(ledger)
+    return parser
+
+
+def _range_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", type=dt.date.fromisoformat, help="first local day, YYYY-MM-DD")
+    parser.add_argument("--until", type=dt.date.fromisoformat, help="last local day, YYYY-MM-DD")
+    parser.add_argument("--site", dest="site_id")
+
+
+def _settings(args, **extra):
+    from collector.settings import load_settings
+
+    overrides = {"data_dir": args.data_dir, "database_url": args.database_url, **extra}
+    return load_settings(args.config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _run(args, work) -> int:
+    """Open the (migrated) database, run ``work(settings, db)``, and report the collector's errors plainly."""
+    from collector.db.engine import Database
+    from collector.errors import CollectorError
+    from collector.server import migrate
+
+    try:
+        settings = _settings(args)
+        migrate(settings)
+        db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
+        try:
+            return work(settings, db)
+        finally:
+            db.dispose()
+    except (CollectorError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _serve(args) -> int:
+    from collector.server import serve
+
+    serve(_settings(args, host=args.host, port=args.port, workers=args.workers))
+    return 0
+
+
+def _migrate(args) -> int:
+    from collector.server import migrate
+
+    settings = _settings(args)
+    print(f"database at revision {migrate(settings)}: {settings.db_url.split('@')[-1]}")
+    return 0
+
+
+def _add_entity(args) -> int:
+    from collector.provisioning import create_entity
+
+    def work(settings, db):
+        with db.write() as session:
+            entity = create_entity(session, name=args.name, type=args.type, contact=args.contact)
+            print(entity.id)
+        return 0
+
+    return _run(args, work)
+
+
+def _add_site(args) -> int:
+    from collector.provisioning import create_site
+
+    bins = {}
+    for spec in args.bin:
+        bin_id, sep, category = spec.partition(":")
+        if not sep:
+            print(f"error: --bin {spec!r}: expected BIN_ID:CATEGORY", file=sys.stderr)
+            return 2
+        bins[bin_id] = category
+
+    def work(settings, db):
+        with db.write() as session:
+            site = create_site(
+                session, site_id=args.site_id, name=args.name, address=args.address, entity_id=args.entity, bins=bins
+            )
+            print(site.id)
+        return 0
+
+    return _run(args, work)
+
+
+def _add_device(args) -> int:
+    from collector.provisioning import create_device
+
+    def work(settings, db):
+        with db.write() as session:
+            _device, token = create_device(
+                session, device_id=args.device_id, site_id=args.site_id, description=args.description
+            )
+        print(token)
+        print("keep this token: it is shown only now (the collector stores its hash)", file=sys.stderr)
+        return 0
+
+    return _run(args, work)
+
+
+def _device_token(args) -> int:
+    from collector.provisioning import rotate_device_token
+
+    def work(settings, db):
+        with db.write() as session:
+            token = rotate_device_token(session, args.device_id)
+        print(token)
+        return 0
+
+    return _run(args, work)
+
+
+def _add_user(args) -> int:
+    from collector.provisioning import create_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 1
+
+    def work(settings, db):
+        with db.write() as session:
+            user = create_user(session, username=args.username, password=password, role=args.role)
+            print(f"user {user.username} ({user.role}) id {user.id}")
+        return 0
+
+    return _run(args, work)
+
+
+def _add_model(args) -> int:
+    from collector.blobs import LocalBlobStore
+    from collector.registry import parse_metrics, register_file
+
+    def work(settings, db):
+        metrics = parse_metrics(args.metrics.read_text(encoding="utf-8")) if args.metrics else {}
+        row, created = register_file(
+            db,
+            LocalBlobStore(settings.blob_dir),
+            args.file,
+            version=args.version,
+            metrics=metrics,
+            sha256=args.sha256,
+            make_current_now=args.current,
+            max_bytes=settings.max_model_bytes,
+        )
+        state = "registered" if created else "already registered"
+        print(f"model {row.version} sha256 {row.sha256} {state}{', current' if args.current else ''}")
+        return 0
+
+    return _run(args, work)
+
+
+def _export(args) -> int:
+    from collector.blobs import LocalBlobStore
+    from collector.export import export_folder, reviewed_samples
+
+    def work(settings, db):
+        with db.read() as session:
+            samples = reviewed_samples(
+                session, LocalBlobStore(settings.blob_dir), since=args.since, until=args.until, site_id=args.site_id
+            )
+            summary = export_folder(samples, args.out)
+        print(f"{summary.exported} reviewed crops written to {args.out} ({summary.skipped} unreadable skipped)")
+        return 0
+
+    return _run(args, work)
+
+
+def _ledger(args) -> int:
+    from collector.ledger import ledger_csv, ledger_rows
+
+    def work(settings, db):
+        with db.read() as session:
+            rows = ledger_rows(session, since=args.since, until=args.until, site_id=args.site_id)
+        text = "".join(ledger_csv(rows))
+        if args.out:
+            args.out.write_text(text, encoding="utf-8")
+            print(f"{len(rows)} rows written to {args.out}", file=sys.stderr)
+        else:
+            sys.stdout.write(text.lstrip("\ufeff"))
+        return 0
+
+    return _run(args, work)

@@ -1,0 +1,40 @@
+"""What counts as a compliant disposal, before and after a supervisor's review.
+
+A disposal is compliant when none of its flags stands. The flags that stand are:
+- unreviewed or confirmed: the flags the edge box reported;
+- rejected (a false positive): none;
+- corrected: ``off_hours`` if it was reported (it depends on the time, not the item), plus the
+  item flags judged again from the corrected label: ``mixed_disposal`` when the corrected
+  category is not the bin's category, ``kitchen_contamination`` when the bin is the kitchen
+  bin and the corrected item is an Art. 16(3) contaminant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from collector.db.tables import ReviewStatus
+from datasets.taxonomy import is_kitchen_contaminant
+from events.schema import Flag
+
+ITEM_FLAGS = frozenset({Flag.MIXED_DISPOSAL.value, Flag.KITCHEN_CONTAMINATION.value})
+
+
+def standing_flags(
+    reported: Iterable[str],
+    status: ReviewStatus,
+    bin_category: str,
+    label_item: str | None,
+    label_category: str | None,
+) -> set[str]:
+    reported = set(reported)
+    if status is ReviewStatus.REJECTED:
+        return set()
+    if status is not ReviewStatus.CORRECTED:
+        return reported
+    standing = reported - ITEM_FLAGS
+    if label_category is not None and label_category != bin_category:
+        standing.add(Flag.MIXED_DISPOSAL.value)
+    if bin_category == "kitchen" and label_item is not None and is_kitchen_contaminant(label_item):
+        standing.add(Flag.KITCHEN_CONTAMINATION.value)
+    return standing

@@ -1,0 +1,1 @@
+"""Storage of the collector: tables, engines and Alembic migrations (SQLite or PostgreSQL)."""

@@ -1,0 +1,1 @@
+"""Migration scripts, applied in order by ``collector.db.migrate.upgrade``."""

@@ -1,0 +1,296 @@
+"""The collector's tables (SQLAlchemy 2 declarative); Alembic migrations must follow this file.
+
+Times are stored as UTC: SQLite keeps no time zone, so ``UTCDateTime`` normalises on the way
+in and marks UTC on the way out, which also keeps SQLite's text comparison in time order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from collector.errors import Invalid
+
+
+class UTCDateTime(TypeDecorator):
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def to_utc(value: dt.datetime, what: str) -> dt.datetime:
+    """An aware time in UTC (a naive one is taken as UTC), or ``Invalid`` for years the database cannot hold."""
+    try:
+        value = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    except (OverflowError, ValueError):
+        value = None
+    if value is None or not 2 <= value.year <= 9998:
+        raise Invalid(f"{what} is out of range")
+    return value
+
+
+class Role(StrEnum):
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class EntityType(StrEnum):
+    """Who Art. 14 makes responsible for a drop-off point."""
+
+    PROPERTY_COMPANY = "property_company"
+    OWNERS_COMMITTEE = "owners_committee"
+    RESIDENTS_COMMITTEE = "residents_committee"
+    INSTITUTION = "institution"
+    SHOP_OPERATOR = "shop_operator"
+    PUBLIC_PLACE_MANAGER = "public_place_manager"
+    OTHER = "other"
+
+
+ENTITY_TYPE_LABELS = {
+    EntityType.PROPERTY_COMPANY: ("物业服务企业", "Property service company"),
+    EntityType.OWNERS_COMMITTEE: ("业主委员会", "Owners' committee"),
+    EntityType.RESIDENTS_COMMITTEE: ("居（村）民委员会", "Residents' (villagers') committee"),
+    EntityType.INSTITUTION: ("机关、企事业单位", "Public body or enterprise (own premises)"),
+    EntityType.SHOP_OPERATOR: ("经营者", "Shop or market operator"),
+    EntityType.PUBLIC_PLACE_MANAGER: ("公共场所管理单位", "Manager of a public place"),
+    EntityType.OTHER: ("其他", "Other"),
+}
+
+
+class ReviewStatus(StrEnum):
+    UNREVIEWED = "unreviewed"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    CORRECTED = "corrected"
+
+
+class ReviewAction(StrEnum):
+    CONFIRM = "confirm"
+    REJECT = "reject"
+    CORRECT = "correct"
+    UNDO = "undo"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Entity(Base):
+    __tablename__ = "entities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sites: Mapped[list[Site]] = relationship(back_populates="entity")
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(400))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="RESTRICT"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entity: Mapped[Entity] = relationship(back_populates="sites")
+    bins: Mapped[list[Bin]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="Bin.id", lazy="selectin"
+    )
+
+
+class Bin(Base):
+    __tablename__ = "bins"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    category: Mapped[str] = mapped_column(String(16))
+
+    site: Mapped[Site] = relationship(back_populates="bins")
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"), index=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_heartbeat: Mapped[dict | None] = mapped_column(JSON)
+
+    site: Mapped[Site] = relationship()
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Login(Base):
+    """A signed-in user: the SHA-256 of the token that a cookie or a bearer header carries."""
+
+    __tablename__ = "logins"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Event(Base):
+    """One disposal as the edge box reported it, plus the current state of its review."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="RESTRICT"))
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    bin_id: Mapped[str] = mapped_column(String(64))
+    bin_category: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    day: Mapped[dt.date] = mapped_column(Date)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    model_version: Mapped[str] = mapped_column(String(64))
+    pred_item: Mapped[str | None] = mapped_column(String(64))
+    pred_item_score: Mapped[float | None] = mapped_column(Float)
+    pred_category: Mapped[str | None] = mapped_column(String(16))
+    pred_category_score: Mapped[float | None] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    compliant: Mapped[bool] = mapped_column(Boolean)
+    review_status: Mapped[str] = mapped_column(String(16), default=ReviewStatus.UNREVIEWED.value)
+    label_item: Mapped[str | None] = mapped_column(String(64))
+    label_category: Mapped[str | None] = mapped_column(String(16))
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+
+    flags: Mapped[list[EventFlag]] = relationship(
+        cascade="all, delete-orphan", order_by="EventFlag.flag", lazy="selectin"
+    )
+    evidence: Mapped[list[EvidenceFile]] = relationship(
+        cascade="all, delete-orphan", order_by="EvidenceFile.kind", lazy="selectin"
+    )
+
+    __table_args__ = (
+        Index("ix_events_started", "started_at", "id"),
+        Index("ix_events_site_day", "site_id", "day"),
+        Index("ix_events_review", "flagged", "review_status", "started_at"),
+        Index("ix_events_device", "device_id", "started_at"),
+    )
+
+
+class EventFlag(Base):
+    """A flag of an event: ``reported`` by the edge box, ``standing`` after review."""
+
+    __tablename__ = "event_flags"
+    # One b-tree on the key instead of a table plus its key index: a page write less per event.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    flag: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reported: Mapped[bool] = mapped_column(Boolean)
+    standing: Mapped[bool] = mapped_column(Boolean)
+
+
+class EvidenceFile(Base):
+    __tablename__ = "evidence"
+    __table_args__ = {"sqlite_with_rowid": False}  # as event_flags
+
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Review(Base):
+    """The audit log: every review and every undo, with the event's state before and after."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    before: Mapped[dict] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
+    undone: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    metrics: Mapped[dict] = mapped_column(JSON)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ModelActivation(Base):
+    """Each time a version was made current; a rollback marks the newest one ``rolled_back``."""
+
+    __tablename__ = "model_activations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(ForeignKey("model_versions.version", ondelete="RESTRICT"), index=True)
+    activated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    rolled_back: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,35 @@
+"""Errors of the collector's own rules; the API turns each into its HTTP status, the CLI into a message."""
+
+from __future__ import annotations
+
+
+class CollectorError(Exception):
+    http_status = 400
+
+
+class Invalid(CollectorError):
+    """Well-formed input that breaks a rule (an unknown bin, a hash that does not match)."""
+
+    http_status = 422
+
+
+class Forbidden(CollectorError):
+    http_status = 403
+
+
+class NotFound(CollectorError):
+    http_status = 404
+
+
+class Conflict(CollectorError):
+    """The request contradicts what is stored (a reused id, nothing left to undo)."""
+
+    http_status = 409
+
+
+class TooLarge(CollectorError):
+    http_status = 413
+
+
+class UnsupportedMedia(CollectorError):
+    http_status = 415

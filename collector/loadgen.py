@@ -1,0 +1,233 @@
+"""Load generator for the collector: many simulated devices posting events over loopback.
+
+Bounded twice, by ``--requests`` and by ``--duration``, and refuses any address that is not
+loopback. It speaks HTTP/1.1 over plain asyncio streams with keep-alive (one connection per
+simulated device), so that the client costs as little CPU as possible next to the server
+on the same machine.
+
+    python -m collector.loadgen --url http://127.0.0.1:8080 --devices-file devices.json \\
+        --requests 20000 --duration 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import gc
+import ipaddress
+import json
+import random
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ITEMS = (("plastic_bottle", "recyclable"), ("food_waste", "kitchen"), ("battery", "hazardous"), ("broom", "other"))
+
+
+class NotLoopback(ValueError):
+    pass
+
+
+def loopback_target(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise NotLoopback(f"{url}: only http://<loopback address>:<port> is allowed")
+    host = parts.hostname
+    if host != "localhost":
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                raise NotLoopback(f"{host} is not a loopback address; this generator only loads this machine")
+        except ValueError:
+            raise NotLoopback(f"{host} is not a loopback address; this generator only loads this machine") from None
+    return host, parts.port or 80
+
+
+@dataclass
+class SimDevice:
+    device_id: str
+    site_id: str
+    token: str
+    bin_id: str
+    bin_category: str
+
+
+@dataclass
+class Results:
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
+    elapsed_s: float = 0.0
+
+    def summary(self) -> dict:
+        lat = sorted(self.latencies_ms)
+        ok = sum(n for s, n in self.statuses.items() if 200 <= s < 300)
+
+        def pct(p: float) -> float | None:
+            return round(lat[min(len(lat) - 1, int(p * len(lat)))], 2) if lat else None
+
+        return {
+            "requests": len(lat),
+            "ok": ok,
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "connection_errors": self.errors,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "ok_per_s": round(ok / self.elapsed_s, 1) if self.elapsed_s else 0.0,
+            "p50_ms": pct(0.50),
+            "p90_ms": pct(0.90),
+            "p99_ms": pct(0.99),
+            "max_ms": round(lat[-1], 2) if lat else None,
+            "mean_ms": round(statistics.fmean(lat), 2) if lat else None,
+        }
+
+
+def event_body(device: SimDevice, rng: random.Random) -> bytes:
+    item, category = rng.choice(ITEMS)
+    flags = ["mixed_disposal"] if category != device.bin_category and rng.random() < 0.5 else []
+    start = dt.datetime.now(dt.UTC)
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "device_id": device.device_id,
+        "site_id": device.site_id,
+        "bin_id": device.bin_id,
+        "bin_category": device.bin_category,
+        "started_at": start.isoformat(),
+        "ended_at": (start + dt.timedelta(seconds=2)).isoformat(),
+        "prediction": {"item": item, "item_score": 0.9, "category": category, "category_score": 0.95},
+        "flags": flags,
+        "model_version": "loadgen",
+        "evidence": [{"kind": "crop", "name": "crop.jpg", "sha256": "0" * 64, "size": 12000}],
+    }
+    return json.dumps(event).encode()
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; just enough of the protocol for JSON answers."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes = b"", token: str | None = None) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
+        if body:
+            head.append("Content-Type: application/json")
+        if token:
+            head.append(f"Authorization: Bearer {token}")
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("server closed the connection")
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+        if length:
+            await self.reader.readexactly(length)
+        if close:
+            await self.close()
+        return status
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+async def run(
+    url: str, devices: list[SimDevice], *, target: str, requests: int, duration: float, seed: int = 0
+) -> Results:
+    host, port = loopback_target(url)
+    base = urlsplit(url).path.rstrip("/")
+    results = Results()
+    budget = {"left": requests}
+    deadline = time.perf_counter() + duration
+
+    async def device_loop(device: SimDevice, rng: random.Random) -> None:
+        conn = Connection(host, port)
+        try:
+            while budget["left"] > 0 and time.perf_counter() < deadline:
+                budget["left"] -= 1
+                if target == "events":
+                    body, path, token, method = event_body(device, rng), f"{base}/api/v1/events", device.token, "POST"
+                else:
+                    body, path, token, method = b"", f"{base}/api/v1/health", None, "GET"
+                t0 = time.perf_counter()
+                try:
+                    status = await conn.request(method, path, body, token)
+                except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+                    results.errors += 1
+                    await conn.close()
+                    continue
+                results.latencies_ms.append((time.perf_counter() - t0) * 1000)
+                results.statuses[status] = results.statuses.get(status, 0) + 1
+        finally:
+            await conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(device_loop(d, random.Random(seed + i)) for i, d in enumerate(devices)))
+    results.elapsed_s = time.perf_counter() - started
+    return results
+
+
+def load_devices(path: Path, count: int) -> list[SimDevice]:
+    devices = [SimDevice(**d) for d in json.loads(path.read_text())]
+    if count > len(devices):
+        raise SystemExit(f"{path} lists {len(devices)} devices, {count} asked for")
+    return devices[:count]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m collector.loadgen", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True, help="collector base URL on loopback, e.g. http://127.0.0.1:8080")
+    parser.add_argument(
+        "--devices-file",
+        type=Path,
+        help="JSON list of {device_id, site_id, token, bin_id, "
+        "bin_category} (benchmarks/collector_load.py writes one); needed for --target events",
+    )
+    parser.add_argument("--devices", type=int, default=32, help="simulated devices = concurrent connections")
+    parser.add_argument("--requests", type=int, default=10000, help="stop after this many requests in all")
+    parser.add_argument("--duration", type=float, default=30.0, help="stop after this many seconds")
+    parser.add_argument("--target", choices=("events", "health"), default="events")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not 1 <= args.requests <= 10_000_000 or not 0 < args.duration <= 3600 or not 1 <= args.devices <= 4096:
+        parser.error("--requests 1..10000000, --duration 0..3600 s, --devices 1..4096")
+    try:
+        loopback_target(args.url)
+    except NotLoopback as exc:
+        parser.error(str(exc))
+    if args.target == "events":
+        if args.devices_file is None:
+            parser.error("--target events needs --devices-file")
+        devices = load_devices(args.devices_file, args.devices)
+    else:
+        devices = [SimDevice(f"health-{i}", "-", "", "-", "other") for i in range(args.devices)]
+    try:
+        from uvloop import run as run_loop
+    except ImportError:
+        run_loop = asyncio.run
+    gc.disable()  # a bounded run: a collector pause here would show up as server latency
+    results = run_loop(
+        run(args.url, devices, target=args.target, requests=args.requests, duration=args.duration, seed=args.seed)
+    )
+    json.dump({"target": args.target, "devices": len(devices), **results.summary()}, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

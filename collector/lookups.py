@@ -1,0 +1,77 @@
+"""A short memory of what every ingest request looks up: device tokens and the bins of a site.
+
+Each entry lives ``ttl_s`` seconds (5 by default), so a hot ingest path reads the database
+only to write. Changes made through this process (a revoked or replaced token, new bins)
+are forgotten at once; other worker processes see them within ``ttl_s``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import bindparam, select
+
+from collector.auth import DeviceIdentity, find_device
+from collector.credentials import token_digest
+from collector.db.engine import Database
+from collector.db.tables import Bin
+
+MAX_ENTRIES = 10_000
+_BINS_OF_SITE = select(Bin.id, Bin.category).where(Bin.site_id == bindparam("site_id"))
+
+
+class Lookups:
+    def __init__(self, db: Database, ttl_s: float = 5.0, clock=time.monotonic):
+        self.db = db
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._devices: dict[str, tuple[float, DeviceIdentity]] = {}
+        self._bins: dict[str, tuple[float, dict[str, str]]] = {}
+        self._lock = threading.Lock()
+
+    def _fresh(self, table: dict, key: str):
+        entry = table.get(key)
+        if entry is not None and entry[0] > self._clock():
+            return entry[1]
+        return None
+
+    def _remember(self, table: dict, key: str, value) -> None:
+        with self._lock:
+            if len(table) >= MAX_ENTRIES:
+                table.clear()
+            table[key] = (self._clock() + self.ttl_s, value)
+
+    def cached_device(self, token: str) -> DeviceIdentity | None:
+        """The device of ``token`` if it is remembered; None means: ask ``device``."""
+        return self._fresh(self._devices, token_digest(token))
+
+    def device(self, token: str) -> DeviceIdentity | None:
+        digest = token_digest(token)
+        found = self._fresh(self._devices, digest)
+        if found is None:
+            with self.db.read_engine.connect() as connection:
+                found = find_device(connection, token)
+            if found is not None:
+                self._remember(self._devices, digest, found)
+        return found
+
+    def cached_bins(self, site_id: str) -> dict[str, str] | None:
+        return self._fresh(self._bins, site_id)
+
+    def bins(self, site_id: str) -> dict[str, str]:
+        found = self._fresh(self._bins, site_id)
+        if found is None:
+            with self.db.read_engine.connect() as connection:
+                found = dict(connection.execute(_BINS_OF_SITE, {"site_id": site_id}).all())
+            self._remember(self._bins, site_id, found)
+        return found
+
+    def forget_device(self, device_id: str) -> None:
+        with self._lock:
+            for digest in [d for d, (_, ident) in self._devices.items() if ident.id == device_id]:
+                del self._devices[digest]
+
+    def forget_site(self, site_id: str) -> None:
+        with self._lock:
+            self._bins.pop(site_id, None)

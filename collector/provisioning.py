@@ -1,0 +1,243 @@
+"""Creating what the collector knows about: responsible entities, sites and bins, devices, users.
+
+Used by the admin API, the ``binwatch collector add-*`` commands and the demo, so the rules
+(valid ids, known categories, tokens shown once) hold whichever way something is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from collector.credentials import DEVICE_PREFIX, hash_password, new_token, token_digest
+from collector.db.tables import Bin, Device, Entity, EntityType, Event, Login, Role, Site, User, utcnow
+from collector.errors import Conflict, Invalid, NotFound
+from collector.names import Address, Identifier, Name, OptionalText, Password, Username, checked
+from datasets.taxonomy import CATEGORY_KEYS
+
+
+def create_entity(session: Session, *, name: str, type: EntityType | str, contact: str = "") -> Entity:
+    entity = Entity(
+        name=checked(Name, name, "entity name"),
+        type=_entity_type(type).value,
+        contact=checked(OptionalText, contact, "contact"),
+    )
+    session.add(entity)
+    session.flush()
+    return entity
+
+
+def update_entity(
+    session: Session,
+    entity_id: int,
+    *,
+    name: str | None = None,
+    type: EntityType | str | None = None,
+    contact: str | None = None,
+) -> Entity:
+    entity = get_entity(session, entity_id)
+    if name is not None:
+        entity.name = checked(Name, name, "entity name")
+    if type is not None:
+        entity.type = _entity_type(type).value
+    if contact is not None:
+        entity.contact = checked(OptionalText, contact, "contact")
+    session.flush()
+    return entity
+
+
+def delete_entity(session: Session, entity_id: int) -> None:
+    entity = get_entity(session, entity_id)
+    if session.scalar(select(func.count()).select_from(Site).where(Site.entity_id == entity_id)):
+        raise Conflict(f"entity {entity_id} is responsible for sites; give them another entity first")
+    session.delete(entity)
+    session.flush()
+
+
+def get_entity(session: Session, entity_id: int) -> Entity:
+    entity = session.get(Entity, entity_id)
+    if entity is None:
+        raise NotFound(f"no entity {entity_id}")
+    return entity
+
+
+def create_site(
+    session: Session, *, site_id: str, name: str, address: str, entity_id: int, bins: Mapping[str, str] | None = None
+) -> Site:
+    """A drop-off point with its bins (bin id → category) and its responsible entity."""
+    site_id = checked(Identifier, site_id, "site id")
+    if session.get(Site, site_id) is not None:
+        raise Conflict(f"site {site_id} exists")
+    site = Site(
+        id=site_id,
+        name=checked(Name, name, "site name"),
+        address=checked(Address, address, "address"),
+        entity_id=_existing_entity(session, entity_id),
+    )
+    site.bins = _bins(bins or {})
+    session.add(site)
+    session.flush()
+    return site
+
+
+def update_site(
+    session: Session,
+    site_id: str,
+    *,
+    name: str | None = None,
+    address: str | None = None,
+    entity_id: int | None = None,
+    bins: Mapping[str, str] | None = None,
+) -> Site:
+    site = get_site(session, site_id)
+    if name is not None:
+        site.name = checked(Name, name, "site name")
+    if address is not None:
+        site.address = checked(Address, address, "address")
+    if entity_id is not None:
+        site.entity_id = _existing_entity(session, entity_id)
+    if bins is not None:
+        wanted = _bins(bins)
+        session.execute(delete(Bin).where(Bin.site_id == site.id))
+        session.flush()
+        session.expire(site, ["bins"])
+        site.bins = wanted
+    session.flush()
+    return site
+
+
+def delete_site(session: Session, site_id: str) -> None:
+    site = get_site(session, site_id)
+    for table, what in ((Device, "devices"), (Event, "events")):
+        if session.scalar(select(func.count()).select_from(table).where(table.site_id == site_id)):
+            raise Conflict(f"site {site_id} has {what}; it can no longer be deleted")
+    session.delete(site)
+    session.flush()
+
+
+def get_site(session: Session, site_id: str) -> Site:
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"no site {site_id}")
+    return site
+
+
+def create_device(session: Session, *, device_id: str, site_id: str, description: str = "") -> tuple[Device, str]:
+    """Register an edge box; the token is returned here once and stored only as a digest."""
+    device_id = checked(Identifier, device_id, "device id")
+    if session.get(Device, device_id) is not None:
+        raise Conflict(f"device {device_id} exists")
+    if session.get(Site, site_id) is None:
+        raise Invalid(f"no site {site_id}")
+    token = new_token(DEVICE_PREFIX)
+    device = Device(
+        id=device_id,
+        site_id=site_id,
+        description=checked(OptionalText, description, "description"),
+        token_hash=token_digest(token),
+    )
+    session.add(device)
+    session.flush()
+    return device, token
+
+
+def rotate_device_token(session: Session, device_id: str) -> str:
+    """A new token for a device (the old one stops working); also lifts a revocation."""
+    device = get_device(session, device_id)
+    token = new_token(DEVICE_PREFIX)
+    device.token_hash = token_digest(token)
+    device.revoked_at = None
+    session.flush()
+    return token
+
+
+def revoke_device(session: Session, device_id: str) -> Device:
+    device = get_device(session, device_id)
+    device.revoked_at = device.revoked_at or utcnow()
+    session.flush()
+    return device
+
+
+def get_device(session: Session, device_id: str) -> Device:
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id}")
+    return device
+
+
+def create_user(session: Session, *, username: str, password: str, role: Role | str) -> User:
+    username = checked(Username, username, "user name")
+    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
+        raise Conflict(f"user {username} exists")
+    user = User(
+        username=username, password_hash=hash_password(checked(Password, password, "password")), role=_role(role).value
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(
+    session: Session,
+    user_id: int,
+    *,
+    role: Role | str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    """Change a user; a new password, a new role or a deactivation ends the user's logins."""
+    user = get_user(session, user_id)
+    if role is not None:
+        user.role = _role(role).value
+    if active is not None:
+        user.active = active
+    if password is not None:
+        user.password_hash = hash_password(checked(Password, password, "password"))
+    session.flush()
+    admins = select(func.count()).select_from(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
+    if session.scalar(admins) == 0:
+        raise Conflict("this would leave no active admin")
+    if role is not None or active is False or password is not None:
+        session.execute(delete(Login).where(Login.user_id == user.id))
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def _existing_entity(session: Session, entity_id: int) -> int:
+    if session.get(Entity, entity_id) is None:
+        raise Invalid(f"no entity {entity_id}")
+    return entity_id
+
+
+def _bins(bins: Mapping[str, str]) -> list[Bin]:
+    result = []
+    for bin_id, category in bins.items():
+        checked(Identifier, bin_id, "bin id")
+        if category not in CATEGORY_KEYS:
+            raise Invalid(f"bin {bin_id}: unknown category {category!r}; expected one of {', '.join(CATEGORY_KEYS)}")
+        result.append(Bin(id=bin_id, category=category))
+    return result
+
+
+def _entity_type(value: EntityType | str) -> EntityType:
+    try:
+        return EntityType(value)
+    except ValueError:
+        raise Invalid(
+            f"unknown entity type {value!r}; expected one of {', '.join(t.value for t in EntityType)}"
+        ) from None
+
+
+def _role(value: Role | str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise Invalid(f"unknown role {value!r}; expected reviewer or admin") from None

@@ -1,0 +1,168 @@
+"""The model registry: ONNX files with their version, metrics and SHA-256, and which one is current.
+
+Making a version current appends an activation; a rollback marks the newest activation as
+rolled back, so the version current before it is current again. Rollbacks walk back
+through the history one step at a time, like an undo stack.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from collector.blobs import BlobStore
+from collector.db.engine import Database
+from collector.db.tables import ModelActivation, ModelVersion, User, utcnow
+from collector.errors import Conflict, Invalid, NotFound, UnsupportedMedia
+from collector.names import ModelVersionName, checked
+from collector.spool import Spooled, measure_file
+
+# A serialised ONNX ModelProto starts with field 1 (ir_version, a varint): the byte 0x08.
+ONNX_FIRST_BYTE = 0x08
+MAX_METRICS_CHARS = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Listed:
+    version: ModelVersion
+    current: bool
+
+
+def model_key(version: str) -> str:
+    return f"models/{checked(ModelVersionName, version, 'model version')}.onnx"
+
+
+def parse_metrics(text: str) -> dict:
+    """Metrics arrive as a JSON object (a string in a form field); anything else is refused."""
+    if len(text) > MAX_METRICS_CHARS:
+        raise Invalid(f"metrics are longer than {MAX_METRICS_CHARS} characters")
+    try:
+        metrics = json.loads(text, parse_constant=_no_constant)
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise Invalid(f"metrics are not valid JSON: {exc}") from None
+    if not isinstance(metrics, dict):
+        raise Invalid("metrics must be a JSON object")
+    return metrics
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not allowed in metrics")
+
+
+def add_version(
+    db: Database,
+    store: BlobStore,
+    *,
+    version: str,
+    upload: Spooled,
+    sha256: str,
+    metrics: dict,
+    user: User | None = None,
+) -> tuple[ModelVersion, bool]:
+    """Register a model file after checking its SHA-256; the same file again is a no-op (False)."""
+    key = model_key(version)
+    sha256 = sha256.lower()
+    if upload.sha256 != sha256:
+        raise Invalid(f"SHA-256 of the file is {upload.sha256}, not the declared {sha256}")
+    if not upload.head or upload.head[0] != ONNX_FIRST_BYTE:
+        raise UnsupportedMedia("not an ONNX file (a serialised ModelProto starts with ir_version)")
+    with db.read() as session:
+        existing = session.get(ModelVersion, version)
+        if existing is not None:
+            if existing.sha256 != sha256:
+                raise Conflict(f"model version {version} exists with another file")
+            return existing, False
+    store.put(key, upload.rewind())
+    with db.write() as session:
+        if session.get(ModelVersion, version) is not None:
+            raise Conflict(f"model version {version} was registered meanwhile")
+        row = ModelVersion(
+            version=version,
+            sha256=sha256,
+            size=upload.size,
+            metrics=metrics,
+            uploaded_at=utcnow(),
+            uploaded_by=user.id if user else None,
+        )
+        session.add(row)
+        session.flush()
+        return row, True
+
+
+def register_file(
+    db: Database,
+    store: BlobStore,
+    path: Path,
+    *,
+    version: str,
+    metrics: dict | None = None,
+    sha256: str | None = None,
+    make_current_now: bool = False,
+    max_bytes: int = 2**40,
+) -> tuple[ModelVersion, bool]:
+    """Register the ONNX file at ``path`` (checked against ``sha256`` when given), for the CLI and the demo."""
+    with path.open("rb") as f:
+        upload = measure_file(f, max_bytes)
+        row, created = add_version(
+            db, store, version=version, upload=upload, sha256=sha256 or upload.sha256, metrics=metrics or {}
+        )
+    if make_current_now:
+        with db.write() as session:
+            make_current(session, row.version)
+    return row, created
+
+
+def current(session: Session) -> ModelVersion | None:
+    activation = _newest_activation(session)
+    return session.get(ModelVersion, activation.version) if activation else None
+
+
+def list_versions(session: Session) -> list[Listed]:
+    now = current(session)
+    versions = session.scalars(select(ModelVersion).order_by(ModelVersion.uploaded_at.desc(), ModelVersion.version))
+    return [Listed(v, now is not None and v.version == now.version) for v in versions]
+
+
+def get_version(session: Session, version: str) -> ModelVersion:
+    row = session.get(ModelVersion, version)
+    if row is None:
+        raise NotFound(f"no model version {version}")
+    return row
+
+
+def make_current(session: Session, version: str, user: User | None = None) -> ModelVersion:
+    row = get_version(session, version)
+    now = current(session)
+    if now is None or now.version != version:
+        session.add(ModelActivation(version=version, activated_at=utcnow(), activated_by=user.id if user else None))
+        session.flush()
+    return row
+
+
+def roll_back(session: Session) -> ModelVersion:
+    """Go back to the version that was current before the current one."""
+    newest = _newest_activation(session)
+    if newest is None:
+        raise Conflict("no model version is current")
+    newest.rolled_back = True
+    session.flush()
+    previous = _newest_activation(session)  # never the same version: make_current does not repeat the top
+    if previous is None:
+        newest.rolled_back = False
+        session.flush()
+        raise Conflict("there is no earlier model version to roll back to")
+    return session.get(ModelVersion, previous.version)
+
+
+def _newest_activation(session: Session) -> ModelActivation | None:
+    return session.scalar(
+        select(ModelActivation)
+        .where(ModelActivation.rolled_back.is_(False))
+        .order_by(ModelActivation.id.desc())
+        .limit(1)
+        .with_for_update()
+    )

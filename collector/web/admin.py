@@ -1,0 +1,262 @@
+"""Admin pages: responsible entities, sites and bins, devices and their tokens, users, model versions.
+
+Every form posts back here and ends in a redirect that carries an ``ok`` or ``error`` message;
+the rules themselves live in ``provisioning`` and ``registry``, shared with the API and the CLI.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+
+from collector.db.tables import Device, Entity, Site, User
+from collector.errors import CollectorError
+from collector.provisioning import (
+    create_device,
+    create_entity,
+    create_site,
+    create_user,
+    revoke_device,
+    rotate_device_token,
+    update_entity,
+    update_site,
+    update_user,
+)
+from collector.registry import add_version, list_versions, make_current, parse_metrics, roll_back
+from collector.spool import measure_file
+from collector.web.render import page
+from collector.web.session import Csrf, PageAdmin, check_csrf, redirect
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+Text = Annotated[str, Form(max_length=2000)]
+
+
+def parse_bins(text: str) -> dict[str, str]:
+    """``bin_id:category`` per line or comma (``k1:kitchen, o1:other``)."""
+    bins = {}
+    for part in text.replace(",", "\n").splitlines():
+        if part.strip():
+            bin_id, sep, category = part.partition(":")
+            if not sep:
+                raise CollectorError(f"bin {part.strip()!r}: write BIN_ID:CATEGORY")
+            bins[bin_id.strip()] = category.strip()
+    return bins
+
+
+def _act(request: Request, url: str, work, ok: str):
+    """Run ``work(session)`` in one transaction; redirect with ``ok`` or with the rule that was broken."""
+    try:
+        with request.app.state.db.write() as session:
+            work(session)
+    except CollectorError as exc:
+        return redirect(url, error=str(exc))
+    return redirect(url, ok=ok)
+
+
+@router.get("/entities")
+def entities_page(request: Request, admin: PageAdmin):
+    with request.app.state.db.read() as session:
+        entities = list(session.scalars(select(Entity).order_by(Entity.id)))
+        return page(request, "admin_entities.html", {"entities": entities})
+
+
+@router.post("/entities")
+def entities_create(request: Request, admin: PageAdmin, csrf: Csrf, name: Text, type: Text, contact: Text = ""):
+    check_csrf(request.state.login, csrf)
+    return _act(
+        request,
+        "/admin/entities",
+        lambda s: create_entity(s, name=name, type=type, contact=contact),
+        f"entity {name} added",
+    )
+
+
+@router.post("/entities/{entity_id}")
+def entities_update(
+    entity_id: int, request: Request, admin: PageAdmin, csrf: Csrf, name: Text, type: Text, contact: Text = ""
+):
+    check_csrf(request.state.login, csrf)
+    return _act(
+        request,
+        "/admin/entities",
+        lambda s: update_entity(s, entity_id, name=name, type=type, contact=contact),
+        f"entity {name} saved",
+    )
+
+
+@router.get("/sites")
+def sites_page(request: Request, admin: PageAdmin):
+    with request.app.state.db.read() as session:
+        sites = list(session.scalars(select(Site).order_by(Site.id)))
+        entities = list(session.scalars(select(Entity).order_by(Entity.id)))
+        return page(request, "admin_sites.html", {"sites": sites, "entities": entities})
+
+
+@router.post("/sites")
+def sites_create(
+    request: Request,
+    admin: PageAdmin,
+    csrf: Csrf,
+    site_id: Text,
+    name: Text,
+    address: Text,
+    entity_id: Annotated[int, Form()],
+    bins: Text = "",
+):
+    check_csrf(request.state.login, csrf)
+
+    def work(session):
+        create_site(session, site_id=site_id, name=name, address=address, entity_id=entity_id, bins=parse_bins(bins))
+
+    return _act(request, "/admin/sites", work, f"site {site_id} added")
+
+
+@router.post("/sites/{site_id}")
+def sites_update(
+    site_id: str,
+    request: Request,
+    admin: PageAdmin,
+    csrf: Csrf,
+    name: Text,
+    address: Text,
+    entity_id: Annotated[int, Form()],
+    bins: Text = "",
+):
+    check_csrf(request.state.login, csrf)
+
+    def work(session):
+        update_site(session, site_id, name=name, address=address, entity_id=entity_id, bins=parse_bins(bins))
+
+    response = _act(request, "/admin/sites", work, f"site {site_id} saved")
+    request.app.state.lookups.forget_site(site_id)
+    return response
+
+
+@router.get("/devices")
+def devices_page(request: Request, admin: PageAdmin):
+    with request.app.state.db.read() as session:
+        devices = list(session.scalars(select(Device).order_by(Device.site_id, Device.id)))
+        sites = list(session.scalars(select(Site).order_by(Site.id)))
+        return page(request, "admin_devices.html", {"devices": devices, "sites": sites})
+
+
+@router.post("/devices")
+def devices_create(
+    request: Request, admin: PageAdmin, csrf: Csrf, device_id: Text, site_id: Text, description: Text = ""
+):
+    check_csrf(request.state.login, csrf)
+    try:
+        with request.app.state.db.write() as session:
+            _device, token = create_device(session, device_id=device_id, site_id=site_id, description=description)
+    except CollectorError as exc:
+        return redirect("/admin/devices", error=str(exc))
+    return page(request, "device_token.html", {"device_id": device_id, "token": token})
+
+
+@router.post("/devices/{device_id}/token")
+def devices_token(device_id: str, request: Request, admin: PageAdmin, csrf: Csrf):
+    check_csrf(request.state.login, csrf)
+    try:
+        with request.app.state.db.write() as session:
+            token = rotate_device_token(session, device_id)
+    except CollectorError as exc:
+        return redirect("/admin/devices", error=str(exc))
+    request.app.state.lookups.forget_device(device_id)
+    return page(request, "device_token.html", {"device_id": device_id, "token": token})
+
+
+@router.post("/devices/{device_id}/revoke")
+def devices_revoke(device_id: str, request: Request, admin: PageAdmin, csrf: Csrf):
+    check_csrf(request.state.login, csrf)
+    response = _act(request, "/admin/devices", lambda s: revoke_device(s, device_id), f"device {device_id} revoked")
+    request.app.state.lookups.forget_device(device_id)
+    return response
+
+
+@router.get("/users")
+def users_page(request: Request, admin: PageAdmin):
+    with request.app.state.db.read() as session:
+        return page(request, "admin_users.html", {"users": list(session.scalars(select(User).order_by(User.id)))})
+
+
+@router.post("/users")
+def users_create(request: Request, admin: PageAdmin, csrf: Csrf, username: Text, password: Text, role: Text):
+    check_csrf(request.state.login, csrf)
+    return _act(
+        request,
+        "/admin/users",
+        lambda s: create_user(s, username=username, password=password, role=role),
+        f"user {username} added",
+    )
+
+
+@router.post("/users/{user_id}")
+def users_update(
+    user_id: int,
+    request: Request,
+    admin: PageAdmin,
+    csrf: Csrf,
+    role: Text,
+    active: Annotated[bool, Form()] = False,
+    password: Text = "",
+):
+    check_csrf(request.state.login, csrf)
+    return _act(
+        request,
+        "/admin/users",
+        lambda s: update_user(s, user_id, role=role, active=active, password=password or None),
+        "user saved",
+    )
+
+
+@router.get("/models")
+def models_page(request: Request, admin: PageAdmin):
+    with request.app.state.db.read() as session:
+        return page(request, "admin_models.html", {"versions": list_versions(session)})
+
+
+@router.post("/models")
+async def models_upload(
+    request: Request,
+    admin: PageAdmin,
+    csrf: Csrf,
+    version: Text,
+    sha256: Text,
+    file: Annotated[UploadFile, File()],
+    metrics: Text = "{}",
+):
+    check_csrf(request.state.login, csrf)
+    settings = request.app.state.settings
+
+    def work():
+        upload = measure_file(file.file, settings.max_model_bytes)
+        return add_version(
+            request.app.state.db,
+            request.app.state.store,
+            version=version,
+            upload=upload,
+            sha256=sha256.strip(),
+            metrics=parse_metrics(metrics),
+            user=admin,
+        )
+
+    try:
+        await run_in_threadpool(work)
+    except CollectorError as exc:
+        return redirect("/admin/models", error=str(exc))
+    return redirect("/admin/models", ok=f"model {version} registered")
+
+
+@router.post("/models/{version}/current")
+def models_current(version: str, request: Request, admin: PageAdmin, csrf: Csrf):
+    check_csrf(request.state.login, csrf)
+    return _act(request, "/admin/models", lambda s: make_current(s, version, admin), f"model {version} is current")
+
+
+@router.post("/models/rollback")
+def models_rollback(request: Request, admin: PageAdmin, csrf: Csrf):
+    check_csrf(request.state.login, csrf)
+    return _act(request, "/admin/models", roll_back, "rolled back to the previous version")

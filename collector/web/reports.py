@@ -1,0 +1,80 @@
+"""Statistics and devices pages for supervisors, and the ledger download for the cookie login."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+
+from collector.api.defs.admin import DeviceOut
+from collector.db.tables import Device, Event, Site, utcnow
+from collector.ledger import ledger_csv, ledger_rows
+from collector.stats import tally, total
+from collector.web.charts import compliance_by_row, disposals_by_day
+from collector.web.render import page
+from collector.web.session import PageUser, redirect
+
+router = APIRouter(include_in_schema=False)
+
+
+def _day(value: str) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+@router.get("/stats")
+def stats_page(request: Request, user: PageUser, since: str = "", until: str = "", site: str = ""):
+    try:
+        first, last = _day(since), _day(until)
+    except ValueError:
+        return redirect("/stats", error="dates are YYYY-MM-DD")
+    scope = {"since": first, "until": last, "site_id": site or None}
+    with request.app.state.db.read() as session:
+        by_site = tally(session, "site", **scope)
+        by_entity = tally(session, "entity", **scope)
+        by_day = tally(session, "day", **scope)
+        sites = list(session.scalars(select(Site).order_by(Site.id)))
+    return page(request, "stats.html", {
+        "by_site": by_site, "by_entity": by_entity, "by_day": by_day, "overall": total(by_site),
+        "site_chart": compliance_by_row(by_site), "day_chart": disposals_by_day(by_day),
+        "sites": sites, "since": since, "until": until, "site": site,
+    })  # fmt: skip
+
+
+@router.get("/stats/ledger.csv")
+def ledger_download(request: Request, user: PageUser, since: str = "", until: str = "", site: str = ""):
+    try:
+        first, last = _day(since), _day(until)
+    except ValueError:
+        return redirect("/stats", error="dates are YYYY-MM-DD")
+    with request.app.state.db.read() as session:
+        rows = ledger_rows(session, since=first, until=last, site_id=site or None)
+    return StreamingResponse(
+        ledger_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="ledger.csv"'},
+    )
+
+
+@router.get("/devices")
+def devices_page(request: Request, user: PageUser):
+    settings = request.app.state.settings
+    now = utcnow()
+    with request.app.state.db.read() as session:
+        devices = [
+            DeviceOut.of(d, settings.device_offline_after_s, now)
+            for d in session.scalars(select(Device).order_by(Device.site_id, Device.id))
+        ]
+        last_event = dict(
+            session.execute(select(Event.device_id, func.max(Event.started_at)).group_by(Event.device_id)).all()
+        )
+    return page(
+        request,
+        "devices.html",
+        {
+            "devices": devices,
+            "last_event": last_event,
+            "offline_after": settings.device_offline_after_s,
+        },
+    )

@@ -1,0 +1,150 @@
+"""The small parts: blob keys, byte ranges, JPEG sizes, the login throttle, settings, compliance."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from collector.api.ranges import parse_range
+from collector.blobs import BadKey, LocalBlobStore
+from collector.compliance import standing_flags
+from collector.db.tables import ReviewStatus
+from collector.jpeg import jpeg_size
+from collector.settings import Settings, load_settings
+from collector.throttle import LoginThrottle
+from tests.collector.support import jpeg
+
+
+@pytest.mark.parametrize(
+    "key", ["../x", "a/../../x", "/etc/passwd", "a//b", "a/./b", ".hidden", "a\\b", "", "a/", "evidence/..", "x" * 600]
+)
+def test_blob_keys_cannot_leave_the_store(tmp_path, key):
+    store = LocalBlobStore(tmp_path / "blobs")
+    with pytest.raises(BadKey):
+        store.put(key, io.BytesIO(b"x"))
+    with pytest.raises(BadKey):
+        store.size(key)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "passwd").exists()
+
+
+def test_blob_store_roundtrip_and_ranges(tmp_path):
+    store = LocalBlobStore(tmp_path)
+    data = bytes(range(256)) * 2000
+    store.put("evidence/ab/e1/clip", io.BytesIO(data))
+    assert store.size("evidence/ab/e1/clip") == len(data)
+    assert b"".join(store.read("evidence/ab/e1/clip")) == data
+    assert b"".join(store.read("evidence/ab/e1/clip", 1000, 300_000)) == data[1000:300_001]
+    assert not list(tmp_path.glob("evidence/ab/e1/.upload-*"))
+    store.delete("evidence/ab/e1/clip")
+    store.delete("evidence/ab/e1/clip")
+    assert store.size("evidence/ab/e1/clip") is None
+
+
+@pytest.mark.parametrize(
+    ("header", "size", "expected"),
+    [
+        (None, 100, None),
+        ("bytes=0-9", 100, (0, 9)),
+        ("bytes=90-", 100, (90, 99)),
+        ("bytes=-5", 100, (95, 99)),
+        ("bytes=-500", 100, (0, 99)),
+        ("bytes=50-500", 100, (50, 99)),
+        ("bytes=100-", 100, False),
+        ("bytes=9-3", 100, False),
+        ("bytes=-0", 100, False),
+        ("bytes=0-1,3-4", 100, None),
+        ("pages=1-2", 100, None),
+        ("bytes=-", 100, None),
+        ("bytes=" + "9" * 30 + "-", 100, None),
+    ],
+)
+def test_parse_range(header, size, expected):
+    assert parse_range(header, size) == expected
+
+
+def test_jpeg_size():
+    assert jpeg_size(jpeg(123, 45)) == (123, 45)
+    assert jpeg_size(b"\xff\xd8\xff\xe0\x00\x10JFIF") is None
+    assert jpeg_size(b"GIF89a") is None
+    assert jpeg_size(b"\xff\xd8\xff\xe0\x00\x01") is None
+
+
+def test_login_throttle_window():
+    now = [0.0]
+    throttle = LoginThrottle(max_failures=3, window_s=60, clock=lambda: now[0])
+    for _ in range(3):
+        assert throttle.retry_after("user:a", "client:x") == 0
+        throttle.failed("user:a", "client:x")
+    assert throttle.retry_after("user:a") == pytest.approx(60)
+    assert throttle.retry_after("user:b") == 0
+    now[0] = 30
+    assert throttle.retry_after("user:b", "client:x") == pytest.approx(30)
+    now[0] = 61
+    assert throttle.retry_after("user:a", "client:x") == 0
+    throttle.failed("user:a")
+    throttle.succeeded("user:a")
+    assert throttle.retry_after("user:a") == 0
+
+
+def test_settings_precedence(tmp_path, monkeypatch):
+    config = tmp_path / "collector.toml"
+    config.write_text('port = 9000\ntimezone = "UTC"\ndata_dir = "/srv/binwatch"\n')
+    monkeypatch.setenv("BINWATCH_COLLECTOR_PORT", "9100")
+    settings = load_settings(config, workers=2)
+    assert (settings.port, settings.timezone, str(settings.data_dir), settings.workers) == (
+        9100,
+        "UTC",
+        "/srv/binwatch",
+        2,
+    )
+    assert settings.db_url == "sqlite:////srv/binwatch/collector.sqlite3"
+    monkeypatch.setenv("BINWATCH_COLLECTOR_CONFIG", str(config))
+    assert Settings().timezone == "UTC"
+    monkeypatch.delenv("BINWATCH_COLLECTOR_CONFIG")
+    assert Settings(database_url="postgresql+psycopg://u@h/db").db_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize(
+    "toml", ['timezone = "Mars/Olympus"', "prot = 1", 'port = "high"', "sqlite_synchronous = 'OFF'"]
+)
+def test_bad_settings_are_refused(tmp_path, toml):
+    config = tmp_path / "bad.toml"
+    config.write_text(toml + "\n")
+    with pytest.raises(ValueError):
+        load_settings(config)
+
+
+def test_missing_settings_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_settings(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("reported", "status", "bin_category", "item", "category", "expected"),
+    [
+        ({"mixed_disposal"}, ReviewStatus.UNREVIEWED, "kitchen", None, None, {"mixed_disposal"}),
+        ({"mixed_disposal"}, ReviewStatus.CONFIRMED, "kitchen", "battery", "hazardous", {"mixed_disposal"}),
+        ({"mixed_disposal", "off_hours"}, ReviewStatus.REJECTED, "kitchen", None, None, set()),
+        ({"mixed_disposal", "off_hours"}, ReviewStatus.CORRECTED, "kitchen", "eggshell", "kitchen", {"off_hours"}),
+        (set(), ReviewStatus.CORRECTED, "kitchen", "plastic_bag", "other", {"mixed_disposal", "kitchen_contamination"}),
+        (set(), ReviewStatus.CORRECTED, "other", "plastic_bag", "other", set()),
+        ({"kitchen_contamination"}, ReviewStatus.CORRECTED, "kitchen", None, "other", {"mixed_disposal"}),
+    ],
+)
+def test_standing_flags(reported, status, bin_category, item, category, expected):
+    assert standing_flags(reported, status, bin_category, item, category) == expected
+
+
+def test_lookups_forget_and_expire(world):
+    lookups = world.app.state.lookups
+    token = world.device_tokens["dev-a"]
+    assert lookups.device(token).site_id == "site-a"
+    assert lookups.cached_device(token) is not None
+    lookups.forget_device("dev-a")
+    assert lookups.cached_device(token) is None
+    assert lookups.bins("site-a") == {"k1": "kitchen", "o1": "other", "r1": "recyclable", "h1": "hazardous"}
+    assert lookups.bins("site-b") == {}
+    lookups.forget_site("site-a")
+    assert lookups.cached_bins("site-a") is None
+    assert lookups.device("bwd_unknown") is None and lookups.device("not-a-token") is None
