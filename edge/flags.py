@@ -1,10 +1,11 @@
 """The flag rules of Art. 16, stated once.
 
-``rule_flags`` says which flags a disposal deserves when its item is known; the scene
-simulator uses it to write ground truth. ``decide`` applies the same rules to what the
-camera saw, flagging only where the consensus is confident enough. An Art. 16(3)
-contaminant in the kitchen bin is an item of another category in that bin, so it is both
-``mixed_disposal`` and ``kitchen_contamination``.
+``rule_flags`` says which flags a disposal deserves when its item is known (the tests'
+scenes use it for their truth; ``edge/simulator/truth.py`` states the rules again on purpose,
+so the simulator's ground truth cannot inherit a mistake from the code it measures).
+``decide`` applies the same rules to what the camera saw, flagging only where the consensus
+is confident enough. An Art. 16(3) contaminant in the kitchen bin is an item of another
+category in that bin, so it is both ``mixed_disposal`` and ``kitchen_contamination``.
 """
 
 from __future__ import annotations

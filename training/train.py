@@ -97,6 +97,8 @@ def train(cfg: TrainConfig, splits: tuple[manifest.SampleSet, manifest.SampleSet
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
+    if cfg.resume and not (out / "last.pt").is_file():
+        raise FileNotFoundError(f"--resume: no {out / 'last.pt'} to resume from")
     device = resolve_device(cfg.device)
     train_set, val_set = splits or load_splits(cfg)
     labels = list(taxonomy.ITEM_KEYS)
@@ -144,8 +146,6 @@ def train(cfg: TrainConfig, splits: tuple[manifest.SampleSet, manifest.SampleSet
     start_epoch, best_f1 = 0, -1.0
     last_path, best_path = out / "last.pt", out / "best.pt"
     if cfg.resume:
-        if not last_path.is_file():
-            raise FileNotFoundError(f"--resume: no {last_path} to resume from")
         state = checkpoint.load(last_path)
         net.load_state_dict(state["state_dict"])
         ts = state["train_state"]

@@ -13,7 +13,7 @@ import pytest
 from collector.export import MANIFEST_COLUMNS
 from tests.collector.support import World, jpeg, make_event
 
-SHARED_MANIFEST = Path("/work/shared/datasets/waste-v1/manifest.csv")
+SHARED_MANIFEST = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "waste-v1" / "manifest.csv"
 
 
 @pytest.fixture
