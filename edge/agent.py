@@ -9,8 +9,8 @@ end of its clip, its evidence is written and it is committed to the outbox; unfl
 events are committed at once (with their crop when ``clips.unflagged_crop``).
 
 ``run_offline`` drives an ``Agent`` over a video file as fast as it decodes; ``run`` is
-``binwatch edge run``: a live source, the outbox, delivery and heartbeats in threads, and a
-clean stop on SIGTERM or SIGINT.
+``binwatch edge run``: a live source, the outbox, delivery, heartbeats and model roll-out in
+threads, a new model swapped in between two frames, and a clean stop on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from edge.heartbeat import HeartbeatSender
 from edge.isolate import Box, Opening, changed_region, item_crops
 from edge.motion import MotionDetector
 from edge.outbox import Outbox
+from edge.rollout import ModelUpdater, load_installed
 from edge.segment import Role, Segment, Segmenter
 from edge.storage import Layout
 from edge.timing import Timing
@@ -91,6 +92,7 @@ class _Verdict:
     consensus: Consensus | None
     flags: list[Flag]
     release_at: datetime
+    model_version: str  # the model that classified it, even if another is swapped in while it waits
 
 
 class Agent:
@@ -194,7 +196,7 @@ class Agent:
         )
         hold = self.outbox is not None and decided
         release_at = segment.ended_at + timedelta(seconds=self.config.clips.post_s if hold else 0)
-        self._waiting.append(_Verdict(b, segment, frame, box, consensus, decided, release_at))
+        self._waiting.append(_Verdict(b, segment, frame, box, consensus, decided, release_at, self.classifier.version))
 
     def _release(self, now: datetime | None) -> list[Event]:
         """Events whose clip is complete (all of them when ``now`` is None)."""
@@ -220,7 +222,7 @@ class Agent:
             event_id=event_id, device_id=self.config.device_id, site_id=self.config.site_id,
             bin_id=v.bin.config.id, bin_category=v.bin.config.category,
             started_at=v.segment.started_at, ended_at=v.segment.ended_at, prediction=prediction, flags=v.flags,
-            model_version=self.classifier.version, evidence=[f.evidence for f in files],
+            model_version=v.model_version, evidence=[f.evidence for f in files],
         )  # fmt: skip
         if self.outbox is not None:
             self.outbox.add(event, files)
@@ -303,22 +305,49 @@ def run_offline(
 
 
 class LiveAgent:
-    """``binwatch edge run``: the agent on a live source, with outbox, delivery and heartbeats."""
+    """``binwatch edge run``: the agent on a live source, with outbox, delivery, heartbeats and
+    model roll-out (when ``collector.model_check_s`` > 0)."""
 
     def __init__(self, config: SiteConfig):
         self.config = config
         self.stop = threading.Event()  # everything stops
         self.started = time.monotonic()
         self.timing = Timing()
-        self.outbox = Outbox(Layout(config.storage.dir))
+        layout = Layout(config.storage.dir)
+        self.outbox = Outbox(layout)
         self.outbox.recover()
         self.outbox.enforce_budget(int(config.storage.budget_mb * 2**20))
-        self.classifier = load_classifier(config)
+        check_s = config.collector.model_check_s
+        # With roll-out on, the model it installed last wins over the configured one.
+        classifier = (load_installed(layout.models) if check_s > 0 else None) or load_classifier(config)
         self.client = CollectorClient(config.collector)
         self.delivery = Delivery(self.outbox, self.client, config.collector, self.timing)
         self.camera = Camera(config.camera, self.timing)
-        self.agent = Agent(config, self.classifier, outbox=self.outbox, timing=self.timing)
+        self.agent = Agent(config, classifier, outbox=self.outbox, timing=self.timing)
         self.heartbeats = HeartbeatSender(self.client, config.collector.heartbeat_s, self.heartbeat)
+        self.rollout = None
+        if check_s > 0:
+            self.rollout = ModelUpdater(self.client, layout.models, classifier.version, self.offer_model, check_s)
+        self._next_model: Classifier | None = None  # verified by roll-out, swapped in before the next frame
+        self._next_lock = threading.Lock()
+
+    @property
+    def classifier(self) -> Classifier:
+        return self.agent.classifier
+
+    def offer_model(self, classifier: Classifier) -> None:
+        """From the roll-out thread: use this classifier from the next frame on."""
+        with self._next_lock:
+            self._next_model = classifier
+
+    def _swap_model(self) -> None:
+        """On the frame loop, between two frames: events concluded from now on carry the new version."""
+        with self._next_lock:
+            new, self._next_model = self._next_model, None
+        if new is not None:
+            old, self.agent.classifier = self.agent.classifier, new
+            log.info("model %s in use from now on (was %s)", new.version, old.version)
+            self.heartbeats.wake()  # tell the collector now, not at the next beat
 
     def heartbeat(self) -> Heartbeat:
         return Heartbeat(
@@ -337,6 +366,8 @@ class LiveAgent:
             threading.Thread(target=self.delivery.run, args=(self.stop,), name="delivery", daemon=True),
             threading.Thread(target=self.heartbeats.run, args=(self.stop,), name="heartbeat", daemon=True),
         ]
+        if self.rollout is not None:
+            threads.append(threading.Thread(target=self.rollout.run, args=(self.stop,), name="rollout", daemon=True))
         for thread in threads:
             thread.start()
         feed = FrameFeed(self.camera, self.stop).start()
@@ -346,6 +377,7 @@ class LiveAgent:
         last_prune = 0.0
         try:
             while not self.stop.is_set():
+                self._swap_model()
                 frame = feed.get()
                 if frame is None:
                     break
@@ -371,6 +403,7 @@ class LiveAgent:
         finally:
             self.stop.set()
             self.delivery.wake()
+            self.heartbeats.wake()
             feed.join()
             for thread in threads:
                 thread.join(timeout=self.config.collector.timeout_s + 1)

@@ -1,6 +1,7 @@
-"""The collector's ingest endpoints as the box sees them, and what each answer means.
+"""The collector's endpoints as the box sees them, and what each answer means.
 
-The URL paths live here and nowhere else. An answer is sorted into what to do next:
+The URL paths live here and nowhere else: ingest (events, evidence, heartbeats) and the
+current model for roll-out (``edge/rollout.py``). An answer is sorted into what to do next:
 done (200/201), retry later (connection errors, timeouts, 408, 429, 5xx), refused for good
 (any other 4xx or 3xx: the row is parked and logged), or refused for the device as a whole
 (401, 403: a wrong or revoked token, or a token of another device). The last is not parked:
@@ -11,10 +12,13 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Annotated
 
 import httpx
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from edge.config import CollectorConfig
 from events.schema import EVIDENCE_MEDIA_TYPES, EvidenceKind, Heartbeat
@@ -22,6 +26,7 @@ from events.schema import EVIDENCE_MEDIA_TYPES, EvidenceKind, Heartbeat
 EVENTS_PATH = "/api/v1/events"
 EVIDENCE_PATH = "/api/v1/events/{event_id}/evidence/{kind}"
 HEARTBEATS_PATH = "/api/v1/heartbeats"
+CURRENT_MODEL_PATH = "/api/v1/device/model"  # 404: no model is current
 
 RETRY_STATUSES = frozenset({408, 429})
 DEVICE_STATUSES = frozenset({401, 403})
@@ -65,6 +70,19 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+class ModelOffer(BaseModel):
+    """The collector's current model (``GET CURRENT_MODEL_PATH``). ``version`` names a file on the box."""
+
+    version: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$"), AfterValidator(str.lower)]
+    size: Annotated[int, Field(gt=0)]
+    url: str
+
+
+class DownloadError(Exception):
+    """A download did not complete; worth trying again later."""
+
+
 class CollectorClient:
     def __init__(self, config: CollectorConfig, transport: httpx.BaseTransport | None = None):
         self._http = httpx.Client(
@@ -92,3 +110,42 @@ class CollectorClient:
 
     def post_heartbeat(self, heartbeat: Heartbeat) -> Answer:
         return self._send("POST", HEARTBEATS_PATH, heartbeat.model_dump_json().encode(), "application/json")
+
+    def current_model(self) -> tuple[Answer, ModelOffer | None]:
+        """What the collector wants the boxes to run: ``(DONE, offer)``, ``(DONE, None)`` when no
+        model is current (404), or the failure and ``None``."""
+        try:
+            response = self._http.get(CURRENT_MODEL_PATH)
+        except httpx.HTTPError as exc:
+            return Answer(Outcome.RETRY, f"{type(exc).__name__}: {exc}"), None
+        if response.status_code == 404:
+            return Answer(Outcome.DONE, "404: no model is current"), None
+        answer = judge(response)
+        if answer.outcome is not Outcome.DONE:
+            return answer, None
+        try:
+            return answer, ModelOffer.model_validate_json(response.content)
+        except ValidationError as exc:
+            return Answer(Outcome.REFUSED, f"not a model offer: {exc}"), None
+
+    def download(self, url: str, write: Callable[[bytes], object]) -> None:
+        """Stream the file at ``url`` (from a ``ModelOffer``) into ``write``, chunk by chunk.
+
+        The device token goes to the collector only: a URL on another origin (a collector behind a
+        proxy that names itself differently) is fetched by its path from ``collector.url``'s origin.
+        Raises ``DownloadError`` (not 200) or ``httpx.HTTPError``; the timeout applies to each read,
+        so a slow but steady download is not cut off.
+        """
+        with self._http.stream("GET", self._on_collector(url)) as response:
+            if response.status_code != 200:
+                response.read()
+                raise DownloadError(judge(response).detail)
+            for chunk in response.iter_bytes():
+                write(chunk)
+
+    def _on_collector(self, url: str) -> httpx.URL:
+        offered, base = httpx.URL(url), self._http.base_url
+        origin = (offered.scheme, offered.host, offered.port)
+        if offered.is_relative_url or origin == (base.scheme, base.host, base.port):
+            return offered
+        return base.copy_with(raw_path=offered.raw_path)

@@ -21,6 +21,11 @@ class HeartbeatSender:
         self.client, self.interval_s, self.build = client, interval_s, build
         self.failing = False
         self.sent = 0
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Beat now (something worth telling changed, or the agent is stopping), not at the next interval."""
+        self._wake.set()
 
     def beat(self) -> bool:
         heartbeat = self.build()
@@ -39,4 +44,5 @@ class HeartbeatSender:
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             self.beat()
-            stop.wait(self.interval_s)
+            self._wake.wait(self.interval_s)
+            self._wake.clear()

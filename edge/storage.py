@@ -30,6 +30,11 @@ class Layout:
     def tmp(self) -> Path:
         return self.root / "tmp"
 
+    @property
+    def models(self) -> Path:
+        """Models downloaded by roll-out (``edge/rollout.py``); created on the first download."""
+        return self.root / "models"
+
     def create(self) -> Layout:
         for folder in (self.root, self.evidence, self.tmp):
             folder.mkdir(parents=True, exist_ok=True)

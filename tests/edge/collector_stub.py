@@ -1,9 +1,10 @@
-"""A stand-in for the collector's ingest endpoints on 127.0.0.1, for the delivery tests.
+"""A stand-in for the collector's device endpoints on 127.0.0.1, for the delivery and roll-out tests.
 
 It speaks the protocol the box expects (``edge.client``): events deduplicated on
 ``event_id`` (200 for a repeat, 409 for another body under a known id), evidence checked
-against the declared size and SHA-256, heartbeats. It can be taken down and brought back on
-the same port, answer with an error, or swallow the answer after storing (a lost ack).
+against the declared size and SHA-256, heartbeats, the current model and its file (which it
+can send slowly). It can be taken down and brought back on the same port, answer with an
+error, or swallow the answer after storing (a lost ack).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,6 +31,11 @@ class StubCollector:
         self.posts: Counter[str] = Counter()  # event_id → POSTs received, repeats included
         self.fail_with: int | None = None  # answer every request with this status
         self.lose: Counter[str] = Counter()  # method → store, then hang up without answering, this many times
+        self.model: dict | None = None  # the current model's {version, sha256, size, url}; None: 404
+        self.model_files: dict[str, bytes] = {}  # version → what /api/v1/models/{version}/file sends
+        self.downloads: Counter[str] = Counter()  # version → downloads started
+        self.downloading = 0  # downloads in progress
+        self.download_s = 0.0  # spread each download over this long (a slow link)
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -43,6 +50,9 @@ class StubCollector:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
+
+            def do_GET(self):
+                stub._handle(self, "GET")
 
             def do_POST(self):
                 stub._handle(self, "POST")
@@ -68,6 +78,8 @@ class StubCollector:
         if self.fail_with is not None:
             return _answer(request, self.fail_with, {"detail": "told to fail"})
         parts = request.path.strip("/").split("/")
+        if method == "GET":
+            return self._get(request, parts)
         with self.lock:
             if method == "POST" and request.path == "/api/v1/events":
                 status, reply = self._event(body)
@@ -84,6 +96,42 @@ class StubCollector:
                 request.connection.shutdown(2)
                 return None
         return _answer(request, status, reply)
+
+    def offer(self, version: str, data: bytes, *, sha256: str | None = None, size: int | None = None) -> None:
+        """Make ``data`` the current model, declared with its own SHA-256 and size unless told otherwise."""
+        self.model_files[version] = data
+        self.model = {
+            "version": version, "sha256": sha256 or hashlib.sha256(data).hexdigest(), "size": size or len(data),
+            "url": f"{self.url}/api/v1/models/{version}/file",
+        }  # fmt: skip
+
+    def _get(self, request: BaseHTTPRequestHandler, parts: list[str]) -> None:
+        if request.path == "/api/v1/device/model":
+            if self.model is None:
+                return _answer(request, 404, {"detail": "no model version is current"})
+            return _answer(request, 200, self.model)
+        if parts[:3] == ["api", "v1", "models"] and parts[4:] == ["file"] and parts[3] in self.model_files:
+            return self._send_file(request, parts[3])
+        return _answer(request, 404, {"detail": "no such route"})
+
+    def _send_file(self, request: BaseHTTPRequestHandler, version: str) -> None:
+        data, pieces = self.model_files[version], 20
+        with self.lock:
+            self.downloads[version] += 1
+            self.downloading += 1
+        try:
+            request.send_response(200)
+            request.send_header("Content-Type", "application/octet-stream")
+            request.send_header("Content-Length", str(len(data)))
+            request.end_headers()
+            step = -(-len(data) // pieces)
+            for start in range(0, len(data), step):
+                request.wfile.write(data[start : start + step])
+                request.wfile.flush()
+                time.sleep(self.download_s / pieces)
+        finally:
+            with self.lock:
+                self.downloading -= 1
 
     def _event(self, body: bytes) -> tuple[int, dict]:
         try:

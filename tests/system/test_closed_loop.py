@@ -13,6 +13,7 @@ from collector.app import create_app
 from collector.settings import load_settings
 from edge import config as site_config
 from edge.agent import run_offline
+from edge.client import CollectorClient
 from edge.rollout import ModelUpdater
 from edge.simulator.scenario import render_scenario
 from inference.classifier import RELEASE_DIR
@@ -70,11 +71,13 @@ def test_reviews_retrain_promote_and_roll_out(tmp_path):
         registered = register_model(server.url, admin["Authorization"].split()[1], report)
         assert registered["version"] == "loop-1" and registered["current"]
 
-        updater = ModelUpdater(config.collector, tmp_path / "edge" / "models")
-        new = updater.check(running_version=events[0].model_version)
-        assert new is not None and new.version == "loop-1"
-        assert updater.check(running_version="loop-1") is None
-        updater.close()
+        handed_over = []
+        client = CollectorClient(config.collector)
+        updater = ModelUpdater(client, tmp_path / "edge" / "models", events[0].model_version, handed_over.append)
+        new = updater.check()
+        assert new is not None and new.version == "loop-1" and handed_over == [new]
+        assert updater.check() is None and len(handed_over) == 1
+        client.close()
         rolled = config.model_copy(update={"model": new.path})
         assert {e.model_version for e in run_offline(rolled, Path(scene.video))} == {"loop-1"}
     finally:
