@@ -5,8 +5,15 @@ loopback. It speaks HTTP/1.1 over plain asyncio streams with keep-alive (one con
 simulated device), so that the client costs as little CPU as possible next to the server
 on the same machine.
 
+Edge boxes deliver at least once: a box that gets no answer posts the same event again,
+possibly over a new connection while the first copy is still being stored. ``--resend``
+imitates this: that fraction of the events is posted twice at once, over two connections of
+the same device, so that with several workers both copies may be handled by different
+processes. ``--answers-file`` writes every event id with the statuses its copies got, to
+check against the database afterwards.
+
     python -m collector.loadgen --url http://127.0.0.1:8080 --devices-file devices.json \\
-        --requests 20000 --duration 30
+        --requests 20000 --duration 30 [--resend 0.5 --answers-file answers.json]
 """
 
 from __future__ import annotations
@@ -62,6 +69,9 @@ class Results:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     elapsed_s: float = 0.0
+    events: int = 0  # distinct events posted
+    resent: int = 0  # of which posted a second time
+    answers: dict[str, list[int]] | None = None  # event id -> the statuses of its copies, when recorded
 
     def summary(self) -> dict:
         lat = sorted(self.latencies_ms)
@@ -75,6 +85,8 @@ class Results:
             "ok": ok,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "connection_errors": self.errors,
+            "events": self.events,
+            "resent": self.resent,
             "elapsed_s": round(self.elapsed_s, 3),
             "ok_per_s": round(ok / self.elapsed_s, 1) if self.elapsed_s else 0.0,
             "p50_ms": pct(0.50),
@@ -85,12 +97,14 @@ class Results:
         }
 
 
-def event_body(device: SimDevice, rng: random.Random) -> bytes:
+def event_body(device: SimDevice, rng: random.Random) -> tuple[str, bytes]:
+    """A new event of ``device``: its id and its JSON body."""
     item, category = rng.choice(ITEMS)
     flags = ["mixed_disposal"] if category != device.bin_category and rng.random() < 0.5 else []
     start = dt.datetime.now(dt.UTC)
+    event_id = str(uuid.uuid4())
     event = {
-        "event_id": str(uuid.uuid4()),
+        "event_id": event_id,
         "device_id": device.device_id,
         "site_id": device.site_id,
         "bin_id": device.bin_id,
@@ -102,7 +116,7 @@ def event_body(device: SimDevice, rng: random.Random) -> bytes:
         "model_version": "loadgen",
         "evidence": [{"kind": "crop", "name": "crop.jpg", "sha256": "0" * 64, "size": 12000}],
     }
-    return json.dumps(event).encode()
+    return event_id, json.dumps(event).encode()
 
 
 class Connection:
@@ -147,34 +161,65 @@ class Connection:
 
 
 async def run(
-    url: str, devices: list[SimDevice], *, target: str, requests: int, duration: float, seed: int = 0
+    url: str,
+    devices: list[SimDevice],
+    *,
+    target: str,
+    requests: int,
+    duration: float,
+    seed: int = 0,
+    resend: float = 0.0,
+    record: bool = False,
 ) -> Results:
+    """Run the devices until ``requests`` requests are made or ``duration`` seconds pass.
+
+    ``resend``: the fraction of events posted twice at once, over two connections of the device
+    (each copy counts as a request). ``record``: keep the statuses of every event's copies in
+    ``Results.answers``; a copy lost to a connection error has no status there.
+    """
+    if not 0.0 <= resend <= 1.0:
+        raise ValueError("resend is a fraction, 0 to 1")
     host, port = loopback_target(url)
     base = urlsplit(url).path.rstrip("/")
-    results = Results()
+    results = Results(answers={} if record else None)
     budget = {"left": requests}
     deadline = time.perf_counter() + duration
 
+    async def send(conn: Connection, method: str, path: str, body: bytes, token: str | None, event_id: str) -> None:
+        t0 = time.perf_counter()
+        try:
+            status = await conn.request(method, path, body, token)
+        except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+            results.errors += 1
+            await conn.close()
+            return
+        results.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        results.statuses[status] = results.statuses.get(status, 0) + 1
+        if results.answers is not None and event_id:
+            results.answers[event_id].append(status)
+
     async def device_loop(device: SimDevice, rng: random.Random) -> None:
-        conn = Connection(host, port)
+        connections = [Connection(host, port), Connection(host, port)]  # the second one only for re-sends
         try:
             while budget["left"] > 0 and time.perf_counter() < deadline:
-                budget["left"] -= 1
-                if target == "events":
-                    body, path, token, method = event_body(device, rng), f"{base}/api/v1/events", device.token, "POST"
-                else:
-                    body, path, token, method = b"", f"{base}/api/v1/health", None, "GET"
-                t0 = time.perf_counter()
-                try:
-                    status = await conn.request(method, path, body, token)
-                except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError):
-                    results.errors += 1
-                    await conn.close()
+                if target != "events":
+                    budget["left"] -= 1
+                    await send(connections[0], "GET", f"{base}/api/v1/health", b"", None, "")
                     continue
-                results.latencies_ms.append((time.perf_counter() - t0) * 1000)
-                results.statuses[status] = results.statuses.get(status, 0) + 1
+                event_id, body = event_body(device, rng)
+                copies = 2 if resend and budget["left"] >= 2 and rng.random() < resend else 1
+                budget["left"] -= copies
+                results.events += 1
+                results.resent += copies - 1
+                if results.answers is not None:
+                    results.answers[event_id] = []
+                path = f"{base}/api/v1/events"
+                await asyncio.gather(
+                    *(send(connections[i], "POST", path, body, device.token, event_id) for i in range(copies))
+                )
         finally:
-            await conn.close()
+            for conn in connections:
+                await conn.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(device_loop(d, random.Random(seed + i)) for i, d in enumerate(devices)))
@@ -198,14 +243,34 @@ def main(argv: list[str] | None = None) -> int:
         help="JSON list of {device_id, site_id, token, bin_id, "
         "bin_category} (benchmarks/collector_load.py writes one); needed for --target events",
     )
-    parser.add_argument("--devices", type=int, default=32, help="simulated devices = concurrent connections")
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=32,
+        help="simulated devices = requests in flight (each holds one keep-alive connection, a second one for re-sends)",
+    )
     parser.add_argument("--requests", type=int, default=10000, help="stop after this many requests in all")
     parser.add_argument("--duration", type=float, default=30.0, help="stop after this many seconds")
     parser.add_argument("--target", choices=("events", "health"), default="events")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--resend",
+        type=float,
+        default=0.0,
+        help="fraction of events posted twice at once over two connections of the device (at-least-once delivery)",
+    )
+    parser.add_argument(
+        "--answers-file",
+        type=Path,
+        help="write {event_id: [status of each copy]} as JSON here, to check against the database",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.requests <= 10_000_000 or not 0 < args.duration <= 3600 or not 1 <= args.devices <= 4096:
         parser.error("--requests 1..10000000, --duration 0..3600 s, --devices 1..4096")
+    if not 0.0 <= args.resend <= 1.0:
+        parser.error("--resend is a fraction, 0 to 1")
+    if args.answers_file is not None and args.target != "events":
+        parser.error("--answers-file goes with --target events")
     try:
         loopback_target(args.url)
     except NotLoopback as exc:
@@ -222,8 +287,19 @@ def main(argv: list[str] | None = None) -> int:
         run_loop = asyncio.run
     gc.disable()  # a bounded run: a collector pause here would show up as server latency
     results = run_loop(
-        run(args.url, devices, target=args.target, requests=args.requests, duration=args.duration, seed=args.seed)
+        run(
+            args.url,
+            devices,
+            target=args.target,
+            requests=args.requests,
+            duration=args.duration,
+            seed=args.seed,
+            resend=args.resend,
+            record=args.answers_file is not None,
+        )
     )
+    if args.answers_file is not None:
+        args.answers_file.write_text(json.dumps(results.answers))
     json.dump({"target": args.target, "devices": len(devices), **results.summary()}, sys.stdout)
     sys.stdout.write("\n")
     return 0

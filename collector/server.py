@@ -51,5 +51,6 @@ def serve(settings: Settings) -> None:
         http="httptools",
         access_log=False,
         log_level=settings.log_level,
-        proxy_headers=False,
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )

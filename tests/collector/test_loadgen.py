@@ -62,3 +62,28 @@ def test_stops_at_the_time_limit(live_server, capsys):
     )
     summary = json.loads(capsys.readouterr().out)
     assert summary["elapsed_s"] < 5 and summary["statuses"].keys() == {"200"}
+
+
+def test_resends_post_each_copy_and_record_the_answers(live_server, tmp_path, capsys):
+    """At-least-once delivery: re-sent copies go out at once on two connections; one is stored, one is a duplicate."""
+    world = live_server.world
+    devices_file = tmp_path / "devices.json"
+    devices_file.write_text(
+        json.dumps(
+            [
+                {"device_id": d, "site_id": "site-a", "token": world.device_tokens[d], "bin_id": "k1",
+                 "bin_category": "kitchen"}
+                for d in ("dev-a", "dev-a2")
+            ]
+        )
+    )  # fmt: skip
+    answers_file = tmp_path / "answers.json"
+    argv = ["--url", live_server.url, "--devices-file", str(devices_file), "--devices", "2", "--requests", "40"]
+    assert main([*argv, "--resend", "1", "--answers-file", str(answers_file)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    answers = json.loads(answers_file.read_text())
+    assert summary["requests"] == 40 and summary["events"] == 20 and summary["resent"] == 20
+    assert summary["statuses"] == {"200": 20, "201": 20} and len(answers) == 20
+    assert all(sorted(statuses) == [200, 201] for statuses in answers.values())
+    stats = world.client.get("/api/v1/stats", headers=world.user()).json()
+    assert stats["total"]["disposals"] == 20

@@ -1,0 +1,358 @@
+"""Scale-out: two uvicorn workers on one PostgreSQL database, fed by the load generator.
+
+The deployment path of ``collector/SCALE_OUT.md``: the database is migrated once, then
+``binwatch collector serve`` starts two worker processes with ``MIGRATE_ON_START=false``.
+Simulated devices post events, half of them twice at once over two connections (at-least-once
+delivery from the boxes), so that copies of one event can reach both workers together.
+Afterwards the database must hold every acknowledged event exactly once and nothing else.
+
+Runs only where BINWATCH_TEST_POSTGRES_URL names a server (``bash .ci/postgres.sh`` starts
+one); the test works in a database of its own, dropped afterwards. Bounded: at most
+``REQUESTS`` requests in ``DURATION_S`` seconds, and well under a minute in all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from collector.db.engine import Database
+from collector.db.tables import Event, EvidenceFile
+from collector.loadgen import SimDevice, run
+from collector.provisioning import create_device, create_entity, create_site, create_user
+from collector.server import migrate
+from collector.settings import Settings
+from tests.collector.support import free_port, make_event
+
+URL = os.environ.get("BINWATCH_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.skipif(not URL, reason="set BINWATCH_TEST_POSTGRES_URL (bash .ci/postgres.sh starts one)")
+
+WORKERS = 2
+DEVICES = 24
+SITES = 4
+REQUESTS = 8000
+DURATION_S = 20.0
+RESEND = 0.5
+CATEGORIES = ("recyclable", "hazardous", "kitchen", "other")
+PASSWORD = "reviewer-password-1"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    name = f"binwatch_scale_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def provision(db: Database) -> list[SimDevice]:
+    devices = []
+    with db.write() as session:
+        entity = create_entity(session, name="Scale-out property company", type="property_company")
+        for s in range(SITES):
+            create_site(
+                session,
+                site_id=f"site-{s}",
+                name=f"Site {s}",
+                address=f"{s} Loopback Road",
+                entity_id=entity.id,
+                bins={f"bin-{c}": c for c in CATEGORIES},
+            )
+        for d in range(DEVICES):
+            site, category = f"site-{d % SITES}", CATEGORIES[d % len(CATEGORIES)]
+            _device, token = create_device(session, device_id=f"dev-{d}", site_id=site)
+            devices.append(SimDevice(f"dev-{d}", site, token, f"bin-{category}", category))
+        create_user(session, username="rita", password=PASSWORD, role="reviewer")
+    return devices
+
+
+class Server:
+    """``binwatch collector serve`` in its own process group, its log read by a thread."""
+
+    def __init__(self, env: dict[str, str]):
+        binwatch = shutil.which("binwatch", path=str(Path(sys.executable).parent))
+        command = [binwatch] if binwatch else [sys.executable, "-c", "from binwatch.cli import main; main()"]
+        self.process = subprocess.Popen(
+            [*command, "collector", "serve"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.log: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.log.append(line.rstrip("\n"))
+
+    def worker_pids(self) -> list[int]:
+        return [int(m.group(1)) for line in self.log if (m := re.search(r"Started server process \[(\d+)\]", line))]
+
+    def wait_ready(self, url: str, workers: int, timeout: float = 30.0) -> None:
+        """Until every worker has started its app and the health check answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process.poll() is None, "the server exited:\n" + "\n".join(self.log)
+            started = sum("Application startup complete" in line for line in self.log)
+            if started >= workers:
+                try:
+                    with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as response:
+                        if response.status == 200:
+                            return
+                except OSError:
+                    pass
+            assert time.monotonic() < deadline, "the server did not become ready:\n" + "\n".join(self.log)
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._reader.join(timeout=5)
+
+
+def post(url: str, token: str, body: bytes, path: str = "/api/v1/events", method: str = "POST") -> tuple[int, dict]:
+    """One request on a connection of its own (so any worker may take it); the status and the JSON answer."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{url}{path}", data=body or None, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def tcp_connections(pid: int, *, local_port: int | None = None, remote_port: int | None = None) -> int:
+    """Established TCP connections of process ``pid`` with this local or remote port (Linux ``/proc``)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, remote = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
+            if fields[3] == "01" and local_port in (None, local) and remote_port in (None, remote):
+                inodes.add(fields[9])
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        count += target.startswith("socket:[") and target[len("socket:[") : -1] in inodes
+    return count
+
+
+class ConnectionSampler(threading.Thread):
+    """While the load runs: how the clients' connections are spread over the workers (the busiest sample)."""
+
+    def __init__(self, pids: list[int], port: int):
+        super().__init__(daemon=True)
+        self.pids, self.port = pids, port
+        self.spread = dict.fromkeys(pids, 0)
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            sample = {pid: tcp_connections(pid, local_port=self.port) for pid in self.pids}
+            if sum(sample.values()) > sum(self.spread.values()):
+                self.spread = sample
+
+    def stop(self) -> dict[int, int]:
+        self.done.set()
+        self.join(timeout=5)
+        return self.spread
+
+
+def test_two_workers_on_one_postgres_store_every_acknowledged_event_once(pg_url, tmp_path):
+    started = time.monotonic()
+    settings = Settings(data_dir=tmp_path / "data", database_url=pg_url)
+    migrate(settings)  # what `binwatch collector migrate` does, once, before the workers start
+    db = Database(pg_url)
+    try:
+        devices = provision(db)
+    finally:
+        db.dispose()
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BINWATCH_COLLECTOR_")}
+    env.update(
+        {
+            "BINWATCH_COLLECTOR_DATABASE_URL": pg_url,
+            "BINWATCH_COLLECTOR_DATA_DIR": str(tmp_path / "data"),
+            "BINWATCH_COLLECTOR_HOST": "127.0.0.1",
+            "BINWATCH_COLLECTOR_PORT": str(port),
+            "BINWATCH_COLLECTOR_WORKERS": str(WORKERS),
+            "BINWATCH_COLLECTOR_MIGRATE_ON_START": "false",
+            "BINWATCH_COLLECTOR_LOG_LEVEL": "info",  # uvicorn names each worker's pid at this level
+        }
+    )
+    server = Server(env)
+    try:
+        server.wait_ready(url, WORKERS)
+        pids = server.worker_pids()
+        observable = Path("/proc/net/tcp").exists()
+        sampler = ConnectionSampler(pids, port)
+        if observable:
+            sampler.start()
+        try:
+            results = asyncio.run(
+                run(url, devices, target="events", requests=REQUESTS, duration=DURATION_S, resend=RESEND, record=True)
+            )
+        finally:
+            client_connections = sampler.stop() if observable else None
+
+        # A box that lost an answer long ago re-sends the stored event: 200, the same acknowledgement.
+        db = Database(pg_url)
+        with db.read() as session:
+            sample = session.execute(select(Event.id, Event.device_id, Event.body, Event.received_at).limit(20)).all()
+        db.dispose()
+        tokens = {d.device_id: d.token for d in devices}
+        originals = {row.id: row.body for row in sample}
+        for row in sample:
+            status, ack = post(url, tokens[row.device_id], row.body.encode())
+            assert (status, ack["duplicate"]) == (200, True)
+            assert dt.datetime.fromisoformat(ack["received_at"]) == row.received_at
+            # the same id with another body is refused and changes nothing
+            changed = {**json.loads(row.body), "model_version": "changed"}
+            assert post(url, tokens[row.device_id], json.dumps(changed).encode())[0] == 409
+
+        # Two different bodies under one new id at once: one is stored, the other is a conflict.
+        winners = {}  # event id -> whether the stored body is the flagged one
+        for _ in range(8):
+            plain = make_event("dev-2", bin_id="bin-kitchen", item="food_waste", flags=(), model_version="scale-out")
+            plain["site_id"] = "site-2"
+            flagged = {**plain, "flags": ["off_hours"]}
+            statuses: dict[bool, int] = {}
+
+            def send(body: dict, statuses: dict[bool, int] = statuses) -> None:
+                statuses[bool(body["flags"])] = post(url, tokens["dev-2"], json.dumps(body).encode())[0]
+
+            threads = [threading.Thread(target=send, args=(body,)) for body in (plain, flagged)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert sorted(statuses.values()) == [201, 409]
+            winners[plain["event_id"]] = statuses[True] == 201
+
+        # A login lives in the database, not in a worker: no sticky sessions. Each request below
+        # opens a connection of its own, which either worker may accept.
+        credentials = json.dumps({"username": "rita", "password": PASSWORD}).encode()
+        status, login = post(url, "", credentials, "/api/v1/auth/login")
+        assert status == 200
+        for _ in range(10):
+            assert post(url, login["token"], b"", "/api/v1/auth/me", "GET") == (200, login["user"])
+        assert post(url, login["token"], b"", "/api/v1/auth/logout")[0] == 204
+        for _ in range(10):  # ended at once for every worker
+            assert post(url, login["token"], b"", "/api/v1/auth/me", "GET")[0] == 401
+
+        database_port = make_url(pg_url).port or 5432
+        pool_connections = (
+            {pid: tcp_connections(pid, remote_port=database_port) for pid in pids}
+            if observable and make_url(pg_url).host
+            else None
+        )
+    finally:
+        server.stop()
+
+    # What the load generator was told, copy by copy.
+    answers = results.answers
+    assert results.errors == 0 and set(results.statuses) <= {200, 201}, results.summary()
+    acknowledged = {event_id for event_id, statuses in answers.items() if any(200 <= s < 300 for s in statuses)}
+    assert acknowledged == set(answers)  # every copy of every event was answered with a 2xx
+    assert all(sorted(s) in ([201], [200, 201]) for s in answers.values())  # created exactly once each
+    assert sum(len(s) == 2 for s in answers.values()) == results.resent > 0
+
+    # What the database holds.
+    db = Database(pg_url)
+    try:
+        with db.read() as session:
+            stored = session.scalars(select(Event.id).where(Event.model_version == "loadgen")).all()
+            evidence = session.scalar(
+                select(func.count())
+                .select_from(EvidenceFile)
+                .join(Event, Event.id == EvidenceFile.event_id)
+                .where(Event.model_version == "loadgen")
+            )
+            stored_conflicts = dict(
+                session.execute(select(Event.id, Event.flagged).where(Event.model_version == "scale-out")).all()
+            )
+            bodies = select(Event.id, Event.body).where(Event.id.in_(list(originals)))
+            resent_bodies = dict(session.execute(bodies).all())
+    finally:
+        db.dispose()
+    duplicates = len(stored) - len(set(stored))
+    lost = acknowledged - set(stored)
+    unsent = set(stored) - set(answers)
+    assert duplicates == 0 and not lost and not unsent
+    assert len(stored) == len(acknowledged) == evidence  # one row and one declared crop per event
+    assert stored_conflicts == winners  # the copy that got 201 is the one stored
+    assert resent_bodies == originals  # a 409 changed nothing
+
+    # Both workers served: each accepted some of the load generator's connections, and each holds
+    # database connections of its own pool (a worker opens none until a request needs one).
+    assert len(pids) == WORKERS
+    if client_connections is not None:
+        assert all(n > 0 for n in client_connections.values()), client_connections
+    if pool_connections is not None:
+        assert all(n > 0 for n in pool_connections.values()), pool_connections
+
+    summary = results.summary()
+    figures = {
+        "workers": WORKERS,
+        "devices": DEVICES,
+        "events_sent": results.events,
+        "resent": results.resent,
+        "requests": summary["requests"],
+        "statuses": summary["statuses"],
+        "acknowledged": len(acknowledged),
+        "stored": len(stored),
+        "duplicates": duplicates,
+        "lost": len(lost),
+        "elapsed_s": summary["elapsed_s"],
+        "events_per_s": round(len(stored) / results.elapsed_s, 1),
+        "requests_per_s": summary["ok_per_s"],
+        "p50_ms": summary["p50_ms"],
+        "p99_ms": summary["p99_ms"],
+        "client_connections_per_worker": client_connections,
+        "database_connections_per_worker": pool_connections,
+        "test_s": round(time.monotonic() - started, 1),
+    }
+    print("scale-out:", json.dumps(figures))
