@@ -20,17 +20,17 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import asdict
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from collector.db.engine import Database
 from collector.db.tables import Event
-from collector.provisioning import create_device, create_entity, create_site
+from collector.loadgen import register_fleet
 from collector.server import migrate, settings_environment
 from collector.settings import Settings
 
-CATEGORIES = ("recyclable", "hazardous", "kitchen", "other")
 
 
 def free_port() -> int:
@@ -42,32 +42,10 @@ def free_port() -> int:
 def provision(settings: Settings, devices: int, sites: int) -> list[dict]:
     migrate(settings)
     db = Database(settings.db_url)
-    simulated = []
     with db.write() as session:
-        entity = create_entity(session, name="Benchmark property company", type="property_company")
-        for s in range(sites):
-            create_site(
-                session,
-                site_id=f"site-{s}",
-                name=f"Site {s}",
-                address=f"{s} Loopback Road",
-                entity_id=entity.id,
-                bins={f"bin-{c}": c for c in CATEGORIES},
-            )
-        for d in range(devices):
-            site, category = f"site-{d % sites}", CATEGORIES[d % len(CATEGORIES)]
-            _device, token = create_device(session, device_id=f"dev-{d}", site_id=site)
-            simulated.append(
-                {
-                    "device_id": f"dev-{d}",
-                    "site_id": site,
-                    "token": token,
-                    "bin_id": f"bin-{category}",
-                    "bin_category": category,
-                }
-            )
+        fleet = register_fleet(session, devices, sites, "Benchmark property company")
     db.dispose()
-    return simulated
+    return [asdict(device) for device in fleet]
 
 
 def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 30.0) -> None:

@@ -227,6 +227,24 @@ async def run(
     return results
 
 
+def register_fleet(session, devices: int, sites: int, owner: str) -> list[SimDevice]:
+    """Register ``sites`` sites with one bin per category and ``devices`` devices spread over
+    them, each aimed at one bin: the fleet a load run posts from (benchmark and scale-out test)."""
+    from collector.provisioning import create_device, create_entity, create_site
+    from datasets.taxonomy import CATEGORY_KEYS
+
+    entity = create_entity(session, name=owner, type="property_company")
+    for s in range(sites):
+        create_site(session, site_id=f"site-{s}", name=f"Site {s}", address=f"{s} Loopback Road",
+                    entity_id=entity.id, bins={f"bin-{c}": c for c in CATEGORY_KEYS})  # fmt: skip
+    fleet = []
+    for d in range(devices):
+        site, category = f"site-{d % sites}", CATEGORY_KEYS[d % len(CATEGORY_KEYS)]
+        _device, token = create_device(session, device_id=f"dev-{d}", site_id=site)
+        fleet.append(SimDevice(f"dev-{d}", site, token, f"bin-{category}", category))
+    return fleet
+
+
 def load_devices(path: Path, count: int) -> list[SimDevice]:
     devices = [SimDevice(**d) for d in json.loads(path.read_text())]
     if count > len(devices):

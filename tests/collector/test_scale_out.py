@@ -36,8 +36,8 @@ from sqlalchemy.engine import make_url
 
 from collector.db.engine import Database
 from collector.db.tables import Event, EvidenceFile
-from collector.loadgen import SimDevice, run
-from collector.provisioning import create_device, create_entity, create_site, create_user
+from collector.loadgen import SimDevice, register_fleet, run
+from collector.provisioning import create_user
 from collector.server import migrate
 from collector.settings import Settings
 from tests.collector.support import free_port, make_event
@@ -51,7 +51,6 @@ SITES = 4
 REQUESTS = 8000
 DURATION_S = 20.0
 RESEND = 0.5
-CATEGORIES = ("recyclable", "hazardous", "kitchen", "other")
 PASSWORD = "reviewer-password-1"
 
 
@@ -70,22 +69,8 @@ def pg_url() -> Iterator[str]:
 
 
 def provision(db: Database) -> list[SimDevice]:
-    devices = []
     with db.write() as session:
-        entity = create_entity(session, name="Scale-out property company", type="property_company")
-        for s in range(SITES):
-            create_site(
-                session,
-                site_id=f"site-{s}",
-                name=f"Site {s}",
-                address=f"{s} Loopback Road",
-                entity_id=entity.id,
-                bins={f"bin-{c}": c for c in CATEGORIES},
-            )
-        for d in range(DEVICES):
-            site, category = f"site-{d % SITES}", CATEGORIES[d % len(CATEGORIES)]
-            _device, token = create_device(session, device_id=f"dev-{d}", site_id=site)
-            devices.append(SimDevice(f"dev-{d}", site, token, f"bin-{category}", category))
+        devices = register_fleet(session, DEVICES, SITES, "Scale-out property company")
         create_user(session, username="rita", password=PASSWORD, role="reviewer")
     return devices
 
