@@ -32,7 +32,6 @@ from collector.server import migrate, settings_environment
 from collector.settings import Settings
 
 
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
