@@ -2,14 +2,17 @@
 
 Frames wait as JPEG at clip size (about 30 kB each at 640 px instead of 2.7 MB raw at
 720p), so a long disposal does not hold hundreds of megabytes. H.264 (``avc1``) is
-preferred because browsers play it; OpenCV builds without an H.264 encoder fall back to
-MPEG-4 Part 2 (``mp4v``), which players such as VLC read but browsers do not. VP9
-(``vp09``) plays in browsers but costs seconds of CPU per clip; it is there to choose.
+preferred because supervisors' browsers play it: it is written with PyAV's bundled libx264
+(the wheel carries FFmpeg, so no system package is needed), or with OpenCV where its build
+has an H.264 encoder. Without either, MPEG-4 Part 2 (``mp4v``) is the fallback, which
+players such as VLC read but browsers do not. VP9 (``vp09``) plays in browsers but costs
+seconds of CPU per clip; it is there to choose.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 import os
 import tempfile
@@ -17,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -55,10 +59,23 @@ class ClipBuffer:
 
 
 @functools.cache
+def pyav_h264() -> bool:
+    """Whether PyAV with an H.264 encoder is installed (the edge extra installs it)."""
+    if importlib.util.find_spec("av") is None:
+        return False
+    import av
+
+    return "libx264" in av.codecs_available
+
+
+@functools.cache
 def usable_codec(preference: str) -> str:
     """The fourcc to write with: ``preference``, or for ``auto`` the first of ``AUTO_ORDER``
-    that this OpenCV build can actually encode (probed once)."""
+    that PyAV or this OpenCV build can actually encode (probed once)."""
     candidates = AUTO_ORDER if preference == "auto" else (preference,)
+    if candidates[0] == "avc1" and pyav_h264():
+        log.info("clips are written as avc1 (H.264, PyAV)")
+        return "avc1"
     with tempfile.TemporaryDirectory() as folder, _stderr_silenced():
         for fourcc in candidates:
             writer = cv2.VideoWriter(str(Path(folder) / "probe.mp4"), cv2.VideoWriter_fourcc(*fourcc), 15, (64, 64))
@@ -93,13 +110,35 @@ def write_mp4(
     span = (frames[-1][0] - frames[0][0]).total_seconds()
     fps = (len(frames) - 1) / span if span > 0 else 1.0
     first = cv2.imdecode(np.frombuffer(frames[0][1], np.uint8), cv2.IMREAD_COLOR)
+    rest = (cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) for _, data in frames[1:])
+    fourcc = usable_codec(codec)
+    if fourcc == "avc1" and pyav_h264():
+        _write_h264(path, [first, *rest], fps, redact)
+        return
     size = (first.shape[1], first.shape[0])
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*usable_codec(codec)), fps, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
     if not writer.isOpened():
         raise OSError(f"{path}: cannot open a video writer")
     try:
         writer.write(redact(first))
-        for _, data in frames[1:]:
-            writer.write(redact(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)))
+        for frame in rest:
+            writer.write(redact(frame))
     finally:
         writer.release()
+
+
+def _write_h264(path: Path, frames, fps: float, redact: Callable[[np.ndarray], np.ndarray]) -> None:
+    """H.264 in MP4 with the index up front (``faststart``), so a browser starts playing at once."""
+    import av
+
+    images = (redact(frame) for frame in frames)
+    first = next(images)
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+        stream.width, stream.height, stream.pix_fmt = first.shape[1], first.shape[0], "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "28"}
+        for image in (first, *images):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
