@@ -76,7 +76,7 @@ def usable_codec(preference: str) -> str:
     if candidates[0] == "avc1" and pyav_h264():
         log.info("clips are written as avc1 (H.264, PyAV)")
         return "avc1"
-    with tempfile.TemporaryDirectory() as folder, _stderr_silenced():
+    with tempfile.TemporaryDirectory() as folder, stderr_silenced():
         for fourcc in candidates:
             writer = cv2.VideoWriter(str(Path(folder) / "probe.mp4"), cv2.VideoWriter_fourcc(*fourcc), 15, (64, 64))
             ok = writer.isOpened()
@@ -88,7 +88,7 @@ def usable_codec(preference: str) -> str:
 
 
 @contextmanager
-def _stderr_silenced() -> Iterator[None]:
+def stderr_silenced() -> Iterator[None]:
     """FFmpeg reports a failed encoder probe straight to file descriptor 2; here that
     failure is expected and the message would only alarm whoever reads the log."""
     saved = os.dup(2)

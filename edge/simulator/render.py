@@ -8,8 +8,6 @@ drawn from a pre-computed bank. Frames are BGR, as OpenCV writes video.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import numpy as np
 
 from datasets import taxonomy
 from datasets.manifest import ImageStore
+from edge.clip import stderr_silenced
 from edge.simulator import sprite
 from edge.simulator.layout import Bin
 from edge.simulator.timeline import REST_SCALE, Passer, Reach, Timeline
@@ -251,23 +250,10 @@ def _smooth_noise(rng: np.random.Generator, size: tuple[int, int], cells: tuple[
     return cv2.resize(rng.normal(0, 1, cells[::-1]).astype(np.float32), size, interpolation=cv2.INTER_CUBIC)
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """FFmpeg prints to file descriptor 2 while OpenCV probes an encoder that is not there."""
-    saved = os.dup(2)
-    with open(os.devnull, "wb") as null:
-        os.dup2(null.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.VideoWriter, str]:
     """A video writer with the first codec this OpenCV build can encode."""
     for codec in CODECS:
-        with _quiet_stderr():
+        with stderr_silenced():
             writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, size)
         if writer.isOpened():
             return writer, codec
