@@ -23,13 +23,12 @@ import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 
+from binwatch.collector.db.engine import Database
+from binwatch.collector.db.tables import Event
+from binwatch.collector.loadgen import register_fleet
+from binwatch.collector.server import migrate, settings_environment
+from binwatch.collector.settings import Settings
 from sqlalchemy import func, select
-
-from collector.db.engine import Database
-from collector.db.tables import Event
-from collector.loadgen import register_fleet
-from collector.server import migrate, settings_environment
-from collector.settings import Settings
 
 
 def free_port() -> int:
@@ -65,7 +64,7 @@ def loadgen(url: str, target: str, args, devices_file: Path) -> dict:
     command = [
         sys.executable,
         "-m",
-        "collector.loadgen",
+        "binwatch.collector.loadgen",
         "--url",
         url,
         "--target",

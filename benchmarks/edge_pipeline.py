@@ -32,13 +32,14 @@ import cv2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edge.agent import OFFLINE_START, Agent, load_classifier  # noqa: E402
-from edge.config import load  # noqa: E402
-from edge.motion import MotionDetector  # noqa: E402
-from edge.outbox import Outbox  # noqa: E402
-from edge.segment import Segmenter  # noqa: E402
-from edge.storage import Layout  # noqa: E402
-from edge.timing import Timing  # noqa: E402
+from binwatch.edge.agent import OFFLINE_START, Agent, load_classifier  # noqa: E402
+from binwatch.edge.config import load  # noqa: E402
+from binwatch.edge.motion import MotionDetector  # noqa: E402
+from binwatch.edge.outbox import Outbox  # noqa: E402
+from binwatch.edge.segment import Segmenter  # noqa: E402
+from binwatch.edge.storage import Layout  # noqa: E402
+from binwatch.edge.timing import Timing  # noqa: E402
+
 from tests.edge import scene  # noqa: E402
 
 ITEMS = ("plastic_bottle", "fruit_peel", "battery", "plastic_bag", "cardboard", "disposable_tableware", "food_waste")

@@ -14,9 +14,9 @@ from binwatch import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from datasets import cli as data_cli
-    from inference import cli as inference_cli
-    from training import cli as training_cli
+    from binwatch.datasets import cli as data_cli
+    from binwatch.inference import cli as inference_cli
+    from binwatch.training import cli as training_cli
 
     parser = argparse.ArgumentParser(
         prog="binwatch", description="Camera supervision of four-category waste-sorting drop-off points."
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cli.register(sub)
     training_cli.register(sub)
     inference_cli.register(sub)
-    for module in ("edge.simulator.cli", "edge.cli", "collector.cli", "binwatch.demo"):
+    for module in ("binwatch.edge.simulator.cli", "binwatch.edge.cli", "binwatch.collector.cli", "binwatch.demo"):
         try:
             __import__(module, fromlist=["register"]).register(sub)
         except ModuleNotFoundError as exc:

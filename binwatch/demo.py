@@ -68,7 +68,7 @@ def serve_in_thread(app, port: int = 0) -> RunningServer:
 
 def provision(app, bins: dict[str, str]) -> dict[str, str]:
     """A responsible entity, the site with its bins, the device and two people."""
-    from collector.provisioning import create_device, create_entity, create_site, create_user
+    from binwatch.collector.provisioning import create_device, create_entity, create_site, create_user
 
     credentials = {"reviewer": secrets.token_urlsafe(9), "admin": secrets.token_urlsafe(9)}
     with app.state.db.write() as session:
@@ -84,7 +84,7 @@ def provision(app, bins: dict[str, str]) -> dict[str, str]:
 def delivered_count(app) -> int:
     from sqlalchemy import func, select
 
-    from collector.db.tables import Event
+    from binwatch.collector.db.tables import Event
 
     with app.state.db.read() as session:
         return session.scalar(select(func.count()).select_from(Event))
@@ -98,13 +98,13 @@ def wait_for(app, expected: int, timeout_s: float = 30.0) -> int:
 
 
 def run_demo(args) -> int:
-    from collector.app import create_app
-    from collector.settings import load_settings
-    from edge import config as site_config
-    from edge.agent import run_offline
-    from edge.simulator.scenario import render_scenario
-    from edge.simulator.score import format_table, score
-    from edge.timing import Timing
+    from binwatch.collector.app import create_app
+    from binwatch.collector.settings import load_settings
+    from binwatch.edge import config as site_config
+    from binwatch.edge.agent import run_offline
+    from binwatch.edge.simulator.scenario import render_scenario
+    from binwatch.edge.simulator.score import format_table, score
+    from binwatch.edge.timing import Timing
 
     t0 = time.perf_counter()
     work = args.dir or Path(tempfile.mkdtemp(prefix="binwatch-demo-"))

@@ -5,19 +5,18 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
+from binwatch.collector.api import API_PREFIX, api_router
+from binwatch.collector.api.defs.common import Problem
+from binwatch.collector.api.errors import install_error_handlers
+from binwatch.collector.api.limits import BodyLimits
+from binwatch.collector.blobs import LocalBlobStore
+from binwatch.collector.db.engine import Database
+from binwatch.collector.db.migrate import upgrade
+from binwatch.collector.lookups import Lookups
+from binwatch.collector.settings import Settings
+from binwatch.collector.throttle import LoginThrottle
+from binwatch.collector.web import install_web
 from fastapi import FastAPI
-
-from collector.api import API_PREFIX, api_router
-from collector.api.defs.common import Problem
-from collector.api.errors import install_error_handlers
-from collector.api.limits import BodyLimits
-from collector.blobs import LocalBlobStore
-from collector.db.engine import Database
-from collector.db.migrate import upgrade
-from collector.lookups import Lookups
-from collector.settings import Settings
-from collector.throttle import LoginThrottle
-from collector.web import install_web
 
 log = logging.getLogger("collector")
 

@@ -99,7 +99,7 @@ def _range_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args, **extra):
-    from collector.settings import load_settings
+    from binwatch.collector.settings import load_settings
 
     overrides = {"data_dir": args.data_dir, "database_url": args.database_url, **extra}
     return load_settings(args.config, **{k: v for k, v in overrides.items() if v is not None})
@@ -107,9 +107,9 @@ def _settings(args, **extra):
 
 def _run(args, work) -> int:
     """Open the (migrated) database, run ``work(settings, db)``, and report the collector's errors plainly."""
-    from collector.db.engine import Database
-    from collector.errors import CollectorError
-    from collector.server import migrate
+    from binwatch.collector.db.engine import Database
+    from binwatch.collector.errors import CollectorError
+    from binwatch.collector.server import migrate
 
     try:
         settings = _settings(args)
@@ -125,14 +125,14 @@ def _run(args, work) -> int:
 
 
 def _serve(args) -> int:
-    from collector.server import serve
+    from binwatch.collector.server import serve
 
     serve(_settings(args, host=args.host, port=args.port, workers=args.workers))
     return 0
 
 
 def _migrate(args) -> int:
-    from collector.server import migrate
+    from binwatch.collector.server import migrate
 
     settings = _settings(args)
     print(f"database at revision {migrate(settings)}: {settings.db_url.split('@')[-1]}")
@@ -140,7 +140,7 @@ def _migrate(args) -> int:
 
 
 def _add_entity(args) -> int:
-    from collector.provisioning import create_entity
+    from binwatch.collector.provisioning import create_entity
 
     def work(settings, db):
         with db.write() as session:
@@ -152,7 +152,7 @@ def _add_entity(args) -> int:
 
 
 def _add_site(args) -> int:
-    from collector.provisioning import create_site
+    from binwatch.collector.provisioning import create_site
 
     bins = {}
     for spec in args.bin:
@@ -174,7 +174,7 @@ def _add_site(args) -> int:
 
 
 def _add_device(args) -> int:
-    from collector.provisioning import create_device
+    from binwatch.collector.provisioning import create_device
 
     def work(settings, db):
         with db.write() as session:
@@ -189,7 +189,7 @@ def _add_device(args) -> int:
 
 
 def _device_token(args) -> int:
-    from collector.provisioning import rotate_device_token
+    from binwatch.collector.provisioning import rotate_device_token
 
     def work(settings, db):
         with db.write() as session:
@@ -201,7 +201,7 @@ def _device_token(args) -> int:
 
 
 def _add_user(args) -> int:
-    from collector.provisioning import create_user
+    from binwatch.collector.provisioning import create_user
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -221,8 +221,8 @@ def _add_user(args) -> int:
 
 
 def _add_model(args) -> int:
-    from collector.blobs import LocalBlobStore
-    from collector.registry import parse_metrics, register_file
+    from binwatch.collector.blobs import LocalBlobStore
+    from binwatch.collector.registry import parse_metrics, register_file
 
     def work(settings, db):
         metrics = parse_metrics(args.metrics.read_text(encoding="utf-8")) if args.metrics else {}
@@ -244,8 +244,8 @@ def _add_model(args) -> int:
 
 
 def _export(args) -> int:
-    from collector.blobs import LocalBlobStore
-    from collector.export import export_folder, reviewed_samples
+    from binwatch.collector.blobs import LocalBlobStore
+    from binwatch.collector.export import export_folder, reviewed_samples
 
     def work(settings, db):
         with db.read() as session:
@@ -260,7 +260,7 @@ def _export(args) -> int:
 
 
 def _ledger(args) -> int:
-    from collector.ledger import ledger_csv, ledger_rows
+    from binwatch.collector.ledger import ledger_csv, ledger_rows
 
     def work(settings, db):
         with db.read() as session:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from collector.db.tables import ReviewStatus
-from datasets.taxonomy import is_kitchen_contaminant
-from events.schema import Flag
+from binwatch.collector.db.tables import ReviewStatus
+from binwatch.datasets.taxonomy import is_kitchen_contaminant
+from binwatch.events.schema import Flag
 
 ITEM_FLAGS = frozenset({Flag.MIXED_DISPOSAL.value, Flag.KITCHEN_CONTAMINATION.value})
 

@@ -6,17 +6,16 @@ the write transaction, so a large clip never holds up the ingest of other events
 
 from __future__ import annotations
 
+from binwatch.collector.auth import DeviceIdentity
+from binwatch.collector.blobs import BlobStore
+from binwatch.collector.db.engine import Database
+from binwatch.collector.db.tables import Event as EventRow
+from binwatch.collector.db.tables import EvidenceFile, utcnow
+from binwatch.collector.errors import Forbidden, Invalid, NotFound, UnsupportedMedia
+from binwatch.collector.jpeg import is_jpeg
+from binwatch.collector.spool import Spooled
+from binwatch.events.schema import EVIDENCE_MEDIA_TYPES, EvidenceKind
 from sqlalchemy.orm import Session
-
-from collector.auth import DeviceIdentity
-from collector.blobs import BlobStore
-from collector.db.engine import Database
-from collector.db.tables import Event as EventRow
-from collector.db.tables import EvidenceFile, utcnow
-from collector.errors import Forbidden, Invalid, NotFound, UnsupportedMedia
-from collector.jpeg import is_jpeg
-from collector.spool import Spooled
-from events.schema import EVIDENCE_MEDIA_TYPES, EvidenceKind
 
 
 def evidence_key(event_id: str, kind: EvidenceKind | str) -> str:

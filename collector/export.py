@@ -17,14 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from binwatch.collector.blobs import BlobStore
+from binwatch.collector.db.tables import Event, EvidenceFile, ReviewStatus, User
+from binwatch.collector.evidence import evidence_key
+from binwatch.collector.jpeg import jpeg_size
+from binwatch.events.schema import EvidenceKind
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from collector.blobs import BlobStore
-from collector.db.tables import Event, EvidenceFile, ReviewStatus, User
-from collector.evidence import evidence_key
-from collector.jpeg import jpeg_size
-from events.schema import EvidenceKind
 
 MANIFEST_COLUMNS = (
     "path", "category", "item", "source", "source_class", "width", "height",

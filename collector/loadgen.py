@@ -230,8 +230,8 @@ async def run(
 def register_fleet(session, devices: int, sites: int, owner: str) -> list[SimDevice]:
     """Register ``sites`` sites with one bin per category and ``devices`` devices spread over
     them, each aimed at one bin: the fleet a load run posts from (benchmark and scale-out test)."""
-    from collector.provisioning import create_device, create_entity, create_site
-    from datasets.taxonomy import CATEGORY_KEYS
+    from binwatch.collector.provisioning import create_device, create_entity, create_site
+    from binwatch.datasets.taxonomy import CATEGORY_KEYS
 
     entity = create_entity(session, name=owner, type="property_company")
     for s in range(sites):

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from binwatch.collector.errors import Invalid
+from binwatch.events.schema import Identifier
 from pydantic import Field, TypeAdapter, ValidationError
-
-from collector.errors import Invalid
-from events.schema import Identifier
 
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 

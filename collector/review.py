@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from binwatch.collector.compliance import standing_flags
+from binwatch.collector.db.tables import Event, EventFlag, Review, ReviewAction, ReviewStatus, Role, User, utcnow
+from binwatch.collector.errors import Conflict, Forbidden, Invalid, NotFound
+from binwatch.collector.names import Note, checked
+from binwatch.datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS, category_of
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from collector.compliance import standing_flags
-from collector.db.tables import Event, EventFlag, Review, ReviewAction, ReviewStatus, Role, User, utcnow
-from collector.errors import Conflict, Forbidden, Invalid, NotFound
-from collector.names import Note, checked
-from datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS, category_of
 
 
 def state_of(event: Event) -> dict:

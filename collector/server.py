@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 
-from collector.settings import CONFIG_ENV, Settings
+from binwatch.collector.settings import CONFIG_ENV, Settings
 
 
 def migrate(settings: Settings) -> str | None:
     """Apply the migrations; returns the revision the database is at afterwards."""
-    from collector.db.engine import Database
-    from collector.db.migrate import current_revision, upgrade
+    from binwatch.collector.db.engine import Database
+    from binwatch.collector.db.migrate import current_revision, upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
@@ -42,7 +42,7 @@ def serve(settings: Settings) -> None:
     os.environ.pop(CONFIG_ENV, None)
     os.environ.update(settings_environment(settings.model_copy(update={"migrate_on_start": False})))
     uvicorn.run(
-        "collector.app:create_app",
+        "binwatch.collector.app:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,

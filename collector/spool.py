@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from collector.errors import TooLarge
+from binwatch.collector.errors import TooLarge
 
 MEMORY_LIMIT = 1024 * 1024
 

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_stats(args) -> int:
-    from datasets import manifest, split, stats
+    from binwatch.datasets import manifest, split, stats
 
     data = manifest.load(args.data)
     train, val = split.split_by_group(data.samples, args.val_fraction, args.seed)
@@ -45,7 +45,7 @@ def run_stats(args) -> int:
 
 
 def run_pack(args) -> int:
-    from datasets import manifest, pack
+    from binwatch.datasets import manifest, pack
 
     data = manifest.load(args.data)
     tally = pack.pack(data, args.out, args.max_side, args.quality)

@@ -17,8 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from datasets import taxonomy
-from datasets.images import IMAGE_SUFFIXES, decode_image
+from binwatch.datasets import taxonomy
+from binwatch.datasets.images import IMAGE_SUFFIXES, decode_image
 
 MANIFEST_NAME = "manifest.csv"
 MANIFEST_COLUMNS = (

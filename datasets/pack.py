@@ -13,8 +13,8 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-from datasets.images import ImageDecodeError, encode_jpeg, fit_within
-from datasets.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, SampleSet
+from binwatch.datasets.images import ImageDecodeError, encode_jpeg, fit_within
+from binwatch.datasets.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, SampleSet
 
 
 def pack(samples: SampleSet, out: Path, max_side: int = 160, quality: int = 70) -> Counter:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 
-from datasets.manifest import Sample
+from binwatch.datasets.manifest import Sample
 
 
 def split_by_group(

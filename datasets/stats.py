@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from datasets import taxonomy
-from datasets.manifest import Sample
+from binwatch.datasets import taxonomy
+from binwatch.datasets.manifest import Sample
 
 
 def counts(samples: list[Sample]) -> dict:

@@ -26,25 +26,24 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
-
-from edge import flags as rules
-from edge.camera import Camera, CameraError, FrameFeed, open_capture, video_fps
-from edge.client import CollectorClient
-from edge.clip import ClipBuffer, usable_codec
-from edge.config import BinConfig, ConfigError, SiteConfig
-from edge.consensus import Consensus, classify
-from edge.delivery import Delivery
-from edge.evidence import EvidenceFile, EvidenceWriter
-from edge.heartbeat import HeartbeatSender
-from edge.isolate import Box, Opening, changed_region, item_crops
-from edge.motion import MotionDetector
-from edge.outbox import Outbox
-from edge.rollout import ModelUpdater, load_installed
-from edge.segment import Role, Segment, Segmenter
-from edge.storage import Layout
-from edge.timing import Timing
-from events.schema import Event, Flag, Heartbeat
-from inference.classifier import Classifier, default_model_path
+from binwatch.edge import flags as rules
+from binwatch.edge.camera import Camera, CameraError, FrameFeed, open_capture, video_fps
+from binwatch.edge.client import CollectorClient
+from binwatch.edge.clip import ClipBuffer, usable_codec
+from binwatch.edge.config import BinConfig, ConfigError, SiteConfig
+from binwatch.edge.consensus import Consensus, classify
+from binwatch.edge.delivery import Delivery
+from binwatch.edge.evidence import EvidenceFile, EvidenceWriter
+from binwatch.edge.heartbeat import HeartbeatSender
+from binwatch.edge.isolate import Box, Opening, changed_region, item_crops
+from binwatch.edge.motion import MotionDetector
+from binwatch.edge.outbox import Outbox
+from binwatch.edge.rollout import ModelUpdater, load_installed
+from binwatch.edge.segment import Role, Segment, Segmenter
+from binwatch.edge.storage import Layout
+from binwatch.edge.timing import Timing
+from binwatch.events.schema import Event, Flag, Heartbeat
+from binwatch.inference.classifier import Classifier, default_model_path
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,9 @@ from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
-
-from edge.backoff import backoff_s
-from edge.config import CameraConfig
-from edge.timing import Timing
+from binwatch.edge.backoff import backoff_s
+from binwatch.edge.config import CameraConfig
+from binwatch.edge.timing import Timing
 
 log = logging.getLogger(__name__)
 

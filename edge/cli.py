@@ -51,7 +51,7 @@ def register(sub) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edge import agent, config, logs
+    from binwatch.edge import agent, config, logs
 
     site = config.load(args.config)
     if args.log_format == "json":
@@ -63,9 +63,8 @@ def _run(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     import cv2
     import numpy as np
-
-    from edge import agent, config, evidence
-    from edge.camera import CameraError
+    from binwatch.edge import agent, config, evidence
+    from binwatch.edge.camera import CameraError
 
     site = config.load(args.config)
     print(
@@ -94,9 +93,9 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from edge import config
-    from edge.outbox import Outbox
-    from edge.storage import Layout
+    from binwatch.edge import config
+    from binwatch.edge.outbox import Outbox
+    from binwatch.edge.storage import Layout
 
     site = config.load(args.config)
     outbox = Outbox(Layout(site.storage.dir), readonly=True)
@@ -146,10 +145,10 @@ def format_status(summary: dict) -> str:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from edge import agent, config
+    from binwatch.edge import agent, config
 
     try:
-        from edge.simulator.score import format_table, score
+        from binwatch.edge.simulator.score import format_table, score
     except ModuleNotFoundError as exc:
         raise FileNotFoundError(f"edge eval needs the scenario scorer ({exc.name} is missing)") from None
     site = config.load(args.config)

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from datasets import taxonomy
-from events.schema import Prediction
-from inference.classifier import Classifier, ItemPrediction, ModelMetadata, summarize
+from binwatch.datasets import taxonomy
+from binwatch.events.schema import Prediction
+from binwatch.inference.classifier import Classifier, ItemPrediction, ModelMetadata, summarize
 
 
 @dataclass(frozen=True)

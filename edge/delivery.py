@@ -14,11 +14,11 @@ import random
 import threading
 import time
 
-from edge.backoff import backoff_s
-from edge.client import Answer, CollectorClient, Outcome
-from edge.config import CollectorConfig
-from edge.outbox import Outbox, OutboxEvent
-from edge.timing import Timing
+from binwatch.edge.backoff import backoff_s
+from binwatch.edge.client import Answer, CollectorClient, Outcome
+from binwatch.edge.config import CollectorConfig
+from binwatch.edge.outbox import Outbox, OutboxEvent
+from binwatch.edge.timing import Timing
 
 log = logging.getLogger(__name__)
 

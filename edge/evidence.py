@@ -16,12 +16,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
-from datasets import taxonomy
-from edge import clip, storage
-from edge.config import BinConfig, ClipConfig
-from edge.isolate import CROP_MARGIN, Box
-from events.schema import Evidence, EvidenceKind
+from binwatch.datasets import taxonomy
+from binwatch.edge import clip, storage
+from binwatch.edge.config import BinConfig, ClipConfig
+from binwatch.edge.isolate import CROP_MARGIN, Box
+from binwatch.events.schema import Evidence, EvidenceKind
 
 BLUR_FACTOR = 24  # blurred areas keep 1/24 of their resolution: shapes stay, faces do not
 JPEG_QUALITY = 88

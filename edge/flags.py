@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from datasets import taxonomy
-from edge.config import ScheduleConfig, ThresholdConfig
-from edge.consensus import Consensus
-from events.schema import Flag
+from binwatch.datasets import taxonomy
+from binwatch.edge.config import ScheduleConfig, ThresholdConfig
+from binwatch.edge.consensus import Consensus
+from binwatch.events.schema import Flag
 
 KITCHEN = "kitchen"
 

@@ -10,8 +10,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from edge.client import CollectorClient, Outcome
-from events.schema import Heartbeat
+from binwatch.edge.client import CollectorClient, Outcome
+from binwatch.events.schema import Heartbeat
 
 log = logging.getLogger(__name__)
 

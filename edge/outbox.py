@@ -21,9 +21,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from edge.evidence import EvidenceFile
-from edge.storage import Layout
-from events.schema import Event
+from binwatch.edge.evidence import EvidenceFile
+from binwatch.edge.storage import Layout
+from binwatch.events.schema import Event
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,9 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-
-from edge.client import CollectorClient, DownloadError, ModelOffer, Outcome
-from edge.storage import fsync_dir
-from inference.classifier import Classifier
+from binwatch.edge.client import CollectorClient, DownloadError, ModelOffer, Outcome
+from binwatch.edge.storage import fsync_dir
+from binwatch.inference.classifier import Classifier
 
 log = logging.getLogger(__name__)
 

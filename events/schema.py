@@ -11,9 +11,8 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Literal
 
+from binwatch.datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS
 
 SCHEMA_VERSION = 1
 

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-
-from datasets import taxonomy
-from datasets.preprocess import Preprocess
+from binwatch.datasets import taxonomy
+from binwatch.datasets.preprocess import Preprocess
 
 META_PREFIX = "binwatch."
 RELEASE_DIR = Path(__file__).resolve().parent.parent / "model" / "release"

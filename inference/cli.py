@@ -28,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_predict(args) -> int:
-    from inference.classifier import Classifier, default_model_path
-    from inference.predict import predict_paths, write_jsonl
+    from binwatch.inference.classifier import Classifier, default_model_path
+    from binwatch.inference.predict import predict_paths, write_jsonl
 
     classifier = Classifier(args.model or default_model_path(), threads=args.threads)
     errors = write_jsonl(predict_paths(classifier, args.paths, args.batch_size), sys.stdout)
@@ -39,18 +39,18 @@ def run_predict(args) -> int:
 def load_classifier(path: str, threads: int):
     """ONNX files run through onnxruntime; ``.pt`` checkpoints need the train extra."""
     if path.endswith(".pt"):
-        from training.checkpoint_classifier import CheckpointClassifier
+        from binwatch.training.checkpoint_classifier import CheckpointClassifier
 
         return CheckpointClassifier(path, threads)
-    from inference.classifier import Classifier
+    from binwatch.inference.classifier import Classifier
 
     return Classifier(path, threads)
 
 
 def run_eval(args) -> int:
-    from datasets import manifest, split
-    from inference.classifier import default_model_path
-    from inference.evaluate import confusion_png, evaluate, format_table
+    from binwatch.datasets import manifest, split
+    from binwatch.inference.classifier import default_model_path
+    from binwatch.inference.evaluate import confusion_png, evaluate, format_table
 
     classifier = load_classifier(args.model or str(default_model_path()), threads=1)
     data = manifest.load(args.data)

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
-from datasets.images import ImageDecodeError
-from datasets.manifest import SampleSet
-from inference.metrics import category_report, item_report
+from binwatch.datasets.images import ImageDecodeError
+from binwatch.datasets.manifest import SampleSet
+from binwatch.inference.metrics import category_report, item_report
 
 
 def decode_all(samples: SampleSet, indices, preprocess, pool: ThreadPoolExecutor):

@@ -12,9 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-
-from datasets.images import IMAGE_SUFFIXES, ImageDecodeError, read_image
-from inference.classifier import Classifier, summarize
+from binwatch.datasets.images import IMAGE_SUFFIXES, ImageDecodeError, read_image
+from binwatch.inference.classifier import Classifier, summarize
 
 
 def expand(paths: Iterable[str]) -> Iterator[str]:

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-
-from datasets import taxonomy
-from datasets.preprocess import Preprocess
-from model.network import ARCH, ItemAndCategory, create_model
+from binwatch.datasets import taxonomy
+from binwatch.datasets.preprocess import Preprocess
+from binwatch.model.network import ARCH, ItemAndCategory, create_model
 
 FORMAT = "binwatch-checkpoint/1"
 

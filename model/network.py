@@ -52,7 +52,7 @@ def create_model(num_classes: int, pretrained: bool = True, drop_rate: float = 0
 
 def category_matrix(labels: list[str], categories: list[str]) -> torch.Tensor:
     """items × categories 0/1 matrix: category probability = sum of its items' probabilities."""
-    from datasets.taxonomy import category_of
+    from binwatch.datasets.taxonomy import category_of
 
     matrix = torch.zeros(len(labels), len(categories))
     for row, label in enumerate(labels):

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from inference.classifier import ModelMetadata
-from model import checkpoint
+from binwatch.inference.classifier import ModelMetadata
+from binwatch.model import checkpoint
 
 
 class CheckpointClassifier:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 
-from training.config import ExportConfig, RetrainConfig, TrainConfig
+from binwatch.training.config import ExportConfig, RetrainConfig, TrainConfig
 
 HELP = {
     "data": "manifest.csv, image folder or packed zip",
@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args) -> int:
-    from training.train import train
+    from binwatch.training.train import train
 
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     best = train(cfg)
@@ -74,7 +74,7 @@ def run_train(args) -> int:
 def run_export(args) -> int:
     import json
 
-    from training.export import ExportCheckFailed, export
+    from binwatch.training.export import ExportCheckFailed, export
 
     cfg = ExportConfig(**{k: v for k, v in vars(args).items() if k in ExportConfig.__dataclass_fields__})
     try:
@@ -87,8 +87,8 @@ def run_export(args) -> int:
 
 
 def run_retrain(args) -> int:
-    from inference.classifier import RELEASE_DIR
-    from training.retrain import retrain
+    from binwatch.inference.classifier import RELEASE_DIR
+    from binwatch.training.retrain import retrain
 
     checkpoint = args.checkpoint or str(max(RELEASE_DIR.glob("binwatch-*.pt")))
     fields_ = RetrainConfig.__dataclass_fields__
@@ -96,7 +96,7 @@ def run_retrain(args) -> int:
                         checkpoint=checkpoint)
     report = retrain(cfg)
     if report["promoted"] and args.register:
-        from training.registry import register_model
+        from binwatch.training.registry import register_model
 
         register_model(args.register, args.token, report)
     return 0

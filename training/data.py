@@ -10,11 +10,10 @@ import logging
 from collections import Counter
 
 import torch
+from binwatch.datasets.images import ImageDecodeError
+from binwatch.datasets.manifest import Sample, SampleSet
+from binwatch.datasets.taxonomy import category_of
 from torch.utils.data import Dataset, WeightedRandomSampler
-
-from datasets.images import ImageDecodeError
-from datasets.manifest import Sample, SampleSet
-from datasets.taxonomy import category_of
 
 log = logging.getLogger(__name__)
 BAD_SAMPLE = -1

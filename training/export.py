@@ -14,13 +14,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-
-from datasets import manifest, split
-from datasets.images import ImageDecodeError
-from inference.classifier import Classifier, ModelMetadata
-from model import checkpoint
-from training.config import ExportConfig
-from training.quantize import quantize
+from binwatch.datasets import manifest, split
+from binwatch.datasets.images import ImageDecodeError
+from binwatch.inference.classifier import Classifier, ModelMetadata
+from binwatch.model import checkpoint
+from binwatch.training.config import ExportConfig
+from binwatch.training.quantize import quantize
 
 log = logging.getLogger(__name__)
 OPSET = 17

@@ -19,14 +19,13 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-
-from datasets import manifest, split
-from inference.evaluate import evaluate
-from model import checkpoint
-from training.checkpoint_classifier import CheckpointClassifier
-from training.config import ExportConfig, RetrainConfig, TrainConfig
-from training.export import export
-from training.train import train
+from binwatch.datasets import manifest, split
+from binwatch.inference.evaluate import evaluate
+from binwatch.model import checkpoint
+from binwatch.training.checkpoint_classifier import CheckpointClassifier
+from binwatch.training.config import ExportConfig, RetrainConfig, TrainConfig
+from binwatch.training.export import export
+from binwatch.training.train import train
 
 log = logging.getLogger(__name__)
 EXPORT_ROUTE = "/api/v1/export/reviewed.zip"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from binwatch.collector.api import auth, devices, events, export, health, ingest, models, sites, stats, users
 from fastapi import APIRouter
-
-from collector.api import auth, devices, events, export, health, ingest, models, sites, stats, users
 
 API_PREFIX = "/api/v1"
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from binwatch.collector.api.defs.admin import UserOut
+from binwatch.collector.api.defs.auth import LoginIn, LoginOut
+from binwatch.collector.api.defs.common import errors
+from binwatch.collector.api.deps import DatabaseDep, LoginDep, SettingsDep, UserDep
+from binwatch.collector.auth import check_password, close_login, open_login
+from binwatch.collector.db.engine import Database
+from binwatch.collector.db.tables import Login, User
+from binwatch.collector.settings import Settings
+from binwatch.collector.throttle import LoginThrottle
 from fastapi import APIRouter, HTTPException, Request, status
-
-from collector.api.defs.admin import UserOut
-from collector.api.defs.auth import LoginIn, LoginOut
-from collector.api.defs.common import errors
-from collector.api.deps import DatabaseDep, LoginDep, SettingsDep, UserDep
-from collector.auth import check_password, close_login, open_login
-from collector.db.engine import Database
-from collector.db.tables import Login, User
-from collector.settings import Settings
-from collector.throttle import LoginThrottle
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

@@ -12,18 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
+from binwatch.collector.auth import DeviceIdentity, find_login
+from binwatch.collector.blobs import BlobStore
+from binwatch.collector.credentials import DEVICE_PREFIX
+from binwatch.collector.db.engine import Database
+from binwatch.collector.db.tables import Login, Role, User
+from binwatch.collector.lookups import Lookups
+from binwatch.collector.settings import Settings
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
-
-from collector.auth import DeviceIdentity, find_login
-from collector.blobs import BlobStore
-from collector.credentials import DEVICE_PREFIX
-from collector.db.engine import Database
-from collector.db.tables import Login, Role, User
-from collector.lookups import Lookups
-from collector.settings import Settings
 
 device_bearer = HTTPBearer(
     scheme_name="DeviceToken", description="token printed by `binwatch collector add-device`", auto_error=False

@@ -6,19 +6,25 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
+from binwatch.collector.api.defs.common import EntityIdQuery, IdQuery, errors
+from binwatch.collector.api.defs.events import (
+    EventDetail,
+    EventPage,
+    EventSummary,
+    ReviewOut,
+    ReviewRequest,
+    UndoRequest,
+)
+from binwatch.collector.api.deps import DatabaseDep, ReadSession, StoreDep, UserDep
+from binwatch.collector.api.ranges import blob_response
+from binwatch.collector.db.tables import Event, ReviewAction, to_utc
+from binwatch.collector.errors import NotFound
+from binwatch.collector.evidence import evidence_key, media_type, uploaded_evidence
+from binwatch.collector.review import history, review_event, undo_review
+from binwatch.collector.search import EventFilter, find_events
+from binwatch.events.schema import EvidenceKind, Flag
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-
-from collector.api.defs.common import EntityIdQuery, IdQuery, errors
-from collector.api.defs.events import EventDetail, EventPage, EventSummary, ReviewOut, ReviewRequest, UndoRequest
-from collector.api.deps import DatabaseDep, ReadSession, StoreDep, UserDep
-from collector.api.ranges import blob_response
-from collector.db.tables import Event, ReviewAction, to_utc
-from collector.errors import NotFound
-from collector.evidence import evidence_key, media_type, uploaded_evidence
-from collector.review import history, review_event, undo_review
-from collector.search import EventFilter, find_events
-from events.schema import EvidenceKind, Flag
 
 router = APIRouter(prefix="/events", tags=["events"])
 

@@ -6,13 +6,12 @@ import datetime as dt
 import tempfile
 from typing import Annotated
 
+from binwatch.collector.api.defs.common import IdQuery, errors
+from binwatch.collector.api.deps import AdminDep, ReadSession, StoreDep
+from binwatch.collector.blobs import CHUNK
+from binwatch.collector.export import export_zip, reviewed_samples
 from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
-
-from collector.api.defs.common import IdQuery, errors
-from collector.api.deps import AdminDep, ReadSession, StoreDep
-from collector.blobs import CHUNK
-from collector.export import export_zip, reviewed_samples
 
 router = APIRouter(tags=["export"])
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
+from binwatch.collector.api.defs.common import errors
+from binwatch.collector.api.defs.events import EventAck, EvidenceAck, HeartbeatAck
+from binwatch.collector.api.deps import DatabaseDep, DeviceDep, LookupsDep, SettingsDep, StoreDep
+from binwatch.collector.errors import Invalid, TooLarge
+from binwatch.collector.evidence import find_declared, store_evidence
+from binwatch.collector.ingest import ingest, record_heartbeat
+from binwatch.collector.spool import spool_stream
+from binwatch.events.schema import Event, EvidenceKind, Heartbeat
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-
-from collector.api.defs.common import errors
-from collector.api.defs.events import EventAck, EvidenceAck, HeartbeatAck
-from collector.api.deps import DatabaseDep, DeviceDep, LookupsDep, SettingsDep, StoreDep
-from collector.errors import Invalid, TooLarge
-from collector.evidence import find_declared, store_evidence
-from collector.ingest import ingest, record_heartbeat
-from collector.spool import spool_stream
-from events.schema import Event, EvidenceKind, Heartbeat
 
 router = APIRouter(tags=["ingest"])
 

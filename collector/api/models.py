@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile, status
-from fastapi.concurrency import run_in_threadpool
-
-from collector.api.defs.common import errors
-from collector.api.defs.models import CurrentModel, ModelVersionOut
-from collector.api.deps import AdminDep, DatabaseDep, DeviceDep, ReadSession, SettingsDep, StoreDep, device_or_admin
-from collector.api.ranges import blob_response
-from collector.errors import NotFound
-from collector.names import ModelVersionName
-from collector.registry import (
+from binwatch.collector.api.defs.common import errors
+from binwatch.collector.api.defs.models import CurrentModel, ModelVersionOut
+from binwatch.collector.api.deps import (
+    AdminDep,
+    DatabaseDep,
+    DeviceDep,
+    ReadSession,
+    SettingsDep,
+    StoreDep,
+    device_or_admin,
+)
+from binwatch.collector.api.ranges import blob_response
+from binwatch.collector.errors import NotFound
+from binwatch.collector.names import ModelVersionName
+from binwatch.collector.registry import (
     add_version,
     current,
     get_version,
@@ -23,7 +28,9 @@ from collector.registry import (
     parse_metrics,
     roll_back,
 )
-from collector.spool import measure_file
+from binwatch.collector.spool import measure_file
+from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
 
 router = APIRouter(tags=["models"])
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
-from sqlalchemy import select
-
-from collector.api.defs.admin import EntityIn, EntityOut, EntityPatch, SiteIn, SiteOut, SitePatch
-from collector.api.defs.common import EntityId, IdPath, errors
-from collector.api.deps import AdminDep, DatabaseDep, LookupsDep, ReadSession, UserDep
-from collector.db.tables import Entity, Site
-from collector.provisioning import (
+from binwatch.collector.api.defs.admin import EntityIn, EntityOut, EntityPatch, SiteIn, SiteOut, SitePatch
+from binwatch.collector.api.defs.common import EntityId, IdPath, errors
+from binwatch.collector.api.deps import AdminDep, DatabaseDep, LookupsDep, ReadSession, UserDep
+from binwatch.collector.db.tables import Entity, Site
+from binwatch.collector.provisioning import (
     create_entity,
     create_site,
     delete_entity,
@@ -19,6 +16,8 @@ from collector.provisioning import (
     update_entity,
     update_site,
 )
+from fastapi import APIRouter, status
+from sqlalchemy import select
 
 router = APIRouter(tags=["sites"])
 

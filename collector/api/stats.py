@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+from binwatch.collector.api.defs.common import EntityIdQuery, IdQuery, errors
+from binwatch.collector.api.defs.stats import StatsOut, TallyOut
+from binwatch.collector.api.deps import ReadSession, UserDep
+from binwatch.collector.errors import Invalid
+from binwatch.collector.ledger import ledger_csv, ledger_rows
+from binwatch.collector.stats import Tally, tally, total
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-
-from collector.api.defs.common import EntityIdQuery, IdQuery, errors
-from collector.api.defs.stats import StatsOut, TallyOut
-from collector.api.deps import ReadSession, UserDep
-from collector.errors import Invalid
-from collector.ledger import ledger_csv, ledger_rows
-from collector.stats import Tally, tally, total
 
 router = APIRouter(tags=["statistics"])
 

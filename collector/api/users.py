@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from binwatch.collector.api.defs.admin import UserIn, UserOut, UserPatch
+from binwatch.collector.api.defs.common import errors
+from binwatch.collector.api.deps import AdminDep, DatabaseDep, ReadSession
+from binwatch.collector.db.tables import User
+from binwatch.collector.provisioning import create_user, update_user
 from fastapi import APIRouter, Path, status
 from sqlalchemy import select
-
-from collector.api.defs.admin import UserIn, UserOut, UserPatch
-from collector.api.defs.common import errors
-from collector.api.deps import AdminDep, DatabaseDep, ReadSession
-from collector.db.tables import User
-from collector.provisioning import create_user, update_user
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
+from binwatch.collector.errors import Invalid
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -24,8 +25,6 @@ from sqlalchemy import (
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-from collector.errors import Invalid
 
 
 class UTCDateTime(TypeDecorator):

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from binwatch.collector.api import API_PREFIX
+from binwatch.collector.api.errors import collector_error
+from binwatch.collector.errors import CollectorError
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
-
-from collector.api import API_PREFIX
-from collector.api.errors import collector_error
-from collector.errors import CollectorError
 
 STATIC = Path(__file__).with_name("static")
 
 
 def install_web(app: FastAPI) -> None:
     """Add the pages, their static files, and error answers as pages for everything outside the API."""
-    from collector.web import admin, reports, review, session
-    from collector.web.render import page
+    from binwatch.collector.web import admin, reports, review, session
+    from binwatch.collector.web.render import page
 
     for module in (session, review, reports, admin):
         app.include_router(module.router)

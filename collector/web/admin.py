@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
-
-from collector.db.tables import Device, Entity, Site, User
-from collector.errors import CollectorError
-from collector.provisioning import (
+from binwatch.collector.db.tables import Device, Entity, Site, User
+from binwatch.collector.errors import CollectorError
+from binwatch.collector.provisioning import (
     create_device,
     create_entity,
     create_site,
@@ -25,10 +21,13 @@ from collector.provisioning import (
     update_site,
     update_user,
 )
-from collector.registry import add_version, list_versions, make_current, parse_metrics, roll_back
-from collector.spool import measure_file
-from collector.web.render import page
-from collector.web.session import Csrf, PageAdmin, check_csrf, redirect
+from binwatch.collector.registry import add_version, list_versions, make_current, parse_metrics, roll_back
+from binwatch.collector.spool import measure_file
+from binwatch.collector.web.render import page
+from binwatch.collector.web.session import Csrf, PageAdmin, check_csrf, redirect
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Text = Annotated[str, Form(max_length=2000)]

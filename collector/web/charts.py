@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from collector.stats import Tally
+from binwatch.collector.stats import Tally
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from binwatch.collector.api.defs.admin import DeviceOut
+from binwatch.collector.db.tables import Device, Event, Site, utcnow
+from binwatch.collector.ledger import ledger_csv, ledger_rows
+from binwatch.collector.stats import tally, total
+from binwatch.collector.web.charts import compliance_by_row, disposals_by_day
+from binwatch.collector.web.render import page
+from binwatch.collector.web.session import PageUser, redirect
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
-
-from collector.api.defs.admin import DeviceOut
-from collector.db.tables import Device, Event, Site, utcnow
-from collector.ledger import ledger_csv, ledger_rows
-from collector.stats import tally, total
-from collector.web.charts import compliance_by_row, disposals_by_day
-from collector.web.render import page
-from collector.web.session import PageUser, redirect
 
 router = APIRouter(include_in_schema=False)
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from binwatch.collector.api.ranges import blob_response
+from binwatch.collector.db.tables import Event, ReviewAction, Site
+from binwatch.collector.errors import CollectorError, NotFound
+from binwatch.collector.evidence import evidence_key, media_type, uploaded_evidence
+from binwatch.collector.review import history, review_event, undo_review
+from binwatch.collector.search import EventFilter, encode_cursor, find_events
+from binwatch.collector.web.render import page
+from binwatch.collector.web.session import Csrf, PageLogin, PageUser, check_csrf, redirect
+from binwatch.events.schema import EvidenceKind, Flag
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
-
-from collector.api.ranges import blob_response
-from collector.db.tables import Event, ReviewAction, Site
-from collector.errors import CollectorError, NotFound
-from collector.evidence import evidence_key, media_type, uploaded_evidence
-from collector.review import history, review_event, undo_review
-from collector.search import EventFilter, encode_cursor, find_events
-from collector.web.render import page
-from collector.web.session import Csrf, PageLogin, PageUser, check_csrf, redirect
-from events.schema import EvidenceKind, Flag
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
+from binwatch.collector.api.auth import authenticate
+from binwatch.collector.auth import close_login, find_login
+from binwatch.collector.db.tables import Login, Role, User
+from binwatch.collector.web.render import page
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-
-from collector.api.auth import authenticate
-from collector.auth import close_login, find_login
-from collector.db.tables import Login, Role, User
-from collector.web.render import page
 
 COOKIE = "binwatch_session"
 router = APIRouter(include_in_schema=False)

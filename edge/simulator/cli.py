@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_scenario(args: argparse.Namespace) -> int:
-    from edge.simulator import items, truth
-    from edge.simulator.scenario import render_scenario
+    from binwatch.edge.simulator import items, truth
+    from binwatch.edge.simulator.scenario import render_scenario
 
     def progress(frame: int, frames: int) -> None:
         print(f"\r  rendering {frame / frames:6.1%}", end="", file=sys.stderr, flush=True)

@@ -13,10 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-
-from datasets import taxonomy
-from datasets.manifest import Sample, SampleSet
-from datasets.split import split_by_group
+from binwatch.datasets import taxonomy
+from binwatch.datasets.manifest import Sample, SampleSet
+from binwatch.datasets.split import split_by_group
 
 SPLITS = ("val", "all")
 VAL_FRACTION, SPLIT_SEED = 0.2, 0  # the release model's split

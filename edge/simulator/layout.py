@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from datasets import taxonomy
+from binwatch.datasets import taxonomy
 
 # Bins a drop-off point installs first: kitchen and other waste at every point, then recyclables,
 # then hazardous waste (often a single bin shared between several points).

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
-from datasets import taxonomy
-from datasets.manifest import ImageStore
-from edge.clip import stderr_silenced
-from edge.simulator import sprite
-from edge.simulator.layout import Bin
-from edge.simulator.timeline import REST_SCALE, Passer, Reach, Timeline
+from binwatch.datasets import taxonomy
+from binwatch.datasets.manifest import ImageStore
+from binwatch.edge.clip import stderr_silenced
+from binwatch.edge.simulator import sprite
+from binwatch.edge.simulator.layout import Bin
+from binwatch.edge.simulator.timeline import REST_SCALE, Passer, Reach, Timeline
 
 CODECS = ("avc1", "mp4v")  # H.264 plays in browsers; MPEG-4 part 2 is what every OpenCV build has
 NOISE_BANK = 16

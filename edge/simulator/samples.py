@@ -19,13 +19,12 @@ from itertools import cycle
 from pathlib import Path
 
 import numpy as np
-
-from datasets import taxonomy
-from datasets.images import decode_image, encode_jpeg, fit_within
-from datasets.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, Sample, SampleSet, load
-from edge.simulator import items, sprite
-from edge.simulator.render import BAG
-from edge.simulator.timeline import REST_SCALE
+from binwatch.datasets import taxonomy
+from binwatch.datasets.images import decode_image, encode_jpeg, fit_within
+from binwatch.datasets.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, Sample, SampleSet, load
+from binwatch.edge.simulator import items, sprite
+from binwatch.edge.simulator.render import BAG
+from binwatch.edge.simulator.timeline import REST_SCALE
 
 IN_BIN_SIZE = 120  # long side of an item lying in a bin of the default 1280×720 scene
 CROP_MARGIN = 0.12  # context around the item, as an edge agent's crop has
@@ -42,7 +41,7 @@ def build(
     model: Path | None = None,
 ) -> list[dict]:
     """Write ``out/images/<item>/*.jpg`` and ``out/manifest.csv``; returns the manifest rows."""
-    from inference.classifier import Classifier, default_model_path
+    from binwatch.inference.classifier import Classifier, default_model_path
 
     classifier = Classifier(model or default_model_path())
     rng = np.random.default_rng(seed)

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from datasets import taxonomy
-from datasets.manifest import SampleSet, load
-from edge import config
-from edge.simulator import items, layout, timeline, truth
-from edge.simulator.render import Renderer, open_writer
+from binwatch.datasets import taxonomy
+from binwatch.datasets.manifest import SampleSet, load
+from binwatch.edge import config
+from binwatch.edge.simulator import items, layout, timeline, truth
+from binwatch.edge.simulator.render import Renderer, open_writer
 
 VIDEO, TRUTH, SITE = "scene.mp4", "truth.json", "site.toml"
 DEFAULT_COLLECTOR = "http://127.0.0.1:8000"

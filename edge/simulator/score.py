@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from edge.simulator.truth import Truth, TruthDisposal, parse
-from events.schema import Event, Flag
+from binwatch.edge.simulator.truth import Truth, TruthDisposal, parse
+from binwatch.events.schema import Event, Flag
 
 FORMAT = "binwatch-eval/1"
 TOLERANCE_S = 2.0

@@ -13,9 +13,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-
-from datasets.manifest import Sample
-from edge.simulator.layout import Bin
+from binwatch.datasets.manifest import Sample
+from binwatch.edge.simulator.layout import Bin
 
 ALLOWED_HOURS = ["06:30-09:00", "18:00-21:00"]  # a typical timed drop-off schedule
 WINDOW_CLOSES = time(9, 0)

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from binwatch.collector.provisioning import create_device, create_entity, create_site, create_user
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
-from collector.provisioning import create_device, create_entity, create_site, create_user
 
 PASSWORDS = {"admin": "admin-password-1", "rita": "reviewer-password-1", "remy": "reviewer-password-2"}
 SITE_A_BINS = {"k1": "kitchen", "o1": "other", "r1": "recyclable", "h1": "hazardous"}
@@ -93,7 +92,7 @@ def make_event(
     evidence: dict[str, bytes] | None = None,
     **extra,
 ) -> dict:
-    from datasets.taxonomy import category_of
+    from binwatch.datasets.taxonomy import category_of
 
     started = started_at or dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
     body = {

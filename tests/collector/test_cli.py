@@ -10,8 +10,7 @@ import subprocess
 import sys
 
 import pytest
-
-from collector import cli
+from binwatch.collector import cli
 
 RUN = (
     "import argparse, sys, collector.cli as c; p = argparse.ArgumentParser(prog='binwatch'); "

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from binwatch.collector.db.engine import Database
+from binwatch.collector.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from binwatch.collector.db.tables import Base
 from sqlalchemy import inspect
-
-from collector.db.engine import Database
-from collector.db.migrate import alembic_config, current_revision, head_revision, upgrade
-from collector.db.tables import Base
 
 
 def test_empty_database_to_head_matches_the_tables(tmp_path):
@@ -49,7 +48,7 @@ def test_wal_is_checkpointed_in_the_background(tmp_path):
     """Writes land in the WAL; the checkpointer thread, not the writer, copies them into the database file."""
     import time
 
-    from collector.provisioning import create_entity
+    from binwatch.collector.provisioning import create_entity
 
     path = tmp_path / "wal.sqlite3"
     db = Database(f"sqlite:///{path}")

@@ -9,8 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from binwatch.collector.export import MANIFEST_COLUMNS
 
-from collector.export import MANIFEST_COLUMNS
 from tests.collector.support import World, jpeg, make_event
 
 SHARED_MANIFEST = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "waste-v1" / "manifest.csv"
@@ -44,7 +44,7 @@ def reviewed(world: World) -> dict[str, str]:
 
 
 def test_columns_are_those_of_the_shared_data_set():
-    from datasets.manifest import MANIFEST_COLUMNS as DATASET_COLUMNS
+    from binwatch.datasets.manifest import MANIFEST_COLUMNS as DATASET_COLUMNS
 
     assert MANIFEST_COLUMNS == DATASET_COLUMNS
     if SHARED_MANIFEST.is_file():
@@ -76,7 +76,7 @@ def test_zip_export_holds_confirmed_and_corrected_crops(world: World, reviewed, 
     assert {m["review_status"] for m in meta} == {"confirmed", "corrected"}
 
     # The training side reads it like any other data set.
-    from datasets.manifest import load
+    from binwatch.datasets.manifest import load
 
     archive.extractall(tmp_path / "export")
     samples = load(tmp_path / "export")

@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from binwatch.collector.app import create_app
+from binwatch.collector.auth import open_login
+from binwatch.collector.db.tables import User
+from binwatch.collector.provisioning import rotate_device_token
+from binwatch.collector.settings import Settings
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -19,11 +24,6 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from collector.app import create_app
-from collector.auth import open_login
-from collector.db.tables import User
-from collector.provisioning import rotate_device_token
-from collector.settings import Settings
 from tests.collector.support import provision
 
 DEVICE_ONLY = {

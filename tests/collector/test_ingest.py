@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from binwatch.collector.db.tables import Device, Event, EvidenceFile
 from sqlalchemy import func, select
 
-from collector.db.tables import Device, Event, EvidenceFile
 from tests.collector.support import World, clip, jpeg, make_event, sha
 
 
@@ -137,7 +137,7 @@ def test_revoked_and_replaced_tokens_stop_working_at_once(world: World):
 
 
 def blob_exists(world: World, event_id: str, kind: str) -> bool:
-    from collector.evidence import evidence_key
+    from binwatch.collector.evidence import evidence_key
 
     return world.app.state.store.size(evidence_key(event_id, kind)) is not None
 
@@ -208,9 +208,8 @@ def test_evidence_of_another_device_or_unknown_event(world: World):
 
 
 def test_evidence_over_the_size_cap_is_413(settings, template):
+    from binwatch.collector.app import create_app
     from fastapi.testclient import TestClient
-
-    from collector.app import create_app
 
     app = create_app(settings.model_copy(update={"max_evidence_bytes": 4096}))
     with TestClient(app) as client:

@@ -6,8 +6,7 @@ import asyncio
 import json
 
 import pytest
-
-from collector.loadgen import NotLoopback, SimDevice, loopback_target, main, run
+from binwatch.collector.loadgen import NotLoopback, SimDevice, loopback_target, main, run
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 
 import pytest
+from binwatch.collector.api.ranges import parse_range
+from binwatch.collector.blobs import BadKey, LocalBlobStore
+from binwatch.collector.compliance import standing_flags
+from binwatch.collector.db.tables import ReviewStatus
+from binwatch.collector.jpeg import jpeg_size
+from binwatch.collector.settings import Settings, load_settings
+from binwatch.collector.throttle import LoginThrottle
 
-from collector.api.ranges import parse_range
-from collector.blobs import BadKey, LocalBlobStore
-from collector.compliance import standing_flags
-from collector.db.tables import ReviewStatus
-from collector.jpeg import jpeg_size
-from collector.settings import Settings, load_settings
-from collector.throttle import LoginThrottle
 from tests.collector.support import jpeg
 
 

@@ -12,14 +12,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from binwatch.collector.app import create_app
+from binwatch.collector.auth import DeviceIdentity
+from binwatch.collector.ingest import ingest
+from binwatch.collector.settings import Settings
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from collector.app import create_app
-from collector.auth import DeviceIdentity
-from collector.ingest import ingest
-from collector.settings import Settings
 from tests.collector.support import World, jpeg, make_event, provision
 
 URL = os.environ.get("BINWATCH_TEST_POSTGRES_URL")
@@ -50,8 +50,7 @@ def pg_world(pg_url, tmp_path_factory) -> Iterator[World]:
 def test_migrated_schema_matches_the_tables(pg_world):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-
-    from collector.db.tables import Base
+    from binwatch.collector.db.tables import Base
 
     assert not pg_world.app.state.db.is_sqlite
     with pg_world.app.state.db.write_engine.connect() as connection:
@@ -114,7 +113,7 @@ def test_concurrent_copies_of_one_event_store_it_once(pg_world):
     """The same new event from several connections at once: one insert wins, the others see it."""
     db, settings = pg_world.app.state.db, pg_world.app.state.settings
     body = make_event(item="food_waste", flags=())
-    from events.schema import Event
+    from binwatch.events.schema import Event
 
     event = Event.model_validate(body)
     device = DeviceIdentity("dev-a", "site-a")

@@ -21,7 +21,7 @@ def samples_dir() -> Path:
 @pytest.fixture(scope="session")
 def item_folder(tmp_path_factory, samples_dir) -> Path:
     """The samples as a plain ``root/<item>/*.jpg`` folder, plus one corrupt file."""
-    from datasets import manifest
+    from binwatch.datasets import manifest
 
     root = tmp_path_factory.mktemp("items")
     data = manifest.load(samples_dir)
@@ -36,8 +36,8 @@ def item_folder(tmp_path_factory, samples_dir) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, item_folder) -> Path:
     """Two epochs of real training on the CPU at 64 px: enough to exercise every part."""
-    from training.config import TrainConfig
-    from training.train import train
+    from binwatch.training.config import TrainConfig
+    from binwatch.training.train import train
 
     out = tmp_path_factory.mktemp("run")
     cfg = TrainConfig(

@@ -5,9 +5,8 @@ import io
 import cv2
 import numpy as np
 import pytest
+from binwatch.datasets.images import ImageDecodeError, decode_image, read_image
 from PIL import Image
-
-from datasets.images import ImageDecodeError, decode_image, read_image
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ import sys
 import numpy as np
 import onnx
 import pytest
-
-from datasets import manifest
-from inference.classifier import Classifier, ModelFileError, default_model_path
-from training.checkpoint_classifier import CheckpointClassifier
+from binwatch.datasets import manifest
+from binwatch.inference.classifier import Classifier, ModelFileError, default_model_path
+from binwatch.training.checkpoint_classifier import CheckpointClassifier
 
 
 def test_pytorch_and_onnx_agree_on_the_same_image_files(release_pair, samples_dir):

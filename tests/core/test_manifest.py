@@ -2,9 +2,8 @@ import csv
 import shutil
 
 import pytest
-
-from datasets import manifest, split
-from datasets.pack import pack
+from binwatch.datasets import manifest, split
+from binwatch.datasets.pack import pack
 
 
 def test_shipped_samples_cover_every_category(samples_dir):

@@ -5,9 +5,8 @@ import json
 import shutil
 
 import cv2
-
-from training.config import RetrainConfig
-from training.retrain import decide, retrain
+from binwatch.training.config import RetrainConfig
+from binwatch.training.retrain import decide, retrain
 
 
 def scores(fixed_f1, review_acc, review_nll=0.5):

@@ -1,6 +1,5 @@
 import pytest
-
-from datasets import taxonomy
+from binwatch.datasets import taxonomy
 
 
 def test_every_item_maps_to_exactly_one_known_category():

@@ -4,12 +4,11 @@ import json
 
 import numpy as np
 import pytest
-
-from datasets import taxonomy
-from model import checkpoint
-from training.config import ExportConfig, TrainConfig
-from training.export import ExportCheckFailed, export
-from training.train import train
+from binwatch.datasets import taxonomy
+from binwatch.model import checkpoint
+from binwatch.training.config import ExportConfig, TrainConfig
+from binwatch.training.export import ExportCheckFailed, export
+from binwatch.training.train import train
 
 
 def test_run_writes_checkpoints_and_metrics(tiny_run):
@@ -48,7 +47,7 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path, item_folder):
 
 
 def test_export_writes_checked_fp32_and_int8(tiny_run, item_folder, tmp_path):
-    from inference.classifier import Classifier
+    from binwatch.inference.classifier import Classifier
 
     report = export(ExportConfig(checkpoint=str(tiny_run / "best.pt"), data=str(item_folder), out=str(tmp_path),
                                  min_item_agreement=0.0, min_category_agreement=0.0,

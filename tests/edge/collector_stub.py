@@ -16,9 +16,8 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from binwatch.events.schema import Event, Heartbeat
 from pydantic import ValidationError
-
-from events.schema import Event, Heartbeat
 
 TOKEN = "secret"
 

@@ -27,7 +27,7 @@ DURATION_S = 21.0
 
 @pytest.fixture(scope="session")
 def classifier():
-    from inference.classifier import Classifier, default_model_path
+    from binwatch.inference.classifier import Classifier, default_model_path
 
     return Classifier(default_model_path(), threads=1)
 

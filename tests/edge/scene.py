@@ -15,12 +15,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
-from datasets import taxonomy
-from datasets.images import read_image
-from edge.agent import OFFLINE_START
-from edge.config import SiteConfig, parse
-from edge.flags import rule_flags
+from binwatch.datasets import taxonomy
+from binwatch.datasets.images import read_image
+from binwatch.edge.agent import OFFLINE_START
+from binwatch.edge.config import SiteConfig, parse
+from binwatch.edge.flags import rule_flags
 
 DATA = Path(__file__).parent / "data"
 SIZE = (640, 360)

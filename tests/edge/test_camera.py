@@ -11,9 +11,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 import pytest
-
-from edge.camera import Camera, CameraError, FrameFeed
-from edge.config import CameraConfig
+from binwatch.edge.camera import Camera, CameraError, FrameFeed
+from binwatch.edge.config import CameraConfig
 
 
 def write_video(path, frames=20, fps=10.0, fourcc="mp4v"):

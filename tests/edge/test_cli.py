@@ -9,11 +9,11 @@ import types
 
 import cv2
 import numpy as np
+from binwatch.edge.config import dump
+from binwatch.edge.outbox import Outbox
+from binwatch.edge.storage import Layout
 
 from binwatch.cli import main
-from edge.config import dump
-from edge.outbox import Outbox
-from edge.storage import Layout
 from tests.edge import scene
 from tests.edge.test_outbox import make_event
 
@@ -72,9 +72,9 @@ def test_eval_runs_offline_and_hands_events_and_truth_to_the_scorer(scene_video,
         seen.update(events=events, truth=truth)
         return {"disposals": len(events)}
 
-    scorer = types.ModuleType("edge.simulator.score")
+    scorer = types.ModuleType("binwatch.edge.simulator.score")
     scorer.score, scorer.format_table = score, lambda report: f"table: {report['disposals']} disposals"
-    monkeypatch.setitem(sys.modules, "edge.simulator.score", scorer)
+    monkeypatch.setitem(sys.modules, "binwatch.edge.simulator.score", scorer)
     config = write_config(tmp_path, scene_video)
     (tmp_path / "truth.json").write_text(json.dumps([{"t": 1.0}]))
     args = ["edge", "eval", "--video", str(scene_video), "--truth", str(tmp_path / "truth.json"),

@@ -15,8 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from edge.config import dump
-from events.schema import EvidenceKind
+from binwatch.edge.config import dump
+from binwatch.events.schema import EvidenceKind
+
 from tests.edge import scene
 from tests.edge.conftest import DROPS
 from tests.edge.test_camera import free_port

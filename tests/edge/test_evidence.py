@@ -8,14 +8,13 @@ from datetime import timedelta
 
 import cv2
 import numpy as np
-
-from edge.agent import OFFLINE_START
-from edge.clip import ClipBuffer, usable_codec, write_mp4
-from edge.config import BinConfig, ClipConfig
-from edge.evidence import EvidenceWriter, Redactor
-from edge.isolate import Box
-from edge.storage import Layout
-from events.schema import EvidenceKind
+from binwatch.edge.agent import OFFLINE_START
+from binwatch.edge.clip import ClipBuffer, usable_codec, write_mp4
+from binwatch.edge.config import BinConfig, ClipConfig
+from binwatch.edge.evidence import EvidenceWriter, Redactor
+from binwatch.edge.isolate import Box
+from binwatch.edge.storage import Layout
+from binwatch.events.schema import EvidenceKind
 
 BINS = [BinConfig(id="green-1", category="kitchen", polygon=[(200, 100), (500, 100), (500, 300), (200, 300)])]
 SIZE = (640, 360)

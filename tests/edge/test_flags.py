@@ -6,12 +6,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-
-from datasets import taxonomy
-from edge.config import ScheduleConfig, ThresholdConfig
-from edge.consensus import combine
-from edge.flags import decide, rule_flags, within_hours
-from events.schema import Flag
+from binwatch.datasets import taxonomy
+from binwatch.edge.config import ScheduleConfig, ThresholdConfig
+from binwatch.edge.consensus import combine
+from binwatch.edge.flags import decide, rule_flags, within_hours
+from binwatch.events.schema import Flag
 
 CST = timezone(timedelta(hours=8))
 NOON = datetime(2026, 1, 5, 12, 0, tzinfo=CST)

@@ -14,12 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-from edge.agent import OFFLINE_START
-from edge.evidence import EvidenceFile
-from edge.outbox import Outbox
-from edge.storage import Layout, place_bytes
-from events.schema import Event, Evidence, EvidenceKind, Flag
+from binwatch.edge.agent import OFFLINE_START
+from binwatch.edge.evidence import EvidenceFile
+from binwatch.edge.outbox import Outbox
+from binwatch.edge.storage import Layout, place_bytes
+from binwatch.events.schema import Event, Evidence, EvidenceKind, Flag
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,8 +67,8 @@ def test_a_crash_between_writing_the_files_and_committing_the_row_leaves_nothing
         sys.path.insert(0, {str(ROOT)!r})
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from pathlib import Path
-        from edge.outbox import Outbox
-        from edge.storage import Layout
+        from binwatch.edge.outbox import Outbox
+        from binwatch.edge.storage import Layout
         from test_outbox import make_event
         outbox = Outbox(Layout(Path({str(tmp_path)!r})))
         committed, files = make_event(outbox.layout, True, {{"snapshot": 64}})
@@ -99,8 +98,8 @@ def test_killed_at_a_random_moment_every_committed_event_keeps_its_files(tmp_pat
         sys.path.insert(0, {str(ROOT)!r})
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from pathlib import Path
-        from edge.outbox import Outbox
-        from edge.storage import Layout
+        from binwatch.edge.outbox import Outbox
+        from binwatch.edge.storage import Layout
         from test_outbox import make_event
         outbox = Outbox(Layout(Path({str(tmp_path)!r})))
         print("ready", flush=True)

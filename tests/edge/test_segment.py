@@ -6,10 +6,9 @@ from datetime import timedelta
 
 import cv2
 import numpy as np
-
-from edge.agent import OFFLINE_START
-from edge.motion import Motion, MotionDetector
-from edge.segment import Role, Segmenter
+from binwatch.edge.agent import OFFLINE_START
+from binwatch.edge.motion import Motion, MotionDetector
+from binwatch.edge.segment import Role, Segmenter
 
 FPS = 10
 

@@ -10,11 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from datasets import manifest, taxonomy
-from edge import config
-from edge.simulator import cli, items, layout, scenario, sprite, timeline, truth
-from events.schema import Flag
+from binwatch.datasets import manifest, taxonomy
+from binwatch.edge import config
+from binwatch.edge.simulator import cli, items, layout, scenario, sprite, timeline, truth
+from binwatch.events.schema import Flag
 
 SAMPLES = Path(__file__).resolve().parents[2] / "edge" / "simulator" / "samples"
 SIZE = (320, 180)

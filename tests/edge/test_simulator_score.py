@@ -6,9 +6,8 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-
-from edge.simulator.score import format_table, score
-from events.schema import Event, Flag, Prediction
+from binwatch.edge.simulator.score import format_table, score
+from binwatch.events.schema import Event, Flag, Prediction
 
 START = datetime.fromisoformat("2026-05-18T08:58:00+08:00")
 SQUARE = [[0, 0], [10, 0], [10, 10], [0, 10]]

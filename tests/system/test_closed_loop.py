@@ -7,19 +7,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from binwatch.collector.app import create_app
+from binwatch.collector.settings import load_settings
+from binwatch.edge import config as site_config
+from binwatch.edge.agent import run_offline
+from binwatch.edge.client import CollectorClient
+from binwatch.edge.rollout import ModelUpdater
+from binwatch.edge.simulator.scenario import render_scenario
+from binwatch.inference.classifier import RELEASE_DIR
+from binwatch.training.config import RetrainConfig
+from binwatch.training.registry import register_model
+from binwatch.training.retrain import retrain
 
 from binwatch.demo import SAMPLES, provision, serve_in_thread, wait_for
-from collector.app import create_app
-from collector.settings import load_settings
-from edge import config as site_config
-from edge.agent import run_offline
-from edge.client import CollectorClient
-from edge.rollout import ModelUpdater
-from edge.simulator.scenario import render_scenario
-from inference.classifier import RELEASE_DIR
-from training.config import RetrainConfig
-from training.registry import register_model
-from training.retrain import retrain
 
 pytestmark = pytest.mark.slow
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+from binwatch.collector.api.defs.common import Request
+from binwatch.collector.db.tables import ENTITY_TYPE_LABELS, Device, Entity, EntityType, Site, User
+from binwatch.collector.names import Address, Identifier, Name, OptionalText, Password, Username
+from binwatch.events.schema import CategoryKey
 from pydantic import BaseModel, Field
-
-from collector.api.defs.common import Request
-from collector.db.tables import ENTITY_TYPE_LABELS, Device, Entity, EntityType, Site, User
-from collector.names import Address, Identifier, Name, OptionalText, Password, Username
-from events.schema import CategoryKey
 
 RoleName = Literal["reviewer", "admin"]
 

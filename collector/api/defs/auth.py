@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from binwatch.collector.api.defs.admin import UserOut
+from binwatch.collector.api.defs.common import Request
 from pydantic import BaseModel, Field
-
-from collector.api.defs.admin import UserOut
-from collector.api.defs.common import Request
 
 
 class LoginIn(Request):

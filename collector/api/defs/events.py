@@ -6,12 +6,11 @@ import datetime as dt
 import uuid
 from typing import Literal
 
+from binwatch.collector.api.defs.common import Request
+from binwatch.collector.db.tables import Event, EvidenceFile, Review
+from binwatch.collector.names import Note
+from binwatch.events.schema import CategoryKey, EvidenceKind, Flag
 from pydantic import BaseModel, Field
-
-from collector.api.defs.common import Request
-from collector.db.tables import Event, EvidenceFile, Review
-from collector.names import Note
-from events.schema import CategoryKey, EvidenceKind, Flag
 
 
 class EventAck(BaseModel):

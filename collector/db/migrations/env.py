@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from alembic import context
-
-from collector.db.engine import make_engine
-from collector.db.tables import Base
+from binwatch.collector.db.engine import make_engine
+from binwatch.collector.db.tables import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,7 +28,7 @@ def run_migrations_online() -> None:
         return
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        from collector.settings import Settings
+        from binwatch.collector.settings import Settings
 
         url = Settings().db_url
     engine = make_engine(url)
