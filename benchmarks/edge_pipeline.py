@@ -47,8 +47,9 @@ ITEMS = ("plastic_bottle", "fruit_peel", "battery", "plastic_bag", "cardboard", 
 
 def synthetic(folder: Path, seconds: float, fps: float) -> tuple[Path, list[scene.Drop]]:
     bins = [b for b, _, _ in scene.BINS]
-    drops = [scene.Drop(2.5 + 3.2 * i, bins[i % len(bins)], ITEMS[i % len(ITEMS)])
-             for i in range(int((seconds - 4) / 3.2))]  # fmt: skip
+    drops = [
+        scene.Drop(2.5 + 3.2 * i, bins[i % len(bins)], ITEMS[i % len(ITEMS)]) for i in range(int((seconds - 4) / 3.2))
+    ]
     return scene.render(folder / "scene-720p.mp4", drops, seconds, scale=2, fps=fps), drops
 
 
@@ -82,8 +83,9 @@ def motion_fps(video: Path, config) -> float:
             detector = MotionDetector(
                 (frame.shape[1], frame.shape[0]), [b.polygon for b in config.bins], th.motion_pixel_delta
             )
-            segmenters = [Segmenter(th.motion_fraction, th.start_frames, th.settle_s, th.max_event_s)
-                          for _ in config.bins]  # fmt: skip
+            segmenters = [
+                Segmenter(th.motion_fraction, th.start_frames, th.settle_s, th.max_event_s) for _ in config.bins
+            ]
         start = time.perf_counter()
         for segmenter, motion in zip(segmenters, detector.update(frame), strict=True):
             segmenter.update(t, motion.inside, motion.around)
@@ -106,9 +108,12 @@ def agent_fps(video: Path, config) -> dict:
     wall = time.perf_counter() - wall
     count = agent.counts["frames"]
     result = {
-        "agent_fps": round(count / processing, 1), "end_to_end_fps": round(count / wall, 1),
-        "disposals": agent.counts["disposals"], "flagged": agent.counts["flagged"], "stages": timing.mean_ms(),
-    }  # fmt: skip
+        "agent_fps": round(count / processing, 1),
+        "end_to_end_fps": round(count / wall, 1),
+        "disposals": agent.counts["disposals"],
+        "flagged": agent.counts["flagged"],
+        "stages": timing.mean_ms(),
+    }
     outbox.close()
     return result
 
@@ -137,11 +142,16 @@ def main() -> int:
         size = f"{int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))}x{int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))}"
         capture.release()
         figures = {
-            "video": str(args.video or "synthetic"), "size": size, "frames": count,
-            "drops": len(drops) if drops else None, "cpu": _cpu(), "core": args.core,
-            "decode_fps": round(decoded, 1), "motion_fps": round(motion_fps(video, config), 1),
+            "video": str(args.video or "synthetic"),
+            "size": size,
+            "frames": count,
+            "drops": len(drops) if drops else None,
+            "cpu": _cpu(),
+            "core": args.core,
+            "decode_fps": round(decoded, 1),
+            "motion_fps": round(motion_fps(video, config), 1),
             **agent_fps(video, config),
-        }  # fmt: skip
+        }
     print(json.dumps(figures, indent=2))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

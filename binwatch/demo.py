@@ -73,8 +73,14 @@ def provision(app, bins: dict[str, str]) -> dict[str, str]:
     credentials = {"reviewer": secrets.token_urlsafe(9), "admin": secrets.token_urlsafe(9)}
     with app.state.db.write() as session:
         entity = create_entity(session, name="Demo Property Services Co.", type="property_company")
-        create_site(session, site_id=DEMO_SITE, name="Demo drop-off point", address="1 Demo Road, Zhumadian",
-                    entity_id=entity.id, bins=bins)  # fmt: skip
+        create_site(
+            session,
+            site_id=DEMO_SITE,
+            name="Demo drop-off point",
+            address="1 Demo Road, Zhumadian",
+            entity_id=entity.id,
+            bins=bins,
+        )
         _, token = create_device(session, device_id=DEMO_DEVICE, site_id=DEMO_SITE, description="demo edge box")
         for role, password in credentials.items():
             create_user(session, username=role, password=password, role=role)
@@ -113,22 +119,38 @@ def run_demo(args) -> int:
     server = serve_in_thread(app, args.port)
     try:
         print(f"collector: {server.url} (SQLite in {work / 'collector'})")
-        scene = render_scenario(SAMPLES, work / "scene", disposals=args.disposals, bins=args.bins, seed=args.seed,
-                                split="all", collector_url=server.url, device_id=DEMO_DEVICE, site_id=DEMO_SITE)
+        scene = render_scenario(
+            SAMPLES,
+            work / "scene",
+            disposals=args.disposals,
+            bins=args.bins,
+            seed=args.seed,
+            split="all",
+            collector_url=server.url,
+            device_id=DEMO_DEVICE,
+            site_id=DEMO_SITE,
+        )
         truth = json.loads(Path(scene.truth).read_text())
         print(f"scene: {scene.video} ({scene.frames} frames, {len(truth['disposals'])} disposals)")
         config = site_config.load(scene.config)
         secrets_ = provision(app, {b.id: b.category for b in config.bins})
-        config = config.model_copy(update={
-            "collector": config.collector.model_copy(update={"token": secrets_["device_token"]}),
-            "storage": config.storage.model_copy(update={"dir": work / "edge"}),
-        })  # fmt: skip
+        config = config.model_copy(
+            update={
+                "collector": config.collector.model_copy(update={"token": secrets_["device_token"]}),
+                "storage": config.storage.model_copy(update={"dir": work / "edge"}),
+            }
+        )
         site_config.dump(config, scene.config)
 
         timing = Timing()
         t_agent = time.perf_counter()
-        events = run_offline(config, Path(scene.video), deliver=True,
-                             start_time=datetime.fromisoformat(truth["start_time"]), timing=timing)  # fmt: skip
+        events = run_offline(
+            config,
+            Path(scene.video),
+            deliver=True,
+            start_time=datetime.fromisoformat(truth["start_time"]),
+            timing=timing,
+        )
         agent_s = time.perf_counter() - t_agent
         delivered = wait_for(app, len(events))
         report = score(events, truth)
@@ -144,7 +166,7 @@ def run_demo(args) -> int:
             "review_url": f"{server.url}/",
             "users": {"reviewer": secrets_["reviewer"], "admin": secrets_["admin"]},
             "elapsed_s": round(time.perf_counter() - t0, 1),
-        }  # fmt: skip
+        }
         print_summary(summary, format_table(report))
         if args.json:
             args.json.write_text(json.dumps(summary, indent=2))
@@ -162,13 +184,17 @@ def run_demo(args) -> int:
 
 def print_summary(summary: dict, score_table: str) -> None:
     print(f"\n== binwatch demo ({summary['elapsed_s']} s)")
-    print(f"disposals in the scene {summary['disposals_in_scene']}, seen by the agent {summary['disposals_seen']}, "
-          f"delivered to the collector {summary['events_delivered']}")  # fmt: skip
+    print(
+        f"disposals in the scene {summary['disposals_in_scene']}, seen by the agent {summary['disposals_seen']}, "
+        f"delivered to the collector {summary['events_delivered']}"
+    )
     flags = ", ".join(f"{k} {v}" for k, v in sorted(summary["flags"].items())) or "none"
     print(f"flags: {flags}")
     print(f"agent: {summary['video_seconds']} s of video in {summary['agent_seconds']} s")
-    print("per-stage latency (mean ms per run): " + ", ".join(
-        f"{stage} {v['mean_ms']:.2f}" for stage, v in summary["stage_ms"].items()))  # fmt: skip
+    print(
+        "per-stage latency (mean ms per run): "
+        + ", ".join(f"{stage} {v['mean_ms']:.2f}" for stage, v in summary["stage_ms"].items())
+    )
     print("\nagainst the scene's ground truth:\n" + score_table)
     print(f"\nreview pages: {summary['review_url']}")
     for user, password in summary["users"].items():

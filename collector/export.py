@@ -26,9 +26,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 MANIFEST_COLUMNS = (
-    "path", "category", "item", "source", "source_class", "width", "height",
-    "sha256", "orig_path", "orig_sha256", "group",
-)  # fmt: skip
+    "path",
+    "category",
+    "item",
+    "source",
+    "source_class",
+    "width",
+    "height",
+    "sha256",
+    "orig_path",
+    "orig_sha256",
+    "group",
+)
 SOURCE = "review"
 
 
@@ -80,20 +89,37 @@ def reviewed_samples(
             continue
         path = f"images/{SOURCE}/{event.label_item or event.label_category}/{event.id}.jpg"
         row = {
-            "path": path, "category": event.label_category, "item": event.label_item or "", "source": SOURCE,
-            "source_class": event.site_id, "width": size[0], "height": size[1], "sha256": crop.sha256,
-            "orig_path": f"{event.id}/{crop.kind}/{crop.name}", "orig_sha256": crop.sha256,
+            "path": path,
+            "category": event.label_category,
+            "item": event.label_item or "",
+            "source": SOURCE,
+            "source_class": event.site_id,
+            "width": size[0],
+            "height": size[1],
+            "sha256": crop.sha256,
+            "orig_path": f"{event.id}/{crop.kind}/{crop.name}",
+            "orig_sha256": crop.sha256,
             "group": f"review-{event.id}",
-        }  # fmt: skip
+        }
         meta = {
-            "event_id": event.id, "path": path, "site_id": event.site_id, "device_id": event.device_id,
-            "bin_id": event.bin_id, "bin_category": event.bin_category,
-            "started_at": event.started_at.isoformat(), "model_version": event.model_version,
-            "predicted_item": event.pred_item, "predicted_category": event.pred_category,
-            "predicted_item_score": event.pred_item_score, "review_status": event.review_status,
-            "item": event.label_item, "category": event.label_category, "reviewer": reviewer,
-            "reviewed_at": event.reviewed_at.isoformat() if event.reviewed_at else None, "note": event.review_note,
-        }  # fmt: skip
+            "event_id": event.id,
+            "path": path,
+            "site_id": event.site_id,
+            "device_id": event.device_id,
+            "bin_id": event.bin_id,
+            "bin_category": event.bin_category,
+            "started_at": event.started_at.isoformat(),
+            "model_version": event.model_version,
+            "predicted_item": event.pred_item,
+            "predicted_category": event.pred_category,
+            "predicted_item_score": event.pred_item_score,
+            "review_status": event.review_status,
+            "item": event.label_item,
+            "category": event.label_category,
+            "reviewer": reviewer,
+            "reviewed_at": event.reviewed_at.isoformat() if event.reviewed_at else None,
+            "note": event.review_note,
+        }
         yield Sample(path, data, row, meta)
 
 

@@ -109,26 +109,43 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
     started = to_utc(event.started_at, "started_at")
     prediction = event.prediction
     flags = [flag.value for flag in event.flags]
-    connection.execute(_INSERT_EVENT, {
-        "id": event_id, "device_id": device.id, "site_id": event.site_id, "bin_id": event.bin_id,
-        "bin_category": event.bin_category, "started_at": started, "ended_at": to_utc(event.ended_at, "ended_at"),
-        "day": started.astimezone(zone).date(), "received_at": now, "model_version": event.model_version,
-        "pred_item": prediction.item if prediction else None,
-        "pred_item_score": prediction.item_score if prediction else None,
-        "pred_category": prediction.category if prediction else None,
-        "pred_category_score": prediction.category_score if prediction else None,
-        "flagged": bool(flags), "compliant": not flags, "review_status": ReviewStatus.UNREVIEWED.value,
-        "review_note": "", "body": body, "body_sha256": digest,
-    })  # fmt: skip
+    connection.execute(
+        _INSERT_EVENT,
+        {
+            "id": event_id,
+            "device_id": device.id,
+            "site_id": event.site_id,
+            "bin_id": event.bin_id,
+            "bin_category": event.bin_category,
+            "started_at": started,
+            "ended_at": to_utc(event.ended_at, "ended_at"),
+            "day": started.astimezone(zone).date(),
+            "received_at": now,
+            "model_version": event.model_version,
+            "pred_item": prediction.item if prediction else None,
+            "pred_item_score": prediction.item_score if prediction else None,
+            "pred_category": prediction.category if prediction else None,
+            "pred_category_score": prediction.category_score if prediction else None,
+            "flagged": bool(flags),
+            "compliant": not flags,
+            "review_status": ReviewStatus.UNREVIEWED.value,
+            "review_note": "",
+            "body": body,
+            "body_sha256": digest,
+        },
+    )
     if flags:
         connection.execute(
             _INSERT_FLAG, [{"event_id": event_id, "flag": f, "reported": True, "standing": True} for f in flags]
         )
     if event.evidence:
-        connection.execute(_INSERT_EVIDENCE, [
-            {"event_id": event_id, "kind": e.kind.value, "name": e.name, "sha256": e.sha256, "size": e.size}
-            for e in event.evidence
-        ])  # fmt: skip
+        connection.execute(
+            _INSERT_EVIDENCE,
+            [
+                {"event_id": event_id, "kind": e.kind.value, "name": e.name, "sha256": e.sha256, "size": e.size}
+                for e in event.evidence
+            ],
+        )
     return Ingested(event_id, now, True, sorted(e.kind.value for e in event.evidence))
 
 

@@ -20,10 +20,22 @@ from sqlalchemy.orm import Session
 
 FLAG_KEYS = tuple(f.value for f in Flag)
 COLUMNS = (
-    "date", "site_id", "site_name", "site_address", "entity_type", "entity_type_zh", "entity_name",
-    "disposals", *(f"disposals_{c}" for c in CATEGORY_KEYS), "flagged",
-    *(f"standing_{f}" for f in FLAG_KEYS), "compliant", "compliance_rate", "reviewed", "backlog",
-)  # fmt: skip
+    "date",
+    "site_id",
+    "site_name",
+    "site_address",
+    "entity_type",
+    "entity_type_zh",
+    "entity_name",
+    "disposals",
+    *(f"disposals_{c}" for c in CATEGORY_KEYS),
+    "flagged",
+    *(f"standing_{f}" for f in FLAG_KEYS),
+    "compliant",
+    "compliance_rate",
+    "reviewed",
+    "backlog",
+)
 
 
 def ledger_rows(
@@ -48,7 +60,7 @@ def ledger_rows(
             count_where(Event.compliant.is_(True)),
             count_where(Event.review_status != ReviewStatus.UNREVIEWED.value),
             count_where(Event.flagged.is_(True) & (Event.review_status == ReviewStatus.UNREVIEWED.value)),
-        )  # fmt: skip
+        )
         .join(Site, Site.id == Event.site_id)
         .join(Entity, Entity.id == Site.entity_id)
         .group_by(Event.day, Site.id, Site.name, Site.address, Entity.type, Entity.name)
@@ -76,16 +88,22 @@ def ledger_rows(
     for day, sid, name, address, etype, ename, disposals, *rest in session.execute(query):
         by_category, (flagged, compliant, reviewed, backlog) = rest[: len(CATEGORY_KEYS)], rest[len(CATEGORY_KEYS) :]
         row = {
-            "date": day.isoformat(), "site_id": sid, "site_name": name, "site_address": address,
-            "entity_type": etype, "entity_type_zh": ENTITY_TYPE_LABELS[EntityType(etype)][0], "entity_name": ename,
+            "date": day.isoformat(),
+            "site_id": sid,
+            "site_name": name,
+            "site_address": address,
+            "entity_type": etype,
+            "entity_type_zh": ENTITY_TYPE_LABELS[EntityType(etype)][0],
+            "entity_name": ename,
             "disposals": disposals,
             **{f"disposals_{c}": n for c, n in zip(CATEGORY_KEYS, by_category, strict=True)},
             "flagged": flagged,
             **{f"standing_{f}": standing.get((day, sid, f), 0) for f in FLAG_KEYS},
             "compliant": compliant,
             "compliance_rate": f"{compliant / disposals:.4f}",
-            "reviewed": reviewed, "backlog": backlog,
-        }  # fmt: skip
+            "reviewed": reviewed,
+            "backlog": backlog,
+        }
         rows.append(row)
     return rows
 

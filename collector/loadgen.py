@@ -235,8 +235,14 @@ def register_fleet(session, devices: int, sites: int, owner: str) -> list[SimDev
 
     entity = create_entity(session, name=owner, type="property_company")
     for s in range(sites):
-        create_site(session, site_id=f"site-{s}", name=f"Site {s}", address=f"{s} Loopback Road",
-                    entity_id=entity.id, bins={f"bin-{c}": c for c in CATEGORY_KEYS})  # fmt: skip
+        create_site(
+            session,
+            site_id=f"site-{s}",
+            name=f"Site {s}",
+            address=f"{s} Loopback Road",
+            entity_id=entity.id,
+            bins={f"bin-{c}": c for c in CATEGORY_KEYS},
+        )
     fleet = []
     for d in range(devices):
         site, category = f"site-{d % sites}", CATEGORY_KEYS[d % len(CATEGORY_KEYS)]

@@ -33,8 +33,9 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535, description="port `serve` listens on")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (keep 1 with SQLite)")
     forwarded_allow_ips: str | None = Field(
-        None, description="load balancers to trust for X-Forwarded-For/-Proto (comma-separated IPs, or *); "
-        "unset: proxy headers are ignored and a client is the address it connects from"
+        None,
+        description="load balancers to trust for X-Forwarded-For/-Proto (comma-separated IPs, or *); "
+        "unset: proxy headers are ignored and a client is the address it connects from",
     )
     max_json_bytes: int = Field(1 * MiB, ge=1024, description="largest JSON or form request body")
     max_evidence_bytes: int = Field(64 * MiB, ge=1024, description="largest evidence file (snapshot, crop, clip)")

@@ -32,9 +32,11 @@ def run_stats(args) -> int:
     data = manifest.load(args.data)
     train, val = split.split_by_group(data.samples, args.val_fraction, args.seed)
     result = {
-        "all": stats.counts(data.samples), "train": stats.counts(train), "val": stats.counts(val),
+        "all": stats.counts(data.samples),
+        "train": stats.counts(train),
+        "val": stats.counts(val),
         "skipped": dict(data.skipped),
-    }  # fmt: skip
+    }
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
@@ -49,6 +51,8 @@ def run_pack(args) -> int:
 
     data = manifest.load(args.data)
     tally = pack.pack(data, args.out, args.max_side, args.quality)
-    print(f"{args.out}: {tally['written']} images written; skipped: {data.describe_skips()}"
-          f"{', ' + str(tally['skipped: undecodable']) + ' undecodable' if tally['skipped: undecodable'] else ''}")
+    print(
+        f"{args.out}: {tally['written']} images written; skipped: {data.describe_skips()}"
+        f"{', ' + str(tally['skipped: undecodable']) + ' undecodable' if tally['skipped: undecodable'] else ''}"
+    )
     return 0

@@ -22,9 +22,18 @@ from binwatch.datasets.images import IMAGE_SUFFIXES, decode_image
 
 MANIFEST_NAME = "manifest.csv"
 MANIFEST_COLUMNS = (
-    "path", "category", "item", "source", "source_class", "width", "height",
-    "sha256", "orig_path", "orig_sha256", "group",
-)  # fmt: skip
+    "path",
+    "category",
+    "item",
+    "source",
+    "source_class",
+    "width",
+    "height",
+    "sha256",
+    "orig_path",
+    "orig_sha256",
+    "group",
+)
 
 
 class DatasetError(ValueError):
@@ -183,9 +192,7 @@ def _from_folder(root: Path) -> SampleSet:
             rel = file.relative_to(root).as_posix()
             samples.append(Sample(rel, category, item, rel, "folder"))
     if not samples:
-        raise DatasetError(
-            f"{root}: no images found; expected {root}/<item or category>/*.jpg or a {MANIFEST_NAME}"
-        )
+        raise DatasetError(f"{root}: no images found; expected {root}/<item or category>/*.jpg or a {MANIFEST_NAME}")
     return SampleSet(samples, ImageStore(root), skipped)
 
 

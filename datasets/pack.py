@@ -34,12 +34,21 @@ def pack(samples: SampleSet, out: Path, max_side: int = 160, quality: int = 70) 
             data = encode_jpeg(rgb, quality)
             name = "images/" + sample.path.removeprefix("images/")
             archive.writestr(name, data)
-            writer.writerow({
-                "path": name, "category": sample.category, "item": sample.item or "",
-                "source": sample.source, "source_class": "", "width": rgb.shape[1], "height": rgb.shape[0],
-                "sha256": hashlib.sha256(data).hexdigest(), "orig_path": sample.path, "orig_sha256": "",
-                "group": sample.group,
-            })  # fmt: skip
+            writer.writerow(
+                {
+                    "path": name,
+                    "category": sample.category,
+                    "item": sample.item or "",
+                    "source": sample.source,
+                    "source_class": "",
+                    "width": rgb.shape[1],
+                    "height": rgb.shape[0],
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "orig_path": sample.path,
+                    "orig_sha256": "",
+                    "group": sample.group,
+                }
+            )
             tally["written"] += 1
         archive.writestr(MANIFEST_NAME, rows.getvalue())
     tmp.replace(out)

@@ -218,11 +218,18 @@ class Agent:
                 files = self._evidence(event_id, v)
         prediction = v.consensus.prediction() if v.consensus is not None else None
         event = Event(
-            event_id=event_id, device_id=self.config.device_id, site_id=self.config.site_id,
-            bin_id=v.bin.config.id, bin_category=v.bin.config.category,
-            started_at=v.segment.started_at, ended_at=v.segment.ended_at, prediction=prediction, flags=v.flags,
-            model_version=v.model_version, evidence=[f.evidence for f in files],
-        )  # fmt: skip
+            event_id=event_id,
+            device_id=self.config.device_id,
+            site_id=self.config.site_id,
+            bin_id=v.bin.config.id,
+            bin_category=v.bin.config.category,
+            started_at=v.segment.started_at,
+            ended_at=v.segment.ended_at,
+            prediction=prediction,
+            flags=v.flags,
+            model_version=v.model_version,
+            evidence=[f.evidence for f in files],
+        )
         if self.outbox is not None:
             self.outbox.add(event, files)
             self.outbox.enforce_budget(int(self.config.storage.budget_mb * 2**20))
@@ -230,11 +237,18 @@ class Agent:
         self.counts["flagged"] += bool(v.flags)
         seen = f"{prediction.item} ({prediction.category} {prediction.category_score:.2f})" if prediction else None
         log.info(
-            "disposal at bin %s: %s%s", v.bin.config.id, seen or "no item seen",
+            "disposal at bin %s: %s%s",
+            v.bin.config.id,
+            seen or "no item seen",
             f", flagged {', '.join(f.value for f in v.flags)}" if v.flags else "",
-            extra={"event_id": str(event_id), "bin_id": v.bin.config.id, "flags": [f.value for f in v.flags],
-                   "item": prediction.item if prediction else None, "started_at": v.segment.started_at.isoformat()},
-        )  # fmt: skip
+            extra={
+                "event_id": str(event_id),
+                "bin_id": v.bin.config.id,
+                "flags": [f.value for f in v.flags],
+                "item": prediction.item if prediction else None,
+                "started_at": v.segment.started_at.isoformat(),
+            },
+        )
         return event
 
     def _evidence(self, event_id: uuid.UUID, v: _Verdict) -> list[EvidenceFile]:
@@ -350,11 +364,16 @@ class LiveAgent:
 
     def heartbeat(self) -> Heartbeat:
         return Heartbeat(
-            device_id=self.config.device_id, site_id=self.config.site_id, sent_at=datetime.now(UTC),
-            model_version=self.classifier.version, camera_state=self.camera.state, fps=self.timing.fps(),
-            stage_ms=self.timing.stage_ms(), outbox_depth=self.outbox.depth(),
+            device_id=self.config.device_id,
+            site_id=self.config.site_id,
+            sent_at=datetime.now(UTC),
+            model_version=self.classifier.version,
+            camera_state=self.camera.state,
+            fps=self.timing.fps(),
+            stage_ms=self.timing.stage_ms(),
+            outbox_depth=self.outbox.depth(),
             uptime_s=round(time.monotonic() - self.started, 1),
-        )  # fmt: skip
+        )
 
     def stage_ms(self) -> dict[str, float]:
         """Recent per-stage latency: capture, motion, buffer, isolate, classify, evidence, deliver."""
@@ -370,8 +389,13 @@ class LiveAgent:
         for thread in threads:
             thread.start()
         feed = FrameFeed(self.camera, self.stop).start()
-        log.info("edge agent %s at site %s watching %d bins; model %s", self.config.device_id,
-                 self.config.site_id, len(self.config.bins), self.classifier.version)  # fmt: skip
+        log.info(
+            "edge agent %s at site %s watching %d bins; model %s",
+            self.config.device_id,
+            self.config.site_id,
+            len(self.config.bins),
+            self.classifier.version,
+        )
         status = 0
         last_prune = 0.0
         try:
@@ -409,9 +433,14 @@ class LiveAgent:
             counts = self.agent.counts
             log.info(
                 "stopped: %d frames (%d dropped), %d disposals (%d flagged), %d motions that left nothing behind, "
-                "%d events still in the outbox", counts["frames"], feed.dropped, counts["disposals"], counts["flagged"],
-                counts["no_item"], self.outbox.depth(),
-            )  # fmt: skip
+                "%d events still in the outbox",
+                counts["frames"],
+                feed.dropped,
+                counts["disposals"],
+                counts["flagged"],
+                counts["no_item"],
+                self.outbox.depth(),
+            )
             self.heartbeats.beat()  # the last word: the camera has stopped, and this is the backlog left
             self.client.close()
             self.outbox.close()

@@ -137,7 +137,7 @@ def format_status(summary: dict) -> str:
         f"  evidence waiting: {summary['files_waiting']} files, {summary['bytes_waiting'] / 2**20:.1f} MB of a "
         f"{summary['budget_bytes'] / 2**20:.0f} MB budget; evicted {summary['files_evicted']}, "
         f"refused {summary['files_refused']}",
-    ]  # fmt: skip
+    ]
     if summary["last_error"]:
         lines.append(f"  last error: {summary['last_error']}")
     lines += [f"  PARKED {p['event_id']}: {p['error']}" for p in summary["parked"]]

@@ -85,9 +85,11 @@ class DownloadError(Exception):
 class CollectorClient:
     def __init__(self, config: CollectorConfig, transport: httpx.BaseTransport | None = None):
         self._http = httpx.Client(
-            base_url=config.url.rstrip("/"), timeout=config.timeout_s, transport=transport,
+            base_url=config.url.rstrip("/"),
+            timeout=config.timeout_s,
+            transport=transport,
             headers={"Authorization": f"Bearer {config.token}", "User-Agent": "binwatch-edge"},
-        )  # fmt: skip
+        )
 
     def close(self) -> None:
         self._http.close()

@@ -113,16 +113,20 @@ class Outbox:
     def add(self, event: Event, files: Sequence[EvidenceFile]) -> None:
         """Commit the event and its (already durable) files: from here on it must leave the box."""
         now = time.time()
-        statements = [(
-            "INSERT INTO events (event_id, created_at, bin_id, flagged, body, next_attempt_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (str(event.event_id), now, event.bin_id, int(event.flagged), event.model_dump_json(), now),
-        )]  # fmt: skip
+        statements = [
+            (
+                "INSERT INTO events (event_id, created_at, bin_id, flagged, body, next_attempt_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (str(event.event_id), now, event.bin_id, int(event.flagged), event.model_dump_json(), now),
+            )
+        ]
         statements += [
-            ("INSERT INTO evidence (event_id, kind, name, size) VALUES (?, ?, ?, ?)",
-             (str(event.event_id), f.evidence.kind.value, f.path.name, f.evidence.size))
+            (
+                "INSERT INTO evidence (event_id, kind, name, size) VALUES (?, ?, ?, ?)",
+                (str(event.event_id), f.evidence.kind.value, f.path.name, f.evidence.size),
+            )
             for f in files
-        ]  # fmt: skip
+        ]
         self._write(statements)
 
     def recover(self) -> None:
@@ -270,11 +274,16 @@ class Outbox:
         )
         parked = self._read("SELECT event_id, last_error FROM events WHERE state = 'parked' ORDER BY created_at")
         return {
-            "database": str(self.layout.database), "states": counts,
+            "database": str(self.layout.database),
+            "states": counts,
             "backlog": counts["pending"]["events"] + counts["sent"]["events"],
-            "oldest_undelivered_at": oldest, "max_attempts": attempts or 0,
+            "oldest_undelivered_at": oldest,
+            "max_attempts": attempts or 0,
             "last_error": errors[0][0] if errors else None,
-            "files_waiting": files, "bytes_waiting": size, "files_evicted": evicted, "files_refused": refused,
+            "files_waiting": files,
+            "bytes_waiting": size,
+            "files_evicted": evicted,
+            "files_refused": refused,
             "last_delivered_at": last_delivered,
             "parked": [{"event_id": e, "error": err} for e, err in parked],
-        }  # fmt: skip
+        }

@@ -101,8 +101,12 @@ class ModelUpdater:
             log.error("model %s discarded, keeping %s: %s", offer.version, self.version, exc)
             return None
         except (DownloadError, httpx.HTTPError, OSError) as exc:
-            log.warning("model %s: download failed (%s); keeping %s, trying again at the next check",
-                        offer.version, exc, self.version)  # fmt: skip
+            log.warning(
+                "model %s: download failed (%s); keeping %s, trying again at the next check",
+                offer.version,
+                exc,
+                self.version,
+            )
             return None
         log.info("model %s verified and installed; swapping it in (was %s)", offer.version, self.version)
         self.version = offer.version

@@ -46,8 +46,10 @@ class Timing:
     def mean_ms(self) -> dict[str, dict[str, float]]:
         """Per stage, the mean since start and how often it ran."""
         with self._lock:
-            return {stage: {"mean_ms": round(total / count, 3), "runs": count}
-                    for stage, (total, count) in self._totals.items()}  # fmt: skip
+            return {
+                stage: {"mean_ms": round(total / count, 3), "runs": count}
+                for stage, (total, count) in self._totals.items()
+            }
 
     def frame_done(self) -> None:
         now = time.monotonic()

@@ -115,4 +115,3 @@ class Heartbeat(_Strict):
     stage_ms: dict[Annotated[str, Field(max_length=32)], Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     outbox_depth: Annotated[int, Field(ge=0)]
     uptime_s: Annotated[float, Field(ge=0)] = 0.0
-

@@ -38,10 +38,14 @@ class ModelMetadata:
     def to_props(self) -> dict[str, str]:
         """As ONNX ``metadata_props`` (string → string)."""
         values = {
-            "labels": json.dumps(self.labels), "categories": json.dumps(self.categories),
-            "taxonomy_version": self.taxonomy_version, "preprocess": json.dumps(self.preprocess.to_dict()),
-            "version": self.version, "precision": self.precision, "metrics": json.dumps(self.metrics),
-        }  # fmt: skip
+            "labels": json.dumps(self.labels),
+            "categories": json.dumps(self.categories),
+            "taxonomy_version": self.taxonomy_version,
+            "preprocess": json.dumps(self.preprocess.to_dict()),
+            "version": self.version,
+            "precision": self.precision,
+            "metrics": json.dumps(self.metrics),
+        }
         return {META_PREFIX + k: v for k, v in values.items()}
 
     @classmethod
@@ -78,10 +82,12 @@ class ItemPrediction:
 
     def to_dict(self) -> dict:
         return {
-            "category": self.category, "category_score": round(self.category_score, 4),
-            "item": self.item, "item_score": round(self.item_score, 4),
+            "category": self.category,
+            "category_score": round(self.category_score, 4),
+            "item": self.item,
+            "item_score": round(self.item_score, 4),
             "category_scores": {k: round(v, 4) for k, v in self.category_scores.items()},
-        }  # fmt: skip
+        }
 
 
 def summarize(item_probs: np.ndarray, category_probs: np.ndarray, meta: ModelMetadata) -> ItemPrediction:
@@ -89,11 +95,13 @@ def summarize(item_probs: np.ndarray, category_probs: np.ndarray, meta: ModelMet
     three 'other' items at 0.3 each outweigh one 'recyclable' item at 0.4)."""
     i, c = int(item_probs.argmax()), int(category_probs.argmax())
     return ItemPrediction(
-        item=meta.labels[i], item_score=float(item_probs[i]),
-        category=meta.categories[c], category_score=float(category_probs[c]),
+        item=meta.labels[i],
+        item_score=float(item_probs[i]),
+        category=meta.categories[c],
+        category_score=float(category_probs[c]),
         category_scores={name: float(p) for name, p in zip(meta.categories, category_probs, strict=True)},
         item_probs=item_probs,
-    )  # fmt: skip
+    )
 
 
 class Classifier:

@@ -19,8 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate = sub.add_parser("eval", help="accuracy, F1, calibration, confusion matrix and latency of a model")
     evaluate.add_argument("--model", help="ONNX file or PyTorch checkpoint (.pt); default: the release INT8 model")
     evaluate.add_argument("--data", required=True, help="manifest.csv, folder or packed zip")
-    evaluate.add_argument("--split", choices=("all", "val", "train"), default="all",
-                          help="evaluate on the whole set or one side of the seeded group split")  # fmt: skip
+    evaluate.add_argument(
+        "--split",
+        choices=("all", "val", "train"),
+        default="all",
+        help="evaluate on the whole set or one side of the seeded group split",
+    )
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--out", type=Path, default=Path("runs/eval"), help="folder for report JSON and PNG")
     evaluate.add_argument("--latency-images", type=int, default=100)
@@ -62,8 +66,12 @@ def run_eval(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"eval-{classifier.meta.version}-{classifier.meta.precision}-{args.split}"
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2))
-    confusion_png(report["confusion_matrix"], classifier.meta.categories, args.out / f"{stem}-confusion.png",
-                  f"{classifier.meta.version} {classifier.meta.precision} on {args.split} ({report['images']} images)")
+    confusion_png(
+        report["confusion_matrix"],
+        classifier.meta.categories,
+        args.out / f"{stem}-confusion.png",
+        f"{classifier.meta.version} {classifier.meta.precision} on {args.split} ({report['images']} images)",
+    )
     print(format_table(report))
     print(f"\nreport: {args.out / stem}.json, confusion matrix: {args.out / stem}-confusion.png")
     return 0

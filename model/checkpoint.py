@@ -29,10 +29,14 @@ class ModelInfo:
 
     def to_dict(self) -> dict:
         return {
-            "labels": self.labels, "preprocess": self.preprocess.to_dict(), "version": self.version,
-            "arch": self.arch, "taxonomy_version": self.taxonomy_version, "categories": self.categories,
+            "labels": self.labels,
+            "preprocess": self.preprocess.to_dict(),
+            "version": self.version,
+            "arch": self.arch,
+            "taxonomy_version": self.taxonomy_version,
+            "categories": self.categories,
             "metrics": self.metrics,
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelInfo:

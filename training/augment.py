@@ -19,18 +19,20 @@ class TrainTransform:
         self.preprocess = preprocess
         fill = preprocess.pad_value
         s = strength
-        self.pipeline = v2.Compose([
-            v2.RandomResizedCrop(preprocess.size, scale=(0.35, 1.0), ratio=(0.75, 1.333), antialias=True),
-            v2.RandomHorizontalFlip(),
-            v2.RandomVerticalFlip(),
-            v2.RandomApply([v2.RandomRotation(180, fill=fill)], p=0.5 * s),
-            v2.ColorJitter(brightness=0.4 * s, contrast=0.4 * s, saturation=0.3 * s, hue=0.04 * s),
-            v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, 2.0))], p=0.25 * s),
-            v2.RandomApply([v2.JPEG((30, 90))], p=0.3 * s),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(list(preprocess.mean), list(preprocess.std)),
-            v2.RandomErasing(p=0.2 * s, scale=(0.02, 0.15), value=0.0),
-        ])  # fmt: skip
+        self.pipeline = v2.Compose(
+            [
+                v2.RandomResizedCrop(preprocess.size, scale=(0.35, 1.0), ratio=(0.75, 1.333), antialias=True),
+                v2.RandomHorizontalFlip(),
+                v2.RandomVerticalFlip(),
+                v2.RandomApply([v2.RandomRotation(180, fill=fill)], p=0.5 * s),
+                v2.ColorJitter(brightness=0.4 * s, contrast=0.4 * s, saturation=0.3 * s, hue=0.04 * s),
+                v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, 2.0))], p=0.25 * s),
+                v2.RandomApply([v2.JPEG((30, 90))], p=0.3 * s),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(list(preprocess.mean), list(preprocess.std)),
+                v2.RandomErasing(p=0.2 * s, scale=(0.02, 0.15), value=0.0),
+            ]
+        )
 
     def __call__(self, rgb: np.ndarray) -> torch.Tensor:
         big = self.preprocess.letterbox(rgb, round(self.preprocess.size * 1.15))

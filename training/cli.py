@@ -48,17 +48,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.set_defaults(func=run_export)
 
     retrain = sub.add_parser("retrain", help="fine-tune on reviewed items; promote only a better model")
-    retrain.add_argument("--reviews", required=True,
-                         help="the collector's retraining export: a folder, a zip, or the collector URL")
+    retrain.add_argument(
+        "--reviews", required=True, help="the collector's retraining export: a folder, a zip, or the collector URL"
+    )
     retrain.add_argument("--token", help="admin bearer token for a collector URL")
     retrain.add_argument("--base", required=True, help="the base data set (its seed-0 val split is the fixed split)")
     retrain.add_argument("--checkpoint", default=None, help="current checkpoint (default: the release one)")
-    for name in ("out", "epochs", "lr", "batch_size", "review_weight", "review_holdout", "tolerance", "version",
-                 "device", "workers", "seed", "limit", "calibration_images"):
+    for name in (
+        "out",
+        "epochs",
+        "lr",
+        "batch_size",
+        "review_weight",
+        "review_holdout",
+        "tolerance",
+        "version",
+        "device",
+        "workers",
+        "seed",
+        "limit",
+        "calibration_images",
+    ):
         default = RetrainConfig.__dataclass_fields__[name].default
         retrain.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
-    retrain.add_argument("--register", metavar="COLLECTOR_URL",
-                         help="upload a promoted model to this collector and make it current (needs --token)")
+    retrain.add_argument(
+        "--register",
+        metavar="COLLECTOR_URL",
+        help="upload a promoted model to this collector and make it current (needs --token)",
+    )
     retrain.set_defaults(func=run_retrain)
 
 
@@ -92,8 +109,9 @@ def run_retrain(args) -> int:
 
     checkpoint = args.checkpoint or str(max(RELEASE_DIR.glob("binwatch-*.pt")))
     fields_ = RetrainConfig.__dataclass_fields__
-    cfg = RetrainConfig(**{k: v for k, v in vars(args).items() if k in fields_ and k != "checkpoint"},
-                        checkpoint=checkpoint)
+    cfg = RetrainConfig(
+        **{k: v for k, v in vars(args).items() if k in fields_ and k != "checkpoint"}, checkpoint=checkpoint
+    )
     report = retrain(cfg)
     if report["promoted"] and args.register:
         from binwatch.training.registry import register_model

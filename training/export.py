@@ -48,10 +48,15 @@ def export_onnx(model: torch.nn.Module, path: Path, size: int, meta: ModelMetada
     dummy = torch.zeros(1, 3, size, size)
     tmp = path.with_suffix(".tmp.onnx")
     torch.onnx.export(
-        model, (dummy,), str(tmp), input_names=["image"], output_names=["item_probs", "category_probs"],
+        model,
+        (dummy,),
+        str(tmp),
+        input_names=["image"],
+        output_names=["item_probs", "category_probs"],
         dynamic_axes={"image": {0: "batch"}, "item_probs": {0: "batch"}, "category_probs": {0: "batch"}},
-        opset_version=OPSET, dynamo=False,
-    )  # fmt: skip
+        opset_version=OPSET,
+        dynamo=False,
+    )
     write_metadata(tmp, meta)
     tmp.replace(path)
 
@@ -84,9 +89,14 @@ def export(cfg: ExportConfig) -> dict:
     stem = f"binwatch-{info.version}"
     fp32_path, int8_path = out / f"{stem}-fp32.onnx", out / f"{stem}-int8.onnx"
     meta = ModelMetadata(
-        info.labels, info.categories, info.taxonomy_version, info.preprocess, info.version, "fp32",
+        info.labels,
+        info.categories,
+        info.taxonomy_version,
+        info.preprocess,
+        info.version,
+        "fp32",
         {k: v for k, v in info.metrics.items() if k in ("accuracy", "macro_f1", "ece", "epoch")},
-    )  # fmt: skip
+    )
     export_onnx(model, fp32_path, info.preprocess.size, meta)
 
     with torch.no_grad():
@@ -100,14 +110,20 @@ def export(cfg: ExportConfig) -> dict:
     write_metadata(tmp_int8, ModelMetadata(**{**meta.__dict__, "precision": "int8"}))
     int8_items, int8_cats = run_batches(Classifier(tmp_int8), check_arrays)
     report = {
-        "version": info.version, "checkpoint": str(cfg.checkpoint), "check_images": len(check_arrays),
-        "calibration_images": len(calib_arrays), "fp32_vs_torch_max_abs_diff": max_diff,
+        "version": info.version,
+        "checkpoint": str(cfg.checkpoint),
+        "check_images": len(check_arrays),
+        "calibration_images": len(calib_arrays),
+        "fp32_vs_torch_max_abs_diff": max_diff,
         "int8_vs_fp32_item_agreement": float((int8_items.argmax(1) == onnx_items.argmax(1)).mean()),
         "int8_vs_fp32_category_agreement": float((int8_cats.argmax(1) == onnx_cats.argmax(1)).mean()),
-        "bounds": {"max_abs_diff": cfg.max_abs_diff, "min_item_agreement": cfg.min_item_agreement,
-                   "min_category_agreement": cfg.min_category_agreement},
+        "bounds": {
+            "max_abs_diff": cfg.max_abs_diff,
+            "min_item_agreement": cfg.min_item_agreement,
+            "min_category_agreement": cfg.min_category_agreement,
+        },
         "files": {"fp32": str(fp32_path), "int8": str(int8_path)},
-    }  # fmt: skip
+    }
     (out / f"{stem}-export.json").write_text(json.dumps(report, indent=2))
     failures = []
     if max_diff > cfg.max_abs_diff:

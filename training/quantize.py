@@ -39,8 +39,14 @@ def quantize(fp32_path: Path, int8_path: Path, calibration: list[np.ndarray], ba
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
         quantize_static(
-            str(prepared), str(int8_path), BatchReader(input_name, batches),
-            quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            per_channel=True, calibrate_method=CalibrationMethod.Percentile, nodes_to_exclude=tail,
+            str(prepared),
+            str(int8_path),
+            BatchReader(input_name, batches),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            calibrate_method=CalibrationMethod.Percentile,
+            nodes_to_exclude=tail,
             extra_options={"CalibPercentile": 99.99},
-        )  # fmt: skip
+        )

@@ -19,16 +19,23 @@ def register_model(collector_url: str, token: str | None, report: dict, make_cur
     base = collector_url.rstrip("/") + "/api/v1"
     path = Path(report["export"]["files"]["int8"])
     data = path.read_bytes()
-    metrics = {"fixed": report["candidate_scores"]["fixed"], "reviews": report["candidate_scores"]["reviews"],
-               "replaces": report["current"], "precision": "int8"}  # fmt: skip
+    metrics = {
+        "fixed": report["candidate_scores"]["fixed"],
+        "reviews": report["candidate_scores"]["reviews"],
+        "replaces": report["current"],
+        "precision": "int8",
+    }
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(timeout=120.0, headers=headers) as client:
         response = client.post(
             f"{base}/models",
-            data={"version": report["candidate"], "sha256": hashlib.sha256(data).hexdigest(),
-                  "metrics": json.dumps(metrics)},
+            data={
+                "version": report["candidate"],
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "metrics": json.dumps(metrics),
+            },
             files={"file": (path.name, data, "application/octet-stream")},
-        )  # fmt: skip
+        )
         response.raise_for_status()
         registered = response.json()
         if make_current:

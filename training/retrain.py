@@ -53,9 +53,12 @@ def fetch_reviews(source: str, token: str | None, into: Path) -> Path:
 def score(path: Path, samples: manifest.SampleSet) -> dict:
     report = evaluate(CheckpointClassifier(path), samples, latency_images=0)
     return {
-        "images": report["images"], "accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
-        "nll": report["nll"], "item_accuracy": report.get("item", {}).get("accuracy", 0.0),
-    }  # fmt: skip
+        "images": report["images"],
+        "accuracy": report["accuracy"],
+        "macro_f1": report["macro_f1"],
+        "nll": report["nll"],
+        "item_accuracy": report.get("item", {}).get("accuracy", 0.0),
+    }
 
 
 def decide(old: dict, new: dict, tolerance: float) -> tuple[bool, str]:
@@ -66,8 +69,10 @@ def decide(old: dict, new: dict, tolerance: float) -> tuple[bool, str]:
     old_r = (old["reviews"]["accuracy"], -old["reviews"]["nll"])
     new_r = (new["reviews"]["accuracy"], -new["reviews"]["nll"])
     if not fixed_ok:
-        return False, (f"worse on the fixed split: macro-F1 {new['fixed']['macro_f1']:.4f} < "
-                       f"{old['fixed']['macro_f1']:.4f} - {tolerance}")  # fmt: skip
+        return False, (
+            f"worse on the fixed split: macro-F1 {new['fixed']['macro_f1']:.4f} < "
+            f"{old['fixed']['macro_f1']:.4f} - {tolerance}"
+        )
     if not new_r > old_r:
         return False, f"not better on the reviewed items: accuracy {new_r[0]:.4f} vs {old_r[0]:.4f}"
     return True, "not worse on the fixed split and better on the reviewed items"
@@ -105,33 +110,63 @@ def retrain(cfg: RetrainConfig) -> dict:
         fixed = [fixed[i] for i in sorted(rng.permutation(len(fixed))[: max(cfg.limit // 2, 8)])]
     train_set = manifest.merge({"base": base.subset(base_train), "review": reviews.subset(review_train)})
     fixed_set, review_eval_set = base.subset(fixed), reviews.subset(review_eval)
-    log.info("retrain: %d base + %d reviewed training images (%s skipped); judged on %d fixed + %d reviewed",
-             len(base_train), len(review_train), train_set.describe_skips(), len(fixed_set), len(review_eval_set))
+    log.info(
+        "retrain: %d base + %d reviewed training images (%s skipped); judged on %d fixed + %d reviewed",
+        len(base_train),
+        len(review_train),
+        train_set.describe_skips(),
+        len(fixed_set),
+        len(review_eval_set),
+    )
 
     train_cfg = TrainConfig(
-        data=cfg.base, out=str(out / "train"), epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-        warmup_epochs=0.2, size=info["preprocess"]["size"], seed=cfg.seed, workers=cfg.workers, device=cfg.device,
-        init=cfg.checkpoint, version=version, review_weight=cfg.review_weight,
-    )  # fmt: skip
+        data=cfg.base,
+        out=str(out / "train"),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        warmup_epochs=0.2,
+        size=info["preprocess"]["size"],
+        seed=cfg.seed,
+        workers=cfg.workers,
+        device=cfg.device,
+        init=cfg.checkpoint,
+        version=version,
+        review_weight=cfg.review_weight,
+    )
     candidate = train(train_cfg, splits=(train_set, fixed_set))
 
     old = {"fixed": score(Path(cfg.checkpoint), fixed_set), "reviews": score(Path(cfg.checkpoint), review_eval_set)}
     new = {"fixed": score(candidate, fixed_set), "reviews": score(candidate, review_eval_set)}
     promoted, reason = decide(old, new, cfg.tolerance)
     report = {
-        "current": info["version"], "candidate": version, "promoted": promoted, "reason": reason,
-        "current_scores": old, "candidate_scores": new, "checkpoint": str(candidate), "config": asdict(cfg),
-        "training_images": {"base": len(base_train), "reviewed": len(review_train),
-                            "duplicates_removed": train_set.skipped["duplicate image"]},
-    }  # fmt: skip
+        "current": info["version"],
+        "candidate": version,
+        "promoted": promoted,
+        "reason": reason,
+        "current_scores": old,
+        "candidate_scores": new,
+        "checkpoint": str(candidate),
+        "config": asdict(cfg),
+        "training_images": {
+            "base": len(base_train),
+            "reviewed": len(review_train),
+            "duplicates_removed": train_set.skipped["duplicate image"],
+        },
+    }
     report["config"].pop("token")
     print(comparison_table(old, new))
     print(f"\n{'PROMOTED' if promoted else 'KEPT the current model'}: {reason}")
     if promoted:
-        report["export"] = export(ExportConfig(
-            checkpoint=str(candidate), data=cfg.base, out=str(out / "export"),
-            calibration_images=cfg.calibration_images, min_item_agreement=cfg.min_item_agreement,
-            min_category_agreement=cfg.min_category_agreement,
-        ))  # fmt: skip
+        report["export"] = export(
+            ExportConfig(
+                checkpoint=str(candidate),
+                data=cfg.base,
+                out=str(out / "export"),
+                calibration_images=cfg.calibration_images,
+                min_item_agreement=cfg.min_item_agreement,
+                min_category_agreement=cfg.min_category_agreement,
+            )
+        )
     (out / "retrain.json").write_text(json.dumps(report, indent=2))
     return report

@@ -63,8 +63,9 @@ def load_splits(cfg: TrainConfig):
         rng = np.random.default_rng(cfg.seed)
         train_samples = [train_samples[i] for i in sorted(rng.permutation(len(train_samples))[: cfg.limit])]
         val_set.samples = [val_set.samples[i] for i in sorted(rng.permutation(len(val_set))[: max(cfg.limit // 4, 8)])]
-    log.info("data %s: %d train, %d val; skipped: %s", cfg.data, len(train_samples), len(val_set),
-             data.describe_skips())
+    log.info(
+        "data %s: %d train, %d val; skipped: %s", cfg.data, len(train_samples), len(val_set), data.describe_skips()
+    )
     train_set = data.subset(train_samples)
     train_set.skipped = data.skipped
     return train_set, val_set
@@ -123,12 +124,18 @@ def train(cfg: TrainConfig, splits: tuple[manifest.SampleSet, manifest.SampleSet
         ImageDataset(train_set, labels, TrainTransform(preprocess, cfg.augment_strength), cfg.size),
         batch_size=cfg.batch_size,
         sampler=balanced_sampler(train_set.samples, steps_per_epoch * cfg.batch_size, cfg.seed, cfg.review_weight),
-        num_workers=cfg.workers, pin_memory=pin, drop_last=True, persistent_workers=cfg.workers > 0,
-    )  # fmt: skip
+        num_workers=cfg.workers,
+        pin_memory=pin,
+        drop_last=True,
+        persistent_workers=cfg.workers > 0,
+    )
     val_loader = DataLoader(
         ImageDataset(val_set, labels, EvalTransform(preprocess), cfg.size),
-        batch_size=cfg.batch_size, num_workers=cfg.workers, pin_memory=pin, persistent_workers=cfg.workers > 0,
-    )  # fmt: skip
+        batch_size=cfg.batch_size,
+        num_workers=cfg.workers,
+        pin_memory=pin,
+        persistent_workers=cfg.workers > 0,
+    )
 
     optimizer = create_optimizer_v2(
         [p for p in net.parameters() if p.requires_grad], "adamw", lr=cfg.lr, weight_decay=cfg.weight_decay
@@ -136,9 +143,13 @@ def train(cfg: TrainConfig, splits: tuple[manifest.SampleSet, manifest.SampleSet
     total_steps = cfg.epochs * steps_per_epoch
     warmup = min(int(cfg.warmup_epochs * steps_per_epoch), total_steps // 2)
     scheduler = CosineLRScheduler(
-        optimizer, t_initial=total_steps, lr_min=cfg.lr * 0.01, warmup_t=warmup, warmup_lr_init=cfg.lr * 0.01,
+        optimizer,
+        t_initial=total_steps,
+        lr_min=cfg.lr * 0.01,
+        warmup_t=warmup,
+        warmup_lr_init=cfg.lr * 0.01,
         t_in_epochs=False,
-    )  # fmt: skip
+    )
     ema = ModelEmaV3(net, decay=cfg.ema_decay, use_warmup=True)
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
 
@@ -154,11 +165,18 @@ def train(cfg: TrainConfig, splits: tuple[manifest.SampleSet, manifest.SampleSet
         log.info("resumed from %s at epoch %d (best macro-F1 %.4f)", last_path, start_epoch, best_f1)
 
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    (out / "data_stats.json").write_text(json.dumps({
-        "train": stats.counts(train_set.samples), "val": stats.counts(val_set.samples),
-        "skipped": dict(train_set.skipped), "review_weight": cfg.review_weight,
-        "balancing": "category-balanced sampler, sqrt(item count) within a category",
-    }, indent=2))  # fmt: skip
+    (out / "data_stats.json").write_text(
+        json.dumps(
+            {
+                "train": stats.counts(train_set.samples),
+                "val": stats.counts(val_set.samples),
+                "skipped": dict(train_set.skipped),
+                "review_weight": cfg.review_weight,
+                "balancing": "category-balanced sampler, sqrt(item count) within a category",
+            },
+            indent=2,
+        )
+    )
     metrics_log = (out / "metrics.jsonl").open("a")
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
@@ -191,18 +209,28 @@ def train(cfg: TrainConfig, splits: tuple[manifest.SampleSet, manifest.SampleSet
         model = ItemAndCategory(ema.module, labels, list(taxonomy.CATEGORY_KEYS)).to(device)
         report = evaluate(model, val_loader, device, labels)
         record = {
-            "epoch": epoch + 1, "train_loss": running / max(seen, 1), "lr": optimizer.param_groups[0]["lr"],
-            "images_per_s": seen / train_time, "skipped_images": bad, "val_accuracy": report["accuracy"],
-            "val_macro_f1": report["macro_f1"], "val_ece": report["ece"],
+            "epoch": epoch + 1,
+            "train_loss": running / max(seen, 1),
+            "lr": optimizer.param_groups[0]["lr"],
+            "images_per_s": seen / train_time,
+            "skipped_images": bad,
+            "val_accuracy": report["accuracy"],
+            "val_macro_f1": report["macro_f1"],
+            "val_ece": report["ece"],
             "val_item_accuracy": report["item"]["accuracy"],
-        }  # fmt: skip
+        }
         metrics_log.write(json.dumps(record) + "\n")
         metrics_log.flush()
         log.info(
             "epoch %d/%d loss %.4f  val acc %.4f macro-F1 %.4f item acc %.4f  %.0f img/s",
-            epoch + 1, cfg.epochs, record["train_loss"], report["accuracy"], report["macro_f1"],
-            report["item"]["accuracy"], record["images_per_s"],
-        )  # fmt: skip
+            epoch + 1,
+            cfg.epochs,
+            record["train_loss"],
+            report["accuracy"],
+            report["macro_f1"],
+            report["item"]["accuracy"],
+            record["images_per_s"],
+        )
 
         ema_state = {k: v.detach().cpu() for k, v in ema.module.state_dict().items()}
         if report["macro_f1"] > best_f1:
@@ -210,8 +238,11 @@ def train(cfg: TrainConfig, splits: tuple[manifest.SampleSet, manifest.SampleSet
             info = checkpoint.ModelInfo(labels, preprocess, version, metrics={"epoch": epoch + 1, **report})
             checkpoint.save(best_path, ema_state, info)
         train_state = {
-            "optimizer": optimizer.state_dict(), "ema": ema_state, "epoch": epoch, "best_f1": best_f1,
-        }  # fmt: skip
+            "optimizer": optimizer.state_dict(),
+            "ema": ema_state,
+            "epoch": epoch,
+            "best_f1": best_f1,
+        }
         info = checkpoint.ModelInfo(labels, preprocess, version, metrics={"epoch": epoch + 1})
         checkpoint.save(last_path, {k: v.detach().cpu() for k, v in net.state_dict().items()}, info, train_state)
     metrics_log.close()

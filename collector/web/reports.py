@@ -34,11 +34,22 @@ def stats_page(request: Request, user: PageUser, since: str = "", until: str = "
         by_entity = tally(session, "entity", **scope)
         by_day = tally(session, "day", **scope)
         sites = list(session.scalars(select(Site).order_by(Site.id)))
-    return page(request, "stats.html", {
-        "by_site": by_site, "by_entity": by_entity, "by_day": by_day, "overall": total(by_site),
-        "site_chart": compliance_by_row(by_site), "day_chart": disposals_by_day(by_day),
-        "sites": sites, "since": since, "until": until, "site": site,
-    })  # fmt: skip
+    return page(
+        request,
+        "stats.html",
+        {
+            "by_site": by_site,
+            "by_entity": by_entity,
+            "by_day": by_day,
+            "overall": total(by_site),
+            "site_chart": compliance_by_row(by_site),
+            "day_chart": disposals_by_day(by_day),
+            "sites": sites,
+            "since": since,
+            "until": until,
+            "site": site,
+        },
+    )
 
 
 @router.get("/stats/ledger.csv")

@@ -53,10 +53,20 @@ def queue(
         except CollectorError as exc:
             return redirect("/review", error=str(exc))
         sites = list(session.scalars(select(Site).order_by(Site.id)))
-        return page(request, "queue.html", {
-            "page": result, "sites": sites, "site": site, "status": status, "flag": flag, "bin": bin,
-            "statuses": STATUSES, "flags": [f.value for f in Flag],
-        })  # fmt: skip
+        return page(
+            request,
+            "queue.html",
+            {
+                "page": result,
+                "sites": sites,
+                "site": site,
+                "status": status,
+                "flag": flag,
+                "bin": bin,
+                "statuses": STATUSES,
+                "flags": [f.value for f in Flag],
+            },
+        )
 
 
 @router.get("/events/{event_id}")
@@ -68,11 +78,16 @@ def event_page(event_id: uuid.UUID, request: Request, user: PageUser):
         following = find_events(
             session, EventFilter(flagged=True, review_status="unreviewed"), limit=1, cursor=encode_cursor(event)
         ).events
-        return page(request, "event.html", {
-            "event": event, "history": history(session, event.id),
-            "evidence": {e.kind: e for e in event.evidence if e.uploaded_at is not None},
-            "next_event": following[0].id if following else None,
-        })  # fmt: skip
+        return page(
+            request,
+            "event.html",
+            {
+                "event": event,
+                "history": history(session, event.id),
+                "evidence": {e.kind: e for e in event.evidence if e.uploaded_at is not None},
+                "next_event": following[0].id if following else None,
+            },
+        )
 
 
 @router.get("/events/{event_id}/evidence/{kind}")

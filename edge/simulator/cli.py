@@ -18,16 +18,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--manifest", required=True, help="images to throw away: manifest.csv, a folder or a packed zip")
     p.add_argument("--out", required=True, type=Path, help="output folder (created)")
     p.add_argument("--disposals", type=int, default=100, help="number of disposals (default 100)")
-    p.add_argument("--bins", type=int, default=4, choices=range(1, 5), metavar="K",
-                   help="bins in the scene, 1-4: kitchen, other, recyclable, hazardous, in that order")  # fmt: skip
+    p.add_argument(
+        "--bins",
+        type=int,
+        default=4,
+        choices=range(1, 5),
+        metavar="K",
+        help="bins in the scene, 1-4: kitchen, other, recyclable, hazardous, in that order",
+    )
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same scene")
-    p.add_argument("--split", choices=("val", "all"), default="val",
-                   help="val: only the release model's validation images (default); all: every image")  # fmt: skip
+    p.add_argument(
+        "--split",
+        choices=("val", "all"),
+        default="val",
+        help="val: only the release model's validation images (default); all: every image",
+    )
     p.add_argument("--width", type=int, default=1280)
     p.add_argument("--height", type=int, default=720)
     p.add_argument("--fps", type=float, default=15.0)
-    p.add_argument("--mix", default="0.5,0.35,0.15",
-                   help="weights of correct, wrong-bin and kitchen-contamination disposals")  # fmt: skip
+    p.add_argument(
+        "--mix", default="0.5,0.35,0.15", help="weights of correct, wrong-bin and kitchen-contamination disposals"
+    )
     p.add_argument("--off-hours", type=float, default=0.2, help="fraction of disposals after the window closes")
     p.add_argument("--passers", type=float, default=0.15, help="chance of a passer-by in each idle gap")
     p.add_argument("--collector-url", help="written into site.toml (default: a local collector on port 8000)")
@@ -46,20 +57,33 @@ def run_scenario(args: argparse.Namespace) -> int:
 
     site = {key: getattr(args, key) for key in ("collector_url", "token", "device_id", "site_id")}
     result = render_scenario(
-        args.manifest, args.out, args.disposals, args.bins, args.seed, split=args.split,
-        size=(args.width, args.height), fps=args.fps, mix=items.Mix.parse(args.mix), off_hours=args.off_hours,
-        passers=args.passers, progress=progress if sys.stderr.isatty() else None,
+        args.manifest,
+        args.out,
+        args.disposals,
+        args.bins,
+        args.seed,
+        split=args.split,
+        size=(args.width, args.height),
+        fps=args.fps,
+        mix=items.Mix.parse(args.mix),
+        off_hours=args.off_hours,
+        passers=args.passers,
+        progress=progress if sys.stderr.isatty() else None,
         **{key: value for key, value in site.items() if value is not None},
-    )  # fmt: skip
+    )
     if sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)
     seconds = result.frames / args.fps
-    print(f"{result.video}: {result.frames} frames, {seconds // 60:.0f} min {seconds % 60:.0f} s, {result.codec};"
-          f" rendered in {result.render_s:.1f} s ({result.frames / result.render_s:.0f} fps)")  # fmt: skip
+    print(
+        f"{result.video}: {result.frames} frames, {seconds // 60:.0f} min {seconds % 60:.0f} s, {result.codec};"
+        f" rendered in {result.render_s:.1f} s ({result.frames / result.render_s:.0f} fps)"
+    )
     scene = truth.load(result.truth)
     flags = Counter(flag.value for d in scene.disposals for flag in d.flags)
     flagged = ", ".join(f"{n} {flag}" for flag, n in sorted(flags.items())) or "none flagged"
     print(f"{result.truth}: {len(scene.disposals)} disposals ({flagged}), {len(scene.passers_by)} passers-by")
-    print(f"{result.config}: try  binwatch edge eval --video {result.video} --truth {result.truth}"
-          f" --config {result.config}")  # fmt: skip
+    print(
+        f"{result.config}: try  binwatch edge eval --video {result.video} --truth {result.truth}"
+        f" --config {result.config}"
+    )
     return 0

@@ -63,10 +63,11 @@ class ItemPool:
 
     def items(self, category: str | None = None, contaminant: bool | None = None) -> list[str]:
         return [
-            key for key in self._queues
+            key
+            for key in self._queues
             if (category is None or taxonomy.category_of(key) == category)
             and (contaminant is None or taxonomy.is_kitchen_contaminant(key) == contaminant)
-        ]  # fmt: skip
+        ]
 
     def take(self, item: str) -> Sample:
         queue = self._queues[item]
@@ -86,12 +87,18 @@ def choose(
         "correct": [(b, pool.items(category=c)) for b, c in enumerate(bin_categories)],
         # A contaminant in the kitchen bin is its own kind, so "wrong bin" leaves contaminants out there.
         "wrong_bin": [
-            (b, [i for i in pool.items() if taxonomy.category_of(i) != c
-                 and not (c == "kitchen" and taxonomy.is_kitchen_contaminant(i))])
+            (
+                b,
+                [
+                    i
+                    for i in pool.items()
+                    if taxonomy.category_of(i) != c and not (c == "kitchen" and taxonomy.is_kitchen_contaminant(i))
+                ],
+            )
             for b, c in enumerate(bin_categories)
         ],
         "contamination": [(b, pool.items(contaminant=True)) for b, c in enumerate(bin_categories) if c == "kitchen"],
-    }  # fmt: skip
+    }
     options = {kind: [(b, items) for b, items in pairs if items] for kind, pairs in options.items()}
     weights = {kind: getattr(mix, kind) for kind, pairs in options.items() if pairs and getattr(mix, kind) > 0}
     if not weights:

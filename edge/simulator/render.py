@@ -158,8 +158,10 @@ class Camera:
             np.clip(noise, 0, 2 * NOISE_OFFSET, out=frame, casting="unsafe")
         self.rng = rng
         # (amplitude, period in seconds, phase) of each swing
-        self.brightness = [(rng.uniform(0.05, 0.08), rng.uniform(120, 240), rng.uniform(0, 2 * np.pi)),
-                           (rng.uniform(0.02, 0.03), rng.uniform(25, 60), rng.uniform(0, 2 * np.pi))]  # fmt: skip
+        self.brightness = [
+            (rng.uniform(0.05, 0.08), rng.uniform(120, 240), rng.uniform(0, 2 * np.pi)),
+            (rng.uniform(0.02, 0.03), rng.uniform(25, 60), rng.uniform(0, 2 * np.pi)),
+        ]
         self.warmth = (rng.uniform(0.015, 0.03), rng.uniform(90, 200), rng.uniform(0, 2 * np.pi))
 
     def expose(self, frame: np.ndarray, f: int) -> np.ndarray:
@@ -239,8 +241,9 @@ def _background(bins: list[Bin], size: tuple[int, int], rng: np.random.Generator
         scale = (lx1 - lx0) / 330
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_DUPLEX, scale, 1)
         at = ((lx0 + lx1 - tw) // 2, (ly0 + ly1 + th) // 2)
-        cv2.putText(image, label, at, cv2.FONT_HERSHEY_DUPLEX, scale, (235, 235, 235), max(1, round(scale * 1.5)),
-                    cv2.LINE_AA)  # fmt: skip
+        cv2.putText(
+            image, label, at, cv2.FONT_HERSHEY_DUPLEX, scale, (235, 235, 235), max(1, round(scale * 1.5)), cv2.LINE_AA
+        )
     return image
 
 

@@ -77,12 +77,15 @@ def _in_bin(rgb: np.ndarray) -> np.ndarray:
 
 
 def _choose(ranked: dict[str, list[tuple[Sample, bytes, float]]], count: int) -> list[tuple[Sample, bytes, float]]:
-    quota = {item: 1 + (taxonomy.category_of(item) == "kitchen" or taxonomy.is_kitchen_contaminant(item))
-             for item in ranked}  # fmt: skip
+    quota = {
+        item: 1 + (taxonomy.category_of(item) == "kitchen" or taxonomy.is_kitchen_contaminant(item)) for item in ranked
+    }
     chosen = [entry for item, entries in ranked.items() for entry in entries[: quota[item]]][:count]
     taken = {id(entry) for entry in chosen}
-    spare = {c: [e for item in ranked if taxonomy.category_of(item) == c for e in ranked[item] if id(e) not in taken]
-             for c in taxonomy.CATEGORY_KEYS}  # fmt: skip
+    spare = {
+        c: [e for item in ranked if taxonomy.category_of(item) == c for e in ranked[item] if id(e) not in taken]
+        for c in taxonomy.CATEGORY_KEYS
+    }
     for category in cycle(taxonomy.CATEGORY_KEYS):
         if len(chosen) >= count or not any(spare.values()):
             break
@@ -106,11 +109,21 @@ def _write(data: SampleSet, out: Path, chosen: list[tuple[Sample, bytes, float]]
         (out / path).parent.mkdir(parents=True, exist_ok=True)
         (out / path).write_bytes(jpeg)
         h, w = decode_image(jpeg).shape[:2]
-        rows.append({
-            "path": path, "category": sample.category, "item": sample.item, "source": sample.source,
-            "source_class": "", "width": w, "height": h, "sha256": digest, "orig_path": sample.path,
-            "orig_sha256": hashlib.sha256(data.store.read_bytes(sample.path)).hexdigest(), "group": sample.group,
-        })  # fmt: skip
+        rows.append(
+            {
+                "path": path,
+                "category": sample.category,
+                "item": sample.item,
+                "source": sample.source,
+                "source_class": "",
+                "width": w,
+                "height": h,
+                "sha256": digest,
+                "orig_path": sample.path,
+                "orig_sha256": hashlib.sha256(data.store.read_bytes(sample.path)).hexdigest(),
+                "group": sample.group,
+            }
+        )
     with manifest.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS)
         writer.writeheader()
@@ -128,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = build(load(args.manifest), args.out, args.count, model=args.model)
     missing = sorted(set(taxonomy.ITEM_KEYS) - {r["item"] for r in rows})
-    print(f"{args.out}: {len(rows)} images, {len({r['item'] for r in rows})} items"
-          + (f"; no confident photo of {', '.join(missing)}" if missing else ""))  # fmt: skip
+    print(
+        f"{args.out}: {len(rows)} images, {len({r['item'] for r in rows})} items"
+        + (f"; no confident photo of {', '.join(missing)}" if missing else "")
+    )
     return 0
 
 

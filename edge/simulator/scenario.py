@@ -85,15 +85,21 @@ def render_scenario(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    codec = _write_video(Renderer(scene, arranged, data.store, size, draw_rng), out / VIDEO, fps, size, scene.frames,
-                         progress)  # fmt: skip
+    codec = _write_video(
+        Renderer(scene, arranged, data.store, size, draw_rng), out / VIDEO, fps, size, scene.frames, progress
+    )
     render_s = time.perf_counter() - began
     generator = {
-        "tool": "binwatch scenario", "manifest": str(data.store.location), "seed": seed, "split": split,
+        "tool": "binwatch scenario",
+        "manifest": str(data.store.location),
+        "seed": seed,
+        "split": split,
         "codec": codec,
         "mix": {"correct": mix.correct, "wrong_bin": mix.wrong_bin, "contamination": mix.contamination},
-        "off_hours": off_hours, "passers": passers, "taxonomy_version": taxonomy.TAXONOMY_VERSION,
-    }  # fmt: skip
+        "off_hours": off_hours,
+        "passers": passers,
+        "taxonomy_version": taxonomy.TAXONOMY_VERSION,
+    }
     truth.write(describe(scene, arranged, site.schedule, size, generator), out / TRUTH)
     config.dump(site, out / SITE)
     return Scenario(out / VIDEO, out / TRUTH, out / SITE, scene.frames, codec, render_s)
@@ -112,21 +118,36 @@ def describe(
     for reach in scene.reaches:
         b = arranged[reach.bin]
         item = reach.sample.item
-        disposals.append(truth.TruthDisposal(
-            id=reach.index + 1, t=round(reach.land / fps, 3), t_start=round(reach.start / fps, 3),
-            t_end=round(reach.end / fps, 3), bin_id=b.id, item=item, category=taxonomy.category_of(item),
-            flags=truth.expected_flags(item, b.category, scene.wall_clock(reach.land), schedule),
-            image=reach.sample.path,
-        ))  # fmt: skip
+        disposals.append(
+            truth.TruthDisposal(
+                id=reach.index + 1,
+                t=round(reach.land / fps, 3),
+                t_start=round(reach.start / fps, 3),
+                t_end=round(reach.end / fps, 3),
+                bin_id=b.id,
+                item=item,
+                category=taxonomy.category_of(item),
+                flags=truth.expected_flags(item, b.category, scene.wall_clock(reach.land), schedule),
+                image=reach.sample.path,
+            )
+        )
     return truth.Truth(
-        format=truth.FORMAT, video=VIDEO, fps=fps, frames=scene.frames, width=size[0], height=size[1],
-        start_time=scene.start_time, schedule=schedule,
+        format=truth.FORMAT,
+        video=VIDEO,
+        fps=fps,
+        frames=scene.frames,
+        width=size[0],
+        height=size[1],
+        start_time=scene.start_time,
+        schedule=schedule,
         bins=[truth.TruthBin(id=b.id, category=b.category, polygon=b.polygon) for b in arranged],
         disposals=disposals,
-        passers_by=[truth.TruthPasser(t_start=round(p.start / fps, 3), t_end=round(p.end / fps, 3),
-                                      over_bins=p.over_bins) for p in scene.passers],
+        passers_by=[
+            truth.TruthPasser(t_start=round(p.start / fps, 3), t_end=round(p.end / fps, 3), over_bins=p.over_bins)
+            for p in scene.passers
+        ],
         generator=generator,
-    )  # fmt: skip
+    )
 
 
 def _write_video(

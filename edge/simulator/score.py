@@ -51,9 +51,15 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
                 if event is not None:
                     flag_errors.append(_flag_error(disposal, event, flag, "missed"))
         flags[flag.value] = {
-            "truth": tp + fn, "events": tp + fp, "tp": tp, "fp": fp, "fn": fn,
-            "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn), "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        }  # fmt: skip
+            "truth": tp + fn,
+            "events": tp + fp,
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "precision": _ratio(tp, tp + fp),
+            "recall": _ratio(tp, tp + fn),
+            "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        }
 
     predicted = [(truth.disposals[j], events[i]) for i, j in pairs if events[i].prediction is not None]
     category_errors = [_category_error(d, e) for d, e in predicted if e.prediction.category != d.category]
@@ -63,14 +69,19 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
         "format": FORMAT,
         "tolerance_s": tolerance_s,
         "disposals": {
-            "truth": n_truth, "events": n_events, "matched": n_matched,
-            "recall": _ratio(n_matched, n_truth), "precision": _ratio(n_matched, n_events),
+            "truth": n_truth,
+            "events": n_events,
+            "matched": n_matched,
+            "recall": _ratio(n_matched, n_truth),
+            "precision": _ratio(n_matched, n_events),
             "f1": _ratio(2 * n_matched, n_truth + n_events),
-            "count_error": n_events - n_truth, "count_error_relative": _ratio(n_events - n_truth, n_truth),
+            "count_error": n_events - n_truth,
+            "count_error_relative": _ratio(n_events - n_truth, n_truth),
         },
         "flags": flags,
         "classification": {
-            "matched": n_matched, "with_prediction": len(predicted),
+            "matched": n_matched,
+            "with_prediction": len(predicted),
             "category_correct": len(predicted) - len(category_errors),
             "category_accuracy": _ratio(len(predicted) - len(category_errors), len(predicted)),
             "item_accuracy": _ratio(sum(e.prediction.item == d.item for d, e in with_item), len(with_item)),
@@ -79,7 +90,7 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
         "false_alarms": [_event(e, windows[i]) for i, e in enumerate(events) if i not in matched_events],
         "flag_errors": sorted(flag_errors, key=lambda x: x["t"]),
         "category_errors": sorted(category_errors, key=lambda x: x["t"]),
-    }  # fmt: skip
+    }
 
 
 def _match(
@@ -111,8 +122,14 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 
 def _disposal(d: TruthDisposal) -> dict:
-    return {"id": d.id, "t": d.t, "bin_id": d.bin_id, "item": d.item, "category": d.category,
-            "flags": [f.value for f in d.flags]}  # fmt: skip
+    return {
+        "id": d.id,
+        "t": d.t,
+        "bin_id": d.bin_id,
+        "item": d.item,
+        "category": d.category,
+        "flags": [f.value for f in d.flags],
+    }
 
 
 def _prediction(event: Event) -> dict:
@@ -122,9 +139,13 @@ def _prediction(event: Event) -> dict:
 
 def _event(event: Event, window: tuple[float, float]) -> dict:
     return {
-        "event_id": str(event.event_id), "t_start": round(window[0], 3), "t_end": round(window[1], 3),
-        "bin_id": event.bin_id, "predicted": _prediction(event), "flags": [f.value for f in event.flags],
-    }  # fmt: skip
+        "event_id": str(event.event_id),
+        "t_start": round(window[0], 3),
+        "t_end": round(window[1], 3),
+        "bin_id": event.bin_id,
+        "predicted": _prediction(event),
+        "flags": [f.value for f in event.flags],
+    }
 
 
 def _flag_error(d: TruthDisposal, event: Event, flag: Flag, kind: str) -> dict:
@@ -149,11 +170,16 @@ def format_table(report: dict) -> str:
     ]
     for name, f in report["flags"].items():
         f1 = "—" if f["f1"] is None else f"{f['f1']:.3f}"
-        lines.append(f"  {name:<22} {f['truth']:>5} {f['events']:>6} {f['tp']:>4} {f['fp']:>4} {f['fn']:>4} "
-                     f"{_pct(f['precision']):>9} {_pct(f['recall']):>7} {f1:>6}")  # fmt: skip
+        lines.append(
+            f"  {name:<22} {f['truth']:>5} {f['events']:>6} {f['tp']:>4} {f['fp']:>4} {f['fn']:>4} "
+            f"{_pct(f['precision']):>9} {_pct(f['recall']):>7} {f1:>6}"
+        )
     c = report["classification"]
-    lines += ["", f"category accuracy {_pct(c['category_accuracy'])} ({c['category_correct']} of {c['with_prediction']}"
-                  f" matched events with a prediction); item accuracy {_pct(c['item_accuracy'])}"]  # fmt: skip
+    lines += [
+        "",
+        f"category accuracy {_pct(c['category_accuracy'])} ({c['category_correct']} of {c['with_prediction']}"
+        f" matched events with a prediction); item accuracy {_pct(c['item_accuracy'])}",
+    ]
     sections = (
         ("missed disposals", report["misses"], _describe_disposal),
         ("false alarms", report["false_alarms"], _describe_event),
@@ -187,10 +213,14 @@ def _describe_disposal(row: dict) -> str:
 
 
 def _describe_event(row: dict) -> str:
-    return (f"t={row['t_start']:8.2f}–{row['t_end']:.2f} s  {row['bin_id']:<14} {_describe_predicted(row['predicted'])}"
-            + (f"  flags: {', '.join(row['flags'])}" if row["flags"] else ""))  # fmt: skip
+    return (
+        f"t={row['t_start']:8.2f}–{row['t_end']:.2f} s  {row['bin_id']:<14} {_describe_predicted(row['predicted'])}"
+        + (f"  flags: {', '.join(row['flags'])}" if row["flags"] else "")
+    )
 
 
 def _describe_flag_error(row: dict) -> str:
-    return (f"t={row['t']:8.2f} s  #{row['id']:<4} {row['bin_id']:<14} {row['flag']} {row['error']}:"
-            f" {row['item'] or '?'} ({row['category']}), {_describe_predicted(row['predicted'])}")  # fmt: skip
+    return (
+        f"t={row['t']:8.2f} s  #{row['id']:<4} {row['bin_id']:<14} {row['flag']} {row['error']}:"
+        f" {row['item'] or '?'} ({row['category']}), {_describe_predicted(row['predicted'])}"
+    )

@@ -24,8 +24,16 @@ BOUNDARY_GAP_S = 8.0  # the idle gap in which the window closes, so no reach str
 REST_SCALE = 0.88  # an item lying in the bin is further from the camera than one held up
 
 SKIN_TONES = ((150, 180, 224), (120, 160, 205), (95, 130, 180), (70, 100, 150), (160, 195, 235))  # BGR
-CLOTHES = ((60, 60, 60), (140, 80, 30), (40, 40, 130), (200, 200, 200), (60, 110, 60), (30, 90, 160),
-           (120, 60, 120), (170, 150, 120))  # fmt: skip
+CLOTHES = (
+    (60, 60, 60),
+    (140, 80, 30),
+    (40, 40, 130),
+    (200, 200, 200),
+    (60, 110, 60),
+    (30, 90, 160),
+    (120, 60, 120),
+    (170, 150, 120),
+)
 HAIR = ((20, 20, 25), (30, 45, 70), (60, 60, 60), (170, 170, 175))
 
 
@@ -156,12 +164,25 @@ def _reach(
     land = release + max(1, round(0.2 * fps))
     end = release + round(rng.uniform(0.7, 1.1) * fps)
     return Reach(
-        index=index, bin=bin_index, sample=sample, start=start, arrive=arrive, release=release, land=land,
-        end=max(end, land + 1), shoulder=shoulder, entry=entry, target=(float(hand[0]), float(hand[1])),
-        exit=exit_, rest=rest, item_size=item_size, carry_angle=rng.uniform(-35, 35),
-        rest_angle=rng.uniform(-12, 12), sleeve=CLOTHES[rng.integers(len(CLOTHES))],
+        index=index,
+        bin=bin_index,
+        sample=sample,
+        start=start,
+        arrive=arrive,
+        release=release,
+        land=land,
+        end=max(end, land + 1),
+        shoulder=shoulder,
+        entry=entry,
+        target=(float(hand[0]), float(hand[1])),
+        exit=exit_,
+        rest=rest,
+        item_size=item_size,
+        carry_angle=rng.uniform(-35, 35),
+        rest_angle=rng.uniform(-12, 12),
+        sleeve=CLOTHES[rng.integers(len(CLOTHES))],
         skin=SKIN_TONES[rng.integers(len(SKIN_TONES))],
-    )  # fmt: skip
+    )
 
 
 def _passer(bins: list[Bin], width: int, height: int, after: int, fps: float, rng: np.random.Generator) -> Passer:
@@ -178,7 +199,12 @@ def _passer(bins: list[Bin], width: int, height: int, after: int, fps: float, rn
     start = after + round(rng.uniform(0.5, 1.5) * fps)
     duration = round((width + 2 * size) / speed * fps)
     return Passer(
-        start=start, end=start + duration, y=float(y),
-        rightwards=bool(rng.random() < 0.5), over_bins=over_bins, size=size,
-        coat=CLOTHES[rng.integers(len(CLOTHES))], hair=HAIR[rng.integers(len(HAIR))],
-    )  # fmt: skip
+        start=start,
+        end=start + duration,
+        y=float(y),
+        rightwards=bool(rng.random() < 0.5),
+        over_bins=over_bins,
+        size=size,
+        coat=CLOTHES[rng.integers(len(CLOTHES))],
+        hair=HAIR[rng.integers(len(HAIR))],
+    )

@@ -103,14 +103,21 @@ def make_event(
         "bin_category": bin_category,
         "started_at": started.isoformat(),
         "ended_at": (started + dt.timedelta(seconds=4)).isoformat(),
-        "prediction": None if item is None else {
-            "item": item, "item_score": 0.87, "category": category_of(item), "category_score": 0.93,
+        "prediction": None
+        if item is None
+        else {
+            "item": item,
+            "item_score": 0.87,
+            "category": category_of(item),
+            "category_score": 0.93,
         },
         "flags": list(flags),
         "model_version": "m-1",
-        "evidence": [{"kind": k, "name": f"{k}.{'mp4' if k == 'clip' else 'jpg'}", "sha256": sha(v), "size": len(v)}
-                     for k, v in (evidence or {}).items()],
-    }  # fmt: skip
+        "evidence": [
+            {"kind": k, "name": f"{k}.{'mp4' if k == 'clip' else 'jpg'}", "sha256": sha(v), "size": len(v)}
+            for k, v in (evidence or {}).items()
+        ],
+    }
     body.update(extra)
     return body
 

@@ -70,12 +70,17 @@ def test_resends_post_each_copy_and_record_the_answers(live_server, tmp_path, ca
     devices_file.write_text(
         json.dumps(
             [
-                {"device_id": d, "site_id": "site-a", "token": world.device_tokens[d], "bin_id": "k1",
-                 "bin_category": "kitchen"}
+                {
+                    "device_id": d,
+                    "site_id": "site-a",
+                    "token": world.device_tokens[d],
+                    "bin_id": "k1",
+                    "bin_category": "kitchen",
+                }
                 for d in ("dev-a", "dev-a2")
             ]
         )
-    )  # fmt: skip
+    )
     answers_file = tmp_path / "answers.json"
     argv = ["--url", live_server.url, "--devices-file", str(devices_file), "--devices", "2", "--requests", "40"]
     assert main([*argv, "--resend", "1", "--answers-file", str(answers_file)]) == 0

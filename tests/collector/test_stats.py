@@ -23,21 +23,58 @@ def data(world: World) -> dict[str, str]:
         world.post_event(body)
         return name, body["event_id"]
 
-    made = dict([
-        # 2026-11-20 15:59 UTC is 23:59 on the 20th in Shanghai; 16:01 UTC is already the 21st.
-        post("a1", "dev-a", dt.datetime(2026, 11, 20, 15, 59, tzinfo=UTC), flags=("kitchen_contamination",)),
-        post("a2", "dev-a", dt.datetime(2026, 11, 20, 3, 0, tzinfo=UTC), item="food_waste", flags=()),
-        post("a3", "dev-a", dt.datetime(2026, 11, 20, 16, 1, tzinfo=UTC), bin_id="o1", bin_category="other",
-             item="battery", flags=("mixed_disposal", "off_hours")),
-        post("a4", "dev-a2", dt.datetime(2026, 11, 21, 2, 0, tzinfo=UTC), bin_id="r1", bin_category="recyclable",
-             item="paper", flags=()),
-        post("a5", "dev-a2", dt.datetime(2026, 11, 21, 3, 0, tzinfo=UTC), bin_id="h1", bin_category="hazardous",
-             item="broom", flags=("mixed_disposal",)),
-        post("b1", "dev-b", dt.datetime(2026, 11, 20, 1, 0, tzinfo=UTC), bin_id="x", bin_category="other",
-             item="broom", flags=()),
-        post("b2", "dev-b", dt.datetime(2026, 11, 21, 1, 0, tzinfo=UTC), bin_id="x", bin_category="kitchen",
-             item="plastic_bag", flags=("kitchen_contamination",)),
-    ])  # fmt: skip
+    made = dict(
+        [
+            # 2026-11-20 15:59 UTC is 23:59 on the 20th in Shanghai; 16:01 UTC is already the 21st.
+            post("a1", "dev-a", dt.datetime(2026, 11, 20, 15, 59, tzinfo=UTC), flags=("kitchen_contamination",)),
+            post("a2", "dev-a", dt.datetime(2026, 11, 20, 3, 0, tzinfo=UTC), item="food_waste", flags=()),
+            post(
+                "a3",
+                "dev-a",
+                dt.datetime(2026, 11, 20, 16, 1, tzinfo=UTC),
+                bin_id="o1",
+                bin_category="other",
+                item="battery",
+                flags=("mixed_disposal", "off_hours"),
+            ),
+            post(
+                "a4",
+                "dev-a2",
+                dt.datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
+                bin_id="r1",
+                bin_category="recyclable",
+                item="paper",
+                flags=(),
+            ),
+            post(
+                "a5",
+                "dev-a2",
+                dt.datetime(2026, 11, 21, 3, 0, tzinfo=UTC),
+                bin_id="h1",
+                bin_category="hazardous",
+                item="broom",
+                flags=("mixed_disposal",),
+            ),
+            post(
+                "b1",
+                "dev-b",
+                dt.datetime(2026, 11, 20, 1, 0, tzinfo=UTC),
+                bin_id="x",
+                bin_category="other",
+                item="broom",
+                flags=(),
+            ),
+            post(
+                "b2",
+                "dev-b",
+                dt.datetime(2026, 11, 21, 1, 0, tzinfo=UTC),
+                bin_id="x",
+                bin_category="kitchen",
+                item="plastic_bag",
+                flags=("kitchen_contamination",),
+            ),
+        ]
+    )
     headers = world.user()
     world.client.post(f"/api/v1/events/{made['a1']}/review", json={"action": "reject"}, headers=headers)
     world.client.post(f"/api/v1/events/{made['a3']}/review", json={"action": "confirm"}, headers=headers)

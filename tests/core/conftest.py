@@ -41,9 +41,16 @@ def tiny_run(tmp_path_factory, item_folder) -> Path:
 
     out = tmp_path_factory.mktemp("run")
     cfg = TrainConfig(
-        data=str(item_folder), out=str(out), epochs=2, batch_size=8, size=64, workers=0,
-        device="cpu", version="test-1", val_fraction=0.3,
-    )  # fmt: skip
+        data=str(item_folder),
+        out=str(out),
+        epochs=2,
+        batch_size=8,
+        size=64,
+        workers=0,
+        device="cpu",
+        version="test-1",
+        val_fraction=0.3,
+    )
     train(cfg)
     return out
 

@@ -29,7 +29,7 @@ def test_rgb_order_matches_pillow(photo):
 def test_converts_grayscale_cmyk_alpha_and_16_bit(photo, mode):
     image = Image.open(io.BytesIO(photo)).convert("RGB")
     if mode == "I;16":
-        array = (np.asarray(image.convert("L")).astype(np.uint16) * 257)
+        array = np.asarray(image.convert("L")).astype(np.uint16) * 257
         ok, buf = cv2.imencode(".png", array)
         data = buf.tobytes()
     else:

@@ -45,10 +45,20 @@ def reviews_folder(samples_dir, root):
 def test_retrain_fine_tunes_judges_and_reports(tiny_run, item_folder, samples_dir, tmp_path):
     reviews = reviews_folder(samples_dir, tmp_path / "reviews")
     cfg = RetrainConfig(
-        reviews=str(reviews), base=str(item_folder), checkpoint=str(tiny_run / "best.pt"), out=str(tmp_path / "out"),
-        epochs=1, batch_size=8, device="cpu", workers=0, version="test-2", calibration_images=8,
-        min_item_agreement=0.0, min_category_agreement=0.0, tolerance=1.0,
-    )  # fmt: skip
+        reviews=str(reviews),
+        base=str(item_folder),
+        checkpoint=str(tiny_run / "best.pt"),
+        out=str(tmp_path / "out"),
+        epochs=1,
+        batch_size=8,
+        device="cpu",
+        workers=0,
+        version="test-2",
+        calibration_images=8,
+        min_item_agreement=0.0,
+        min_category_agreement=0.0,
+        tolerance=1.0,
+    )
     report = retrain(cfg)
     saved = json.loads((tmp_path / "out" / "retrain.json").read_text())
     assert saved["candidate"] == "test-2" and saved["current"] == "test-1"

@@ -32,8 +32,17 @@ def test_corrupt_image_is_skipped_not_fatal(tiny_run):
 
 
 def test_resume_continues_where_it_stopped(tiny_run, item_folder):
-    cfg = TrainConfig(data=str(item_folder), out=str(tiny_run), epochs=3, batch_size=8, size=64, workers=0,
-                      device="cpu", val_fraction=0.3, resume=True)  # fmt: skip
+    cfg = TrainConfig(
+        data=str(item_folder),
+        out=str(tiny_run),
+        epochs=3,
+        batch_size=8,
+        size=64,
+        workers=0,
+        device="cpu",
+        val_fraction=0.3,
+        resume=True,
+    )
     train(cfg)
     epochs = [json.loads(x)["epoch"] for x in (tiny_run / "metrics.jsonl").read_text().splitlines()]
     assert epochs == [1, 2, 3]
@@ -49,9 +58,18 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path, item_folder):
 def test_export_writes_checked_fp32_and_int8(tiny_run, item_folder, tmp_path):
     from binwatch.inference.classifier import Classifier
 
-    report = export(ExportConfig(checkpoint=str(tiny_run / "best.pt"), data=str(item_folder), out=str(tmp_path),
-                                 min_item_agreement=0.0, min_category_agreement=0.0,
-                                 calibration_images=16, check_images=16, val_fraction=0.3))  # fmt: skip
+    report = export(
+        ExportConfig(
+            checkpoint=str(tiny_run / "best.pt"),
+            data=str(item_folder),
+            out=str(tmp_path),
+            min_item_agreement=0.0,
+            min_category_agreement=0.0,
+            calibration_images=16,
+            check_images=16,
+            val_fraction=0.3,
+        )
+    )
     assert report["fp32_vs_torch_max_abs_diff"] < 1e-4
     fp32, int8 = Classifier(report["files"]["fp32"]), Classifier(report["files"]["int8"])
     assert fp32.meta.precision == "fp32" and int8.meta.precision == "int8"
@@ -64,7 +82,16 @@ def test_export_writes_checked_fp32_and_int8(tiny_run, item_folder, tmp_path):
 
 def test_export_out_of_bounds_fails_and_keeps_nothing(tiny_run, item_folder, tmp_path):
     with pytest.raises(ExportCheckFailed, match="INT8 item agreement"):
-        export(ExportConfig(checkpoint=str(tiny_run / "best.pt"), data=str(item_folder), out=str(tmp_path),
-                            min_item_agreement=1.01, calibration_images=8, check_images=8, val_fraction=0.3))
+        export(
+            ExportConfig(
+                checkpoint=str(tiny_run / "best.pt"),
+                data=str(item_folder),
+                out=str(tmp_path),
+                min_item_agreement=1.01,
+                calibration_images=8,
+                check_images=8,
+                val_fraction=0.3,
+            )
+        )
     assert not list(tmp_path.glob("*-int8.onnx")) and not list(tmp_path.glob("*-fp32.onnx"))
     assert list(tmp_path.glob("*.rejected.onnx"))

@@ -100,9 +100,11 @@ class StubCollector:
         """Make ``data`` the current model, declared with its own SHA-256 and size unless told otherwise."""
         self.model_files[version] = data
         self.model = {
-            "version": version, "sha256": sha256 or hashlib.sha256(data).hexdigest(), "size": size or len(data),
+            "version": version,
+            "sha256": sha256 or hashlib.sha256(data).hexdigest(),
+            "size": size or len(data),
             "url": f"{self.url}/api/v1/models/{version}/file",
-        }  # fmt: skip
+        }
 
     def _get(self, request: BaseHTTPRequestHandler, parts: list[str]) -> None:
         if request.path == "/api/v1/device/model":

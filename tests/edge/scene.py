@@ -58,12 +58,13 @@ def opening(bin_id: str) -> tuple[int, int, int, int]:
 
 def site(tmp: Path, video: Path | str, url: str = "http://127.0.0.1:9", scale: int = 1, **sections) -> SiteConfig:
     data = {
-        "device_id": "box-1", "site_id": "site-1",
+        "device_id": "box-1",
+        "site_id": "site-1",
         "collector": {"url": url, "token": "secret", "timeout_s": 2, "heartbeat_s": 1, "retry_max_s": 2},
         "camera": {"source": str(video), "fps": FPS, "realtime": False},
         "bins": [{"id": b, "category": c, "polygon": _corners(opening(b), scale)} for b, c, _ in BINS],
         "storage": {"dir": str(tmp / "store")},
-    }  # fmt: skip
+    }
     for key, value in sections.items():
         data[key] = {**data.get(key, {}), **value}
     return parse(data)

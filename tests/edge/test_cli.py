@@ -77,8 +77,18 @@ def test_eval_runs_offline_and_hands_events_and_truth_to_the_scorer(scene_video,
     monkeypatch.setitem(sys.modules, "binwatch.edge.simulator.score", scorer)
     config = write_config(tmp_path, scene_video)
     (tmp_path / "truth.json").write_text(json.dumps([{"t": 1.0}]))
-    args = ["edge", "eval", "--video", str(scene_video), "--truth", str(tmp_path / "truth.json"),
-            "--config", str(config), "--json", str(tmp_path / "report.json")]  # fmt: skip
+    args = [
+        "edge",
+        "eval",
+        "--video",
+        str(scene_video),
+        "--truth",
+        str(tmp_path / "truth.json"),
+        "--config",
+        str(config),
+        "--json",
+        str(tmp_path / "report.json"),
+    ]
     assert main(args) == 0
     assert capsys.readouterr().out.strip() == "table: 8 disposals"
     assert seen["truth"] == [{"t": 1.0}] and len(seen["events"]) == 8

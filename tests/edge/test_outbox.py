@@ -36,10 +36,17 @@ def make_event(layout: Layout, flagged: bool, sizes: dict[str, int]) -> tuple[Ev
             )
         )
     event = Event(
-        event_id=event_id, device_id="box-1", site_id="site-1", bin_id="green-1", bin_category="kitchen",
-        started_at=OFFLINE_START, ended_at=OFFLINE_START + timedelta(seconds=2), model_version="test",
-        flags=[Flag.MIXED_DISPOSAL] if flagged else [], evidence=[f.evidence for f in files],
-    )  # fmt: skip
+        event_id=event_id,
+        device_id="box-1",
+        site_id="site-1",
+        bin_id="green-1",
+        bin_category="kitchen",
+        started_at=OFFLINE_START,
+        ended_at=OFFLINE_START + timedelta(seconds=2),
+        model_version="test",
+        flags=[Flag.MIXED_DISPOSAL] if flagged else [],
+        evidence=[f.evidence for f in files],
+    )
     return event, files
 
 

@@ -173,9 +173,13 @@ def test_live_agent_keeps_streaming_while_downloading_then_reports_the_new_model
         tmp_path / "short.mp4", [scene.Drop(2.0, "blue-1", "plastic_bottle"), scene.Drop(2.5, "grey-1", "battery")], 5.0
     )
     config = scene.site(
-        tmp_path, video, url=collector.url, camera={"realtime": True}, clips={"post_s": 0.5},
+        tmp_path,
+        video,
+        url=collector.url,
+        camera={"realtime": True},
+        clips={"post_s": 0.5},
         collector={"model_check_s": 60, "heartbeat_s": 1},
-    )  # fmt: skip
+    )
     collector.offer(NEW, files["good"])
     collector.download_s = 1.0
     live = LiveAgent(config)

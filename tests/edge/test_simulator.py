@@ -25,11 +25,35 @@ def scene(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("scenario")
     parser = argparse.ArgumentParser()
     cli.register(parser.add_subparsers())
-    args = parser.parse_args([
-        "scenario", "--manifest", str(SAMPLES), "--out", str(out), "--split", "all", "--disposals", "5",
-        "--bins", "3", "--seed", "7", "--width", str(SIZE[0]), "--height", str(SIZE[1]), "--fps", "10",
-        "--passers", "0.5", "--off-hours", "0.4", "--token", "secret-token",
-    ])  # fmt: skip
+    args = parser.parse_args(
+        [
+            "scenario",
+            "--manifest",
+            str(SAMPLES),
+            "--out",
+            str(out),
+            "--split",
+            "all",
+            "--disposals",
+            "5",
+            "--bins",
+            "3",
+            "--seed",
+            "7",
+            "--width",
+            str(SIZE[0]),
+            "--height",
+            str(SIZE[1]),
+            "--fps",
+            "10",
+            "--passers",
+            "0.5",
+            "--off-hours",
+            "0.4",
+            "--token",
+            "secret-token",
+        ]
+    )
     assert args.func(args) == 0
     return out
 
@@ -111,8 +135,17 @@ def test_each_disposal_changes_its_own_opening_and_only_that(scene):
 
 
 def test_same_seed_same_scene(scene, tmp_path):
-    kwargs = {"disposals": 5, "bins": 3, "seed": 7, "split": "all", "size": SIZE, "fps": 10.0, "passers": 0.5,
-              "off_hours": 0.4, "token": "secret-token"}  # fmt: skip
+    kwargs = {
+        "disposals": 5,
+        "bins": 3,
+        "seed": 7,
+        "split": "all",
+        "size": SIZE,
+        "fps": 10.0,
+        "passers": 0.5,
+        "off_hours": 0.4,
+        "token": "secret-token",
+    }
     again = scenario.render_scenario(SAMPLES, tmp_path / "again", **kwargs)
     assert again.truth.read_text() == (scene / "truth.json").read_text()
     other = scenario.render_scenario(SAMPLES, tmp_path / "other", **{**kwargs, "seed": 8})
@@ -122,8 +155,9 @@ def test_same_seed_same_scene(scene, tmp_path):
 def test_the_mix_is_dealt_in_proportion():
     data = manifest.load(SAMPLES)
     bins = layout.bin_categories(4)
-    picks = items.choose(items.ItemPool(data, "all", np.random.default_rng(0)), bins, items.Mix(), 100,
-                         np.random.default_rng(0))  # fmt: skip
+    picks = items.choose(
+        items.ItemPool(data, "all", np.random.default_rng(0)), bins, items.Mix(), 100, np.random.default_rng(0)
+    )
     kinds = {"correct": 0, "wrong": 0, "contaminant": 0}
     for b, sample in picks:
         if sample.category == bins[b]:
@@ -137,8 +171,9 @@ def test_the_mix_is_dealt_in_proportion():
 
 def test_without_a_kitchen_bin_there_is_no_contamination():
     data = manifest.load(SAMPLES)
-    picks = items.choose(items.ItemPool(data, "all", np.random.default_rng(0)), ["recyclable"], items.Mix(), 20,
-                         np.random.default_rng(0))  # fmt: skip
+    picks = items.choose(
+        items.ItemPool(data, "all", np.random.default_rng(0)), ["recyclable"], items.Mix(), 20, np.random.default_rng(0)
+    )
     assert sum(s.category == "recyclable" for _, s in picks) == round(20 * 0.5 / 0.85)
 
 

@@ -16,17 +16,31 @@ MIXED, KITCHEN, OFF = Flag.MIXED_DISPOSAL, Flag.KITCHEN_CONTAMINATION, Flag.OFF_
 TRUTH = {
     "format": "binwatch-truth/1",
     "start_time": START.isoformat(),
-    "bins": [{"id": "kitchen-1", "category": "kitchen", "polygon": SQUARE},
-             {"id": "other-2", "category": "other", "polygon": SQUARE}],  # fmt: skip
+    "bins": [
+        {"id": "kitchen-1", "category": "kitchen", "polygon": SQUARE},
+        {"id": "other-2", "category": "other", "polygon": SQUARE},
+    ],
     "disposals": [
         {"id": 1, "t": 10.0, "bin_id": "kitchen-1", "item": "food_waste", "category": "kitchen", "flags": []},
-        {"id": 2, "t": 20.0, "bin_id": "kitchen-1", "item": "plastic_bag", "category": "other",
-         "flags": ["mixed_disposal", "kitchen_contamination"]},
-        {"id": 3, "t": 30.0, "bin_id": "other-2", "item": "battery", "category": "hazardous",
-         "flags": ["mixed_disposal"]},
+        {
+            "id": 2,
+            "t": 20.0,
+            "bin_id": "kitchen-1",
+            "item": "plastic_bag",
+            "category": "other",
+            "flags": ["mixed_disposal", "kitchen_contamination"],
+        },
+        {
+            "id": 3,
+            "t": 30.0,
+            "bin_id": "other-2",
+            "item": "battery",
+            "category": "hazardous",
+            "flags": ["mixed_disposal"],
+        },
         {"id": 4, "t": 40.0, "bin_id": "other-2", "item": "toothbrush", "category": "other", "flags": ["off_hours"]},
     ],
-}  # fmt: skip
+}
 
 ITEM_OF = {1: "food_waste", 2: "plastic_bag", 3: "battery", 4: "toothbrush"}
 CATEGORY_OF = {"food_waste": "kitchen", "plastic_bag": "other", "battery": "hazardous", "toothbrush": "other"}
@@ -37,11 +51,17 @@ def event(bin_id: str, start: float, end: float, flags=(), item: str | None = No
     if item is not None:
         prediction = Prediction(item=item, item_score=0.9, category=CATEGORY_OF[item], category_score=0.9)
     return Event(
-        event_id=uuid.uuid4(), device_id="cam", site_id="site", bin_id=bin_id,
+        event_id=uuid.uuid4(),
+        device_id="cam",
+        site_id="site",
+        bin_id=bin_id,
         bin_category="kitchen" if bin_id.startswith("kitchen") else "other",
-        started_at=START + timedelta(seconds=start), ended_at=START + timedelta(seconds=end),
-        prediction=prediction, flags=list(flags), model_version="test",
-    )  # fmt: skip
+        started_at=START + timedelta(seconds=start),
+        ended_at=START + timedelta(seconds=end),
+        prediction=prediction,
+        flags=list(flags),
+        model_version="test",
+    )
 
 
 def perfect() -> list[Event]:
@@ -71,8 +91,15 @@ def test_a_missed_disposal_costs_recall_and_its_flags():
     assert report["disposals"]["recall"] == 0.75 and report["disposals"]["count_error"] == -1
     assert [m["id"] for m in report["misses"]] == [2]
     assert report["flags"]["mixed_disposal"] == {
-        "truth": 2, "events": 1, "tp": 1, "fp": 0, "fn": 1, "precision": 1.0, "recall": 0.5, "f1": 0.6667,
-    }  # fmt: skip
+        "truth": 2,
+        "events": 1,
+        "tp": 1,
+        "fp": 0,
+        "fn": 1,
+        "precision": 1.0,
+        "recall": 0.5,
+        "f1": 0.6667,
+    }
     assert report["flags"]["kitchen_contamination"]["recall"] == 0.0
 
 

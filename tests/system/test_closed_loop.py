@@ -37,17 +37,30 @@ def test_reviews_retrain_promote_and_roll_out(tmp_path):
     app = create_app(load_settings(data_dir=tmp_path / "collector"))
     server = serve_in_thread(app)
     try:
-        scene = render_scenario(SAMPLES, tmp_path / "scene", disposals=10, bins=4, seed=5, split="all",
-                                size=(640, 360), collector_url=server.url, device_id="demo-box", site_id="demo-site")
+        scene = render_scenario(
+            SAMPLES,
+            tmp_path / "scene",
+            disposals=10,
+            bins=4,
+            seed=5,
+            split="all",
+            size=(640, 360),
+            collector_url=server.url,
+            device_id="demo-box",
+            site_id="demo-site",
+        )
         truth = json.loads(Path(scene.truth).read_text())
         config = site_config.load(scene.config)
         secrets = provision(app, {b.id: b.category for b in config.bins})
-        config = config.model_copy(update={
-            "collector": config.collector.model_copy(update={"token": secrets["device_token"]}),
-            "storage": config.storage.model_copy(update={"dir": tmp_path / "edge"}),
-        })  # fmt: skip
-        events = run_offline(config, Path(scene.video), deliver=True,
-                             start_time=datetime.fromisoformat(truth["start_time"]))
+        config = config.model_copy(
+            update={
+                "collector": config.collector.model_copy(update={"token": secrets["device_token"]}),
+                "storage": config.storage.model_copy(update={"dir": tmp_path / "edge"}),
+            }
+        )
+        events = run_offline(
+            config, Path(scene.video), deliver=True, start_time=datetime.fromisoformat(truth["start_time"])
+        )
         assert len(events) >= 8 and wait_for(app, len(events)) == len(events)
 
         api = f"{server.url}/api/v1"
@@ -60,12 +73,26 @@ def test_reviews_retrain_promote_and_roll_out(tmp_path):
             httpx.post(f"{api}/events/{event['event_id']}/review", json=body, headers=admin).raise_for_status()
 
         release = max(RELEASE_DIR.glob("binwatch-*.pt"))
-        report = retrain(RetrainConfig(
-            reviews=server.url, token=admin["Authorization"].split()[1], base=str(SAMPLES), checkpoint=str(release),
-            out=str(tmp_path / "retrain"), epochs=1, batch_size=8, lr=3e-4, review_weight=10.0, device="cpu",
-            workers=0, version="loop-1", calibration_images=16, tolerance=0.05,
-            min_item_agreement=0.5, min_category_agreement=0.5,
-        ))  # fmt: skip
+        report = retrain(
+            RetrainConfig(
+                reviews=server.url,
+                token=admin["Authorization"].split()[1],
+                base=str(SAMPLES),
+                checkpoint=str(release),
+                out=str(tmp_path / "retrain"),
+                epochs=1,
+                batch_size=8,
+                lr=3e-4,
+                review_weight=10.0,
+                device="cpu",
+                workers=0,
+                version="loop-1",
+                calibration_images=16,
+                tolerance=0.05,
+                min_item_agreement=0.5,
+                min_category_agreement=0.5,
+            )
+        )
         assert report["training_images"]["reviewed"] > 0
         assert report["promoted"], report["reason"]
         registered = register_model(server.url, admin["Authorization"].split()[1], report)

@@ -121,12 +121,19 @@ class DeviceOut(BaseModel):
         beat = device.last_heartbeat or {}
         seen = device.last_seen_at
         return cls(
-            device_id=device.id, site_id=device.site_id, description=device.description,
-            created_at=device.created_at, revoked=device.revoked_at is not None,
+            device_id=device.id,
+            site_id=device.site_id,
+            description=device.description,
+            created_at=device.created_at,
+            revoked=device.revoked_at is not None,
             online=seen is not None and (now - seen).total_seconds() <= offline_after_s and device.revoked_at is None,
-            last_seen_at=seen, model_version=beat.get("model_version"), outbox_depth=beat.get("outbox_depth"),
-            camera_state=beat.get("camera_state"), fps=beat.get("fps"), last_heartbeat=device.last_heartbeat,
-        )  # fmt: skip
+            last_seen_at=seen,
+            model_version=beat.get("model_version"),
+            outbox_depth=beat.get("outbox_depth"),
+            camera_state=beat.get("camera_state"),
+            fps=beat.get("fps"),
+            last_heartbeat=device.last_heartbeat,
+        )
 
 
 class UserIn(Request):

@@ -90,14 +90,23 @@ class EventSummary(BaseModel):
                 category_score=event.pred_category_score,
             )
         return {
-            "event_id": event.id, "device_id": event.device_id, "site_id": event.site_id, "bin_id": event.bin_id,
-            "bin_category": event.bin_category, "started_at": event.started_at, "ended_at": event.ended_at,
-            "received_at": event.received_at, "model_version": event.model_version, "prediction": prediction,
+            "event_id": event.id,
+            "device_id": event.device_id,
+            "site_id": event.site_id,
+            "bin_id": event.bin_id,
+            "bin_category": event.bin_category,
+            "started_at": event.started_at,
+            "ended_at": event.ended_at,
+            "received_at": event.received_at,
+            "model_version": event.model_version,
+            "prediction": prediction,
             "flags": [f.flag for f in event.flags if f.reported],
             "standing_flags": [f.flag for f in event.flags if f.standing],
-            "compliant": event.compliant, "review_status": event.review_status, "label_item": event.label_item,
+            "compliant": event.compliant,
+            "review_status": event.review_status,
+            "label_item": event.label_item,
             "label_category": event.label_category,
-        }  # fmt: skip
+        }
 
     @classmethod
     def of(cls, event: Event) -> EventSummary:
