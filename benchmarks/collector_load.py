@@ -23,12 +23,13 @@ import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Event
 from binwatch.collector.loadgen import register_fleet
 from binwatch.collector.server import migrate, settings_environment
 from binwatch.collector.settings import Settings
-from sqlalchemy import func, select
 
 
 def free_port() -> int:

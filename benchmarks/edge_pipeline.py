@@ -39,7 +39,6 @@ from binwatch.edge.outbox import Outbox  # noqa: E402
 from binwatch.edge.segment import Segmenter  # noqa: E402
 from binwatch.edge.storage import Layout  # noqa: E402
 from binwatch.edge.timing import Timing  # noqa: E402
-
 from tests.edge import scene  # noqa: E402
 
 ITEMS = ("plastic_bottle", "fruit_peel", "battery", "plastic_bag", "cardboard", "disposable_tableware", "food_waste")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
+from fastapi import FastAPI
+
 from binwatch.collector.api import API_PREFIX, api_router
 from binwatch.collector.api.defs.common import Problem
 from binwatch.collector.api.errors import install_error_handlers
@@ -16,7 +18,6 @@ from binwatch.collector.lookups import Lookups
 from binwatch.collector.settings import Settings
 from binwatch.collector.throttle import LoginThrottle
 from binwatch.collector.web import install_web
-from fastapi import FastAPI
 
 log = logging.getLogger("collector")
 

@@ -6,10 +6,11 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from binwatch.collector.credentials import DEVICE_PREFIX, LOGIN_PREFIX, new_token, token_digest, verify_password
-from binwatch.collector.db.tables import Device, Login, User, utcnow
 from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.orm import Session
+
+from binwatch.collector.credentials import DEVICE_PREFIX, LOGIN_PREFIX, new_token, token_digest, verify_password
+from binwatch.collector.db.tables import Device, Login, User, utcnow
 
 
 def check_password(session: Session, username: str, password: str) -> User | None:

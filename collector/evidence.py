@@ -6,6 +6,8 @@ the write transaction, so a large clip never holds up the ingest of other events
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from binwatch.collector.auth import DeviceIdentity
 from binwatch.collector.blobs import BlobStore
 from binwatch.collector.db.engine import Database
@@ -15,7 +17,6 @@ from binwatch.collector.errors import Forbidden, Invalid, NotFound, UnsupportedM
 from binwatch.collector.jpeg import is_jpeg
 from binwatch.collector.spool import Spooled
 from binwatch.events.schema import EVIDENCE_MEDIA_TYPES, EvidenceKind
-from sqlalchemy.orm import Session
 
 
 def evidence_key(event_id: str, kind: EvidenceKind | str) -> str:

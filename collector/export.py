@@ -17,13 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from binwatch.collector.blobs import BlobStore
 from binwatch.collector.db.tables import Event, EvidenceFile, ReviewStatus, User
 from binwatch.collector.evidence import evidence_key
 from binwatch.collector.jpeg import jpeg_size
 from binwatch.events.schema import EvidenceKind
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 MANIFEST_COLUMNS = (
     "path",

@@ -15,15 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
 from binwatch.collector.auth import DeviceIdentity
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Device, EventFlag, EvidenceFile, ReviewStatus, to_utc, utcnow
 from binwatch.collector.db.tables import Event as EventRow
 from binwatch.collector.errors import Conflict, Forbidden, Invalid
 from binwatch.events.schema import Event, Heartbeat
-from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_INT = 2**63 - 1

@@ -11,12 +11,13 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from binwatch.collector.db.tables import ENTITY_TYPE_LABELS, Entity, EntityType, Event, EventFlag, ReviewStatus, Site
 from binwatch.collector.stats import count_where
 from binwatch.datasets.taxonomy import CATEGORY_KEYS
 from binwatch.events.schema import Flag
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 FLAG_KEYS = tuple(f.value for f in Flag)
 COLUMNS = (

@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 import time
 
+from sqlalchemy import bindparam, select
+
 from binwatch.collector.auth import DeviceIdentity, find_device
 from binwatch.collector.credentials import token_digest
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Bin
-from sqlalchemy import bindparam, select
 
 MAX_ENTRIES = 10_000
 _BINS_OF_SITE = select(Bin.id, Bin.category).where(Bin.site_id == bindparam("site_id"))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from pydantic import Field, TypeAdapter, ValidationError
+
 from binwatch.collector.errors import Invalid
 from binwatch.events.schema import Identifier
-from pydantic import Field, TypeAdapter, ValidationError
 
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
 from binwatch.collector.credentials import DEVICE_PREFIX, hash_password, new_token, token_digest
 from binwatch.collector.db.tables import Bin, Device, Entity, EntityType, Event, Login, Role, Site, User, utcnow
 from binwatch.collector.errors import Conflict, Invalid, NotFound
 from binwatch.collector.names import Address, Identifier, Name, OptionalText, Password, Username, checked
 from binwatch.datasets.taxonomy import CATEGORY_KEYS
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
 
 def create_entity(session: Session, *, name: str, type: EntityType | str, contact: str = "") -> Entity:

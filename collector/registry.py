@@ -11,14 +11,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from binwatch.collector.blobs import BlobStore
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import ModelActivation, ModelVersion, User, utcnow
 from binwatch.collector.errors import Conflict, Invalid, NotFound, UnsupportedMedia
 from binwatch.collector.names import ModelVersionName, checked
 from binwatch.collector.spool import Spooled, measure_file
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 # A serialised ONNX ModelProto starts with field 1 (ir_version, a varint): the byte 0x08.
 ONNX_FIRST_BYTE = 0x08

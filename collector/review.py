@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from binwatch.collector.compliance import standing_flags
 from binwatch.collector.db.tables import Event, EventFlag, Review, ReviewAction, ReviewStatus, Role, User, utcnow
 from binwatch.collector.errors import Conflict, Forbidden, Invalid, NotFound
 from binwatch.collector.names import Note, checked
 from binwatch.datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS, category_of
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 
 def state_of(event: Event) -> dict:

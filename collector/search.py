@@ -12,10 +12,11 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from binwatch.collector.db.tables import Event, EventFlag, Site, to_utc
-from binwatch.collector.errors import Invalid
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
+
+from binwatch.collector.db.tables import Event, EventFlag, Site, to_utc
+from binwatch.collector.errors import Invalid
 
 
 @dataclass(frozen=True)

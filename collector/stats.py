@@ -12,10 +12,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from binwatch.collector.db.tables import Entity, Event, EventFlag, ReviewStatus, Site
-from binwatch.events.schema import Flag
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
+
+from binwatch.collector.db.tables import Entity, Event, EventFlag, ReviewStatus, Site
+from binwatch.events.schema import Flag
 
 Grouping = Literal["site", "entity", "day"]
 FLAG_KEYS = tuple(f.value for f in Flag)

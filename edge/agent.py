@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+
 from binwatch.edge import flags as rules
 from binwatch.edge.camera import Camera, CameraError, FrameFeed, open_capture, video_fps
 from binwatch.edge.client import CollectorClient

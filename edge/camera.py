@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
+
 from binwatch.edge.backoff import backoff_s
 from binwatch.edge.config import CameraConfig
 from binwatch.edge.timing import Timing

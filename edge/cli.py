@@ -63,6 +63,7 @@ def _run(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     import cv2
     import numpy as np
+
     from binwatch.edge import agent, config, evidence
     from binwatch.edge.camera import CameraError
 

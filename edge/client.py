@@ -18,9 +18,10 @@ from enum import Enum
 from typing import Annotated
 
 import httpx
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
+
 from binwatch.edge.config import CollectorConfig
 from binwatch.events.schema import EVIDENCE_MEDIA_TYPES, EvidenceKind, Heartbeat
-from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 EVENTS_PATH = "/api/v1/events"
 EVIDENCE_PATH = "/api/v1/events/{event_id}/evidence/{kind}"

@@ -14,8 +14,9 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
-from binwatch.events.schema import CategoryKey, Identifier
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from binwatch.events.schema import CategoryKey, Identifier
 
 HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from binwatch.datasets import taxonomy
 from binwatch.events.schema import Prediction
 from binwatch.inference.classifier import Classifier, ItemPrediction, ModelMetadata, summarize

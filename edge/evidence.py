@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from binwatch.datasets import taxonomy
 from binwatch.edge import clip, storage
 from binwatch.edge.config import BinConfig, ClipConfig

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
 from binwatch.edge.client import CollectorClient, DownloadError, ModelOffer, Outcome
 from binwatch.edge.storage import fsync_dir
 from binwatch.inference.classifier import Classifier

@@ -11,8 +11,9 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from binwatch.datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from binwatch.datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS
 
 SCHEMA_VERSION = 1
 

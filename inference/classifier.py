@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
 from binwatch.datasets import taxonomy
 from binwatch.datasets.preprocess import Preprocess
 

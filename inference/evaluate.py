@@ -14,6 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from binwatch.datasets.images import ImageDecodeError
 from binwatch.datasets.manifest import SampleSet
 from binwatch.inference.metrics import category_report, item_report

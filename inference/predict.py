@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
 from binwatch.datasets.images import IMAGE_SUFFIXES, ImageDecodeError, read_image
 from binwatch.inference.classifier import Classifier, summarize
 

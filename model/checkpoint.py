@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
 from binwatch.datasets import taxonomy
 from binwatch.datasets.preprocess import Preprocess
 from binwatch.model.network import ARCH, ItemAndCategory, create_model

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from binwatch.datasets.preprocess import Preprocess
 from torchvision.transforms import v2
+
+from binwatch.datasets.preprocess import Preprocess
 
 
 class TrainTransform:

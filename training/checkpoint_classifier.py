@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from binwatch.inference.classifier import ModelMetadata
 from binwatch.model import checkpoint
 

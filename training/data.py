@@ -10,10 +10,11 @@ import logging
 from collections import Counter
 
 import torch
+from torch.utils.data import Dataset, WeightedRandomSampler
+
 from binwatch.datasets.images import ImageDecodeError
 from binwatch.datasets.manifest import Sample, SampleSet
 from binwatch.datasets.taxonomy import category_of
-from torch.utils.data import Dataset, WeightedRandomSampler
 
 log = logging.getLogger(__name__)
 BAD_SAMPLE = -1

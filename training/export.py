@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
+
 from binwatch.datasets import manifest, split
 from binwatch.datasets.images import ImageDecodeError
 from binwatch.inference.classifier import Classifier, ModelMetadata

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
 from binwatch.datasets import manifest, split
 from binwatch.inference.evaluate import evaluate
 from binwatch.model import checkpoint

@@ -15,6 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from timm.optim import create_optimizer_v2
+from timm.scheduler import CosineLRScheduler
+from timm.utils import ModelEmaV3
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
 from binwatch.datasets import manifest, split, stats, taxonomy
 from binwatch.datasets.preprocess import Preprocess
 from binwatch.inference.metrics import category_report, item_report
@@ -23,12 +30,6 @@ from binwatch.model.network import ItemAndCategory, create_model
 from binwatch.training.augment import EvalTransform, TrainTransform
 from binwatch.training.config import TrainConfig
 from binwatch.training.data import BAD_SAMPLE, ImageDataset, balanced_sampler
-from timm.optim import create_optimizer_v2
-from timm.scheduler import CosineLRScheduler
-from timm.utils import ModelEmaV3
-from torch import nn
-from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 

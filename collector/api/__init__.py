@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from binwatch.collector.api import auth, devices, events, export, health, ingest, models, sites, stats, users
 from fastapi import APIRouter
+
+from binwatch.collector.api import auth, devices, events, export, health, ingest, models, sites, stats, users
 
 API_PREFIX = "/api/v1"
 

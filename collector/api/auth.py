@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter, HTTPException, Request, status
+
 from binwatch.collector.api.defs.admin import UserOut
 from binwatch.collector.api.defs.auth import LoginIn, LoginOut
 from binwatch.collector.api.defs.common import errors
@@ -11,7 +13,6 @@ from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Login, User
 from binwatch.collector.settings import Settings
 from binwatch.collector.throttle import LoginThrottle
-from fastapi import APIRouter, HTTPException, Request, status
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

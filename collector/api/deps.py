@@ -12,6 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
 from binwatch.collector.auth import DeviceIdentity, find_login
 from binwatch.collector.blobs import BlobStore
 from binwatch.collector.credentials import DEVICE_PREFIX
@@ -19,10 +24,6 @@ from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Login, Role, User
 from binwatch.collector.lookups import Lookups
 from binwatch.collector.settings import Settings
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
 device_bearer = HTTPBearer(
     scheme_name="DeviceToken", description="token printed by `binwatch collector add-device`", auto_error=False

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter, status
+from sqlalchemy import select
+
 from binwatch.collector.api.defs.admin import DeviceIn, DeviceOut, DeviceToken
 from binwatch.collector.api.defs.common import IdPath, errors
 from binwatch.collector.api.deps import AdminDep, DatabaseDep, LookupsDep, ReadSession, SettingsDep, UserDep
 from binwatch.collector.db.tables import Device, utcnow
 from binwatch.collector.provisioning import create_device, get_device, revoke_device, rotate_device_token
-from fastapi import APIRouter, status
-from sqlalchemy import select
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from binwatch.collector.blobs import BadKey
-from binwatch.collector.errors import CollectorError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from binwatch.collector.blobs import BadKey
+from binwatch.collector.errors import CollectorError
 
 
 async def collector_error(_request: Request, exc: CollectorError) -> JSONResponse:

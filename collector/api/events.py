@@ -6,6 +6,9 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
 from binwatch.collector.api.defs.common import EntityIdQuery, IdQuery, errors
 from binwatch.collector.api.defs.events import (
     EventDetail,
@@ -23,8 +26,6 @@ from binwatch.collector.evidence import evidence_key, media_type, uploaded_evide
 from binwatch.collector.review import history, review_event, undo_review
 from binwatch.collector.search import EventFilter, find_events
 from binwatch.events.schema import EvidenceKind, Flag
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
 
 router = APIRouter(prefix="/events", tags=["events"])
 

@@ -6,12 +6,13 @@ import datetime as dt
 import tempfile
 from typing import Annotated
 
+from fastapi import APIRouter, Query
+from fastapi.responses import Response, StreamingResponse
+
 from binwatch.collector.api.defs.common import IdQuery, errors
 from binwatch.collector.api.deps import AdminDep, ReadSession, StoreDep
 from binwatch.collector.blobs import CHUNK
 from binwatch.collector.export import export_zip, reviewed_samples
-from fastapi import APIRouter, Query
-from fastapi.responses import Response, StreamingResponse
 
 router = APIRouter(tags=["export"])
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
+from fastapi import APIRouter, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+
 from binwatch.collector.api.defs.common import errors
 from binwatch.collector.api.defs.events import EventAck, EvidenceAck, HeartbeatAck
 from binwatch.collector.api.deps import DatabaseDep, DeviceDep, LookupsDep, SettingsDep, StoreDep
@@ -13,8 +16,6 @@ from binwatch.collector.evidence import find_declared, store_evidence
 from binwatch.collector.ingest import ingest, record_heartbeat
 from binwatch.collector.spool import spool_stream
 from binwatch.events.schema import Event, EvidenceKind, Heartbeat
-from fastapi import APIRouter, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 
 router = APIRouter(tags=["ingest"])
 

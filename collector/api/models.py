@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
+
 from binwatch.collector.api.defs.common import errors
 from binwatch.collector.api.defs.models import CurrentModel, ModelVersionOut
 from binwatch.collector.api.deps import (
@@ -29,8 +32,6 @@ from binwatch.collector.registry import (
     roll_back,
 )
 from binwatch.collector.spool import measure_file
-from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile, status
-from fastapi.concurrency import run_in_threadpool
 
 router = APIRouter(tags=["models"])
 

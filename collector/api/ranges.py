@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 
-from binwatch.collector.blobs import BlobStore
-from binwatch.collector.errors import NotFound
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
+
+from binwatch.collector.blobs import BlobStore
+from binwatch.collector.errors import NotFound
 
 _RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
 

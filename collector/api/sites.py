@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter, status
+from sqlalchemy import select
+
 from binwatch.collector.api.defs.admin import EntityIn, EntityOut, EntityPatch, SiteIn, SiteOut, SitePatch
 from binwatch.collector.api.defs.common import EntityId, IdPath, errors
 from binwatch.collector.api.deps import AdminDep, DatabaseDep, LookupsDep, ReadSession, UserDep
@@ -16,8 +19,6 @@ from binwatch.collector.provisioning import (
     update_entity,
     update_site,
 )
-from fastapi import APIRouter, status
-from sqlalchemy import select
 
 router = APIRouter(tags=["sites"])
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
 from binwatch.collector.api.defs.common import EntityIdQuery, IdQuery, errors
 from binwatch.collector.api.defs.stats import StatsOut, TallyOut
 from binwatch.collector.api.deps import ReadSession, UserDep
 from binwatch.collector.errors import Invalid
 from binwatch.collector.ledger import ledger_csv, ledger_rows
 from binwatch.collector.stats import Tally, tally, total
-from fastapi import APIRouter, Query
-from fastapi.responses import StreamingResponse
 
 router = APIRouter(tags=["statistics"])
 

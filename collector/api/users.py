@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import APIRouter, Path, status
+from sqlalchemy import select
+
 from binwatch.collector.api.defs.admin import UserIn, UserOut, UserPatch
 from binwatch.collector.api.defs.common import errors
 from binwatch.collector.api.deps import AdminDep, DatabaseDep, ReadSession
 from binwatch.collector.db.tables import User
 from binwatch.collector.provisioning import create_user, update_user
-from fastapi import APIRouter, Path, status
-from sqlalchemy import select
 
 router = APIRouter(prefix="/users", tags=["users"])
 

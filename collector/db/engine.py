@@ -18,10 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from binwatch.collector.db.checkpoint import SAFETY_VALVE_PAGES, WalCheckpointer
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from binwatch.collector.db.checkpoint import SAFETY_VALVE_PAGES, WalCheckpointer
 
 T = TypeVar("T")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from binwatch.collector.errors import Invalid
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -25,6 +24,8 @@ from sqlalchemy import (
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from binwatch.collector.errors import Invalid
 
 
 class UTCDateTime(TypeDecorator):

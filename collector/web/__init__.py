@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from binwatch.collector.api import API_PREFIX
-from binwatch.collector.api.errors import collector_error
-from binwatch.collector.errors import CollectorError
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+
+from binwatch.collector.api import API_PREFIX
+from binwatch.collector.api.errors import collector_error
+from binwatch.collector.errors import CollectorError
 
 STATIC = Path(__file__).with_name("static")
 

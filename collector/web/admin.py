@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+
 from binwatch.collector.db.tables import Device, Entity, Site, User
 from binwatch.collector.errors import CollectorError
 from binwatch.collector.provisioning import (
@@ -25,9 +29,6 @@ from binwatch.collector.registry import add_version, list_versions, make_current
 from binwatch.collector.spool import measure_file
 from binwatch.collector.web.render import page
 from binwatch.collector.web.session import Csrf, PageAdmin, check_csrf, redirect
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Text = Annotated[str, Form(max_length=2000)]

@@ -6,10 +6,11 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from binwatch.collector.db.tables import ENTITY_TYPE_LABELS, EntityType
-from binwatch.datasets.taxonomy import CATEGORIES, ITEMS, category, item
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+
+from binwatch.collector.db.tables import ENTITY_TYPE_LABELS, EntityType
+from binwatch.datasets.taxonomy import CATEGORIES, ITEMS, category, item
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+
 from binwatch.collector.api.defs.admin import DeviceOut
 from binwatch.collector.db.tables import Device, Event, Site, utcnow
 from binwatch.collector.ledger import ledger_csv, ledger_rows
@@ -11,9 +15,6 @@ from binwatch.collector.stats import tally, total
 from binwatch.collector.web.charts import compliance_by_row, disposals_by_day
 from binwatch.collector.web.render import page
 from binwatch.collector.web.session import PageUser, redirect
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
 
 router = APIRouter(include_in_schema=False)
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
 from binwatch.collector.api.ranges import blob_response
 from binwatch.collector.db.tables import Event, ReviewAction, Site
 from binwatch.collector.errors import CollectorError, NotFound
@@ -14,9 +18,6 @@ from binwatch.collector.search import EventFilter, encode_cursor, find_events
 from binwatch.collector.web.render import page
 from binwatch.collector.web.session import Csrf, PageLogin, PageUser, check_csrf, redirect
 from binwatch.events.schema import EvidenceKind, Flag
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
-from sqlalchemy import select
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+
 from binwatch.collector.api.auth import authenticate
 from binwatch.collector.auth import close_login, find_login
 from binwatch.collector.db.tables import Login, Role, User
 from binwatch.collector.web.render import page
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse
 
 COOKIE = "binwatch_session"
 router = APIRouter(include_in_schema=False)

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+
 from binwatch.datasets import taxonomy
 from binwatch.datasets.manifest import Sample, SampleSet
 from binwatch.datasets.split import split_by_group

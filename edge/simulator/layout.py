@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from binwatch.datasets import taxonomy
 
 # Bins a drop-off point installs first: kitchen and other waste at every point, then recyclables,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from binwatch.datasets import taxonomy
 from binwatch.datasets.manifest import ImageStore
 from binwatch.edge.clip import stderr_silenced

@@ -19,6 +19,7 @@ from itertools import cycle
 from pathlib import Path
 
 import numpy as np
+
 from binwatch.datasets import taxonomy
 from binwatch.datasets.images import decode_image, encode_jpeg, fit_within
 from binwatch.datasets.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, Sample, SampleSet, load

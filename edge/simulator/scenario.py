@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from binwatch.datasets import taxonomy
 from binwatch.datasets.manifest import SampleSet, load
 from binwatch.edge import config

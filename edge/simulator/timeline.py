@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+
 from binwatch.datasets.manifest import Sample
 from binwatch.edge.simulator.layout import Bin
 

@@ -14,10 +14,11 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
 from binwatch.datasets import taxonomy
 from binwatch.edge.config import ScheduleConfig
 from binwatch.events.schema import CategoryKey, Flag, Identifier
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 FORMAT = "binwatch-truth/1"
 Seconds = Annotated[float, Field(ge=0)]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from binwatch.collector.app import create_app
-from binwatch.collector.settings import Settings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from binwatch.collector.app import create_app
+from binwatch.collector.settings import Settings
 from tests.collector.support import PASSWORDS, LiveServer, Template, World, free_port, provision
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from binwatch.collector.provisioning import create_device, create_entity, create_site, create_user
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+
+from binwatch.collector.provisioning import create_device, create_entity, create_site, create_user
 
 PASSWORDS = {"admin": "admin-password-1", "rita": "reviewer-password-1", "remy": "reviewer-password-2"}
 SITE_A_BINS = {"k1": "kitchen", "o1": "other", "r1": "recyclable", "h1": "hazardous"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from binwatch.collector.db.tables import Login
 from sqlalchemy import update
 
+from binwatch.collector.db.tables import Login
 from tests.collector.support import PASSWORDS, World
 
 

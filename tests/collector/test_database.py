@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from binwatch.collector.db.tables import Base
-from sqlalchemy import inspect
 
 
 def test_empty_database_to_head_matches_the_tables(tmp_path):

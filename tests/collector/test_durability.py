@@ -12,11 +12,11 @@ import time
 import urllib.error
 import urllib.request
 
+from sqlalchemy import select
+
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Event
 from binwatch.collector.server import settings_environment
-from sqlalchemy import select
-
 from tests.collector.support import free_port, make_event
 
 

@@ -9,8 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from binwatch.collector.export import MANIFEST_COLUMNS
 
+from binwatch.collector.export import MANIFEST_COLUMNS
 from tests.collector.support import World, jpeg, make_event
 
 SHARED_MANIFEST = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "waste-v1" / "manifest.csv"

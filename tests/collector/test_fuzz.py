@@ -11,11 +11,6 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from binwatch.collector.app import create_app
-from binwatch.collector.auth import open_login
-from binwatch.collector.db.tables import User
-from binwatch.collector.provisioning import rotate_device_token
-from binwatch.collector.settings import Settings
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -24,6 +19,11 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from binwatch.collector.app import create_app
+from binwatch.collector.auth import open_login
+from binwatch.collector.db.tables import User
+from binwatch.collector.provisioning import rotate_device_token
+from binwatch.collector.settings import Settings
 from tests.collector.support import provision
 
 DEVICE_ONLY = {

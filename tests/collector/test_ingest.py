@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from binwatch.collector.db.tables import Device, Event, EvidenceFile
 from sqlalchemy import func, select
 
+from binwatch.collector.db.tables import Device, Event, EvidenceFile
 from tests.collector.support import World, clip, jpeg, make_event, sha
 
 
@@ -208,8 +208,9 @@ def test_evidence_of_another_device_or_unknown_event(world: World):
 
 
 def test_evidence_over_the_size_cap_is_413(settings, template):
-    from binwatch.collector.app import create_app
     from fastapi.testclient import TestClient
+
+    from binwatch.collector.app import create_app
 
     app = create_app(settings.model_copy(update={"max_evidence_bytes": 4096}))
     with TestClient(app) as client:

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pytest
+
 from binwatch.collector.loadgen import NotLoopback, SimDevice, loopback_target, main, run
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+
 from binwatch.collector.api.ranges import parse_range
 from binwatch.collector.blobs import BadKey, LocalBlobStore
 from binwatch.collector.compliance import standing_flags
@@ -12,7 +13,6 @@ from binwatch.collector.db.tables import ReviewStatus
 from binwatch.collector.jpeg import jpeg_size
 from binwatch.collector.settings import Settings, load_settings
 from binwatch.collector.throttle import LoginThrottle
-
 from tests.collector.support import jpeg
 
 

@@ -12,14 +12,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from binwatch.collector.app import create_app
-from binwatch.collector.auth import DeviceIdentity
-from binwatch.collector.ingest import ingest
-from binwatch.collector.settings import Settings
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from binwatch.collector.app import create_app
+from binwatch.collector.auth import DeviceIdentity
+from binwatch.collector.ingest import ingest
+from binwatch.collector.settings import Settings
 from tests.collector.support import World, jpeg, make_event, provision
 
 URL = os.environ.get("BINWATCH_TEST_POSTGRES_URL")
@@ -50,6 +50,7 @@ def pg_world(pg_url, tmp_path_factory) -> Iterator[World]:
 def test_migrated_schema_matches_the_tables(pg_world):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+
     from binwatch.collector.db.tables import Base
 
     assert not pg_world.app.state.db.is_sqlite

@@ -94,8 +94,9 @@ def test_same_version_with_another_file_is_409(world: World):
 
 
 def test_model_over_the_cap_is_413(settings, template):
-    from binwatch.collector.app import create_app
     from fastapi.testclient import TestClient
+
+    from binwatch.collector.app import create_app
 
     app = create_app(settings.model_copy(update={"max_model_bytes": 2048}))
     with TestClient(app) as client:

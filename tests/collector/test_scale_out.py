@@ -31,15 +31,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Event, EvidenceFile
 from binwatch.collector.loadgen import SimDevice, register_fleet, run
 from binwatch.collector.provisioning import create_user
 from binwatch.collector.server import migrate
 from binwatch.collector.settings import Settings
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
-
 from tests.collector.support import free_port, make_event
 
 URL = os.environ.get("BINWATCH_TEST_POSTGRES_URL")

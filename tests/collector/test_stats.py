@@ -7,8 +7,8 @@ import datetime as dt
 import io
 
 import pytest
-from binwatch.collector.ledger import COLUMNS
 
+from binwatch.collector.ledger import COLUMNS
 from tests.collector.support import World, make_event
 
 UTC = dt.UTC

@@ -6,11 +6,11 @@ import datetime as dt
 import re
 
 import pytest
-from binwatch.collector.db.tables import Login
-from binwatch.collector.web.session import COOKIE
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from binwatch.collector.db.tables import Login
+from binwatch.collector.web.session import COOKIE
 from tests.collector.support import PASSWORDS, World, jpeg, make_event
 
 

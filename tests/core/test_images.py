@@ -5,8 +5,9 @@ import io
 import cv2
 import numpy as np
 import pytest
-from binwatch.datasets.images import ImageDecodeError, decode_image, read_image
 from PIL import Image
+
+from binwatch.datasets.images import ImageDecodeError, decode_image, read_image
 
 
 @pytest.fixture

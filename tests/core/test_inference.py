@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import onnx
 import pytest
+
 from binwatch.datasets import manifest
 from binwatch.inference.classifier import Classifier, ModelFileError, default_model_path
 from binwatch.training.checkpoint_classifier import CheckpointClassifier

@@ -2,6 +2,7 @@ import csv
 import shutil
 
 import pytest
+
 from binwatch.datasets import manifest, split
 from binwatch.datasets.pack import pack
 

@@ -5,6 +5,7 @@ import json
 import shutil
 
 import cv2
+
 from binwatch.training.config import RetrainConfig
 from binwatch.training.retrain import decide, retrain
 

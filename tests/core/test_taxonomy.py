@@ -1,4 +1,5 @@
 import pytest
+
 from binwatch.datasets import taxonomy
 
 

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+
 from binwatch.datasets import taxonomy
 from binwatch.model import checkpoint
 from binwatch.training.config import ExportConfig, TrainConfig

@@ -16,8 +16,9 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from binwatch.events.schema import Event, Heartbeat
 from pydantic import ValidationError
+
+from binwatch.events.schema import Event, Heartbeat
 
 TOKEN = "secret"
 

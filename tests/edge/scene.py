@@ -15,6 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from binwatch.datasets import taxonomy
 from binwatch.datasets.images import read_image
 from binwatch.edge.agent import OFFLINE_START

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import cv2
 import pytest
+
 from binwatch.edge.agent import OFFLINE_START, Agent, run_offline
 from binwatch.edge.config import ConfigError
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.storage import Layout
 from binwatch.events.schema import EvidenceKind, Flag
-
 from tests.edge import scene
 from tests.edge.conftest import DROPS
 

@@ -11,6 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 import pytest
+
 from binwatch.edge.camera import Camera, CameraError, FrameFeed
 from binwatch.edge.config import CameraConfig
 

@@ -9,11 +9,11 @@ import types
 
 import cv2
 import numpy as np
+
+from binwatch.cli import main
 from binwatch.edge.config import dump
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.storage import Layout
-
-from binwatch.cli import main
 from tests.edge import scene
 from tests.edge.test_outbox import make_event
 

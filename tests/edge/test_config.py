@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from binwatch.edge.config import ConfigError, dump, load, parse
 
+from binwatch.edge.config import ConfigError, dump, load, parse
 from tests.edge import scene
 
 

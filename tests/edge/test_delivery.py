@@ -7,13 +7,13 @@ import threading
 
 import httpx
 import pytest
+
 from binwatch.edge.backoff import backoff_s
 from binwatch.edge.client import CollectorClient, Outcome, judge
 from binwatch.edge.config import CollectorConfig
 from binwatch.edge.delivery import Delivery
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.storage import Layout
-
 from tests.edge.collector_stub import TOKEN
 from tests.edge.test_outbox import make_event
 

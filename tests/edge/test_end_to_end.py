@@ -17,7 +17,6 @@ from pathlib import Path
 
 from binwatch.edge.config import dump
 from binwatch.events.schema import EvidenceKind
-
 from tests.edge import scene
 from tests.edge.conftest import DROPS
 from tests.edge.test_camera import free_port

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import cv2
 import numpy as np
+
 from binwatch.edge.agent import OFFLINE_START
 from binwatch.edge.clip import ClipBuffer, usable_codec, write_mp4
 from binwatch.edge.config import BinConfig, ClipConfig

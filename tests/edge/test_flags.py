@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+
 from binwatch.datasets import taxonomy
 from binwatch.edge.config import ScheduleConfig, ThresholdConfig
 from binwatch.edge.consensus import combine

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from binwatch.edge.isolate import Box, Found, Opening, changed_region, item_crops
 
+from binwatch.edge.isolate import Box, Found, Opening, changed_region, item_crops
 from tests.edge.scene import BAG, DATA
 
 POLYGON = [(100, 50), (400, 50), (400, 300), (100, 300)]

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from binwatch.edge.agent import OFFLINE_START
 from binwatch.edge.evidence import EvidenceFile
 from binwatch.edge.outbox import Outbox

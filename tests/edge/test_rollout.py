@@ -11,6 +11,7 @@ from datetime import timedelta
 import cv2
 import onnx
 import pytest
+
 from binwatch.edge.agent import OFFLINE_START, Agent, LiveAgent
 from binwatch.edge.client import CollectorClient
 from binwatch.edge.config import CollectorConfig
@@ -18,7 +19,6 @@ from binwatch.edge.outbox import Outbox
 from binwatch.edge.rollout import ModelUpdater, load_installed
 from binwatch.edge.storage import Layout
 from binwatch.inference.classifier import Classifier, default_model_path
-
 from tests.edge import scene
 from tests.edge.collector_stub import TOKEN
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import cv2
 import numpy as np
+
 from binwatch.edge.agent import OFFLINE_START
 from binwatch.edge.motion import Motion, MotionDetector
 from binwatch.edge.segment import Role, Segmenter

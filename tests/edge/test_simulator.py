@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
 from binwatch.datasets import manifest, taxonomy
 from binwatch.edge import config
 from binwatch.edge.simulator import cli, items, layout, scenario, sprite, timeline, truth

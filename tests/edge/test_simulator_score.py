@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
+
 from binwatch.edge.simulator.score import format_table, score
 from binwatch.events.schema import Event, Flag, Prediction
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from binwatch.collector.app import create_app
 from binwatch.collector.settings import load_settings
+from binwatch.demo import SAMPLES, provision, serve_in_thread, wait_for
 from binwatch.edge import config as site_config
 from binwatch.edge.agent import run_offline
 from binwatch.edge.client import CollectorClient
@@ -18,8 +20,6 @@ from binwatch.inference.classifier import RELEASE_DIR
 from binwatch.training.config import RetrainConfig
 from binwatch.training.registry import register_model
 from binwatch.training.retrain import retrain
-
-from binwatch.demo import SAMPLES, provision, serve_in_thread, wait_for
 
 pytestmark = pytest.mark.slow
 

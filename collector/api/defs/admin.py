@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+from pydantic import BaseModel, Field
+
 from binwatch.collector.api.defs.common import Request
 from binwatch.collector.db.tables import ENTITY_TYPE_LABELS, Device, Entity, EntityType, Site, User
 from binwatch.collector.names import Address, Identifier, Name, OptionalText, Password, Username
 from binwatch.events.schema import CategoryKey
-from pydantic import BaseModel, Field
 
 RoleName = Literal["reviewer", "admin"]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pydantic import BaseModel, Field
+
 from binwatch.collector.api.defs.admin import UserOut
 from binwatch.collector.api.defs.common import Request
-from pydantic import BaseModel, Field
 
 
 class LoginIn(Request):

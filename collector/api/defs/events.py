@@ -6,11 +6,12 @@ import datetime as dt
 import uuid
 from typing import Literal
 
+from pydantic import BaseModel, Field
+
 from binwatch.collector.api.defs.common import Request
 from binwatch.collector.db.tables import Event, EvidenceFile, Review
 from binwatch.collector.names import Note
 from binwatch.events.schema import CategoryKey, EvidenceKind, Flag
-from pydantic import BaseModel, Field
 
 
 class EventAck(BaseModel):

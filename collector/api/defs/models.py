@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from binwatch.collector.db.tables import ModelVersion
 from pydantic import BaseModel, Field
+
+from binwatch.collector.db.tables import ModelVersion
 
 
 class ModelVersionOut(BaseModel):

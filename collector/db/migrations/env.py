@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from binwatch.collector.db.engine import make_engine
 from binwatch.collector.db.tables import Base
 
