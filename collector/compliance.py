@@ -4,9 +4,8 @@ A disposal is compliant when none of its flags stands. The flags that stand are:
 - unreviewed or confirmed: the flags the edge box reported;
 - rejected (a false positive): none;
 - corrected: ``off_hours`` if it was reported (it depends on the time, not the item), plus the
-  item flags judged again from the corrected label: ``mixed_disposal`` when the corrected
-  category is not the bin's category, ``kitchen_contamination`` when the bin is the kitchen
-  bin and the corrected item is an Art. 16(3) contaminant.
+  item flags judged again from the corrected label by the rule the edge applies
+  (``events.rules.item_flags``).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from collections.abc import Iterable
 
 from binwatch.collector.db.tables import ReviewStatus
 from binwatch.datasets.taxonomy import is_kitchen_contaminant
+from binwatch.events.rules import item_flags
 from binwatch.events.schema import Flag
 
 ITEM_FLAGS = frozenset({Flag.MIXED_DISPOSAL.value, Flag.KITCHEN_CONTAMINATION.value})
@@ -32,9 +32,5 @@ def standing_flags(
         return set()
     if status is not ReviewStatus.CORRECTED:
         return reported
-    standing = reported - ITEM_FLAGS
-    if label_category is not None and label_category != bin_category:
-        standing.add(Flag.MIXED_DISPOSAL.value)
-    if bin_category == "kitchen" and label_item is not None and is_kitchen_contaminant(label_item):
-        standing.add(Flag.KITCHEN_CONTAMINATION.value)
-    return standing
+    contaminant = label_item is not None and is_kitchen_contaminant(label_item)
+    return (reported - ITEM_FLAGS) | {f.value for f in item_flags(bin_category, label_category, contaminant)}

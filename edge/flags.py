@@ -1,11 +1,11 @@
 """The flag rules of Art. 16, stated once.
 
-``rule_flags`` says which flags a disposal deserves when its item is known (the tests'
-scenes use it for their truth; ``edge/simulator/truth.py`` states the rules again on purpose,
-so the simulator's ground truth cannot inherit a mistake from the code it measures).
-``decide`` applies the same rules to what the camera saw, flagging only where the consensus
-is confident enough. An Art. 16(3) contaminant in the kitchen bin is an item of another
-category in that bin, so it is both ``mixed_disposal`` and ``kitchen_contamination``.
+The item rules themselves are ``events.rules.item_flags``, shared with the collector. Here:
+``rule_flags`` says which flags a disposal deserves when its item is known (the tests' scenes
+use it for their truth; ``edge/simulator/truth.py`` states the rules again on purpose, so the
+simulator's ground truth cannot inherit a mistake from the code it measures), and ``decide``
+applies the rules to what the camera saw, passing on only what the consensus is confident of.
+Both add ``off_hours`` from the site's schedule.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from datetime import datetime, time
 from binwatch.datasets import taxonomy
 from binwatch.edge.config import ScheduleConfig, ThresholdConfig
 from binwatch.edge.consensus import Consensus
+from binwatch.events.rules import item_flags
 from binwatch.events.schema import Flag
-
-KITCHEN = "kitchen"
 
 
 def within_hours(at: datetime, schedule: ScheduleConfig) -> bool:
@@ -36,11 +35,8 @@ def _inside(t: time, start: time, end: time) -> bool:
 
 def rule_flags(bin_category: str, item: str | None, at: datetime, schedule: ScheduleConfig) -> list[Flag]:
     """The flags a disposal of ``item`` (``None``: unknown) into a ``bin_category`` bin at ``at`` deserves."""
-    flags = []
-    if item is not None and taxonomy.category_of(item) != bin_category:
-        flags.append(Flag.MIXED_DISPOSAL)
-    if item is not None and bin_category == KITCHEN and taxonomy.is_kitchen_contaminant(item):
-        flags.append(Flag.KITCHEN_CONTAMINATION)
+    category = taxonomy.category_of(item) if item is not None else None
+    flags = item_flags(bin_category, category, item is not None and taxonomy.is_kitchen_contaminant(item))
     if not within_hours(at, schedule):
         flags.append(Flag.OFF_HOURS)
     return flags
@@ -49,21 +45,16 @@ def rule_flags(bin_category: str, item: str | None, at: datetime, schedule: Sche
 def decide(
     bin_category: str, consensus: Consensus | None, at: datetime, thresholds: ThresholdConfig, schedule: ScheduleConfig
 ) -> list[Flag]:
-    """The flags for what the camera saw: a rule fires only on a confident, agreeing consensus."""
+    """The flags for what the camera saw: a rule sees only what an agreeing consensus is confident of."""
     flags = []
     if consensus is not None:
-        if (
-            consensus.top.category != bin_category
-            and consensus.probability_not(bin_category) >= thresholds.mixed_confidence
-            and consensus.category_agreement >= thresholds.consensus_agreement
-        ):
-            flags.append(Flag.MIXED_DISPOSAL)
-        if (
-            bin_category == KITCHEN
-            and consensus.contaminant_probability >= thresholds.contamination_confidence
+        agreed = consensus.category_agreement >= thresholds.consensus_agreement
+        confident_other = agreed and consensus.probability_not(bin_category) >= thresholds.mixed_confidence
+        contaminant = (
+            consensus.contaminant_probability >= thresholds.contamination_confidence
             and consensus.contaminant_agreement >= thresholds.consensus_agreement
-        ):
-            flags.append(Flag.KITCHEN_CONTAMINATION)
+        )
+        flags = item_flags(bin_category, consensus.top.category if confident_other else None, contaminant)
     if not within_hours(at, schedule):
         flags.append(Flag.OFF_HOURS)
     return flags
