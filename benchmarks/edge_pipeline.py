@@ -32,9 +32,10 @@ import cv2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from binwatch.edge.agent import OFFLINE_START, Agent, load_classifier  # noqa: E402
+from binwatch.edge.agent import Agent, load_classifier  # noqa: E402
 from binwatch.edge.config import load  # noqa: E402
 from binwatch.edge.motion import MotionDetector  # noqa: E402
+from binwatch.edge.offline import OFFLINE_START  # noqa: E402
 from binwatch.edge.outbox import Outbox  # noqa: E402
 from binwatch.edge.segment import Segmenter  # noqa: E402
 from binwatch.edge.storage import Layout  # noqa: E402

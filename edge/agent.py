@@ -8,67 +8,42 @@ the rules decide the flags (``flags``). A flagged event then waits ``clips.post_
 end of its clip, its evidence is written and it is committed to the outbox; unflagged
 events are committed at once (with their crop when ``clips.unflagged_crop``).
 
-``run_offline`` drives an ``Agent`` over a video file as fast as it decodes; ``run`` is
-``binwatch edge run``: a live source, the outbox, delivery, heartbeats and model roll-out in
-threads, a new model swapped in between two frames, and a clean stop on SIGTERM or SIGINT.
+Where the frames come from is not its business: ``offline.run_offline`` feeds it a video
+file, ``live.LiveAgent`` a camera (``binwatch edge run``).
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import numpy as np
 
 from binwatch.edge import flags as rules
-from binwatch.edge.camera import Camera, CameraError, FrameFeed, open_capture, video_fps
-from binwatch.edge.client import CollectorClient
+from binwatch.edge.camera import CameraError
 from binwatch.edge.clip import ClipBuffer, usable_codec
-from binwatch.edge.config import BinConfig, ConfigError, SiteConfig
+from binwatch.edge.config import BinConfig, SiteConfig, check_polygons
 from binwatch.edge.consensus import Consensus, classify
-from binwatch.edge.delivery import Delivery
 from binwatch.edge.evidence import EvidenceFile, EvidenceWriter
-from binwatch.edge.heartbeat import HeartbeatSender
 from binwatch.edge.isolate import Box, Opening, changed_region, item_crops
 from binwatch.edge.motion import MotionDetector
 from binwatch.edge.outbox import Outbox
-from binwatch.edge.rollout import ModelUpdater, load_installed
 from binwatch.edge.segment import Role, Segment, Segmenter
-from binwatch.edge.storage import Layout
 from binwatch.edge.timing import Timing
-from binwatch.events.schema import Event, Flag, Heartbeat
+from binwatch.events.schema import Event, Flag
 from binwatch.inference.classifier import Classifier, default_model_path
 
 log = logging.getLogger(__name__)
 
-# Offline runs date their frames from here: a Monday, 09:00 China Standard Time.
-OFFLINE_START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 STILL_VIEWS = 48  # settled views of an opening kept per disposal; crops are spread over them
-DRAIN_TIMEOUT_S = 60.0
-PRUNE_EVERY_S = 3600.0
 
 
 def load_classifier(config: SiteConfig) -> Classifier:
     """The site's model, or the shipped release model; one thread, as the box runs it."""
     return Classifier(config.model or default_model_path(), threads=1)
-
-
-def check_polygons(bins: list[BinConfig], frame_size: tuple[int, int]) -> None:
-    width, height = frame_size
-    for i, b in enumerate(bins):
-        outside = [(x, y) for x, y in b.polygon if x >= width or y >= height]
-        if outside:
-            raise ConfigError(
-                f"bins.{i}.polygon: point {outside[0]} lies outside the camera frame "
-                f"({width}x{height}); draw it with `binwatch edge check-config`"
-            )
 
 
 @dataclass
@@ -269,205 +244,3 @@ class Agent:
         except OSError as exc:
             log.error("could not write the evidence of event %s (%s); it goes without", event_id, exc)
             return []
-
-
-def run_offline(
-    config: SiteConfig,
-    video: Path,
-    *,
-    deliver: bool = False,
-    start_time: datetime | None = None,
-    drain_timeout_s: float = DRAIN_TIMEOUT_S,
-    timing: Timing | None = None,
-) -> list[Event]:
-    """Run the agent over a whole video file as fast as it decodes and return every event.
-
-    Frame ``i`` is dated ``start_time + i / fps`` (default ``OFFLINE_START``), fps from the
-    file. Without ``deliver`` nothing is written (evaluation). With it, evidence is kept and
-    events go through the outbox under ``config.storage.dir`` to the collector, and the call
-    returns once the outbox is empty or ``drain_timeout_s`` has passed.
-    """
-    capture = open_capture(str(video))
-    if not capture.isOpened():
-        raise CameraError(f"{video}: cannot open this video file")
-    outbox = delivery = None
-    if deliver:
-        outbox = Outbox(Layout(config.storage.dir))
-        outbox.recover()
-        client = CollectorClient(config.collector)
-        delivery = Delivery(outbox, client, config.collector)
-    agent = Agent(config, load_classifier(config), outbox=outbox, timing=timing)
-    events: list[Event] = []
-    try:
-        start, fps, index = start_time or OFFLINE_START, video_fps(capture, config.camera.fps), 0
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            events += agent.process(frame, start + timedelta(seconds=index / fps))
-            index += 1
-        events += agent.close()
-        if delivery is not None:
-            if not delivery.drain(threading.Event(), drain_timeout_s):
-                log.warning("%d events still in the outbox after %.0f s", outbox.depth(), drain_timeout_s)
-            client.close()
-    finally:
-        capture.release()
-        if outbox is not None:
-            outbox.close()
-    return events
-
-
-class LiveAgent:
-    """``binwatch edge run``: the agent on a live source, with outbox, delivery, heartbeats and
-    model roll-out (when ``collector.model_check_s`` > 0)."""
-
-    def __init__(self, config: SiteConfig):
-        self.config = config
-        self.stop = threading.Event()  # everything stops
-        self.started = time.monotonic()
-        self.timing = Timing()
-        layout = Layout(config.storage.dir)
-        self.outbox = Outbox(layout)
-        self.outbox.recover()
-        self.outbox.enforce_budget(int(config.storage.budget_mb * 2**20))
-        check_s = config.collector.model_check_s
-        # With roll-out on, the model it installed last wins over the configured one.
-        classifier = (load_installed(layout.models) if check_s > 0 else None) or load_classifier(config)
-        self.client = CollectorClient(config.collector)
-        self.delivery = Delivery(self.outbox, self.client, config.collector, self.timing)
-        self.camera = Camera(config.camera, self.timing)
-        self.agent = Agent(config, classifier, outbox=self.outbox, timing=self.timing)
-        self.heartbeats = HeartbeatSender(self.client, config.collector.heartbeat_s, self.heartbeat)
-        self.rollout = None
-        if check_s > 0:
-            self.rollout = ModelUpdater(self.client, layout.models, classifier.version, self.offer_model, check_s)
-        self._next_model: Classifier | None = None  # verified by roll-out, swapped in before the next frame
-        self._next_lock = threading.Lock()
-
-    @property
-    def classifier(self) -> Classifier:
-        return self.agent.classifier
-
-    def offer_model(self, classifier: Classifier) -> None:
-        """From the roll-out thread: use this classifier from the next frame on."""
-        with self._next_lock:
-            self._next_model = classifier
-
-    def _swap_model(self) -> None:
-        """On the frame loop, between two frames: events concluded from now on carry the new version."""
-        with self._next_lock:
-            new, self._next_model = self._next_model, None
-        if new is not None:
-            old, self.agent.classifier = self.agent.classifier, new
-            log.info("model %s in use from now on (was %s)", new.version, old.version)
-            self.heartbeats.wake()  # tell the collector now, not at the next beat
-
-    def heartbeat(self) -> Heartbeat:
-        return Heartbeat(
-            device_id=self.config.device_id,
-            site_id=self.config.site_id,
-            sent_at=datetime.now(UTC),
-            model_version=self.classifier.version,
-            camera_state=self.camera.state,
-            fps=self.timing.fps(),
-            stage_ms=self.timing.stage_ms(),
-            outbox_depth=self.outbox.depth(),
-            uptime_s=round(time.monotonic() - self.started, 1),
-        )
-
-    def stage_ms(self) -> dict[str, float]:
-        """Recent per-stage latency: capture, motion, buffer, isolate, classify, evidence, deliver."""
-        return self.timing.stage_ms()
-
-    def run(self) -> int:
-        threads = [
-            threading.Thread(target=self.delivery.run, args=(self.stop,), name="delivery", daemon=True),
-            threading.Thread(target=self.heartbeats.run, args=(self.stop,), name="heartbeat", daemon=True),
-        ]
-        if self.rollout is not None:
-            threads.append(threading.Thread(target=self.rollout.run, args=(self.stop,), name="rollout", daemon=True))
-        for thread in threads:
-            thread.start()
-        feed = FrameFeed(self.camera, self.stop).start()
-        log.info(
-            "edge agent %s at site %s watching %d bins; model %s",
-            self.config.device_id,
-            self.config.site_id,
-            len(self.config.bins),
-            self.classifier.version,
-        )
-        status = 0
-        last_prune = 0.0
-        try:
-            while not self.stop.is_set():
-                self._swap_model()
-                frame = feed.get()
-                if frame is None:
-                    break
-                if frame is False:
-                    continue
-                if frame.after_gap:
-                    self.agent.after_gap()
-                if self.agent.process(frame.image, frame.t):
-                    self.delivery.wake()
-                if time.monotonic() - last_prune > PRUNE_EVERY_S:
-                    self.outbox.prune_delivered(self.config.storage.keep_delivered_days * 86400)
-                    last_prune = time.monotonic()
-            if self.agent.close():
-                self.delivery.wake()
-            if feed.error is not None:
-                log.error("camera failed: %s", feed.error)
-                status = 1
-            elif not self.stop.is_set():
-                # A video file ended: deliver what it produced before leaving.
-                log.info("source ended; delivering the %d waiting events", self.outbox.depth())
-                while self.outbox.depth() and not self.stop.wait(0.2):
-                    pass
-        finally:
-            self.stop.set()
-            self.delivery.wake()
-            self.heartbeats.wake()
-            feed.join()
-            for thread in threads:
-                thread.join(timeout=self.config.collector.timeout_s + 1)
-            counts = self.agent.counts
-            log.info(
-                "stopped: %d frames (%d dropped), %d disposals (%d flagged), %d motions that left nothing behind, "
-                "%d events still in the outbox",
-                counts["frames"],
-                feed.dropped,
-                counts["disposals"],
-                counts["flagged"],
-                counts["no_item"],
-                self.outbox.depth(),
-            )
-            self.heartbeats.beat()  # the last word: the camera has stopped, and this is the backlog left
-            self.client.close()
-            self.outbox.close()
-        return status
-
-    def request_stop(self, signum: int, _frame) -> None:
-        log.info("received %s; finishing", signal.Signals(signum).name)
-        self.stop.set()
-
-
-def run(config: SiteConfig) -> int:
-    """``binwatch edge run``: until SIGTERM/SIGINT, or until a video file source has ended and
-    everything it produced is delivered."""
-    live = LiveAgent(config)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, live.request_stop)
-    return live.run()
-
-
-def first_frame(config: SiteConfig) -> np.ndarray:
-    """One frame from the configured camera (``check-config``)."""
-    capture = open_capture(config.camera.source)
-    try:
-        ok, frame = capture.read() if capture.isOpened() else (False, None)
-    finally:
-        capture.release()
-    if not ok:
-        raise CameraError(f"{config.camera.source}: cannot read a frame from the camera")
-    return frame

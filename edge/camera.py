@@ -4,7 +4,7 @@ A video file is finite: it ends, and that is the end of the run. A device or a s
 not: when it stops delivering, it is reopened with exponential backoff, its state is
 ``reconnecting`` (heartbeats say so) and each loss is logged; it never ends the run. The
 first frame after a reopening is marked as following a gap, so motion is not measured
-across it.
+across it. ``first_frame`` grabs a single frame (``check-config``).
 """
 
 from __future__ import annotations
@@ -56,6 +56,18 @@ def open_capture(source: str | int) -> cv2.VideoCapture:
 def video_fps(capture: cv2.VideoCapture, fallback: float) -> float:
     fps = capture.get(cv2.CAP_PROP_FPS)
     return fps if 0 < fps <= 240 else fallback
+
+
+def first_frame(config: CameraConfig) -> np.ndarray:
+    """One frame from the configured camera (``check-config``)."""
+    capture = open_capture(config.source)
+    try:
+        ok, frame = capture.read() if capture.isOpened() else (False, None)
+    finally:
+        capture.release()
+    if not ok:
+        raise CameraError(f"{config.source}: cannot read a frame from the camera")
+    return frame
 
 
 class Camera:

@@ -51,21 +51,21 @@ def register(sub) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from binwatch.edge import agent, config, logs
+    from binwatch.edge import config, live, logs
 
     site = config.load(args.config)
     if args.log_format == "json":
         logs.use_json_logs()
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return agent.run(site)
+    return live.run(site)
 
 
 def _check_config(args: argparse.Namespace) -> int:
     import cv2
     import numpy as np
 
-    from binwatch.edge import agent, config, evidence
-    from binwatch.edge.camera import CameraError
+    from binwatch.edge import config, evidence
+    from binwatch.edge.camera import CameraError, first_frame
 
     site = config.load(args.config)
     print(
@@ -73,7 +73,7 @@ def _check_config(args: argparse.Namespace) -> int:
         f"collector {site.collector.url}"
     )
     try:
-        frame = agent.first_frame(site)
+        frame = first_frame(site.camera)
     except CameraError as exc:
         print(f"camera: {exc}", file=sys.stderr)
         return 1
@@ -83,7 +83,7 @@ def _check_config(args: argparse.Namespace) -> int:
     if not cv2.imwrite(str(out), evidence.draw_bins(frame, site.bins)):
         raise OSError(f"{out}: cannot write the PNG")
     print(f"wrote {out}")
-    agent.check_polygons(site.bins, (width, height))
+    config.check_polygons(site.bins, (width, height))
     for i, b in enumerate(site.bins):
         area = cv2.contourArea(np.asarray(b.polygon, np.int32))
         print(
@@ -146,7 +146,7 @@ def format_status(summary: dict) -> str:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from binwatch.edge import agent, config
+    from binwatch.edge import config, offline
 
     try:
         from binwatch.edge.simulator.score import format_table, score
@@ -156,7 +156,7 @@ def _eval(args: argparse.Namespace) -> int:
     truth = json.loads(args.truth.read_text(encoding="utf-8"))
     # The scene's frames are dated from the truth's start, so that off-hours flags line up with it.
     start = datetime.fromisoformat(truth["start_time"]) if "start_time" in truth else None
-    events = agent.run_offline(site, args.video, start_time=start)
+    events = offline.run_offline(site, args.video, start_time=start)
     report = score(events, truth)
     print(format_table(report))
     if args.json_out:

@@ -1,20 +1,26 @@
 """The edge box's site configuration (``site.toml``), validated before anything starts.
 
 A mistake in the file is reported with the dotted path of the bad key
-(``bins.1.polygon: at least 3 points``), never as a crash later on.
+(``bins.1.polygon: at least 3 points``), never as a crash later on; the bin polygons are
+checked against the frame size once the camera has given a frame (``check_polygons``).
+What each key means is written once, in its field's description: ``reference_table``
+renders the key reference of ``edge/README.md`` from them.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal, TypeGuard, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import to_jsonable_python
 
 from binwatch.events.schema import CategoryKey, Identifier
 
@@ -30,25 +36,40 @@ class _Section(BaseModel):
 
 
 class CollectorConfig(_Section):
-    url: Annotated[str, Field(pattern=r"^https?://")]
-    token: Annotated[str, Field(min_length=1)]
-    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
-    model_check_s: Annotated[float, Field(ge=0, description="how often to ask for a new model; 0: never")] = 300.0
-    heartbeat_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
-    retry_max_s: Annotated[float, Field(ge=1, le=3600)] = 300.0
+    url: str = Field(pattern=r"^https?://", description="the collector's base URL (`http://` or `https://`)")
+    token: str = Field(min_length=1, description="this device's bearer token at the collector")
+    timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="seconds per HTTP request (for a model download: per read)"
+    )
+    model_check_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="seconds between model roll-out checks, the first at start (`edge/rollout.py`); "
+        "0: never, and the configured `model` is used",
+    )
+    heartbeat_s: float = Field(default=60.0, ge=1, le=3600, description="seconds between heartbeats")
+    retry_max_s: float = Field(default=300.0, ge=1, le=3600, description="cap of the retry backoff, in seconds")
 
 
 class CameraConfig(_Section):
-    source: str | int = Field(description="video file, device index, or rtsp:// / http(s):// URL")
-    fps: Annotated[float, Field(gt=0, le=120)] = 15.0
-    reconnect_max_s: Annotated[float, Field(gt=0, le=600)] = 30.0
-    realtime: bool = Field(default=True, description="play a video file at its frame rate; false: as fast as possible")
+    source: str | int = Field(description="a video file, a device index (`0`), or an `rtsp://` / `http(s)://` URL")
+    fps: float = Field(default=15.0, gt=0, le=120, description="frame rate when the source does not tell")
+    reconnect_max_s: float = Field(
+        default=30.0, gt=0, le=600, description="cap of the reopening backoff of a lost stream, in seconds"
+    )
+    realtime: bool = Field(
+        default=True, description="play a video file at its frame rate; false: as fast as it decodes"
+    )
 
 
 class BinConfig(_Section):
-    id: Identifier
-    category: CategoryKey
-    polygon: list[tuple[int, int]] = Field(description="the bin opening, in pixels of the camera frame")
+    id: Identifier = Field(description="the bin's identifier (like `device_id`), unique at the site")
+    category: CategoryKey = Field(
+        description="the bin's category, one of " + ", ".join(f"`{c}`" for c in get_args(CategoryKey))
+    )
+    polygon: list[tuple[int, int]] = Field(
+        description="the opening: at least 3 `[x, y]` points in camera pixels, all inside the camera frame"
+    )
 
     @field_validator("polygon")
     @classmethod
@@ -61,31 +82,68 @@ class BinConfig(_Section):
 
 
 class ThresholdConfig(_Section):
-    motion_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.02
-    motion_pixel_delta: Annotated[int, Field(ge=1, le=255)] = 18
-    start_frames: Annotated[int, Field(ge=1, le=30)] = 2
-    settle_s: Annotated[float, Field(gt=0, le=10)] = 1.0
-    max_event_s: Annotated[float, Field(ge=2, le=600)] = 30.0
-    change_pixel_delta: Annotated[int, Field(ge=1, le=255)] = 30
-    item_min_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.004
-    mixed_confidence: Annotated[float, Field(ge=0, le=1)] = 0.6
-    contamination_confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
-    consensus_crops: Annotated[int, Field(ge=1, le=16)] = 5
-    consensus_agreement: Annotated[float, Field(ge=0, le=1)] = 0.6
+    motion_fraction: float = Field(
+        default=0.02,
+        gt=0,
+        lt=1,
+        description="share of an opening's pixels that must move to start a disposal; below half of it counts as quiet",
+    )
+    motion_pixel_delta: int = Field(
+        default=18, ge=1, le=255, description="grey-level change (0–255) between frames that counts as moving"
+    )
+    start_frames: int = Field(
+        default=2, ge=1, le=30, description="frames in a row above `motion_fraction` to start a disposal"
+    )
+    settle_s: float = Field(
+        default=1.0, gt=0, le=10, description="quiet seconds (opening and the band around it) that end a disposal"
+    )
+    max_event_s: float = Field(default=30.0, ge=2, le=600, description="a disposal is cut after this many seconds")
+    change_pixel_delta: int = Field(
+        default=30,
+        ge=1,
+        le=255,
+        description="colour change (max over channels) between before and after that counts as changed",
+    )
+    item_min_fraction: float = Field(
+        default=0.004, gt=0, lt=1, description="smallest changed region, as a share of the opening, that is an item"
+    )
+    mixed_confidence: float = Field(
+        default=0.6, ge=0, le=1, description="`mixed_disposal` needs P(not the bin's category) ≥ this"
+    )
+    contamination_confidence: float = Field(
+        default=0.5, ge=0, le=1, description="`kitchen_contamination` needs P(an Art. 16(3) contaminant) ≥ this"
+    )
+    consensus_crops: int = Field(default=5, ge=1, le=16, description="crops classified per disposal")
+    consensus_agreement: float = Field(
+        default=0.6, ge=0, le=1, description="share of crops that must agree with the consensus for a flag"
+    )
 
 
 class ClipConfig(_Section):
-    pre_s: Annotated[float, Field(ge=0, le=30)] = 3.0
-    post_s: Annotated[float, Field(ge=0, le=30)] = 3.0
-    blur_outside_bins: bool = True
-    width: Annotated[int, Field(ge=160, le=3840)] = 640
-    codec: Literal["auto", "avc1", "vp09", "mp4v"] = "auto"
-    unflagged_crop: bool = True
+    pre_s: float = Field(default=3.0, ge=0, le=30, description="clip seconds before the disposal's start")
+    post_s: float = Field(
+        default=3.0, ge=0, le=30, description="clip seconds after the disposal's end; a flagged event waits this long"
+    )
+    blur_outside_bins: bool = Field(
+        default=True, description="blur everything outside the bin polygons in every file written"
+    )
+    width: int = Field(
+        default=640, ge=160, le=3840, description="width of clip frames (the snapshot keeps the camera's resolution)"
+    )
+    codec: Literal["auto", "avc1", "vp09", "mp4v"] = Field(
+        default="auto", description="`auto` (H.264 `avc1` via PyAV or OpenCV, else `mp4v`), `avc1`, `vp09`, `mp4v`"
+    )
+    unflagged_crop: bool = Field(
+        default=True, description="keep and send the item crop of unflagged disposals too (review, retraining)"
+    )
 
 
 class ScheduleConfig(_Section):
-    allowed_hours: list[str] = Field(default_factory=list, description='"HH:MM-HH:MM" windows; empty: any time')
-    timezone: str = "Asia/Shanghai"
+    allowed_hours: list[str] = Field(
+        default_factory=list,
+        description='`"HH:MM-HH:MM"` windows (end exclusive; `22:00-02:00` runs over midnight); empty: any time',
+    )
+    timezone: str = Field(default="Asia/Shanghai", description="the zone the windows are read in (validated)")
 
     @field_validator("timezone")
     @classmethod
@@ -121,18 +179,31 @@ class ScheduleConfig(_Section):
 
 
 class StorageConfig(_Section):
-    dir: Path = Path("binwatch-data")
-    budget_mb: Annotated[float, Field(gt=0)] = 2048.0
-    keep_delivered_days: Annotated[float, Field(ge=0)] = 7.0
+    dir: Path = Field(
+        default=Path("binwatch-data"), description="outbox database, evidence files, downloaded models, temporary files"
+    )
+    budget_mb: float = Field(
+        default=2048.0, gt=0, description="evidence waiting to be sent plus the database may not exceed this many MB"
+    )
+    keep_delivered_days: float = Field(
+        default=7.0, ge=0, description="delivered outbox rows are forgotten after this many days (`status` history)"
+    )
 
 
 class SiteConfig(_Section):
-    device_id: Identifier
-    site_id: Identifier
-    model: Path | None = Field(default=None, description="ONNX model; default: the shipped INT8 release model")
+    device_id: Identifier = Field(
+        description="this box's identifier (`[A-Za-z0-9][A-Za-z0-9._-]*`, at most 64 characters), as registered "
+        "at the collector"
+    )
+    site_id: Identifier = Field(description="the drop-off point's identifier (like `device_id`), as registered there")
+    model: Path | None = Field(
+        default=None, description="an exported binwatch ONNX file; unset: the shipped INT8 release model"
+    )
     collector: CollectorConfig
     camera: CameraConfig
-    bins: Annotated[list[BinConfig], Field(min_length=1, max_length=8)]
+    bins: list[BinConfig] = Field(
+        min_length=1, max_length=8, description="one to eight bins, each a table of the keys below"
+    )
     thresholds: ThresholdConfig = ThresholdConfig()
     clips: ClipConfig = ClipConfig()
     schedule: ScheduleConfig = ScheduleConfig()
@@ -144,6 +215,52 @@ class SiteConfig(_Section):
         if len(set(ids)) != len(ids):
             raise ValueError(f"bin ids repeat: {ids}")
         return self
+
+
+def reference_table() -> str:
+    """The key reference of ``edge/README.md``, written from the fields' descriptions so the two cannot drift."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{key}` | {_default(field)} | {field.description} |" for key, field in _fields(SiteConfig, "")]
+    return "\n".join(rows)
+
+
+def _fields(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, FieldInfo]]:
+    """Every key, as the dotted path a user finds it under; a section's keys in place of the section."""
+    for name, field in model.model_fields.items():
+        item = next(iter(get_args(field.annotation)), None)  # of a list
+        if _is_section(field.annotation):
+            yield from _fields(field.annotation, f"{prefix}{name}.")
+        elif _is_section(item):  # an array of tables
+            yield f"[[{prefix}{name}]]", field
+            yield from _fields(item, f"[[{prefix}{name}]] ")
+        else:
+            yield prefix + name, field
+
+
+def _is_section(annotation: object) -> TypeGuard[type[_Section]]:
+    return isinstance(annotation, type) and issubclass(annotation, _Section)
+
+
+def _default(field: FieldInfo) -> str:
+    """As it would be written in ``site.toml``."""
+    if field.is_required():
+        return "required"
+    value = field.get_default(call_default_factory=True)
+    if value is None:
+        return "unset"
+    return "`" + tomli_w.dumps({"key": to_jsonable_python(value)}).removeprefix("key = ").strip() + "`"
+
+
+def check_polygons(bins: list[BinConfig], frame_size: tuple[int, int]) -> None:
+    """The polygons against the camera's frame size, known only once a frame has come."""
+    width, height = frame_size
+    for i, b in enumerate(bins):
+        outside = [(x, y) for x, y in b.polygon if x >= width or y >= height]
+        if outside:
+            raise ConfigError(
+                f"bins.{i}.polygon: point {outside[0]} lies outside the camera frame "
+                f"({width}x{height}); draw it with `binwatch edge check-config`"
+            )
 
 
 def _describe(error: ValidationError, source: str) -> str:

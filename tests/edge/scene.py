@@ -18,9 +18,9 @@ import numpy as np
 
 from binwatch.datasets import taxonomy
 from binwatch.datasets.images import read_image
-from binwatch.edge.agent import OFFLINE_START
 from binwatch.edge.config import SiteConfig, parse
 from binwatch.edge.flags import rule_flags
+from binwatch.edge.offline import OFFLINE_START
 
 DATA = Path(__file__).parent / "data"
 SIZE = (640, 360)

@@ -7,8 +7,9 @@ from datetime import timedelta
 import cv2
 import pytest
 
-from binwatch.edge.agent import OFFLINE_START, Agent, run_offline
+from binwatch.edge.agent import Agent
 from binwatch.edge.config import ConfigError
+from binwatch.edge.offline import OFFLINE_START, run_offline
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.storage import Layout
 from binwatch.events.schema import EvidenceKind, Flag

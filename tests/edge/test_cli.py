@@ -97,8 +97,8 @@ def test_eval_runs_offline_and_hands_events_and_truth_to_the_scorer(scene_video,
 
 def test_the_agent_imports_neither_torch_nor_training():
     code = (
-        "import sys, edge.agent, edge.cli, edge.outbox, edge.delivery, edge.evidence; "
-        "bad = [m for m in ('torch', 'training', 'model') if m in sys.modules]; assert not bad, bad"
+        "import sys; from binwatch.edge import agent, cli, delivery, evidence, live, offline, outbox; "
+        "bad = [m for m in ('torch', 'binwatch.training', 'binwatch.model') if m in sys.modules]; assert not bad, bad"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

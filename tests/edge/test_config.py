@@ -1,11 +1,22 @@
-"""site.toml: every mistake names its key; what ``dump`` writes, ``load`` reads back."""
+"""site.toml: every mistake names its key; what ``dump`` writes, ``load`` reads back; the README's key table is
+the one the models describe."""
 
 from __future__ import annotations
 
+import itertools
+import tomllib
+from pathlib import Path
+
 import pytest
 
-from binwatch.edge.config import ConfigError, dump, load, parse
+from binwatch.edge.config import ConfigError, dump, load, parse, reference_table
 from tests.edge import scene
+
+README = Path(__file__).resolve().parents[2] / "edge" / "README.md"
+REQUIRED = (
+    'device_id = "b"\nsite_id = "s"\ncollector.url = "http://c"\ncollector.token = "t"\ncamera.source = "x.mp4"\n'
+)
+BINS = '[[bins]]\nid = "k"\ncategory = "kitchen"\npolygon = [[0, 0], [10, 0], [10, 10]]\n'
 
 
 def base(tmp_path) -> dict:
@@ -67,3 +78,18 @@ def test_unreadable_or_malformed_files_are_config_errors(tmp_path):
     (tmp_path / "bad.toml").write_text("device_id = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load(tmp_path / "bad.toml")
+
+
+def test_the_readme_key_table_is_the_one_the_field_descriptions_give():
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = lines.index("| key | default | meaning |")
+    table = "\n".join(itertools.takewhile(lambda line: line.startswith("|"), lines[start:]))
+    assert table == reference_table(), "edge/README.md: replace the key table by edge.config.reference_table()"
+    assert "| None |" not in table, "a key without a description"
+
+
+def test_each_default_in_the_table_is_toml_that_gives_that_default():
+    rows = [line.split(" | ") for line in reference_table().splitlines()[2:]]
+    written = "".join(f"{key.strip('| `')} = {default.strip('`')}\n" for key, default, _ in rows if "`" in default)
+    assert "thresholds.motion_fraction = 0.02\n" in written and 'schedule.timezone = "Asia/Shanghai"\n' in written
+    assert parse(tomllib.loads(REQUIRED + written + BINS)) == parse(tomllib.loads(REQUIRED + BINS))

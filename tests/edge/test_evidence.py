@@ -9,11 +9,11 @@ from datetime import timedelta
 import cv2
 import numpy as np
 
-from binwatch.edge.agent import OFFLINE_START
 from binwatch.edge.clip import ClipBuffer, usable_codec, write_mp4
 from binwatch.edge.config import BinConfig, ClipConfig
 from binwatch.edge.evidence import EvidenceWriter, Redactor
 from binwatch.edge.isolate import Box
+from binwatch.edge.offline import OFFLINE_START
 from binwatch.edge.storage import Layout
 from binwatch.events.schema import EvidenceKind
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from binwatch.edge.agent import OFFLINE_START
 from binwatch.edge.evidence import EvidenceFile
+from binwatch.edge.offline import OFFLINE_START
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.storage import Layout, place_bytes
 from binwatch.events.schema import Event, Evidence, EvidenceKind, Flag

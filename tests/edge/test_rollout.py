@@ -12,9 +12,11 @@ import cv2
 import onnx
 import pytest
 
-from binwatch.edge.agent import OFFLINE_START, Agent, LiveAgent
+from binwatch.edge.agent import Agent
 from binwatch.edge.client import CollectorClient
 from binwatch.edge.config import CollectorConfig
+from binwatch.edge.live import LiveAgent
+from binwatch.edge.offline import OFFLINE_START
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.rollout import ModelUpdater, load_installed
 from binwatch.edge.storage import Layout

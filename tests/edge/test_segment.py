@@ -7,8 +7,8 @@ from datetime import timedelta
 import cv2
 import numpy as np
 
-from binwatch.edge.agent import OFFLINE_START
 from binwatch.edge.motion import Motion, MotionDetector
+from binwatch.edge.offline import OFFLINE_START
 from binwatch.edge.segment import Role, Segmenter
 
 FPS = 10

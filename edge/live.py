@@ -1,0 +1,174 @@
+"""``binwatch edge run``: the agent on a live source, the way the box runs it.
+
+The frame loop runs in the main thread; the camera, delivery, heartbeats and model roll-out
+each in a thread of their own, so that none of them holds up a frame. A model verified by
+roll-out is swapped in between two frames; SIGTERM or SIGINT stop the run cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+
+from binwatch.edge.agent import Agent, load_classifier
+from binwatch.edge.camera import Camera, FrameFeed
+from binwatch.edge.client import CollectorClient
+from binwatch.edge.config import SiteConfig
+from binwatch.edge.delivery import Delivery
+from binwatch.edge.heartbeat import HeartbeatSender
+from binwatch.edge.outbox import Outbox
+from binwatch.edge.rollout import ModelUpdater, load_installed
+from binwatch.edge.storage import Layout
+from binwatch.edge.timing import Timing
+from binwatch.events.schema import Heartbeat
+from binwatch.inference.classifier import Classifier
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0
+
+
+class LiveAgent:
+    """``binwatch edge run``: the agent on a live source, with outbox, delivery, heartbeats and
+    model roll-out (when ``collector.model_check_s`` > 0)."""
+
+    def __init__(self, config: SiteConfig):
+        self.config = config
+        self.stop = threading.Event()  # everything stops
+        self.started = time.monotonic()
+        self.timing = Timing()
+        layout = Layout(config.storage.dir)
+        self.outbox = Outbox(layout)
+        self.outbox.recover()
+        self.outbox.enforce_budget(int(config.storage.budget_mb * 2**20))
+        check_s = config.collector.model_check_s
+        # With roll-out on, the model it installed last wins over the configured one.
+        classifier = (load_installed(layout.models) if check_s > 0 else None) or load_classifier(config)
+        self.client = CollectorClient(config.collector)
+        self.delivery = Delivery(self.outbox, self.client, config.collector, self.timing)
+        self.camera = Camera(config.camera, self.timing)
+        self.agent = Agent(config, classifier, outbox=self.outbox, timing=self.timing)
+        self.heartbeats = HeartbeatSender(self.client, config.collector.heartbeat_s, self.heartbeat)
+        self.rollout = None
+        if check_s > 0:
+            self.rollout = ModelUpdater(self.client, layout.models, classifier.version, self.offer_model, check_s)
+        self._next_model: Classifier | None = None  # verified by roll-out, swapped in before the next frame
+        self._next_lock = threading.Lock()
+
+    @property
+    def classifier(self) -> Classifier:
+        return self.agent.classifier
+
+    def offer_model(self, classifier: Classifier) -> None:
+        """From the roll-out thread: use this classifier from the next frame on."""
+        with self._next_lock:
+            self._next_model = classifier
+
+    def _swap_model(self) -> None:
+        """On the frame loop, between two frames: events concluded from now on carry the new version."""
+        with self._next_lock:
+            new, self._next_model = self._next_model, None
+        if new is not None:
+            old, self.agent.classifier = self.agent.classifier, new
+            log.info("model %s in use from now on (was %s)", new.version, old.version)
+            self.heartbeats.wake()  # tell the collector now, not at the next beat
+
+    def heartbeat(self) -> Heartbeat:
+        return Heartbeat(
+            device_id=self.config.device_id,
+            site_id=self.config.site_id,
+            sent_at=datetime.now(UTC),
+            model_version=self.classifier.version,
+            camera_state=self.camera.state,
+            fps=self.timing.fps(),
+            stage_ms=self.timing.stage_ms(),
+            outbox_depth=self.outbox.depth(),
+            uptime_s=round(time.monotonic() - self.started, 1),
+        )
+
+    def stage_ms(self) -> dict[str, float]:
+        """Recent per-stage latency: capture, motion, buffer, isolate, classify, evidence, deliver."""
+        return self.timing.stage_ms()
+
+    def run(self) -> int:
+        threads = [
+            threading.Thread(target=self.delivery.run, args=(self.stop,), name="delivery", daemon=True),
+            threading.Thread(target=self.heartbeats.run, args=(self.stop,), name="heartbeat", daemon=True),
+        ]
+        if self.rollout is not None:
+            threads.append(threading.Thread(target=self.rollout.run, args=(self.stop,), name="rollout", daemon=True))
+        for thread in threads:
+            thread.start()
+        feed = FrameFeed(self.camera, self.stop).start()
+        log.info(
+            "edge agent %s at site %s watching %d bins; model %s",
+            self.config.device_id,
+            self.config.site_id,
+            len(self.config.bins),
+            self.classifier.version,
+        )
+        status = 0
+        last_prune = 0.0
+        try:
+            while not self.stop.is_set():
+                self._swap_model()
+                frame = feed.get()
+                if frame is None:
+                    break
+                if frame is False:
+                    continue
+                if frame.after_gap:
+                    self.agent.after_gap()
+                if self.agent.process(frame.image, frame.t):
+                    self.delivery.wake()
+                if time.monotonic() - last_prune > PRUNE_EVERY_S:
+                    self.outbox.prune_delivered(self.config.storage.keep_delivered_days * 86400)
+                    last_prune = time.monotonic()
+            if self.agent.close():
+                self.delivery.wake()
+            if feed.error is not None:
+                log.error("camera failed: %s", feed.error)
+                status = 1
+            elif not self.stop.is_set():
+                # A video file ended: deliver what it produced before leaving.
+                log.info("source ended; delivering the %d waiting events", self.outbox.depth())
+                while self.outbox.depth() and not self.stop.wait(0.2):
+                    pass
+        finally:
+            self.stop.set()
+            self.delivery.wake()
+            self.heartbeats.wake()
+            feed.join()
+            for thread in threads:
+                thread.join(timeout=self.config.collector.timeout_s + 1)
+            counts = self.agent.counts
+            log.info(
+                "stopped: %d frames (%d dropped), %d disposals (%d flagged), %d motions that left nothing behind, "
+                "%d events still in the outbox",
+                counts["frames"],
+                feed.dropped,
+                counts["disposals"],
+                counts["flagged"],
+                counts["no_item"],
+                self.outbox.depth(),
+            )
+            self.heartbeats.beat()  # the last word: the camera has stopped, and this is the backlog left
+            self.client.close()
+            self.outbox.close()
+        return status
+
+    def request_stop(self, signum: int, _frame) -> None:
+        log.info("received %s; finishing", signal.Signals(signum).name)
+        self.stop.set()
+
+
+def run(config: SiteConfig) -> int:
+    """``binwatch edge run``: until SIGTERM/SIGINT, or until a video file source has ended and
+    everything it produced is delivered."""
+    live = LiveAgent(config)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, live.request_stop)
+    return live.run()
