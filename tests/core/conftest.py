@@ -20,7 +20,10 @@ def samples_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def item_folder(tmp_path_factory, samples_dir) -> Path:
-    """The samples as a plain ``root/<item>/*.jpg`` folder, plus one corrupt file."""
+    """The samples as a plain ``root/<item>/*.jpg`` folder, plus one corrupt file.
+
+    The corrupt file is a battery: the seeded split puts it on the training side, where
+    the category-balanced sampler draws the few hazardous images often."""
     from binwatch.datasets import manifest
 
     root = tmp_path_factory.mktemp("items")
@@ -29,7 +32,7 @@ def item_folder(tmp_path_factory, samples_dir) -> Path:
         target = root / sample.item / Path(sample.path).name
         target.parent.mkdir(exist_ok=True)
         shutil.copy(samples_dir / sample.path, target)
-    (root / data.samples[0].item / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9")
+    (root / "battery" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9")
     return root
 
 

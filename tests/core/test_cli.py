@@ -16,6 +16,19 @@ def test_help_lists_the_subcommands():
         assert command in out
 
 
+def test_training_help_imports_no_torch():
+    """The training commands list their options on a box without PyTorch."""
+    code = (
+        "import contextlib, io, sys; from binwatch.cli import main\n"
+        "for command in ('train', 'export', 'retrain'):\n"
+        "    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "        main([command, '--help'])\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_predict_prints_one_line_per_file_and_goes_on_after_errors(samples_dir, tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image")

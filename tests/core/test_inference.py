@@ -67,7 +67,8 @@ def test_model_without_metadata_or_broken_file_is_refused(release_pair, tmp_path
 
 def test_edge_side_imports_no_torch():
     code = (
-        "import sys, inference.classifier, inference.predict, inference.evaluate, datasets.manifest, "
-        "edge.config, events.schema; assert 'torch' not in sys.modules, 'torch was imported'"
+        "import sys, binwatch.inference.classifier, binwatch.inference.predict, binwatch.inference.evaluate, "
+        "binwatch.datasets.manifest, binwatch.edge.config, binwatch.events.schema; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,8 +8,9 @@ import pytest
 from binwatch.datasets import taxonomy
 from binwatch.model import checkpoint
 from binwatch.training.config import ExportConfig, TrainConfig
+from binwatch.training.data import balanced_sampler
 from binwatch.training.export import ExportCheckFailed, export
-from binwatch.training.train import train
+from binwatch.training.train import load_splits, train
 
 
 def test_run_writes_checkpoints_and_metrics(tiny_run):
@@ -26,10 +27,18 @@ def test_run_writes_checkpoints_and_metrics(tiny_run):
     assert stats["skipped"] == {} and "balanced" in stats["balancing"]
 
 
-def test_corrupt_image_is_skipped_not_fatal(tiny_run):
-    lines = [json.loads(x) for x in (tiny_run / "metrics.jsonl").read_text().splitlines()]
-    # The corrupt file is drawn by the sampler in some epochs; it is counted, never raised.
-    assert all(r["skipped_images"] >= 0 for r in lines)
+def test_corrupt_image_is_skipped_and_counted_each_time_it_is_drawn(tiny_run):
+    # The fixture's two epochs; a resumed run may have appended more.
+    lines = [json.loads(x) for x in (tiny_run / "metrics.jsonl").read_text().splitlines()][:2]
+    # Replay the run's seeded sampler to know how often it drew the corrupt file.
+    cfg = TrainConfig(**json.loads((tiny_run / "config.json").read_text()))
+    train_set, _ = load_splits(cfg)
+    corrupt = [i for i, s in enumerate(train_set.samples) if s.path.endswith("corrupt.jpg")]
+    draws = max(1, len(train_set) // cfg.batch_size) * cfg.batch_size
+    sampler = balanced_sampler(train_set.samples, draws, cfg.seed, cfg.review_weight)
+    expected = [sum(i in corrupt for i in sampler) for _ in lines]
+    assert sum(expected) > 0, "the fixture's corrupt file must be in the training split and drawn"
+    assert [r["skipped_images"] for r in lines] == expected
 
 
 def test_resume_continues_where_it_stopped(tiny_run, item_folder):
