@@ -92,11 +92,11 @@ class ImageStore:
 class MergedStore:
     """Several stores behind one, addressed as ``<name>/<path>``."""
 
-    def __init__(self, stores: dict[str, ImageStore]):
+    def __init__(self, stores: dict[str, ImageStore | MergedStore]):
         self.stores = stores
-        self.location = Path("+".join(str(s.location) for s in stores.values()))
+        self.location: Path = Path("+".join(str(s.location) for s in stores.values()))
 
-    def _route(self, path: str) -> tuple[ImageStore, str]:
+    def _route(self, path: str) -> tuple[ImageStore | MergedStore, str]:
         name, _, rest = path.partition("/")
         return self.stores[name], rest
 
@@ -116,8 +116,8 @@ class MergedStore:
 @dataclass
 class SampleSet:
     samples: list[Sample]
-    store: ImageStore
-    skipped: Counter = field(default_factory=Counter)
+    store: ImageStore | MergedStore
+    skipped: Counter[str] = field(default_factory=Counter)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -153,7 +153,8 @@ def _from_manifest_text(text: str, store: ImageStore, name: str) -> SampleSet:
     missing = {"path", "category", "item"} - set(reader.fieldnames or ())
     if missing:
         raise DatasetError(f"{name}: manifest lacks column(s) {', '.join(sorted(missing))}")
-    samples, skipped = [], Counter()
+    samples: list[Sample] = []
+    skipped: Counter[str] = Counter()
     for row in reader:
         category, item = row["category"].strip(), row["item"].strip() or None
         if category not in taxonomy.CATEGORY_KEYS:
@@ -178,7 +179,8 @@ def _from_manifest_text(text: str, store: ImageStore, name: str) -> SampleSet:
 
 def _from_folder(root: Path) -> SampleSet:
     """``root/<item or category>/*.jpg``; a category folder gives samples without an item."""
-    samples, skipped = [], Counter()
+    samples: list[Sample] = []
+    skipped: Counter[str] = Counter()
     for label_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         label = label_dir.name
         if label in taxonomy.ITEM_KEYS:
@@ -203,7 +205,8 @@ def _image_files(folder: Path):
 def merge(named: dict[str, SampleSet]) -> SampleSet:
     """One set from several, dropping byte-identical images (the first name wins)."""
     seen: set[str] = set()
-    samples, skipped = [], Counter()
+    samples: list[Sample] = []
+    skipped: Counter[str] = Counter()
     for name, part in named.items():
         skipped.update(part.skipped)
         for sample in part.samples:

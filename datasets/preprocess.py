@@ -59,8 +59,8 @@ class Preprocess:
 
     def normalize(self, rgb: np.ndarray) -> np.ndarray:
         """``size``×``size`` RGB uint8 → 3×size×size float32, mean/std applied."""
-        x = rgb.astype(np.float32) / 255.0
-        x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        mean, std = np.asarray(self.mean, np.float32), np.asarray(self.std, np.float32)
+        x = (rgb.astype(np.float32) / np.float32(255.0) - mean) / std
         return np.ascontiguousarray(x.transpose(2, 0, 1))
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from binwatch.datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 CategoryKey = Literal["recyclable", "hazardous", "kitchen", "other"]
 assert set(CategoryKey.__args__) == set(CATEGORY_KEYS)  # type: ignore[attr-defined]

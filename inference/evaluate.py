@@ -35,7 +35,10 @@ def decode_all(samples: SampleSet, indices, preprocess, pool: ThreadPoolExecutor
 def evaluate(classifier, samples: SampleSet, batch_size: int = 64, latency_images: int = 100) -> dict:
     meta = classifier.meta
     categories, labels = meta.categories, meta.labels
-    item_probs, cat_probs, kept, unreadable = [], [], [], 0
+    item_probs: list[np.ndarray] = []
+    cat_probs: list[np.ndarray] = []
+    kept: list[int] = []
+    unreadable = 0
     with ThreadPoolExecutor(max_workers=4) as pool:
         for start in range(0, len(samples), batch_size):
             indices = range(start, min(start + batch_size, len(samples)))
@@ -67,7 +70,8 @@ def evaluate(classifier, samples: SampleSet, batch_size: int = 64, latency_image
 
 def per_source_accuracy(samples, correct: np.ndarray) -> dict[str, float]:
     """Category accuracy per data source: a model that learned a background shows up here."""
-    hits, totals = defaultdict(int), Counter()
+    hits: defaultdict[str, int] = defaultdict(int)
+    totals: Counter[str] = Counter()
     for sample, ok in zip(samples, correct, strict=True):
         totals[sample.source or "?"] += 1
         hits[sample.source or "?"] += int(ok)

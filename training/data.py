@@ -7,14 +7,13 @@ the loss mask; the loop counts and reports these, so one bad file never stops tr
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 
 import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 
 from binwatch.datasets.images import ImageDecodeError
 from binwatch.datasets.manifest import Sample, SampleSet
-from binwatch.datasets.taxonomy import category_of
 
 log = logging.getLogger(__name__)
 BAD_SAMPLE = -1
@@ -34,7 +33,10 @@ class ImageDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         sample = self.samples[i]
         try:
-            return self.transform(self.store.read_rgb(sample.path)), self.index[sample.item]
+            item = sample.item
+            if item is None or item not in self.index:
+                raise KeyError(f"item {item!r} is not one of the model's labels")
+            return self.transform(self.store.read_rgb(sample.path)), self.index[item]
         except (ImageDecodeError, OSError, KeyError) as exc:
             log.warning("skipping %s: %s", sample.path, exc)
             return torch.zeros(3, self.size, self.size), BAD_SAMPLE
@@ -48,14 +50,12 @@ def balanced_weights(samples: list[Sample], review_weight: float = 1.0) -> list[
     their count, so rare items are seen more often without repeating 80 images to death.
     Crops that supervisors reviewed are drawn ``review_weight`` times as often: they are
     the rare pictures taken by a real bin camera."""
-    items = Counter(s.item for s in samples)
-    mass: dict[str, float] = {}
-    for sample in samples:
-        mass.setdefault(sample.category, 0.0)
-    for item_key, n in items.items():
-        mass[category_of(item_key)] += n**0.5
+    items = Counter((s.category, s.item) for s in samples)
+    mass: defaultdict[str, float] = defaultdict(float)
+    for (category, _), n in items.items():
+        mass[category] += n**0.5
     return [
-        (items[s.item] ** 0.5 / items[s.item]) / mass[s.category] * (review_weight if s.source == REVIEW_SOURCE else 1)
+        items[s.category, s.item] ** -0.5 / mass[s.category] * (review_weight if s.source == REVIEW_SOURCE else 1)
         for s in samples
     ]
 

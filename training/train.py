@@ -42,7 +42,8 @@ def resolve_device(name: str) -> torch.device:
 
 def freeze_early_blocks(net: nn.Module, n_blocks: int) -> None:
     """On a CPU, freezing the stem and first blocks trades a little accuracy for speed."""
-    frozen = [net.conv_stem, net.bn1, *list(net.blocks)[:n_blocks]]
+    parts = dict(net.named_children())  # timm's EfficientNet: conv_stem, bn1, blocks, …
+    frozen = [parts["conv_stem"], parts["bn1"], *list(parts["blocks"].children())[:n_blocks]]
     for module in frozen:
         module.eval()
         for p in module.parameters():
