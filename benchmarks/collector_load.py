@@ -1,7 +1,7 @@
 """Collector load benchmark: events/s and latency on SQLite, beside the trivial health endpoint.
 
 Starts ``binwatch collector serve`` (uvicorn, one worker, SQLite in a temporary folder) on a
-free loopback port, registers the simulated devices, then runs ``collector.loadgen`` in its
+free loopback port, registers the simulated devices, then runs ``collector_loadgen.py`` in its
 own process, first against ``GET /api/v1/health`` (the ceiling: the same server doing no
 work) and then ``POST /api/v1/events``. Every request is bounded by ``--requests`` and
 ``--duration``. Finally it checks that every acknowledged event is in the database.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,17 +24,17 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from binwatch.collector.db.engine import Database
-from binwatch.collector.db.tables import Event
-from binwatch.collector.loadgen import register_fleet
-from binwatch.collector.server import migrate, settings_environment
-from binwatch.collector.settings import Settings
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the load generator beside it, the tests' free port
 
+from benchmarks.collector_loadgen import register_fleet  # noqa: E402
+from binwatch.collector.db.engine import Database  # noqa: E402
+from binwatch.collector.db.tables import Event  # noqa: E402
+from binwatch.collector.server import migrate, settings_environment  # noqa: E402
+from binwatch.collector.settings import Settings  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+LOADGEN = ROOT / "benchmarks" / "collector_loadgen.py"
 
 
 def provision(settings: Settings, devices: int, sites: int) -> list[dict]:
@@ -64,8 +63,7 @@ def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 30.0) -> N
 def loadgen(url: str, target: str, args, devices_file: Path) -> dict:
     command = [
         sys.executable,
-        "-m",
-        "binwatch.collector.loadgen",
+        str(LOADGEN),
         "--url",
         url,
         "--target",
@@ -104,7 +102,8 @@ def main() -> int:
             [
                 sys.executable,
                 "-c",
-                "from collector.server import serve; from collector.settings import Settings; serve(Settings())",
+                "from binwatch.collector.server import serve; from binwatch.collector.settings import Settings; "
+                "serve(Settings())",
             ],
             env=env,
         )

@@ -11,12 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import socket
 import tempfile
-import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -34,36 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--keep-running", action="store_true", help="leave the collector up until Ctrl-C")
     demo.add_argument("--json", type=Path, help="also write the summary as JSON here")
     demo.set_defaults(func=run_demo)
-
-
-@dataclass
-class RunningServer:
-    url: str
-    server: object
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def serve_in_thread(app, port: int = 0) -> RunningServer:
-    """uvicorn on 127.0.0.1 in a daemon thread; returns once it accepts connections."""
-    import uvicorn
-
-    if port == 0:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="collector", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the collector did not start on 127.0.0.1:{port}")
-        time.sleep(0.05)
-    return RunningServer(f"http://127.0.0.1:{port}", server, thread)
 
 
 def provision(app, bins: dict[str, str]) -> dict[str, str]:
@@ -105,9 +72,10 @@ def wait_for(app, expected: int, timeout_s: float = 30.0) -> int:
 
 def run_demo(args) -> int:
     from binwatch.collector.app import create_app
+    from binwatch.collector.server import serve_in_thread
     from binwatch.collector.settings import load_settings
     from binwatch.edge import config as site_config
-    from binwatch.edge.agent import run_offline
+    from binwatch.edge.offline import run_offline
     from binwatch.edge.simulator.scenario import render_scenario
     from binwatch.edge.simulator.score import format_table, score
     from binwatch.edge.timing import Timing

@@ -3,7 +3,7 @@
 The collector only calls the methods of ``BlobStore``; ``LocalBlobStore`` keeps blobs as
 files under the data folder. An S3-compatible store would map ``put`` to PutObject (from the
 verified temporary file), ``size`` to HeadObject, ``read`` to a ranged GetObject and
-``delete`` to DeleteObject.
+``delete`` to DeleteObject, and its ``local_path`` would be None.
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ class BlobStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove ``key``; no error when it is absent."""
+
+    def local_path(self, key: str) -> Path | None:
+        """The file on this machine that holds ``key``, so that it can be served as a file; None
+        for a store without local files, whose blobs are served through ``read``."""
 
 
 class LocalBlobStore:
@@ -91,3 +95,6 @@ class LocalBlobStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)

@@ -12,6 +12,8 @@ import getpass
 import sys
 from pathlib import Path
 
+from binwatch.collector.entity_types import EntityType
+
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -41,12 +43,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     entity = command("add-entity", _add_entity, "add a responsible entity (Art. 14) and print its id")
     entity.add_argument("--name", required=True)
-    entity.add_argument(
-        "--type",
-        required=True,
-        help="property_company, owners_committee, residents_committee, "
-        "institution, shop_operator, public_place_manager or other",
-    )
+    entity.add_argument("--type", required=True, help=f"kind of responsible entity: {', '.join(EntityType)}")
     entity.add_argument("--contact", default="")
 
     site = command("add-site", _add_site, "add a drop-off point with its bins")

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from binwatch.collector.db.tables import ENTITY_TYPE_LABELS, Entity, EntityType, Event, EventFlag, ReviewStatus, Site
+from binwatch.collector.db.tables import Entity, Event, EventFlag, ReviewStatus, Site
+from binwatch.collector.entity_types import ENTITY_TYPE_LABELS, EntityType
 from binwatch.collector.stats import count_where
 from binwatch.datasets.taxonomy import CATEGORY_KEYS
 from binwatch.events.schema import Flag

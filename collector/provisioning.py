@@ -12,7 +12,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from binwatch.collector.credentials import DEVICE_PREFIX, hash_password, new_token, token_digest
-from binwatch.collector.db.tables import Bin, Device, Entity, EntityType, Event, Login, Role, Site, User, utcnow
+from binwatch.collector.db.tables import Bin, Device, Entity, Event, Login, Role, Site, User, utcnow
+from binwatch.collector.entity_types import EntityType
 from binwatch.collector.errors import Conflict, Invalid, NotFound
 from binwatch.collector.names import Address, Identifier, Name, OptionalText, Password, Username, checked
 from binwatch.datasets.taxonomy import CATEGORY_KEYS

@@ -1,14 +1,22 @@
 """Running the collector under uvicorn, tuned for throughput: uvloop, httptools, no access log.
 
 The database is migrated once here, before any worker starts, so that several workers never
-race to migrate it; each worker then builds its app from the same settings.
+race to migrate it; each worker then builds its app from the same settings. The demo and the
+tests run an app in a thread of their own process instead (``serve_in_thread``).
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from binwatch.collector.settings import CONFIG_ENV, Settings
+from binwatch.collector.settings import CONFIG_ENV, ENV_PREFIX, Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def migrate(settings: Settings) -> str | None:
@@ -30,7 +38,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     env = {}
     for name, value in settings.model_dump(mode="json").items():
         if value is not None:
-            env[f"BINWATCH_COLLECTOR_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+            env[f"{ENV_PREFIX}{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     return env
 
 
@@ -54,3 +62,38 @@ def serve(settings: Settings) -> None:
         proxy_headers=settings.forwarded_allow_ips is not None,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+
+
+@dataclass
+class RunningServer:
+    """An app served by ``serve_in_thread``, at ``url`` until ``stop``."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def serve_in_thread(app, port: int = 0, timeout_s: float = 20.0) -> RunningServer:
+    """``app`` under uvicorn on 127.0.0.1 in a daemon thread; returns once it accepts connections.
+
+    With ``port=0`` the operating system picks a free port when uvicorn binds, and the URL is
+    read back from the bound socket: no other process can take the port between choosing it
+    and listening on it, as it could with a port probed beforehand.
+    """
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, name="collector", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the collector did not start on 127.0.0.1:{port}")
+        time.sleep(0.02)
+    bound_port = server.servers[0].sockets[0].getsockname()[1]
+    return RunningServer(f"http://127.0.0.1:{bound_port}", server, thread)

@@ -15,38 +15,62 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 CONFIG_ENV = "BINWATCH_COLLECTOR_CONFIG"
+ENV_PREFIX = "BINWATCH_COLLECTOR_"
 MiB = 1024 * 1024
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BINWATCH_COLLECTOR_", extra="forbid", validate_default=True)
+    """Each field's description is its line in the README's table (``settings_table``)."""
 
-    data_dir: Path = Field(Path("collector-data"), description="database file (SQLite) and evidence files live here")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(
+        Path("collector-data"),
+        description="where the SQLite file and the evidence and model files (`blobs/`) live",
+    )
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db; default SQLite under data_dir"
+        None,
+        description="SQLAlchemy URL, e.g. `postgresql+psycopg://user:pw@host/db`; "
+        "unset: SQLite, `collector.sqlite3` in `DATA_DIR`",
     )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
-        "NORMAL", description="WAL sync level: NORMAL survives a process crash, FULL also a power cut"
+        "NORMAL",
+        description="`NORMAL`: a committed event survives a crash of the process; "
+        "`FULL`: it also survives a power cut, and each commit is slower",
     )
-    migrate_on_start: bool = Field(True, description="apply Alembic migrations when the service starts")
-    host: str = Field("127.0.0.1", description="address `serve` listens on")
-    port: int = Field(8080, ge=1, le=65535, description="port `serve` listens on")
-    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (keep 1 with SQLite)")
+    migrate_on_start: bool = Field(True, description="apply the Alembic migrations when the service starts")
+    host: str = Field("127.0.0.1", description="the address `serve` listens on")
+    port: int = Field(8080, ge=1, le=65535, description="the port `serve` listens on")
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes; keep 1 with SQLite (one writer)")
     forwarded_allow_ips: str | None = Field(
         None,
-        description="load balancers to trust for X-Forwarded-For/-Proto (comma-separated IPs, or *); "
-        "unset: proxy headers are ignored and a client is the address it connects from",
+        description="load balancers trusted for `X-Forwarded-For`/`-Proto` (comma-separated IPs or `*`); "
+        "unset: proxy headers are ignored and a client is the address it connects from. Set it behind a "
+        "balancer, or the login rate limit counts every client as the balancer",
     )
-    max_json_bytes: int = Field(1 * MiB, ge=1024, description="largest JSON or form request body")
-    max_evidence_bytes: int = Field(64 * MiB, ge=1024, description="largest evidence file (snapshot, crop, clip)")
-    max_model_bytes: int = Field(256 * MiB, ge=1024, description="largest ONNX model upload")
-    device_offline_after_s: float = Field(300.0, gt=0, description="a device unheard for this long is offline")
-    session_ttl_s: int = Field(12 * 3600, ge=60, description="lifetime of a login (cookie and API token)")
-    cookie_secure: bool = Field(False, description="mark the session cookie Secure (set behind HTTPS)")
-    login_max_failures: int = Field(5, ge=1, description="failed logins per user name or client within the window")
-    login_window_s: float = Field(300.0, gt=0, description="window of the login rate limit")
-    timezone: str = Field("Asia/Shanghai", description="local time zone of the day in statistics and the ledger")
-    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    max_json_bytes: int = Field(1 * MiB, ge=1024, description="largest JSON or form body (413 beyond it)")
+    max_evidence_bytes: int = Field(
+        64 * MiB, ge=1024, description="largest evidence file: snapshot, crop or clip (413 beyond it)"
+    )
+    max_model_bytes: int = Field(256 * MiB, ge=1024, description="largest ONNX model upload (413 beyond it)")
+    device_offline_after_s: float = Field(
+        300.0, gt=0, description="a device not heard from for this long is shown as offline"
+    )
+    session_ttl_s: int = Field(12 * 3600, ge=60, description="how long a login (cookie or API token) lasts")
+    cookie_secure: bool = Field(False, description="mark the session cookie `Secure`; set it behind HTTPS")
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        description="login rate limit: failed logins per user name or client address within "
+        "`LOGIN_WINDOW_S`; the next attempt gets 429",
+    )
+    login_window_s: float = Field(300.0, gt=0, description="the window of the login rate limit")
+    timezone: str = Field(
+        "Asia/Shanghai", description="the time zone of the local day used by statistics and the ledger"
+    )
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        "info", description="uvicorn's log level"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -93,3 +117,21 @@ def load_settings(config_file: Path | str | None = None, **overrides) -> Setting
         model_config = SettingsConfigDict(toml_file=Path(config_file))
 
     return FileSettings(**overrides)
+
+
+def settings_table() -> str:
+    """The settings as the Markdown table in collector/README.md, so that the two cannot drift apart."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {_shown(field.default)} | {field.description} |")
+    return "\n".join(rows) + "\n"
+
+
+def _shown(default: object) -> str:
+    if default is None:
+        return "unset"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    if isinstance(default, float) and default.is_integer():
+        return f"`{int(default)}`"
+    return f"`{default}`"

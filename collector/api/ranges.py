@@ -1,7 +1,9 @@
 """Serving a blob with HTTP range requests, so a browser can seek in a clip and a device resume a download.
 
-One range per request (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``); a request for several ranges
-gets the whole file, which RFC 9110 allows.
+A blob that is a local file is served by Starlette's ``FileResponse``, which handles single and
+multiple ranges, ``If-Range`` and 416. A blob with no local path (an object store) is read
+through the store here, one range per request (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``); a
+request for several ranges gets the whole file, which RFC 9110 allows.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 
 from fastapi import Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from binwatch.collector.blobs import BlobStore
 from binwatch.collector.errors import NotFound
@@ -40,15 +42,26 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
 
 
 def blob_response(request: Request, store: BlobStore, key: str, media_type: str, filename: str, etag: str) -> Response:
+    """The blob ``key`` shown inline as ``filename``; ``etag`` (its SHA-256) is what ``If-Range`` must name."""
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "private, max-age=3600"}
+    path = store.local_path(key)
+    if path is not None:
+        try:
+            stat_result = path.stat()
+        except FileNotFoundError:
+            raise NotFound("the file is missing from the store") from None
+        return FileResponse(
+            path,
+            headers=headers,
+            media_type=media_type,
+            filename=filename,
+            stat_result=stat_result,
+            content_disposition_type="inline",
+        )
     size = store.size(key)
     if size is None:
         raise NotFound("the file is missing from the store")
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": f'"{etag}"',
-        "Content-Disposition": f'inline; filename="{filename}"',
-        "Cache-Control": "private, max-age=3600",
-    }
+    headers.update({"Accept-Ranges": "bytes", "Content-Disposition": f'inline; filename="{filename}"'})
     wanted = parse_range(request.headers.get("range"), size)
     if_range = request.headers.get("if-range")
     if wanted and if_range and if_range.strip() != headers["ETag"]:

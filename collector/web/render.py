@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from binwatch.collector.db.tables import ENTITY_TYPE_LABELS, EntityType
+from binwatch.collector.entity_types import ENTITY_TYPE_LABELS, EntityType
 from binwatch.datasets.taxonomy import CATEGORIES, ITEMS, category, item
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))

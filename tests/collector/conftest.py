@@ -7,19 +7,17 @@ Tests talk to the app through FastAPI's TestClient, or to a real uvicorn server 
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from binwatch.collector.app import create_app
+from binwatch.collector.server import serve_in_thread
 from binwatch.collector.settings import Settings
-from tests.collector.support import PASSWORDS, LiveServer, Template, World, free_port, provision
+from tests.collector.support import PASSWORDS, LiveServer, Template, World, provision
 
 
 @pytest.fixture(scope="session")
@@ -62,14 +60,6 @@ def world(app: FastAPI, template: Template) -> Iterator[World]:
 @pytest.fixture
 def live_server(world: World) -> Iterator[LiveServer]:
     """The same app served by uvicorn on 127.0.0.1 in a thread."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield LiveServer(f"http://127.0.0.1:{port}", world)
-    server.should_exit = True
-    thread.join(timeout=10)
+    server = serve_in_thread(world.app)
+    yield LiveServer(server.url, world)
+    server.stop()

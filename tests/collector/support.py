@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import socket
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,12 +146,6 @@ class Template:
     device_tokens: dict[str, str]
     user_ids: dict[str, int]
     logins: dict[str, str]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

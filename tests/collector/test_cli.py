@@ -12,9 +12,10 @@ import sys
 import pytest
 
 from binwatch.collector import cli
+from binwatch.collector.entity_types import EntityType
 
 RUN = (
-    "import argparse, sys, collector.cli as c; p = argparse.ArgumentParser(prog='binwatch'); "
+    "import argparse, sys, binwatch.collector.cli as c; p = argparse.ArgumentParser(prog='binwatch'); "
     "s = p.add_subparsers(); c.register(s); a = p.parse_args(sys.argv[1:]); raise SystemExit(a.func(a))"
 )
 
@@ -118,11 +119,19 @@ def test_short_password_is_refused(data):
     assert code == 1 and "password" in err
 
 
+def test_add_entity_help_lists_every_entity_type(capsys):
+    with pytest.raises(SystemExit):
+        run("add-entity", "--help")
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert all(kind.value in help_text for kind in EntityType)
+
+
 def test_help_does_not_import_the_service():
     """``binwatch --help`` must work on an edge box without FastAPI or SQLAlchemy."""
     code = (
-        "import sys, argparse, collector.cli as c; p = argparse.ArgumentParser(); c.register(p.add_subparsers()); "
-        "p.format_help(); bad = [m for m in ('fastapi', 'sqlalchemy', 'uvicorn') if m in sys.modules]; "
+        "import sys, argparse, binwatch.collector.cli as c; p = argparse.ArgumentParser(); "
+        "c.register(p.add_subparsers()); p.format_help(); "
+        "bad = [m for m in ('fastapi', 'sqlalchemy', 'uvicorn') if m in sys.modules]; "
         "print(bad); raise SystemExit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Event
 from binwatch.collector.server import settings_environment
-from tests.collector.support import free_port, make_event
+from tests.collector.support import make_event
+from tests.servers import free_port
 
 
 def post(url: str, token: str, body: dict) -> int:
@@ -38,7 +39,8 @@ def test_kill_during_ingest_loses_no_acknowledged_event(settings, template):
         [
             sys.executable,
             "-c",
-            "from collector.server import serve; from collector.settings import Settings; serve(Settings())",
+            "from binwatch.collector.server import serve; from binwatch.collector.settings import Settings; "
+            "serve(Settings())",
         ],
         env=env,
     )

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from binwatch.collector.loadgen import NotLoopback, SimDevice, loopback_target, main, run
+from benchmarks.collector_loadgen import NotLoopback, SimDevice, loopback_target, main, run
 
 
 @pytest.mark.parametrize(

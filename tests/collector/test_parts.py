@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from binwatch.collector.blobs import BadKey, LocalBlobStore
 from binwatch.collector.compliance import standing_flags
 from binwatch.collector.db.tables import ReviewStatus
 from binwatch.collector.jpeg import jpeg_size
-from binwatch.collector.settings import Settings, load_settings
+from binwatch.collector.settings import Settings, load_settings, settings_table
 from binwatch.collector.throttle import LoginThrottle
 from tests.collector.support import jpeg
 
@@ -118,6 +119,15 @@ def test_bad_settings_are_refused(tmp_path, toml):
 def test_missing_settings_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_the_readme_table_of_settings_is_rendered_from_them():
+    assert all(field.description for field in Settings.model_fields.values())
+    readme = (Path(__file__).resolve().parents[2] / "collector" / "README.md").read_text(encoding="utf-8")
+    lines = readme.splitlines(keepends=True)
+    start = lines.index("| variable | default | meaning |\n")
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+    assert "".join(lines[start:end]) == settings_table(), "put the output of settings_table() in the README"
 
 
 @pytest.mark.parametrize(

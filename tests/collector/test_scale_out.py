@@ -34,13 +34,14 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.collector_loadgen import SimDevice, register_fleet, run
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Event, EvidenceFile
-from binwatch.collector.loadgen import SimDevice, register_fleet, run
 from binwatch.collector.provisioning import create_user
 from binwatch.collector.server import migrate
 from binwatch.collector.settings import Settings
-from tests.collector.support import free_port, make_event
+from tests.collector.support import make_event
+from tests.servers import free_port
 
 URL = os.environ.get("BINWATCH_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not URL, reason="set BINWATCH_TEST_POSTGRES_URL (bash .ci/postgres.sh starts one)")

@@ -90,6 +90,7 @@ def test_review_through_the_page(world: World):
     assert client.get(f"/events/{body['event_id']}/evidence/crop").content == crop
     url = f"/events/{body['event_id']}/review"
     assert client.post(url, data={"action": "confirm", "csrf": "forged"}).status_code == 403
+    assert client.post(url, data={"action": "confirm", "csrf": "伪造"}).status_code == 403
     assert client.post(url, data={"action": "confirm"}).status_code == 422
     token = csrf(client, f"/events/{body['event_id']}")
     r = client.post(url, data={"action": "correct", "item": "food_waste", "note": "looked again", "csrf": token})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import socket
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +13,7 @@ import pytest
 
 from binwatch.edge.camera import Camera, CameraError, FrameFeed
 from binwatch.edge.config import CameraConfig
+from tests.servers import free_port
 
 
 def write_video(path, frames=20, fps=10.0, fourcc="mp4v"):
@@ -33,12 +33,6 @@ def serve(folder, port=0):
     server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Quiet, directory=str(folder)))
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_file_yields_every_frame_dated_by_its_rate_then_ends(tmp_path):

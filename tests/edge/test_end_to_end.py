@@ -19,7 +19,7 @@ from binwatch.edge.config import dump
 from binwatch.events.schema import EvidenceKind
 from tests.edge import scene
 from tests.edge.conftest import DROPS
-from tests.edge.test_camera import free_port
+from tests.servers import free_port
 
 EXPECTED = sum(d.item is not None for d in DROPS)
 

@@ -9,11 +9,12 @@ import httpx
 import pytest
 
 from binwatch.collector.app import create_app
+from binwatch.collector.server import serve_in_thread
 from binwatch.collector.settings import load_settings
-from binwatch.demo import SAMPLES, provision, serve_in_thread, wait_for
+from binwatch.demo import SAMPLES, provision, wait_for
 from binwatch.edge import config as site_config
-from binwatch.edge.agent import run_offline
 from binwatch.edge.client import CollectorClient
+from binwatch.edge.offline import run_offline
 from binwatch.edge.rollout import ModelUpdater
 from binwatch.edge.simulator.scenario import render_scenario
 from binwatch.inference.classifier import RELEASE_DIR

@@ -10,6 +10,7 @@ through a path entry, so that nothing is downloaded but the wheel's build backen
 from __future__ import annotations
 
 import json
+import shutil
 import site
 import subprocess
 import sys
@@ -43,8 +44,15 @@ def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out, ROOT, cwd=out)
+    """Built from a copy of the checkout's files: an in-tree build would reuse ``build/lib``,
+    where setuptools never deletes a module that the sources no longer have."""
+    source, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("wheel")
+    listed = run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ROOT)
+    for name in filter(None, listed.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out, source, cwd=out)
     assert built.returncode == 0, built.stderr
     (path,) = out.glob("binwatch-*.whl")
     return path

@@ -8,7 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from binwatch.collector.api.defs.common import Request
-from binwatch.collector.db.tables import ENTITY_TYPE_LABELS, Device, Entity, EntityType, Site, User
+from binwatch.collector.db.tables import Device, Entity, Site, User
+from binwatch.collector.entity_types import ENTITY_TYPE_LABELS, EntityType
 from binwatch.collector.names import Address, Identifier, Name, OptionalText, Password, Username
 from binwatch.events.schema import CategoryKey
 

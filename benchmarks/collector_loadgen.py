@@ -12,7 +12,7 @@ the same device, so that with several workers both copies may be handled by diff
 processes. ``--answers-file`` writes every event id with the statuses its copies got, to
 check against the database afterwards.
 
-    python -m collector.loadgen --url http://127.0.0.1:8080 --devices-file devices.json \\
+    python benchmarks/collector_loadgen.py --url http://127.0.0.1:8080 --devices-file devices.json \\
         --requests 20000 --duration 30 [--resend 0.5 --answers-file answers.json]
 """
 
@@ -259,7 +259,9 @@ def load_devices(path: Path, count: int) -> list[SimDevice]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m collector.loadgen", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/collector_loadgen.py", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--url", required=True, help="collector base URL on loopback, e.g. http://127.0.0.1:8080")
     parser.add_argument(
         "--devices-file",
