@@ -24,21 +24,9 @@ from binwatch.collector.blobs import BlobStore
 from binwatch.collector.db.tables import Event, EvidenceFile, ReviewStatus, User
 from binwatch.collector.evidence import evidence_key
 from binwatch.collector.jpeg import jpeg_size
+from binwatch.datasets.manifest import MANIFEST_COLUMNS
 from binwatch.events.schema import EvidenceKind
 
-MANIFEST_COLUMNS = (
-    "path",
-    "category",
-    "item",
-    "source",
-    "source_class",
-    "width",
-    "height",
-    "sha256",
-    "orig_path",
-    "orig_sha256",
-    "group",
-)
 SOURCE = "review"
 
 

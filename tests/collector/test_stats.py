@@ -18,63 +18,22 @@ UTC = dt.UTC
 def data(world: World) -> dict[str, str]:
     """Site A: 5 disposals over two local days; site B: 2. Reviews change what is compliant."""
 
-    def post(name, device, when, **kw):
-        body = make_event(device, started_at=when, **kw)
+    # name, device, start (UTC: 15:59 is 23:59 of the 20th in Shanghai, 16:01 already the 21st), bin, item, flags
+    table = [
+        ("a1", "dev-a", (20, 15, 59), "k1", "kitchen", "plastic_bag", ("kitchen_contamination",)),
+        ("a2", "dev-a", (20, 3, 0), "k1", "kitchen", "food_waste", ()),
+        ("a3", "dev-a", (20, 16, 1), "o1", "other", "battery", ("mixed_disposal", "off_hours")),
+        ("a4", "dev-a2", (21, 2, 0), "r1", "recyclable", "paper", ()),
+        ("a5", "dev-a2", (21, 3, 0), "h1", "hazardous", "broom", ("mixed_disposal",)),
+        ("b1", "dev-b", (20, 1, 0), "x", "other", "broom", ()),
+        ("b2", "dev-b", (21, 1, 0), "x", "kitchen", "plastic_bag", ("kitchen_contamination",)),
+    ]
+    made = {}
+    for name, device, (day, hour, minute), bin_id, category, item, flags in table:
+        when = dt.datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+        body = make_event(device, started_at=when, bin_id=bin_id, bin_category=category, item=item, flags=flags)
         world.post_event(body)
-        return name, body["event_id"]
-
-    made = dict(
-        [
-            # 2026-11-20 15:59 UTC is 23:59 on the 20th in Shanghai; 16:01 UTC is already the 21st.
-            post("a1", "dev-a", dt.datetime(2026, 11, 20, 15, 59, tzinfo=UTC), flags=("kitchen_contamination",)),
-            post("a2", "dev-a", dt.datetime(2026, 11, 20, 3, 0, tzinfo=UTC), item="food_waste", flags=()),
-            post(
-                "a3",
-                "dev-a",
-                dt.datetime(2026, 11, 20, 16, 1, tzinfo=UTC),
-                bin_id="o1",
-                bin_category="other",
-                item="battery",
-                flags=("mixed_disposal", "off_hours"),
-            ),
-            post(
-                "a4",
-                "dev-a2",
-                dt.datetime(2026, 11, 21, 2, 0, tzinfo=UTC),
-                bin_id="r1",
-                bin_category="recyclable",
-                item="paper",
-                flags=(),
-            ),
-            post(
-                "a5",
-                "dev-a2",
-                dt.datetime(2026, 11, 21, 3, 0, tzinfo=UTC),
-                bin_id="h1",
-                bin_category="hazardous",
-                item="broom",
-                flags=("mixed_disposal",),
-            ),
-            post(
-                "b1",
-                "dev-b",
-                dt.datetime(2026, 11, 20, 1, 0, tzinfo=UTC),
-                bin_id="x",
-                bin_category="other",
-                item="broom",
-                flags=(),
-            ),
-            post(
-                "b2",
-                "dev-b",
-                dt.datetime(2026, 11, 21, 1, 0, tzinfo=UTC),
-                bin_id="x",
-                bin_category="kitchen",
-                item="plastic_bag",
-                flags=("kitchen_contamination",),
-            ),
-        ]
-    )
+        made[name] = body["event_id"]
     headers = world.user()
     world.client.post(f"/api/v1/events/{made['a1']}/review", json={"action": "reject"}, headers=headers)
     world.client.post(f"/api/v1/events/{made['a3']}/review", json={"action": "confirm"}, headers=headers)

@@ -36,25 +36,24 @@ def item_folder(tmp_path_factory, samples_dir) -> Path:
     return root
 
 
+TINY = {"epochs": 2, "batch_size": 8, "size": 64, "workers": 0, "device": "cpu", "val_fraction": 0.3}
+
+
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory, item_folder) -> Path:
-    """Two epochs of real training on the CPU at 64 px: enough to exercise every part."""
+def tiny_config(item_folder):
+    """``(out, **overrides) -> TrainConfig``: two epochs at 64 px on the CPU over ``item_folder``."""
     from binwatch.training.config import TrainConfig
+
+    return lambda out, **overrides: TrainConfig(**{"data": str(item_folder), "out": str(out), **TINY, **overrides})
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_config) -> Path:
+    """Two epochs of real training on the CPU at 64 px: enough to exercise every part."""
     from binwatch.training.train import train
 
     out = tmp_path_factory.mktemp("run")
-    cfg = TrainConfig(
-        data=str(item_folder),
-        out=str(out),
-        epochs=2,
-        batch_size=8,
-        size=64,
-        workers=0,
-        device="cpu",
-        version="test-1",
-        val_fraction=0.3,
-    )
-    train(cfg)
+    train(tiny_config(out, version="test-1"))
     return out
 
 

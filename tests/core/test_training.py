@@ -41,19 +41,8 @@ def test_corrupt_image_is_skipped_and_counted_each_time_it_is_drawn(tiny_run):
     assert [r["skipped_images"] for r in lines] == expected
 
 
-def test_resume_continues_where_it_stopped(tiny_run, item_folder):
-    cfg = TrainConfig(
-        data=str(item_folder),
-        out=str(tiny_run),
-        epochs=3,
-        batch_size=8,
-        size=64,
-        workers=0,
-        device="cpu",
-        val_fraction=0.3,
-        resume=True,
-    )
-    train(cfg)
+def test_resume_continues_where_it_stopped(tiny_run, tiny_config):
+    train(tiny_config(tiny_run, epochs=3, resume=True))
     epochs = [json.loads(x)["epoch"] for x in (tiny_run / "metrics.jsonl").read_text().splitlines()]
     assert epochs == [1, 2, 3]
     assert checkpoint.load(tiny_run / "last.pt")["info"]["version"] == "test-1"
@@ -65,21 +54,23 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path, item_folder):
         train(cfg)
 
 
+def export_config(run, data, out, **overrides) -> ExportConfig:
+    """Export the tiny run's best checkpoint, checked on the same validation side it was trained with."""
+    base = {
+        "checkpoint": str(run / "best.pt"),
+        "data": str(data),
+        "out": str(out),
+        "val_fraction": 0.3,
+        "check_images": 8,
+    }
+    return ExportConfig(**{**base, **overrides})
+
+
 def test_export_writes_checked_fp32_and_int8(tiny_run, item_folder, tmp_path):
     from binwatch.inference.classifier import Classifier
 
-    report = export(
-        ExportConfig(
-            checkpoint=str(tiny_run / "best.pt"),
-            data=str(item_folder),
-            out=str(tmp_path),
-            min_item_agreement=0.0,
-            min_category_agreement=0.0,
-            calibration_images=16,
-            check_images=16,
-            val_fraction=0.3,
-        )
-    )
+    checks = {"calibration_images": 16, "check_images": 16, "min_item_agreement": 0.0, "min_category_agreement": 0.0}
+    report = export(export_config(tiny_run, item_folder, tmp_path, **checks))
     assert report["fp32_vs_torch_max_abs_diff"] < 1e-4
     fp32, int8 = Classifier(report["files"]["fp32"]), Classifier(report["files"]["int8"])
     assert fp32.meta.precision == "fp32" and int8.meta.precision == "int8"
@@ -92,16 +83,6 @@ def test_export_writes_checked_fp32_and_int8(tiny_run, item_folder, tmp_path):
 
 def test_export_out_of_bounds_fails_and_keeps_nothing(tiny_run, item_folder, tmp_path):
     with pytest.raises(ExportCheckFailed, match="INT8 item agreement"):
-        export(
-            ExportConfig(
-                checkpoint=str(tiny_run / "best.pt"),
-                data=str(item_folder),
-                out=str(tmp_path),
-                min_item_agreement=1.01,
-                calibration_images=8,
-                check_images=8,
-                val_fraction=0.3,
-            )
-        )
+        export(export_config(tiny_run, item_folder, tmp_path, min_item_agreement=1.01, calibration_images=8))
     assert not list(tmp_path.glob("*-int8.onnx")) and not list(tmp_path.glob("*-fp32.onnx"))
     assert list(tmp_path.glob("*.rejected.onnx"))
