@@ -13,7 +13,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 CHUNK = 256 * 1024
@@ -30,7 +30,7 @@ def check_key(key: str) -> str:
 
 
 class BlobStore(Protocol):
-    def put(self, key: str, source: BinaryIO) -> None:
+    def put(self, key: str, source: IO[bytes]) -> None:
         """Store ``source`` (read from its current position) under ``key``, replacing atomically."""
 
     def size(self, key: str) -> int | None:
@@ -60,7 +60,7 @@ class LocalBlobStore:
             raise BadKey(f"bad blob key {key!r}")
         return path
 
-    def put(self, key: str, source: BinaryIO) -> None:
+    def put(self, key: str, source: IO[bytes]) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")

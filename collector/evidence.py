@@ -64,7 +64,7 @@ def store_evidence(db: Database, store: BlobStore, evidence: EvidenceFile, uploa
         return False
     store.put(key, upload.rewind())
     with db.write() as session:
-        row = session.get(EvidenceFile, (evidence.event_id, evidence.kind))
+        row = session.get_one(EvidenceFile, (evidence.event_id, evidence.kind))
         created = row.uploaded_at is None
         row.uploaded_at = row.uploaded_at or utcnow()
     return created

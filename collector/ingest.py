@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import math
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -24,7 +25,7 @@ from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Device, EventFlag, EvidenceFile, ReviewStatus, to_utc, utcnow
 from binwatch.collector.db.tables import Event as EventRow
 from binwatch.collector.errors import Conflict, Forbidden, Invalid
-from binwatch.events.schema import Event, Heartbeat
+from binwatch.events.schema import Event, EvidenceKind, Heartbeat
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_INT = 2**63 - 1
@@ -41,10 +42,10 @@ _INSERT_EVIDENCE = insert(EvidenceFile)
 
 @dataclass(frozen=True)
 class Ingested:
-    event_id: str
+    event_id: uuid.UUID
     received_at: dt.datetime
     created: bool
-    evidence_missing: list[str]
+    evidence_missing: list[EvidenceKind]
 
 
 def canonical_body(event: Event) -> tuple[str, str]:
@@ -104,7 +105,7 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
         if stored.body_sha256 != digest:
             raise Conflict(f"event {event_id} was already received with a different body")
         missing = connection.execute(_MISSING, {"event_id": event_id}).scalars().all()
-        return Ingested(event_id, stored.received_at, False, list(missing))
+        return Ingested(event.event_id, stored.received_at, False, [EvidenceKind(kind) for kind in missing])
 
     now = utcnow()
     started = to_utc(event.started_at, "started_at")
@@ -147,7 +148,7 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
                 for e in event.evidence
             ],
         )
-    return Ingested(event_id, now, True, sorted(e.kind.value for e in event.evidence))
+    return Ingested(event.event_id, now, True, sorted(e.kind for e in event.evidence))
 
 
 def record_heartbeat(session: Session, device: DeviceIdentity, heartbeat: Heartbeat) -> dt.datetime:

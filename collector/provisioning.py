@@ -7,6 +7,7 @@ Used by the admin API, the ``binwatch collector add-*`` commands and the demo, s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeGuard
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from binwatch.collector.entity_types import EntityType
 from binwatch.collector.errors import Conflict, Invalid, NotFound
 from binwatch.collector.names import Address, Identifier, Name, OptionalText, Password, Username, checked
 from binwatch.datasets.taxonomy import CATEGORY_KEYS
+from binwatch.events.schema import CategoryKey
 
 
 def create_entity(session: Session, *, name: str, type: EntityType | str, contact: str = "") -> Entity:
@@ -222,10 +224,14 @@ def _bins(bins: Mapping[str, str]) -> list[Bin]:
     result = []
     for bin_id, category in bins.items():
         checked(Identifier, bin_id, "bin id")
-        if category not in CATEGORY_KEYS:
+        if not _is_category(category):
             raise Invalid(f"bin {bin_id}: unknown category {category!r}; expected one of {', '.join(CATEGORY_KEYS)}")
         result.append(Bin(id=bin_id, category=category))
     return result
+
+
+def _is_category(value: str) -> TypeGuard[CategoryKey]:
+    return value in CATEGORY_KEYS
 
 
 def _entity_type(value: EntityType | str) -> EntityType:

@@ -155,7 +155,7 @@ def roll_back(session: Session) -> ModelVersion:
         newest.rolled_back = False
         session.flush()
         raise Conflict("there is no earlier model version to roll back to")
-    return session.get(ModelVersion, previous.version)
+    return session.get_one(ModelVersion, previous.version)
 
 
 def _newest_activation(session: Session) -> ModelActivation | None:

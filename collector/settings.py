@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -23,53 +23,58 @@ class Settings(BaseSettings):
     """Each field's description is its line in the README's table (``settings_table``)."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+    # the TOML file of ``load_settings``, set on a subclass; None: the one ``BINWATCH_COLLECTOR_CONFIG`` names
+    config_file: ClassVar[Path | None] = None
 
+    # Defaults are given as ``default=``: only then do type checkers see a field as optional (PEP 681).
     data_dir: Path = Field(
-        Path("collector-data"),
+        default=Path("collector-data"),
         description="where the SQLite file and the evidence and model files (`blobs/`) live",
     )
     database_url: str | None = Field(
-        None,
+        default=None,
         description="SQLAlchemy URL, e.g. `postgresql+psycopg://user:pw@host/db`; "
         "unset: SQLite, `collector.sqlite3` in `DATA_DIR`",
     )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
-        "NORMAL",
+        default="NORMAL",
         description="`NORMAL`: a committed event survives a crash of the process; "
         "`FULL`: it also survives a power cut, and each commit is slower",
     )
-    migrate_on_start: bool = Field(True, description="apply the Alembic migrations when the service starts")
-    host: str = Field("127.0.0.1", description="the address `serve` listens on")
-    port: int = Field(8080, ge=1, le=65535, description="the port `serve` listens on")
-    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes; keep 1 with SQLite (one writer)")
+    migrate_on_start: bool = Field(default=True, description="apply the Alembic migrations when the service starts")
+    host: str = Field(default="127.0.0.1", description="the address `serve` listens on")
+    port: int = Field(default=8080, ge=1, le=65535, description="the port `serve` listens on")
+    workers: int = Field(
+        default=1, ge=1, le=64, description="uvicorn worker processes; keep 1 with SQLite (one writer)"
+    )
     forwarded_allow_ips: str | None = Field(
-        None,
+        default=None,
         description="load balancers trusted for `X-Forwarded-For`/`-Proto` (comma-separated IPs or `*`); "
         "unset: proxy headers are ignored and a client is the address it connects from. Set it behind a "
         "balancer, or the login rate limit counts every client as the balancer",
     )
-    max_json_bytes: int = Field(1 * MiB, ge=1024, description="largest JSON or form body (413 beyond it)")
+    max_json_bytes: int = Field(default=1 * MiB, ge=1024, description="largest JSON or form body (413 beyond it)")
     max_evidence_bytes: int = Field(
-        64 * MiB, ge=1024, description="largest evidence file: snapshot, crop or clip (413 beyond it)"
+        default=64 * MiB, ge=1024, description="largest evidence file: snapshot, crop or clip (413 beyond it)"
     )
-    max_model_bytes: int = Field(256 * MiB, ge=1024, description="largest ONNX model upload (413 beyond it)")
+    max_model_bytes: int = Field(default=256 * MiB, ge=1024, description="largest ONNX model upload (413 beyond it)")
     device_offline_after_s: float = Field(
-        300.0, gt=0, description="a device not heard from for this long is shown as offline"
+        default=300.0, gt=0, description="a device not heard from for this long is shown as offline"
     )
-    session_ttl_s: int = Field(12 * 3600, ge=60, description="how long a login (cookie or API token) lasts")
-    cookie_secure: bool = Field(False, description="mark the session cookie `Secure`; set it behind HTTPS")
+    session_ttl_s: int = Field(default=12 * 3600, ge=60, description="how long a login (cookie or API token) lasts")
+    cookie_secure: bool = Field(default=False, description="mark the session cookie `Secure`; set it behind HTTPS")
     login_max_failures: int = Field(
-        5,
+        default=5,
         ge=1,
         description="login rate limit: failed logins per user name or client address within "
         "`LOGIN_WINDOW_S`; the next attempt gets 429",
     )
-    login_window_s: float = Field(300.0, gt=0, description="the window of the login rate limit")
+    login_window_s: float = Field(default=300.0, gt=0, description="the window of the login rate limit")
     timezone: str = Field(
-        "Asia/Shanghai", description="the time zone of the local day used by statistics and the ledger"
+        default="Asia/Shanghai", description="the time zone of the local day used by statistics and the ledger"
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
-        "info", description="uvicorn's log level"
+        default="info", description="uvicorn's log level"
     )
 
     @field_validator("timezone")
@@ -102,7 +107,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = settings_cls.model_config.get("toml_file") or os.environ.get(CONFIG_ENV)
+        toml_file = cls.config_file or os.environ.get(CONFIG_ENV)
         if toml_file and not Path(toml_file).is_file():
             raise FileNotFoundError(f"{toml_file}: no such settings file")
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
@@ -112,9 +117,10 @@ def load_settings(config_file: Path | str | None = None, **overrides) -> Setting
     """Read the settings; ``config_file`` takes the place of ``BINWATCH_COLLECTOR_CONFIG``."""
     if config_file is None:
         return Settings(**overrides)
+    path = Path(config_file)
 
     class FileSettings(Settings):
-        model_config = SettingsConfigDict(toml_file=Path(config_file))
+        config_file = path
 
     return FileSettings(**overrides)
 

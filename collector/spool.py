@@ -6,7 +6,7 @@ import hashlib
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from binwatch.collector.errors import TooLarge
 
@@ -15,12 +15,12 @@ MEMORY_LIMIT = 1024 * 1024
 
 @dataclass
 class Spooled:
-    file: BinaryIO
+    file: IO[bytes]
     size: int
     sha256: str
     head: bytes
 
-    def rewind(self) -> BinaryIO:
+    def rewind(self) -> IO[bytes]:
         self.file.seek(0)
         return self.file
 
@@ -59,7 +59,7 @@ async def spool_stream(chunks: AsyncIterator[bytes], limit: int) -> Spooled:
     return digest.done()
 
 
-def measure_file(source: BinaryIO, limit: int) -> Spooled:
+def measure_file(source: IO[bytes], limit: int) -> Spooled:
     """Size, SHA-256 and first bytes of a seekable file that is already on disk, without copying it."""
     digest, size, head = hashlib.sha256(), 0, b""
     source.seek(0)

@@ -105,7 +105,7 @@ def tally(
 
 def total(tallies: list[Tally]) -> Tally:
     result = Tally("total", "total")
-    sums = defaultdict(int)
+    sums: defaultdict[str, int] = defaultdict(int)
     for t in tallies:
         for name in ("disposals", "flagged", "compliant", "reviewed", "backlog"):
             sums[name] += getattr(t, name)

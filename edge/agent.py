@@ -139,12 +139,13 @@ class Agent:
 
     def close(self) -> list[Event]:
         """The stream ended: conclude what can be concluded, release everything waiting."""
-        if self.frame_size is None:
+        last = self._last_frame
+        if last is None:  # no frame came
             return []
         for b in self.bins:
             segment = b.segmenter.close()
             if segment is not None:
-                self._conclude(b, segment, self._last_frame)
+                self._conclude(b, segment, last)
         return self._release(None)
 
     def _conclude(self, b: _Bin, segment: Segment, frame: np.ndarray) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 from binwatch.edge.backoff import backoff_s
 from binwatch.edge.config import CameraConfig
 from binwatch.edge.timing import Timing
+from binwatch.events.schema import CameraState
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +63,20 @@ def first_frame(config: CameraConfig) -> np.ndarray:
     """One frame from the configured camera (``check-config``)."""
     capture = open_capture(config.source)
     try:
-        ok, frame = capture.read() if capture.isOpened() else (False, None)
+        if capture.isOpened():
+            ok, frame = capture.read()
+            if ok:
+                return frame
     finally:
         capture.release()
-    if not ok:
-        raise CameraError(f"{config.source}: cannot read a frame from the camera")
-    return frame
+    raise CameraError(f"{config.source}: cannot read a frame from the camera")
 
 
 class Camera:
     def __init__(self, config: CameraConfig, timing: Timing | None = None):
         self.config = config
         self.timing = timing or Timing()
-        self.state = "stopped"
+        self.state: CameraState = "stopped"
         self.losses = 0
 
     def frames(self, stop: threading.Event) -> Iterator[Frame]:
@@ -187,12 +189,10 @@ class FrameFeed:
                 except queue.Empty:
                     pass
 
-    def get(self, timeout: float = 0.5) -> Frame | None | bool:
-        """A frame, ``None`` at the end of the source, ``False`` when nothing came within ``timeout``."""
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return False
+    def get(self, timeout: float = 0.5) -> Frame | None:
+        """The next frame, or ``None`` once the source has ended; ``queue.Empty`` (as from
+        ``Queue.get``) when none came within ``timeout``."""
+        return self._queue.get(timeout=timeout)
 
     def join(self) -> None:
         self._thread.join(timeout=5)

@@ -78,7 +78,7 @@ def usable_codec(preference: str) -> str:
         return "avc1"
     with tempfile.TemporaryDirectory() as folder, stderr_silenced():
         for fourcc in candidates:
-            writer = cv2.VideoWriter(str(Path(folder) / "probe.mp4"), cv2.VideoWriter_fourcc(*fourcc), 15, (64, 64))
+            writer = cv2.VideoWriter(str(Path(folder) / "probe.mp4"), cv2.VideoWriter.fourcc(*fourcc), 15, (64, 64))
             ok = writer.isOpened()
             writer.release()
             if ok:
@@ -109,14 +109,14 @@ def write_mp4(
         raise ValueError("a clip needs at least one frame")
     span = (frames[-1][0] - frames[0][0]).total_seconds()
     fps = (len(frames) - 1) / span if span > 0 else 1.0
-    first = cv2.imdecode(np.frombuffer(frames[0][1], np.uint8), cv2.IMREAD_COLOR)
-    rest = (cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) for _, data in frames[1:])
+    first = _decode(frames[0][1])
+    rest = (_decode(data) for _, data in frames[1:])
     fourcc = usable_codec(codec)
     if fourcc == "avc1" and pyav_h264():
         _write_h264(path, [first, *rest], fps, redact)
         return
     size = (first.shape[1], first.shape[0])
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), fps, size)
     if not writer.isOpened():
         raise OSError(f"{path}: cannot open a video writer")
     try:
@@ -125,6 +125,14 @@ def write_mp4(
             writer.write(redact(frame))
     finally:
         writer.release()
+
+
+def _decode(jpeg: bytes) -> np.ndarray:
+    """A buffered frame back to BGR; OpenCV answers ``None`` for bytes it cannot decode, rather than raising."""
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("a buffered clip frame does not decode")
+    return image
 
 
 def _write_h264(path: Path, frames, fps: float, redact: Callable[[np.ndarray], np.ndarray]) -> None:

@@ -158,11 +158,7 @@ class ScheduleConfig(_Section):
     @classmethod
     def _windows(cls, windows: list[str]) -> list[str]:
         for window in windows:
-            m = HOURS.match(window)
-            if not m or int(m[1]) > 23 or int(m[3]) > 24 or int(m[2]) > 59 or int(m[4]) > 59:
-                raise ValueError(f"{window!r} is not HH:MM-HH:MM")
-            if m.group(1, 2) == m.group(3, 4):
-                raise ValueError(f"{window!r} is empty")
+            _window(window)
         return windows
 
     @property
@@ -170,12 +166,19 @@ class ScheduleConfig(_Section):
         return ZoneInfo(self.timezone)
 
     def windows(self) -> list[tuple[time, time]]:
-        out = []
-        for window in self.allowed_hours:
-            m = HOURS.match(window)
-            end = time.max if m[3] == "24" else time(int(m[3]), int(m[4]))
-            out.append((time(int(m[1]), int(m[2])), end))
-        return out
+        return [_window(window) for window in self.allowed_hours]
+
+
+def _window(text: str) -> tuple[time, time]:
+    """``HH:MM-HH:MM`` as its start and its (exclusive) end; an end at hour 24 is the end of the day."""
+    m = HOURS.match(text)
+    if not m or int(m[1]) > 23 or int(m[3]) > 24 or int(m[2]) > 59 or int(m[4]) > 59:
+        raise ValueError(f"{text!r} is not HH:MM-HH:MM")
+    start = time(int(m[1]), int(m[2]))
+    end = time.max if m[3] == "24" else time(int(m[3]), int(m[4]))
+    if start == end:
+        raise ValueError(f"{text!r} is empty")
+    return start, end
 
 
 class StorageConfig(_Section):
@@ -279,7 +282,7 @@ def parse(data: dict, source: str = "<config>", base: Path | None = None) -> Sit
         raise ConfigError(_describe(exc, source)) from None
     if base is not None:
         # Relative paths in a file are relative to the file, not to where the box was started.
-        updates = {"storage": config.storage.model_copy(update={"dir": base / config.storage.dir})}
+        updates: dict[str, object] = {"storage": config.storage.model_copy(update={"dir": base / config.storage.dir})}
         if config.model is not None:
             updates["model"] = base / config.model
         if isinstance(config.camera.source, str) and "://" not in config.camera.source:

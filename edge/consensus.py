@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from binwatch.datasets import taxonomy
-from binwatch.events.schema import Prediction
+from binwatch.events.schema import Prediction, category_key
 from binwatch.inference.classifier import Classifier, ItemPrediction, ModelMetadata, summarize
 
 
@@ -32,9 +32,9 @@ class Consensus:
         return Prediction(
             item=self.top.item,
             item_score=round(self.top.item_score, 4),
-            category=self.top.category,
+            category=category_key(self.top.category),
             category_score=round(self.top.category_score, 4),
-            category_scores={k: round(v, 4) for k, v in self.top.category_scores.items()},
+            category_scores={category_key(k): round(v, 4) for k, v in self.top.category_scores.items()},
             frames=self.frames,
         )
 

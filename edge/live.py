@@ -8,6 +8,7 @@ roll-out is swapped in between two frames; SIGTERM or SIGINT stop the run cleanl
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
 import time
@@ -115,11 +116,12 @@ class LiveAgent:
         try:
             while not self.stop.is_set():
                 self._swap_model()
-                frame = feed.get()
+                try:
+                    frame = feed.get()
+                except queue.Empty:
+                    continue  # nothing yet: look at the stop flag and for a new model again
                 if frame is None:
                     break
-                if frame is False:
-                    continue
                 if frame.after_gap:
                     self.agent.after_gap()
                 if self.agent.process(frame.image, frame.t):

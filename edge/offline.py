@@ -51,8 +51,7 @@ def run_offline(
     if deliver:
         outbox = Outbox(Layout(config.storage.dir))
         outbox.recover()
-        client = CollectorClient(config.collector)
-        delivery = Delivery(outbox, client, config.collector)
+        delivery = Delivery(outbox, CollectorClient(config.collector), config.collector)
     agent = Agent(config, load_classifier(config), outbox=outbox, timing=timing)
     events: list[Event] = []
     try:
@@ -66,8 +65,8 @@ def run_offline(
         events += agent.close()
         if delivery is not None:
             if not delivery.drain(threading.Event(), drain_timeout_s):
-                log.warning("%d events still in the outbox after %.0f s", outbox.depth(), drain_timeout_s)
-            client.close()
+                log.warning("%d events still in the outbox after %.0f s", delivery.outbox.depth(), drain_timeout_s)
+            delivery.client.close()
     finally:
         capture.release()
         if outbox is not None:

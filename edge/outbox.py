@@ -113,7 +113,7 @@ class Outbox:
     def add(self, event: Event, files: Sequence[EvidenceFile]) -> None:
         """Commit the event and its (already durable) files: from here on it must leave the box."""
         now = time.time()
-        statements = [
+        statements: list[tuple[str, tuple]] = [
             (
                 "INSERT INTO events (event_id, created_at, bin_id, flagged, body, next_attempt_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -156,7 +156,10 @@ class Outbox:
             " ORDER BY next_attempt_at, created_at LIMIT 1",
             (*UNDELIVERED, time.time()),
         )
-        return OutboxEvent(*rows[0][:4], bool(rows[0][4])) if rows else None
+        if not rows:
+            return None
+        event_id, body, state, attempts, flagged = rows[0]
+        return OutboxEvent(event_id, body, state, attempts, bool(flagged))
 
     def next_attempt_at(self) -> float | None:
         (when,) = self._read("SELECT min(next_attempt_at) FROM events WHERE state IN (?, ?)", UNDELIVERED)[0]

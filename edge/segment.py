@@ -33,63 +33,69 @@ class Segment:
     settled: bool  # False: cut short (too long, or the stream ended) while the opening still moved
 
 
+@dataclass
+class _Disposal:
+    """The disposal in progress."""
+
+    started_at: datetime
+    last_motion: datetime  # in the opening
+    last_stir: datetime  # in the band around it
+    last_seen: datetime  # the latest frame
+
+
 class Segmenter:
     def __init__(self, on_fraction: float, start_frames: int, settle_s: float, max_event_s: float):
         self.on, self.off = on_fraction, on_fraction * OFF_RATIO
         self.start_frames, self.settle_s, self.max_event_s = start_frames, settle_s, max_event_s
-        self._run = 0
-        self._run_start: datetime | None = None
-        self._started: datetime | None = None
-        self._last_motion: datetime | None = None  # in the opening
-        self._last_stir: datetime | None = None  # in the band around it
-        self._last_t: datetime | None = None
+        self._run: list[datetime] = []  # times of the frames in a row at or above the on-threshold, while idle
+        self._current: _Disposal | None = None
         self._blocked = False  # after a cut: no new disposal until the opening has been calm
 
     @property
     def started_at(self) -> datetime | None:
         """The start of the disposal in progress, if one is."""
-        return self._started
+        return self._current.started_at if self._current is not None else None
 
     def update(self, t: datetime, inside: float, around: float = 0.0) -> tuple[Role, Segment | None]:
-        self._last_t = t
-        if self._started is None:
+        current = self._current
+        if current is None:
             return self._idle(t, inside, around), None
+        current.last_seen = t
         if around >= self.off:
-            self._last_stir = t
-        cut = (t - self._started).total_seconds() >= self.max_event_s
+            current.last_stir = t
+        cut = (t - current.started_at).total_seconds() >= self.max_event_s
         if inside >= self.off:
-            self._last_motion = t
-            return Role.MOTION, self._finish(t, settled=False) if cut else None
-        quiet = (t - self._last_motion).total_seconds() >= self.settle_s
-        if quiet and (t - self._last_stir).total_seconds() >= self.settle_s or cut:
-            return Role.STILL, self._finish(self._last_motion, settled=quiet)
+            current.last_motion = t
+            return Role.MOTION, self._finish(current, t, settled=False) if cut else None
+        quiet = (t - current.last_motion).total_seconds() >= self.settle_s
+        if quiet and (t - current.last_stir).total_seconds() >= self.settle_s or cut:
+            return Role.STILL, self._finish(current, current.last_motion, settled=quiet)
         return Role.STILL, None
 
     def _idle(self, t: datetime, inside: float, around: float) -> Role:
         if inside < self.off:
-            self._run = 0
+            self._run.clear()
             if around < self.off:
                 self._blocked = False
                 return Role.REFERENCE
             return Role.MOTION
         if inside < self.on or self._blocked:
-            self._run = 0
+            self._run.clear()
             return Role.MOTION
-        self._run += 1
-        if self._run == 1:
-            self._run_start = t
-        if self._run >= self.start_frames:
-            self._started, self._last_motion, self._last_stir, self._run = self._run_start, t, t, 0
+        self._run.append(t)
+        if len(self._run) >= self.start_frames:
+            self._current = _Disposal(started_at=self._run[0], last_motion=t, last_stir=t, last_seen=t)
+            self._run.clear()
         return Role.MOTION
 
-    def _finish(self, ended_at: datetime, settled: bool) -> Segment:
-        segment = Segment(self._started, ended_at, settled)
-        self._started = self._last_motion = self._last_stir = None
+    def _finish(self, disposal: _Disposal, ended_at: datetime, settled: bool) -> Segment:
+        self._current = None
         self._blocked = not settled
-        return segment
+        return Segment(disposal.started_at, ended_at, settled)
 
     def close(self) -> Segment | None:
         """The stream ended: the disposal in progress, if any, settled if the opening was quiet last."""
-        if self._started is None:
+        current = self._current
+        if current is None:
             return None
-        return self._finish(self._last_motion, settled=self._last_t > self._last_motion)
+        return self._finish(current, current.last_motion, settled=current.last_seen > current.last_motion)

@@ -49,7 +49,7 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def place(layout: Layout, name: str, write: Callable[[Path], None]) -> Path:
+def place(layout: Layout, name: str, write: Callable[[Path], object]) -> Path:
     """Have ``write`` fill a temporary file, then make it durable as ``evidence/name``."""
     tmp = layout.tmp / name
     try:

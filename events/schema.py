@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,7 +18,18 @@ from binwatch.datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS
 SCHEMA_VERSION: Final = 1
 
 CategoryKey = Literal["recyclable", "hazardous", "kitchen", "other"]
-assert set(CategoryKey.__args__) == set(CATEGORY_KEYS)  # type: ignore[attr-defined]
+assert set(get_args(CategoryKey)) == set(CATEGORY_KEYS)
+CameraState = Literal["streaming", "reconnecting", "stopped"]
+
+
+def category_key(name: str) -> CategoryKey:
+    """``name`` as the schema's category type: the taxonomy and a model's metadata name categories
+    with plain strings."""
+    for key in get_args(CategoryKey):
+        if key == name:
+            return key
+    raise ValueError(f"unknown category {name!r}")
+
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -111,7 +122,7 @@ class Heartbeat(_Strict):
     site_id: Identifier
     sent_at: AwareDatetime
     model_version: Annotated[str, Field(min_length=1, max_length=64)]
-    camera_state: Literal["streaming", "reconnecting", "stopped"]
+    camera_state: CameraState
     fps: Annotated[float, Field(ge=0)]
     stage_ms: dict[Annotated[str, Field(max_length=32)], Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     outbox_depth: Annotated[int, Field(ge=0)]

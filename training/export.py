@@ -134,9 +134,7 @@ def export(cfg: ExportConfig) -> dict:
     if item_agreement < cfg.min_item_agreement:
         failures.append(f"INT8 item agreement {item_agreement:.3f} < {cfg.min_item_agreement}")
     if category_agreement < cfg.min_category_agreement:
-        failures.append(
-            f"INT8 category agreement {category_agreement:.3f} < {cfg.min_category_agreement}"
-        )
+        failures.append(f"INT8 category agreement {category_agreement:.3f} < {cfg.min_category_agreement}")
     if failures:
         fp32_path.rename(fp32_path.with_suffix(".rejected.onnx"))
         tmp_int8.rename(int8_path.with_suffix(".rejected.onnx"))

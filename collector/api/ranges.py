@@ -9,6 +9,7 @@ request for several ranges gets the whole file, which RFC 9110 allows.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from fastapi import Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
@@ -19,8 +20,20 @@ from binwatch.collector.errors import NotFound
 _RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
 
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
-    """(start, end) inclusive; None to send everything; False when the range cannot be satisfied."""
+class ByteRange(NamedTuple):
+    """Bytes ``start`` to ``end`` of a blob, both included, as ``Content-Range`` counts them."""
+
+    start: int
+    end: int
+
+
+class Unsatisfiable(Exception):
+    """The range lies outside the blob (416)."""
+
+
+def parse_range(header: str | None, size: int) -> ByteRange | None:
+    """The range the header asks for; None when there is none to honour, so the whole blob is sent.
+    Raises ``Unsatisfiable`` when it lies outside the blob."""
     if not header:
         return None
     match = _RANGE.match(header.strip())
@@ -32,13 +45,13 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
     if not first:
         length = int(last)
         if length == 0 or size == 0:
-            return False
-        return max(size - length, 0), size - 1
+            raise Unsatisfiable
+        return ByteRange(max(size - length, 0), size - 1)
     start = int(first)
     end = min(int(last), size - 1) if last else size - 1
     if start >= size or (last and int(last) < start):
-        return False
-    return start, end
+        raise Unsatisfiable
+    return ByteRange(start, end)
 
 
 def blob_response(request: Request, store: BlobStore, key: str, media_type: str, filename: str, etag: str) -> Response:
@@ -62,12 +75,13 @@ def blob_response(request: Request, store: BlobStore, key: str, media_type: str,
     if size is None:
         raise NotFound("the file is missing from the store")
     headers.update({"Accept-Ranges": "bytes", "Content-Disposition": f'inline; filename="{filename}"'})
-    wanted = parse_range(request.headers.get("range"), size)
-    if_range = request.headers.get("if-range")
-    if wanted and if_range and if_range.strip() != headers["ETag"]:
-        wanted = None
-    if wanted is False:
+    try:
+        wanted = parse_range(request.headers.get("range"), size)
+    except Unsatisfiable:
         return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    if_range = request.headers.get("if-range")
+    if if_range and if_range.strip() != headers["ETag"]:
+        wanted = None  # the blob changed since the client's copy: send all of it
     if wanted is None:
         return StreamingResponse(
             store.read(key), media_type=media_type, headers={**headers, "Content-Length": str(size)}

@@ -55,7 +55,9 @@ class WalCheckpointer:
     def _catch_up(self) -> None:
         borrowed = self.writer.raw_connection()  # free: this is the writer thread, between transactions
         try:
-            borrowed.driver_connection.execute(CHECKPOINT).fetchone()
+            cursor = borrowed.cursor()
+            cursor.execute(CHECKPOINT)
+            cursor.fetchone()
         finally:
             borrowed.close()
 

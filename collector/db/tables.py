@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Literal
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from binwatch.collector.errors import Invalid
+from binwatch.events.schema import CategoryKey
 
 
 class UTCDateTime(TypeDecorator):
@@ -55,8 +57,8 @@ def to_utc(value: dt.datetime, what: str) -> dt.datetime:
     try:
         value = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
     except (OverflowError, ValueError):
-        value = None
-    if value is None or not 2 <= value.year <= 9998:
+        raise Invalid(f"{what} is out of range") from None
+    if not 2 <= value.year <= 9998:
         raise Invalid(f"{what} is out of range")
     return value
 
@@ -64,6 +66,9 @@ def to_utc(value: dt.datetime, what: str) -> dt.datetime:
 class Role(StrEnum):
     REVIEWER = "reviewer"
     ADMIN = "admin"
+
+
+RoleName = Literal["reviewer", "admin"]  # the values of Role, as the users table holds them
 
 
 class ReviewStatus(StrEnum):
@@ -78,6 +83,9 @@ class ReviewAction(StrEnum):
     REJECT = "reject"
     CORRECT = "correct"
     UNDO = "undo"
+
+
+ReviewActionName = Literal["confirm", "reject", "correct", "undo"]  # the values of ReviewAction, as in reviews
 
 
 class Base(DeclarativeBase):
@@ -116,7 +124,7 @@ class Bin(Base):
 
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    category: Mapped[str] = mapped_column(String(16))
+    category: Mapped[CategoryKey] = mapped_column(String(16))
 
     site: Mapped[Site] = relationship(back_populates="bins")
 
@@ -142,7 +150,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[RoleName] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -239,7 +247,7 @@ class Review(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(16))
+    action: Mapped[ReviewActionName] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
     before: Mapped[dict] = mapped_column(JSON)
     after: Mapped[dict] = mapped_column(JSON)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -29,11 +30,9 @@ def stats_page(request: Request, user: PageUser, since: str = "", until: str = "
         first, last = _day(since), _day(until)
     except ValueError:
         return redirect("/stats", error="dates are YYYY-MM-DD")
-    scope = {"since": first, "until": last, "site_id": site or None}
     with request.app.state.db.read() as session:
-        by_site = tally(session, "site", **scope)
-        by_entity = tally(session, "entity", **scope)
-        by_day = tally(session, "day", **scope)
+        tally_by = partial(tally, session, since=first, until=last, site_id=site or None)
+        by_site, by_entity, by_day = tally_by("site"), tally_by("entity"), tally_by("day")
         sites = list(session.scalars(select(Site).order_by(Site.id)))
     return page(
         request,

@@ -52,14 +52,21 @@ def usable_samples(data: SampleSet, split: str) -> list[Sample]:
     return split_by_group(samples, VAL_FRACTION, SPLIT_SEED)[1] if split == "val" else samples
 
 
+def by_item(samples: list[Sample]) -> dict[str, list[Sample]]:
+    """The item-labelled ``samples`` grouped by item, each group in the order given."""
+    groups: dict[str, list[Sample]] = defaultdict(list)
+    for sample in samples:
+        if sample.item:
+            groups[sample.item].append(sample)
+    return groups
+
+
 class ItemPool:
     """The photos a scene may use, grouped by item, each item's photos in a seeded order."""
 
     def __init__(self, data: SampleSet, split: str, rng: np.random.Generator):
-        by_item: dict[str, list[Sample]] = defaultdict(list)
-        for sample in usable_samples(data, split):
-            by_item[sample.item].append(sample)
-        self._queues = {key: [by_item[key][i] for i in rng.permutation(len(by_item[key]))] for key in sorted(by_item)}
+        groups = by_item(usable_samples(data, split))
+        self._queues = {key: [groups[key][i] for i in rng.permutation(len(groups[key]))] for key in sorted(groups)}
         self._next = dict.fromkeys(self._queues, 0)
 
     def items(self, category: str | None = None, contaminant: bool | None = None) -> list[str]:

@@ -12,17 +12,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from binwatch.datasets import taxonomy
+from binwatch.events.schema import CategoryKey
 
 # Bins a drop-off point installs first: kitchen and other waste at every point, then recyclables,
 # then hazardous waste (often a single bin shared between several points).
-INSTALL_ORDER = ("kitchen", "other", "recyclable", "hazardous")
+INSTALL_ORDER: tuple[CategoryKey, ...] = ("kitchen", "other", "recyclable", "hazardous")
 MAX_BINS = len(INSTALL_ORDER)
 
 
 @dataclass(frozen=True)
 class Bin:
     id: str
-    category: str
+    category: CategoryKey
     body: tuple[int, int, int, int]  # x0, y0, x1, y1 of the bin's top face
     lid: tuple[int, int, int, int]  # the lid, flipped open behind the bin
     opening: np.ndarray  # N×2 int32 polygon, the bin's opening
@@ -47,15 +48,14 @@ class Bin:
         return x1 - x0, y1 - y0
 
 
-def bin_categories(count: int) -> list[str]:
+def bin_categories(count: int) -> list[CategoryKey]:
     """The categories of ``count`` bins, left to right in the taxonomy's order."""
     if not 1 <= count <= MAX_BINS:
         raise ValueError(f"a scene has 1 to {MAX_BINS} bins, not {count}")
-    chosen = set(INSTALL_ORDER[:count])
-    return [key for key in taxonomy.CATEGORY_KEYS if key in chosen]
+    return sorted(INSTALL_ORDER[:count], key=taxonomy.CATEGORY_KEYS.index)
 
 
-def arrange(categories: list[str], width: int, height: int) -> list[Bin]:
+def arrange(categories: list[CategoryKey], width: int, height: int) -> list[Bin]:
     """Bins side by side, centred, in the upper middle of the frame; the floor below them
     is where people stand and reach in from."""
     count = len(categories)

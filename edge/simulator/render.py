@@ -9,13 +9,14 @@ drawn from a pre-computed bank. Frames are BGR, as OpenCV writes video.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from binwatch.datasets import taxonomy
-from binwatch.datasets.manifest import ImageStore
+from binwatch.datasets.manifest import ImageStore, MergedStore
 from binwatch.edge.clip import stderr_silenced
 from binwatch.edge.simulator import sprite
 from binwatch.edge.simulator.layout import Bin
@@ -29,9 +30,23 @@ BAG = (44, 46, 48)  # BGR of the bin liner
 MASK = (255, 255, 255)  # "colour" that paints a shape into a shadow mask
 
 
+@dataclass(frozen=True)
+class _Visit:
+    """One reach with its item, as held (upright in the hand) and as it will lie in the bin."""
+
+    reach: Reach
+    held: sprite.Sprite
+    lying: sprite.Sprite
+
+
 class Renderer:
     def __init__(
-        self, timeline: Timeline, bins: list[Bin], store: ImageStore, size: tuple[int, int], rng: np.random.Generator
+        self,
+        timeline: Timeline,
+        bins: list[Bin],
+        store: ImageStore | MergedStore,
+        size: tuple[int, int],
+        rng: np.random.Generator,
     ):
         self.timeline, self.store = timeline, store
         self.width, self.height = size
@@ -44,44 +59,41 @@ class Renderer:
         self.shadow = np.array([0.035, 0.05]) * self.unit
 
     def frames(self) -> Iterator[np.ndarray]:
-        reaches, passers = iter(self.timeline.reaches), iter(self.timeline.passers)
-        reach, passer = next(reaches, None), next(passers, None)
-        held: tuple[sprite.Sprite, sprite.Sprite] | None = None
+        visits = (self._visit(reach) for reach in self.timeline.reaches)  # each item cut out as its turn comes
+        passers = iter(self.timeline.passers)
+        visit, passer = next(visits, None), next(passers, None)
         for f in range(self.timeline.frames):
-            if reach is not None and f == reach.start:
-                held = self._item(reach)
-            if reach is not None and f == reach.land:
-                sprite.paste(self.static, held[1], reach.rest, self.openings, shade=0.93)
+            if visit is not None and f == visit.reach.land:
+                sprite.paste(self.static, visit.lying, visit.reach.rest, self.openings, shade=0.93)
             frame = self.static
             if passer is not None and passer.start <= f <= passer.end:
                 frame = frame.copy()
                 self._draw_passer(frame, passer, f)
-            if reach is not None and reach.start <= f <= reach.end:
+            if visit is not None and visit.reach.start <= f <= visit.reach.end:
                 frame = frame.copy() if frame is self.static else frame
-                self._draw_reach(frame, reach, held, f)
+                self._draw_reach(frame, visit.reach, visit.held, f)
             yield self.camera.expose(frame, f)
             if passer is not None and f >= passer.end:
                 passer = next(passers, None)
-            if reach is not None and f >= reach.end:
-                reach, held = next(reaches, None), None
+            if visit is not None and f >= visit.reach.end:
+                visit = next(visits, None)
 
-    def _item(self, reach: Reach) -> tuple[sprite.Sprite, sprite.Sprite]:
-        """The item as held (upright in the hand) and as it will lie in the bin."""
+    def _visit(self, reach: Reach) -> _Visit:
         cut = sprite.cut_out(self.store.read_rgb(reach.sample.path), reach.item_size)
-        return cut, sprite.transformed(cut, reach.rest_angle, REST_SCALE)
+        return _Visit(reach, cut, sprite.transformed(cut, reach.rest_angle, REST_SCALE))
 
-    def _draw_reach(self, frame: np.ndarray, reach: Reach, held: tuple[sprite.Sprite, sprite.Sprite], f: int) -> None:
+    def _draw_reach(self, frame: np.ndarray, reach: Reach, held: sprite.Sprite, f: int) -> None:
         hand = _hand_position(reach, f)
         self._shade(frame, lambda mask, origin: self._arm(mask, reach.shoulder, hand, origin, MASK, MASK), hand)
         if f < reach.release:
             direction = _unit(np.subtract(hand, reach.shoulder))
             centre = hand + direction * 0.45 * reach.item_size  # held by its near end
-            sprite.paste(frame, sprite.transformed(held[0], reach.carry_angle), centre)
+            sprite.paste(frame, sprite.transformed(held, reach.carry_angle), centre)
         elif f < reach.land:
             # Falling into the bin: shrinking towards its resting size and angle, hidden by the rim.
             k = (f - reach.release + 1) / (reach.land - reach.release + 1)
             angle = (1 - k) * reach.carry_angle + k * reach.rest_angle
-            sprite.paste(frame, sprite.transformed(held[0], angle, 1 - k * (1 - REST_SCALE)), reach.rest, self.openings)
+            sprite.paste(frame, sprite.transformed(held, angle, 1 - k * (1 - REST_SCALE)), reach.rest, self.openings)
         self._arm(frame, reach.shoulder, hand, (0, 0), reach.sleeve, reach.skin)
 
     def _arm(self, canvas: np.ndarray, shoulder, hand, origin, sleeve, skin) -> None:
@@ -132,7 +144,7 @@ class Renderer:
         ahead = 0.04 * s if p.rightwards else -0.04 * s
         cv2.circle(canvas, at(x + ahead, p.y), round(0.2 * s), hair, -1, cv2.LINE_AA)
 
-    def _shade(self, frame: np.ndarray, draw, near: tuple[float, float]) -> None:
+    def _shade(self, frame: np.ndarray, draw, near: sprite.Point) -> None:
         """Darken what lies under a shape: ``draw(mask, origin)`` paints the shape into a mask
         whose top-left corner is ``origin``, displaced against the light so the shadow falls aside."""
         reach = round(2.0 * self.unit)
@@ -194,7 +206,8 @@ def _hand_position(reach: Reach, f: int) -> np.ndarray:
 
 
 def _darker(colour: tuple[int, int, int]) -> tuple[int, int, int]:
-    return tuple(int(v * 0.7) for v in colour)
+    b, g, r = colour
+    return int(b * 0.7), int(g * 0.7), int(r * 0.7)
 
 
 def _ease(k: float) -> float:
@@ -212,7 +225,7 @@ def _background(bins: list[Bin], size: tuple[int, int], rng: np.random.Generator
     width, height = size
     blotches = _smooth_noise(rng, size, (16, 9))
     grain = cv2.GaussianBlur(rng.normal(0, 4, (height, width)).astype(np.float32), (0, 0), 1.2)
-    floor = 150 + 9 * blotches + grain
+    floor: np.ndarray = 150 + 9 * blotches + grain  # float32; OpenCV's stubs leave the dtype open
     tile = max(8, round(0.11 * width))
     grout = np.zeros((height, width), np.float32)
     grout[:, ::tile], grout[::tile, :] = 1, 1
@@ -257,7 +270,7 @@ def open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.Vide
     """A video writer with the first codec this OpenCV build can encode."""
     for codec in CODECS:
         with stderr_silenced():
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, size)
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*codec), fps, size)
         if writer.isOpened():
             return writer, codec
         writer.release()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-from collections import defaultdict
 from itertools import cycle
 from pathlib import Path
 
@@ -46,9 +45,7 @@ def build(
 
     classifier = Classifier(model or default_model_path())
     rng = np.random.default_rng(seed)
-    by_item: dict[str, list[Sample]] = defaultdict(list)
-    for sample in items.usable_samples(data, "val"):
-        by_item[sample.item].append(sample)
+    by_item = items.by_item(items.usable_samples(data, "val"))
     ranked: dict[str, list[tuple[Sample, bytes, float]]] = {}
     for item in sorted(by_item, key=taxonomy.ITEM_KEYS.index):
         pool = by_item[item]

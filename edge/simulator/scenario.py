@@ -20,6 +20,7 @@ from binwatch.datasets.manifest import SampleSet, load
 from binwatch.edge import config
 from binwatch.edge.simulator import items, layout, timeline, truth
 from binwatch.edge.simulator.render import Renderer, open_writer
+from binwatch.events.schema import category_key
 
 VIDEO, TRUTH, SITE = "scene.mp4", "truth.json", "site.toml"
 DEFAULT_COLLECTOR = "http://127.0.0.1:8000"
@@ -119,6 +120,8 @@ def describe(
     for reach in scene.reaches:
         b = arranged[reach.bin]
         item = reach.sample.item
+        if item is None:
+            raise ValueError(f"{reach.sample.path}: a scene's truth needs item-labelled photos")
         disposals.append(
             truth.TruthDisposal(
                 id=reach.index + 1,
@@ -127,7 +130,7 @@ def describe(
                 t_end=round(reach.end / fps, 3),
                 bin_id=b.id,
                 item=item,
-                category=taxonomy.category_of(item),
+                category=category_key(taxonomy.category_of(item)),
                 flags=truth.expected_flags(item, b.category, scene.wall_clock(reach.land), schedule),
                 image=reach.sample.path,
             )

@@ -43,13 +43,13 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
         for j, disposal in enumerate(truth.disposals):
             if flag not in disposal.flags:
                 continue
-            event = events[matched_disposals[j]] if j in matched_disposals else None
-            if event is not None and flag in event.flags:
+            matched = events[matched_disposals[j]] if j in matched_disposals else None
+            if matched is not None and flag in matched.flags:
                 tp += 1
             else:
                 fn += 1
-                if event is not None:
-                    flag_errors.append(_flag_error(disposal, event, flag, "missed"))
+                if matched is not None:
+                    flag_errors.append(_flag_error(disposal, matched, flag, "missed"))
         flags[flag.value] = {
             "truth": tp + fn,
             "events": tp + fp,
@@ -61,9 +61,10 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
             "f1": _ratio(2 * tp, 2 * tp + fp + fn),
         }
 
-    predicted = [(truth.disposals[j], events[i]) for i, j in pairs if events[i].prediction is not None]
-    category_errors = [_category_error(d, e) for d, e in predicted if e.prediction.category != d.category]
-    with_item = [(d, e) for d, e in predicted if d.item is not None]
+    matches = [(truth.disposals[j], events[i]) for i, j in pairs]
+    predicted = [(d, e, e.prediction) for d, e in matches if e.prediction is not None]
+    category_errors = [_category_error(d, e) for d, e, p in predicted if p.category != d.category]
+    with_item = [(d, p) for d, _, p in predicted if d.item is not None]
     n_truth, n_events, n_matched = len(truth.disposals), len(events), len(pairs)
     return {
         "format": FORMAT,
@@ -84,7 +85,7 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
             "with_prediction": len(predicted),
             "category_correct": len(predicted) - len(category_errors),
             "category_accuracy": _ratio(len(predicted) - len(category_errors), len(predicted)),
-            "item_accuracy": _ratio(sum(e.prediction.item == d.item for d, e in with_item), len(with_item)),
+            "item_accuracy": _ratio(sum(p.item == d.item for d, p in with_item), len(with_item)),
         },
         "misses": [_disposal(d) for j, d in enumerate(truth.disposals) if j not in matched_disposals],
         "false_alarms": [_event(e, windows[i]) for i, e in enumerate(events) if i not in matched_events],

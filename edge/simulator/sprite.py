@@ -17,6 +17,8 @@ WHITE_LEVEL = 205  # every channel at least this bright …
 WHITE_SPREAD = 35  # … and nearly grey: a studio background
 MIN_FOREGROUND = 0.08  # a cut-out smaller than this fraction of the photo ate the object
 
+Point = tuple[float, float] | np.ndarray  # x, y in frame pixels; computed positions are arrays of two
+
 
 @dataclass(frozen=True)
 class Sprite:
@@ -88,9 +90,7 @@ def transformed(sprite: Sprite, angle: float, scale: float = 1.0) -> Sprite:
     return Sprite(bgr, alpha)
 
 
-def paste(
-    frame: np.ndarray, sprite: Sprite, centre: tuple[float, float], clip: np.ndarray | None = None, shade: float = 1.0
-) -> None:
+def paste(frame: np.ndarray, sprite: Sprite, centre: Point, clip: np.ndarray | None = None, shade: float = 1.0) -> None:
     """Alpha-blend ``sprite`` centred at ``centre`` into ``frame`` in place; ``clip`` (a
     frame-sized float mask) hides the parts that fall outside it, e.g. outside a bin opening."""
     w, h = sprite.size

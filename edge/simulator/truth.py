@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -20,7 +20,7 @@ from binwatch.datasets import taxonomy
 from binwatch.edge.config import ScheduleConfig
 from binwatch.events.schema import CategoryKey, Flag, Identifier
 
-FORMAT = "binwatch-truth/1"
+FORMAT: Final = "binwatch-truth/1"
 Seconds = Annotated[float, Field(ge=0)]
 
 

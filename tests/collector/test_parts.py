@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
-from binwatch.collector.api.ranges import parse_range
+from binwatch.collector.api.ranges import Unsatisfiable, parse_range
 from binwatch.collector.blobs import BadKey, LocalBlobStore
 from binwatch.collector.compliance import standing_flags
-from binwatch.collector.db.tables import ReviewStatus
+from binwatch.collector.db.tables import ReviewAction, ReviewActionName, ReviewStatus, Role, RoleName
 from binwatch.collector.jpeg import jpeg_size
 from binwatch.collector.settings import Settings, load_settings, settings_table
 from binwatch.collector.throttle import LoginThrottle
@@ -51,9 +52,9 @@ def test_blob_store_roundtrip_and_ranges(tmp_path):
         ("bytes=-5", 100, (95, 99)),
         ("bytes=-500", 100, (0, 99)),
         ("bytes=50-500", 100, (50, 99)),
-        ("bytes=100-", 100, False),
-        ("bytes=9-3", 100, False),
-        ("bytes=-0", 100, False),
+        ("bytes=100-", 100, Unsatisfiable),
+        ("bytes=9-3", 100, Unsatisfiable),
+        ("bytes=-0", 100, Unsatisfiable),
         ("bytes=0-1,3-4", 100, None),
         ("pages=1-2", 100, None),
         ("bytes=-", 100, None),
@@ -61,7 +62,15 @@ def test_blob_store_roundtrip_and_ranges(tmp_path):
     ],
 )
 def test_parse_range(header, size, expected):
-    assert parse_range(header, size) == expected
+    if expected is Unsatisfiable:
+        with pytest.raises(Unsatisfiable):
+            parse_range(header, size)
+    else:
+        assert parse_range(header, size) == expected
+
+
+def test_the_column_literals_name_the_enum_values():
+    assert set(get_args(RoleName)) == set(Role) and set(get_args(ReviewActionName)) == set(ReviewAction)
 
 
 def test_jpeg_size():

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from binwatch.collector.api.defs.common import Request
-from binwatch.collector.db.tables import Device, Entity, Site, User
+from binwatch.collector.db.tables import Device, Entity, RoleName, Site, User
 from binwatch.collector.entity_types import ENTITY_TYPE_LABELS, EntityType
 from binwatch.collector.names import Address, Identifier, Name, OptionalText, Password, Username
 from binwatch.events.schema import CategoryKey
-
-RoleName = Literal["reviewer", "admin"]
 
 
 class EntityIn(Request):
@@ -39,11 +37,12 @@ class EntityOut(BaseModel):
 
     @classmethod
     def of(cls, entity: Entity) -> EntityOut:
-        zh, en = ENTITY_TYPE_LABELS[EntityType(entity.type)]
+        entity_type = EntityType(entity.type)
+        zh, en = ENTITY_TYPE_LABELS[entity_type]
         return cls(
             id=entity.id,
             name=entity.name,
-            type=entity.type,
+            type=entity_type,
             type_zh=zh,
             type_en=en,
             contact=entity.contact,
@@ -88,7 +87,7 @@ class SiteOut(BaseModel):
             address=site.address,
             entity_id=site.entity_id,
             entity_name=site.entity.name,
-            entity_type=site.entity.type,
+            entity_type=EntityType(site.entity.type),
             bins=[BinDef(bin_id=b.id, category=b.category) for b in site.bins],
         )
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from binwatch.collector.api.defs.common import Request
-from binwatch.collector.db.tables import Event, EvidenceFile, Review
+from binwatch.collector.db.tables import Event, EvidenceFile, Review, ReviewActionName
 from binwatch.collector.names import Note
 from binwatch.events.schema import CategoryKey, EvidenceKind, Flag
 
@@ -40,6 +40,15 @@ class PredictionOut(BaseModel):
     category: str
     category_score: float
 
+    @classmethod
+    def of(cls, event: Event) -> PredictionOut | None:
+        """None for an event without a prediction: ingest writes the four columns all or none."""
+        item, item_score = event.pred_item, event.pred_item_score
+        category, category_score = event.pred_category, event.pred_category_score
+        if item is None or item_score is None or category is None or category_score is None:
+            return None
+        return cls(item=item, item_score=item_score, category=category, category_score=category_score)
+
 
 class EvidenceOut(BaseModel):
     kind: EvidenceKind
@@ -53,7 +62,7 @@ class EvidenceOut(BaseModel):
     def of(cls, evidence: EvidenceFile, evidence_url) -> EvidenceOut:
         uploaded = evidence.uploaded_at is not None
         return cls(
-            kind=evidence.kind,
+            kind=EvidenceKind(evidence.kind),
             name=evidence.name,
             sha256=evidence.sha256,
             size=evidence.size,
@@ -82,14 +91,6 @@ class EventSummary(BaseModel):
 
     @classmethod
     def fields_of(cls, event: Event) -> dict:
-        prediction = None
-        if event.pred_item is not None:
-            prediction = PredictionOut(
-                item=event.pred_item,
-                item_score=event.pred_item_score,
-                category=event.pred_category,
-                category_score=event.pred_category_score,
-            )
         return {
             "event_id": event.id,
             "device_id": event.device_id,
@@ -100,7 +101,7 @@ class EventSummary(BaseModel):
             "ended_at": event.ended_at,
             "received_at": event.received_at,
             "model_version": event.model_version,
-            "prediction": prediction,
+            "prediction": PredictionOut.of(event),
             "flags": [f.flag for f in event.flags if f.reported],
             "standing_flags": [f.flag for f in event.flags if f.standing],
             "compliant": event.compliant,
@@ -117,7 +118,7 @@ class EventSummary(BaseModel):
 class ReviewOut(BaseModel):
     id: int
     event_id: uuid.UUID
-    action: Literal["confirm", "reject", "correct", "undo"]
+    action: ReviewActionName
     user: str | None
     note: str
     before: dict
@@ -130,7 +131,7 @@ class ReviewOut(BaseModel):
     def of(cls, review: Review) -> ReviewOut:
         return cls(
             id=review.id,
-            event_id=review.event_id,
+            event_id=uuid.UUID(review.event_id),
             action=review.action,
             user=review.user.username if review.user else None,
             note=review.note,
