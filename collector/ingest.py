@@ -21,11 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from binwatch.collector.auth import DeviceIdentity
+from binwatch.collector.compliance import standing_flags
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Device, EventFlag, EvidenceFile, ReviewStatus, to_utc, utcnow
 from binwatch.collector.db.tables import Event as EventRow
 from binwatch.collector.errors import Conflict, Forbidden, Invalid
-from binwatch.events.schema import Event, EvidenceKind, Heartbeat
+from binwatch.events.schema import Event, EventKind, EvidenceKind, Heartbeat
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_INT = 2**63 - 1
@@ -83,6 +84,8 @@ def check_event(device: DeviceIdentity, event: Event, bins: Mapping[str, str], m
         raise Forbidden(f"this token belongs to device {device.id}, not {event.device_id}")
     if event.site_id != device.site_id:
         raise Invalid(f"device {device.id} is registered at site {device.site_id}, not {event.site_id}")
+    if event.kind is not EventKind.DISPOSAL or event.bin_id is None:
+        raise Invalid(f"this collector stores disposals; a {event.kind.value} event cannot be stored yet")
     if bins:
         if event.bin_id not in bins:
             raise Invalid(f"site {device.site_id} has no bin {event.bin_id} (bins: {', '.join(sorted(bins))})")
@@ -111,6 +114,7 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
     started = to_utc(event.started_at, "started_at")
     prediction = event.prediction
     flags = [flag.value for flag in event.flags]
+    standing = standing_flags(flags, ReviewStatus.UNREVIEWED, event.bin_category, None, None)
     connection.execute(
         _INSERT_EVENT,
         {
@@ -129,7 +133,7 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
             "pred_category": prediction.category if prediction else None,
             "pred_category_score": prediction.category_score if prediction else None,
             "flagged": bool(flags),
-            "compliant": not flags,
+            "compliant": not standing,
             "review_status": ReviewStatus.UNREVIEWED.value,
             "review_note": "",
             "body": body,
@@ -138,7 +142,8 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
     )
     if flags:
         connection.execute(
-            _INSERT_FLAG, [{"event_id": event_id, "flag": f, "reported": True, "standing": True} for f in flags]
+            _INSERT_FLAG,
+            [{"event_id": event_id, "flag": f, "reported": True, "standing": f in standing} for f in flags],
         )
     if event.evidence:
         connection.execute(

@@ -3,6 +3,12 @@
 Defined once, here, and versioned by ``SCHEMA_VERSION``; ``edge/`` and ``collector/``
 meet only at these models and over HTTP. Unknown fields are refused so that a typo on
 one side is an error, not silently dropped data.
+
+Version 2 adds the kinds of observation around the bins (``EventKind``: littering on the
+ground, overflow and emptying of a bin, mixed collection) and the two flags that ask a
+supervisor to look without accusing anyone (``uncertain``, ``item_unseen``). A version 1
+event, as boxes not yet upgraded send it, is a disposal with version 1's flags and still
+validates.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from binwatch.datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 CategoryKey = Literal["recyclable", "hazardous", "kitchen", "other"]
 assert set(get_args(CategoryKey)) == set(CATEGORY_KEYS)
@@ -37,9 +43,30 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class Flag(StrEnum):
-    MIXED_DISPOSAL = "mixed_disposal"
-    KITCHEN_CONTAMINATION = "kitchen_contamination"
-    OFF_HOURS = "off_hours"
+    """What a disposal is flagged for. The first three are violations of Art. 16; the last two only
+    ask for a supervisor's eyes (``REVIEW_FLAGS``) and accuse no one by themselves."""
+
+    MIXED_DISPOSAL = "mixed_disposal"  # the item is not of the bin's category
+    KITCHEN_CONTAMINATION = "kitchen_contamination"  # an Art. 16(3) contaminant in the kitchen bin
+    OFF_HOURS = "off_hours"  # outside the site's disposal hours
+    UNCERTAIN = "uncertain"  # the model is not sure enough to accuse: a supervisor decides
+    ITEM_UNSEEN = "item_unseen"  # something went into the opening, but no item could be isolated
+
+
+VIOLATION_FLAGS: Final = frozenset({Flag.MIXED_DISPOSAL, Flag.KITCHEN_CONTAMINATION, Flag.OFF_HOURS})
+REVIEW_FLAGS: Final = frozenset({Flag.UNCERTAIN, Flag.ITEM_UNSEEN})
+_V1_FLAGS: Final = VIOLATION_FLAGS
+
+
+class EventKind(StrEnum):
+    """What was observed. Each kind but ``disposal`` is about the drop-off point rather than one item."""
+
+    DISPOSAL = "disposal"  # an item into a bin opening (Art. 16): bin, prediction, flags
+    LITTERING = "littering"  # something left on the ground beside the bins and staying (Art. 16): zone
+    LITTER_CLEARED = "litter_cleared"  # that ground is clear again: zone, ``resolves`` the littering event
+    OVERFLOW = "overflow"  # a bin filled past its threshold: bin, ``fill_level``
+    EMPTYING = "emptying"  # a bin emptied: bin, ``fill_level`` before emptying (Art. 15(5) ledger)
+    MIXED_COLLECTION = "mixed_collection"  # bins of different categories emptied together (Art. 18): zone
 
 
 class EvidenceKind(StrEnum):
@@ -82,15 +109,35 @@ class Prediction(_Strict):
         return value
 
 
-class Event(_Strict):
-    """One disposal seen at one bin; flagged or not, every disposal is sent."""
+# The fields each kind needs, and those it must leave out (``None``).
+_NEEDS: Final = {
+    EventKind.DISPOSAL: ({"bin_id", "bin_category"}, {"zone_id", "fill_level", "resolves", "categories"}),
+    EventKind.LITTERING: ({"zone_id"}, {"bin_id", "bin_category", "fill_level", "resolves", "categories"}),
+    EventKind.LITTER_CLEARED: ({"zone_id", "resolves"}, {"bin_id", "bin_category", "fill_level", "categories"}),
+    EventKind.OVERFLOW: ({"bin_id", "bin_category", "fill_level"}, {"zone_id", "resolves", "categories"}),
+    EventKind.EMPTYING: ({"bin_id", "bin_category", "fill_level"}, {"zone_id", "resolves", "categories"}),
+    EventKind.MIXED_COLLECTION: ({"zone_id", "categories"}, {"bin_id", "bin_category", "fill_level", "resolves"}),
+}
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+
+class Event(_Strict):
+    """One observation at a drop-off point; flagged or not, every disposal is sent."""
+
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
+    kind: EventKind = EventKind.DISPOSAL
     event_id: uuid.UUID
     device_id: Identifier
     site_id: Identifier
-    bin_id: Identifier
-    bin_category: CategoryKey
+    bin_id: Identifier | None = None
+    bin_category: CategoryKey | None = None
+    zone_id: Identifier | None = Field(default=None, description="the ground or collection zone of site.toml")
+    fill_level: Probability | None = Field(
+        default=None, description="share of the bin's capacity in use (overflow: now; emptying: before emptying)"
+    )
+    resolves: uuid.UUID | None = Field(default=None, description="the event this one ends (litter_cleared)")
+    categories: list[CategoryKey] | None = Field(
+        default=None, description="mixed_collection: the categories of the bins emptied together", max_length=4
+    )
     started_at: AwareDatetime
     ended_at: AwareDatetime
     prediction: Prediction | None = Field(
@@ -106,6 +153,21 @@ class Event(_Strict):
             raise ValueError("ended_at is before started_at")
         if len(set(self.flags)) != len(self.flags):
             raise ValueError("flags repeat")
+        needed, excluded = _NEEDS[self.kind]
+        missing = sorted(name for name in needed if getattr(self, name) is None)
+        if missing:
+            raise ValueError(f"a {self.kind.value} event needs {', '.join(missing)}")
+        extra = sorted(name for name in excluded if getattr(self, name) is not None)
+        if extra:
+            raise ValueError(f"a {self.kind.value} event has no {', '.join(extra)}")
+        if self.kind is not EventKind.DISPOSAL and self.flags:
+            raise ValueError(f"only a disposal carries flags; a {self.kind.value} event is itself what it reports")
+        if self.prediction is not None and self.kind not in {EventKind.DISPOSAL, EventKind.LITTERING}:
+            raise ValueError(f"a {self.kind.value} event has no prediction")
+        if self.categories is not None and len(set(self.categories)) < 2:
+            raise ValueError("a mixed collection names at least two different categories")
+        if self.schema_version == 1 and (self.kind is not EventKind.DISPOSAL or not set(self.flags) <= _V1_FLAGS):
+            raise ValueError("schema version 1 knows only disposals and the flags of version 1")
         kinds = [e.kind for e in self.evidence]
         if len(set(kinds)) != len(kinds):
             raise ValueError("evidence kinds repeat")
@@ -113,11 +175,12 @@ class Event(_Strict):
 
     @property
     def flagged(self) -> bool:
-        return bool(self.flags)
+        """Whether a supervisor should look: any flag, or a kind that is itself a violation."""
+        return bool(self.flags) or self.kind in {EventKind.LITTERING, EventKind.OVERFLOW, EventKind.MIXED_COLLECTION}
 
 
 class Heartbeat(_Strict):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     device_id: Identifier
     site_id: Identifier
     sent_at: AwareDatetime
@@ -127,3 +190,6 @@ class Heartbeat(_Strict):
     stage_ms: dict[Annotated[str, Field(max_length=32)], Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     outbox_depth: Annotated[int, Field(ge=0)]
     uptime_s: Annotated[float, Field(ge=0)] = 0.0
+    fill_levels: dict[Identifier, Probability] = Field(
+        default_factory=dict, description="estimated share of each bin's capacity in use, by bin id"
+    )

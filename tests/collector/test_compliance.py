@@ -31,3 +31,16 @@ def test_a_contaminant_in_the_kitchen_bin_breaks_both_rules():
         "kitchen_contamination",
     }
     assert standing_flags([], ReviewStatus.CORRECTED, "other", "plastic_bag", "other") == set()
+
+
+def test_review_flags_never_stand_and_confirming_an_uncertain_event_judges_its_prediction():
+    reported = ["uncertain"]
+    assert standing_flags(reported, ReviewStatus.UNREVIEWED, "kitchen", None, None) == set()
+    assert standing_flags(reported, ReviewStatus.CONFIRMED, "kitchen", "battery", "hazardous") == {"mixed_disposal"}
+    assert standing_flags(reported, ReviewStatus.CONFIRMED, "kitchen", "food_waste", "kitchen") == set()
+    assert standing_flags(reported, ReviewStatus.REJECTED, "kitchen", None, None) == set()
+    # A confident flag is confirmed as reported, whatever the top item.
+    assert standing_flags(["kitchen_contamination"], ReviewStatus.CONFIRMED, "kitchen", "food_waste", "kitchen") == {
+        "kitchen_contamination"
+    }
+    assert standing_flags(["item_unseen", "off_hours"], ReviewStatus.CONFIRMED, "other", None, None) == {"off_hours"}

@@ -29,6 +29,15 @@ def test_event_is_stored_and_acknowledged(world: World):
         assert row.day.isoformat() == "2026-11-20"  # 09:30 UTC is 17:30 in Asia/Shanghai
 
 
+def test_an_uncertain_event_asks_for_review_but_accuses_no_one(world: World):
+    body = make_event(item="battery", flags=("uncertain",))
+    world.post_event(body)
+    with world.app.state.db.read() as session:
+        row = session.get(Event, body["event_id"])
+        assert row.flagged and row.compliant
+        assert [(f.flag, f.reported, f.standing) for f in row.flags] == [("uncertain", True, False)]
+
+
 def test_same_event_again_returns_the_stored_result(world: World):
     body = make_event()
     first = world.post_event(body)
