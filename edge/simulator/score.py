@@ -15,7 +15,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from binwatch.edge.simulator.truth import Truth, TruthDisposal, parse
-from binwatch.events.schema import Event, Flag
+from binwatch.events.schema import VIOLATION_FLAGS, Event, Flag
+
+# The violations a scene's truth states; the review flags have no truth to be scored against.
+SCORED_FLAGS = [f for f in Flag if f in VIOLATION_FLAGS]
 
 FORMAT = "binwatch-eval/1"
 TOLERANCE_S = 2.0
@@ -32,7 +35,7 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
 
     flags = {}
     flag_errors = []
-    for flag in Flag:
+    for flag in SCORED_FLAGS:
         tp = fp = fn = 0
         for i, event in enumerate(events):
             disposal = truth.disposals[matched_events[i]] if i in matched_events else None
