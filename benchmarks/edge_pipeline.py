@@ -4,7 +4,8 @@ Pins itself to one core (``sched_setaffinity``), sets OpenCV to one thread and t
 session to one intra-op thread, then times, over the same video:
 
 1. decoding alone;
-2. the motion stage alone (downscale, frame difference per bin polygon, hysteresis);
+2. the per-frame stages alone (downscale, exposure and noise, frame difference, each opening's
+   background and rim test, hysteresis);
 3. the whole agent: motion, clip ring buffer, item isolation, classification of the
    consensus crops, flag rules, evidence files (snapshot, crop, MP4 clip) and the SQLite
    outbox commit; nothing is sent;
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from binwatch.edge.agent import Agent, load_classifier  # noqa: E402
 from binwatch.edge.config import load  # noqa: E402
+from binwatch.edge.foreground import OpeningWatch  # noqa: E402
 from binwatch.edge.motion import MotionDetector  # noqa: E402
 from binwatch.edge.offline import OFFLINE_START  # noqa: E402
 from binwatch.edge.outbox import Outbox  # noqa: E402
@@ -74,21 +76,29 @@ def decode_fps(video: Path) -> tuple[float, int]:
 
 
 def motion_fps(video: Path, config) -> float:
+    """The per-frame stages alone: shrink, exposure, frame difference, each opening's background and
+    rim test, hysteresis."""
     th = config.thresholds
-    detector = segmenters = None
+    detector = None
+    watches: list[OpeningWatch] = []
+    segmenters: list[Segmenter] = []
     spent = 0.0
     count = 0
     for frame, t in frames(video):
         if detector is None:
-            detector = MotionDetector(
-                (frame.shape[1], frame.shape[0]), [b.polygon for b in config.bins], th.motion_pixel_delta
-            )
+            detector = MotionDetector((frame.shape[1], frame.shape[0]), th.motion_pixel_delta)
+            watches = [
+                OpeningWatch(b.polygon, detector.scale, detector.size, th.motion_pixel_delta) for b in config.bins
+            ]
             segmenters = [
                 Segmenter(th.motion_fraction, th.start_frames, th.settle_s, th.max_event_s) for _ in config.bins
             ]
         start = time.perf_counter()
-        for segmenter, motion in zip(segmenters, detector.update(frame), strict=True):
-            segmenter.update(t, motion.inside, motion.around)
+        small = detector.update(frame)
+        seconds = (t - OFFLINE_START).total_seconds()
+        for watch, segmenter in zip(watches, segmenters, strict=True):
+            seen = watch.update(small, seconds)
+            segmenter.update(t, seen.moving, seen.over_rim, seen.reaching_in)
         spent += time.perf_counter() - start
         count += 1
     return count / spent
