@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 REFERENCE_VIEWS = 4  # clear views kept while no disposal goes on; their mean is the "before"
 LANDED_S = 0.2  # an item is seen "as it landed" this long after it came to lie still
+UNSEEN_REACH_S = 0.5  # an unseen item needs a hand in the opening at least this long: passers-by are quicker
 STILL_VIEWS = 6  # clear, quiet views kept at the end of a disposal; their mean is the "after"
 
 
@@ -215,7 +216,9 @@ class Agent:
         with self.timing.measure("isolate"):
             before, after = mean_view(b.before), mean_view(b.still)
             threshold = max(th.motion_pixel_delta, NOISE_SIGMAS * small.noise)
-            settled = b.footage.settled_at(small.image[b.watch.window], small.gain, threshold)
+            held = b.watch.held if b.watch.held is not None else b.watch.background
+            assert held is not None  # the watch has seen frames
+            settled = b.footage.settled_at(small.image[b.watch.window], small.gain, threshold, held)
             found = compare(
                 b.before,
                 list(b.still),
@@ -237,7 +240,7 @@ class Agent:
             log.info("bin %s was emptied", b.config.id, extra={"bin_id": b.config.id})
             return
         if not found.items:
-            if found.faint or found.large > 0:
+            if (found.faint or found.large > 0) and segment.reach_s >= UNSEEN_REACH_S:
                 self._unseen(b, segment, frame, "a change too faint or too large for an item")
             else:
                 # Something reached in and left nothing behind: a hand, a passer-by, not a disposal.

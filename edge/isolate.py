@@ -36,6 +36,7 @@ BEYOND_SHARE = 0.1  # a region with more than this share of its pixels beyond th
 LIGHT_DRIFT = 0.15  # residual colour gains beyond ±15 % are a change of contents, not of light
 NOISE_QUANTILE, NOISE_MARGIN = 0.999, 1.5  # the noise level: this quantile of a null comparison, times this
 SPLIT_SHARE = 0.2  # a region is split into items of at least this share of it
+FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this share of the opening
 
 
 @dataclass(frozen=True)
@@ -122,12 +123,16 @@ def compare(
             continue
         items += _split(mask, landings, min_area)
     # What only half the threshold sees (never less than noise), apart from what was judged above,
-    # is a faint change.
-    count, labels = regions(max(threshold / 2, noise))
+    # is a faint change if it is solid: opened, not closed, so that the speckle with which a coder
+    # redraws a textured pile between two moments falls apart instead of joining up.
+    weak = (difference > max(threshold / 2, noise)).astype(np.uint8)
+    solid = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 20) | 1),) * 2)
+    count, labels = cv2.connectedComponents(cv2.morphologyEx(weak, cv2.MORPH_OPEN, solid), connectivity=8)
     weak_in = np.bincount(labels[inside], minlength=count)
     weak_beyond = np.bincount(labels[region.beyond > 0], minlength=count)
     judged = np.bincount(labels[claimed], minlength=count)
-    faint = (weak_in >= min_area) & (judged == 0) & (weak_beyond <= BEYOND_SHARE * (weak_in + weak_beyond))
+    faint = (weak_in >= FAINT_FRACTION * region.area) & (judged == 0)
+    faint &= weak_beyond <= BEYOND_SHARE * (weak_in + weak_beyond)
     return Comparison(items, bool(faint[1:].any()), large_px / region.area, changed_px / region.area, threshold)
 
 

@@ -3,9 +3,10 @@
 While a disposal goes on, ``Footage`` keeps what the opening's watch saw in every frame (the
 small image, what stood out of the background, what reached over the rim) and, a few times a
 second, the opening at full resolution. Once the disposal is over and its final look is
-known, ``settled_at`` says for every small pixel when it took that final look and kept it for a
-moment (``LAND_S``), in seconds. An item that lands and keeps still settles when it lands; a
-shadow or a person passing over it later does not change that; what a person covered from the
+known, ``settled_at`` says for every small pixel from when on it kept that final look, in
+seconds, frames in which an arm or a person covered it not counting either way. An item settles
+when it lands; held still over the spot where it will lie, it is part of the arm and does not;
+a person who covers it afterwards does not move the moment, and what a person covered from the
 moment it landed settles when they leave.
 
 ``landings`` groups the settle times of one region of change: groups a second or more apart
@@ -22,14 +23,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from binwatch.edge.light import difference
 from binwatch.edge.region import View
 
-LAND_S = 0.3  # a pixel that keeps its final look this long has settled
 GAP_S = 1.0  # settle times this far apart are different moments
-SHARE = 0.2  # a moment counts when at least this share of the region settled at it
+SHARE = 0.2  # a moment counts when at least this share of the region settled at it …
+SOLID = 0.5  # … in a solid blob: at least this share of it survives an erosion
 VIEW_EVERY_S = 0.2  # full-resolution views kept during a disposal, at most this often …
 MAX_VIEWS = 40  # … and at most this many: when full, every other one goes and the rate halves
 MAX_FRAMES = 450  # small frames kept (30 s at 15 fps); older ones count as settled before
@@ -79,29 +81,33 @@ class Footage:
             if len(self._views) > MAX_VIEWS:
                 self._views, self._every = self._views[::2], 2 * self._every
 
-    def settled_at(self, final: np.ndarray, final_gain: float, threshold: float) -> np.ndarray:
-        """Per small pixel, the moment (s) it first took its final look (within ``threshold`` of
-        ``final``) and kept it for ``LAND_S``. Whatever passed over it later, a shadow or a
-        person, does not move that moment."""
+    def settled_at(self, final: np.ndarray, final_gain: float, threshold: float, old: np.ndarray) -> np.ndarray:
+        """Per small pixel, the moment (s) from which it kept its final look (within ``threshold`` of
+        ``final``) to the end, not counting frames in which something reaching over the rim
+        covered it; NaN where it looked so before the disposal (``old``: the background then, in
+        normalised units)."""
         shape = final.shape[:2]
         if not self._frames:
-            return np.full(shape, -np.inf)
-        since = np.full(shape, np.inf)  # the start of the current run of frames that look final
-        settled = np.full(shape, np.inf)
+            return np.full(shape, np.nan)
+        since = np.full(shape, np.inf)  # the start of the run of frames that look final, or inf
         for frame in self._frames:
-            final_now = difference(frame.image, frame.gain, final, final_gain).max(axis=2) <= threshold
-            since[~final_now] = np.inf
-            since[final_now & np.isinf(since)] = frame.seconds
-            found = np.isinf(settled) & (frame.seconds - since >= LAND_S)
-            settled[found] = since[found]
-        return np.where(np.isinf(settled), since, settled)
+            looks_final = difference(frame.image, frame.gain, final, final_gain).max(axis=2) <= threshold
+            # Covered by an arm or a person, a pixel says nothing; otherwise it either looks final or not.
+            seen = ~frame.reaching
+            since[seen & ~looks_final] = np.inf
+            since[seen & looks_final & np.isinf(since)] = frame.seconds
+        unchanged = (
+            difference(np.minimum(old * final_gain, 255), final_gain, final, final_gain).max(axis=2) <= threshold
+        )
+        return np.where(unchanged | np.isinf(since), np.nan, since)
 
     def landings(
         self, region_mask: np.ndarray, settled: np.ndarray, scale: Callable[[np.ndarray], np.ndarray]
     ) -> list[Landing]:
         """The moments at which the pixels of one region (full resolution) settled; ``scale`` maps a
         small mask or map of the window to the region's resolution."""
-        times = scale(settled.astype(np.float32))[region_mask]
+        full_settled = scale(settled.astype(np.float32))
+        times = full_settled[region_mask & ~np.isnan(full_settled)]
         if times.size == 0:
             return []
         values, counts = np.unique(times, return_counts=True)
@@ -112,12 +118,12 @@ class Footage:
             groups[-1].append(i)
         moments = []
         for group in groups:
-            share = counts[group].sum() / times.size
-            if share >= SHARE:
-                moments.append((float(values[group[0]]), float(values[group[-1]])))
+            start, end = float(values[group[0]]), float(values[group[-1]])
+            pixels = region_mask & (full_settled >= start) & (full_settled <= end)
+            if counts[group].sum() >= SHARE * times.size and _solid(pixels):
+                moments.append((start, end))
         if len(moments) < 2:
             return [Landing(float(np.median(times)), region_mask)]
-        full_settled = scale(settled.astype(np.float32))
         kept = [moments[0]]
         for start, end in moments[1:]:
             earlier = kept[-1]
@@ -148,3 +154,13 @@ class Footage:
             if frame.seconds <= seconds:
                 best = frame
         return best
+
+
+def _solid(pixels: np.ndarray) -> bool:
+    """Whether the pixels form a solid blob, as an item does, rather than the streaks and specks
+    where an item held over the spot, or a coder's noise, happened to look like the end for a moment:
+    half of them or more survive an erosion by a tenth of the blob's size."""
+    area = int(pixels.sum())
+    side = max(3, round(np.sqrt(area) / 10) | 1)  # a tenth of the blob's own size: thin streaks vanish
+    eroded = cv2.erode(pixels.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    return int(eroded.sum()) >= SOLID * area

@@ -37,6 +37,7 @@ class Segment:
     ended_at: datetime  # the last motion in the opening or over its rim
     settled: bool  # False: cut short (too long, or the stream ended) while the opening was busy
     reached_in: bool  # something came over the rim during it (an item cannot arrive otherwise)
+    reach_s: float = 0.0  # how long something reaching over the rim covered the opening (on-threshold)
 
 
 @dataclass
@@ -48,6 +49,7 @@ class _Disposal:
     last_over: datetime  # something over the rim
     last_seen: datetime  # the latest frame
     reached_in: bool
+    reach_s: float = 0.0
 
 
 class Segmenter:
@@ -72,6 +74,8 @@ class Segmenter:
         current = self._current
         if current is None:
             return self._idle(t, moving, over_rim, reaching_in), None
+        if reaching_in >= self.on:
+            current.reach_s += (t - current.last_seen).total_seconds()
         current.last_seen = t
         if over_rim:
             current.last_over, current.reached_in = t, True
@@ -110,7 +114,7 @@ class Segmenter:
     def _finish(self, disposal: _Disposal, ended_at: datetime, settled: bool) -> Segment:
         self._current = None
         self._blocked = not settled
-        return Segment(disposal.started_at, ended_at, settled, disposal.reached_in)
+        return Segment(disposal.started_at, ended_at, settled, disposal.reached_in, disposal.reach_s)
 
     def close(self) -> Segment | None:
         """The stream ended: the disposal in progress, if any, settled if the opening was quiet last."""

@@ -67,7 +67,7 @@ def test_settle_times_and_landings_of_two_items_in_one_region():
             reaching[covered] = True
         view = View(NOW + timedelta(seconds=seconds), np.full((*region.shape, 3), i, np.uint8), 1.0)
         footage.add(seconds, image, 1.0, standing_out | reaching, reaching, lambda view=view: view)
-    settled = footage.settled_at(image, 1.0, 20)
+    settled = footage.settled_at(image, 1.0, 20, base.astype(np.float32))
     assert settled[25, 25] == 2.0 and settled[25, 45] == 4.5 and settled[37, 25] == 8.0
     region_mask = np.zeros(region.shape, bool)
     region_mask[40:80, 40:120] = True  # both items, at full resolution

@@ -93,8 +93,8 @@ def test_an_item_in_a_see_through_bag_is_found(agent_for):
 
 
 def test_a_disposal_whose_item_cannot_be_isolated_is_sent_for_review(agent_for):
-    # An item barely lighter than the bag: the change is there, too faint to cut out.
-    scene = staged.stage([staged.disposal(0, 1.0, [["flat:50,52,55"]])], 10.0, fill=0.0)
+    # An item a little lighter than the bag, deep in it: the change is there, too faint to cut out.
+    scene = staged.stage([staged.disposal(0, 1.0, [["flat:85,88,92"]])], 10.0, fill=0.0)
     events = scene.run(agent_for(scene))
     assert len(events) == 1
     assert events[0].prediction is None and Flag.ITEM_UNSEEN in events[0].flags
