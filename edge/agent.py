@@ -36,6 +36,7 @@ from binwatch.edge.contents import Contents
 from binwatch.edge.crops import item_crops
 from binwatch.edge.evidence import EvidenceFile, EvidenceWriter
 from binwatch.edge.foreground import OpeningWatch
+from binwatch.edge.ground import GroundChange, GroundWatch
 from binwatch.edge.isolate import Box, compare
 from binwatch.edge.landing import Footage
 from binwatch.edge.motion import NOISE_SIGMAS, MotionDetector, SmallFrame
@@ -43,7 +44,7 @@ from binwatch.edge.outbox import Outbox
 from binwatch.edge.region import Region, View, mean_view
 from binwatch.edge.segment import Role, Segment, Segmenter
 from binwatch.edge.timing import Timing
-from binwatch.events.schema import Event, Flag
+from binwatch.events.schema import Event, EventKind, Flag
 from binwatch.inference.classifier import Classifier, default_model_path
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ REFERENCE_VIEWS = 4  # clear views kept while no disposal goes on; their mean is
 LANDED_S = 0.2  # an item is seen "as it landed" this long after it came to lie still
 UNSEEN_REACH_S = 0.5  # an unseen item needs a hand in the opening at least this long: passers-by are quicker
 STILL_VIEWS = 6  # clear, quiet views kept at the end of a disposal; their mean is the "after"
+GROUND_LEAD_S = 10.0  # a littering clip reaches this far before the litter kept still (it was put down)
 
 
 def load_classifier(config: SiteConfig) -> Classifier:
@@ -87,6 +89,16 @@ class _Verdict:
     model_version: str  # the model that classified it, even if another is swapped in while it waits
 
 
+@dataclass
+class _Noted:
+    """Litter found or cleared in a ground zone, waiting (when found) for the end of its clip."""
+
+    change: GroundChange
+    frame: np.ndarray
+    at: datetime  # the frame that found it
+    release_at: datetime
+
+
 class Agent:
     """Frames with their timestamps in; events out, in the order they are concluded.
 
@@ -101,7 +113,9 @@ class Agent:
         self.timing = timing or Timing()
         self.frame_size: tuple[int, int] | None = None
         self.counts = {"frames": 0, "disposals": 0, "flagged": 0, "no_item": 0, "item_unseen": 0, "emptied": 0}
+        self.counts |= {EventKind.LITTERING.value: 0, EventKind.LITTER_CLEARED.value: 0}
         self._waiting: list[_Verdict] = []
+        self._noted: list[_Noted] = []
         self._last: tuple[np.ndarray, SmallFrame] | None = None
         self._origin: datetime | None = None
         if outbox is not None:
@@ -109,7 +123,7 @@ class Agent:
 
     def _start(self, frame: np.ndarray, t: datetime) -> None:
         size = (frame.shape[1], frame.shape[0])
-        check_polygons(self.config.bins, size)
+        check_polygons(self.config.bins, size, self.config.zones)
         th = self.config.thresholds
         self.frame_size, self._origin = size, t
         self.motion = MotionDetector(size, th.motion_pixel_delta)
@@ -128,6 +142,10 @@ class Agent:
                     Contents(region),
                 )
             )
+        self.ground = [
+            GroundWatch(z, self.motion.scale, self.motion.size, th.motion_pixel_delta, self.config.litter)
+            for z in self.config.zones
+        ]
         if self.outbox is not None:
             self.buffer = ClipBuffer(size, self.config.clips.width)
             self.writer = EvidenceWriter(self.outbox.layout, self.config.bins, size, self.config.clips)
@@ -172,6 +190,11 @@ class Agent:
                     b.still.clear()
                 if segment is not None:
                     concluded.append((b, segment))
+        if self.ground:
+            with self.timing.measure("ground"):
+                for g in self.ground:
+                    for change in g.update(small, t, seconds):
+                        self._note(change, frame, t)
         if self.outbox is not None:
             with self.timing.measure("buffer"):
                 self.buffer.add(t, frame)
@@ -288,12 +311,74 @@ class Agent:
         ready = [v for v, d in zip(self._waiting, due, strict=True) if d]
         self._waiting = [v for v, d in zip(self._waiting, due, strict=True) if not d]
         events = [self._emit(v) for v in ready]
+        due = [now is None or n.release_at <= now for n in self._noted]
+        noted = [n for n, d in zip(self._noted, due, strict=True) if d]
+        self._noted = [n for n, d in zip(self._noted, due, strict=True) if not d]
+        events += [self._emit_ground(n) for n in noted]
         if self.outbox is not None and now is not None:
             pre = timedelta(seconds=self.config.clips.pre_s)
             starts = [now] + [v.segment.started_at for v in self._waiting]
             starts += [b.segmenter.started_at for b in self.bins if b.segmenter.started_at is not None]
+            if self.ground:  # litter is found stay_s after it kept still: keep what its clip needs
+                starts += [now - timedelta(seconds=self.config.litter.stay_s + GROUND_LEAD_S)]
+                starts += [self._clip_start(n.change) for n in self._noted]
             self.buffer.trim(min(starts) - pre)
         return events
+
+    def _note(self, change: GroundChange, frame: np.ndarray, t: datetime) -> None:
+        """Litter found waits for the end of its clip; its clearing waits for it to be sent first."""
+        release_at = t + timedelta(seconds=self.config.clips.post_s if self.outbox is not None else 0)
+        if change.cleared:
+            found = [n.release_at for n in self._noted if n.change.litter is change.litter]
+            release_at = max([t, *found])
+        self._noted.append(_Noted(change, frame, t, release_at))
+
+    def _clip_start(self, change: GroundChange) -> datetime:
+        litter = change.litter
+        lead = timedelta(seconds=self.config.litter.stay_s + GROUND_LEAD_S)
+        return max(litter.started_at, litter.confirmed_at - lead)
+
+    def _emit_ground(self, n: _Noted) -> Event:
+        litter, cleared = n.change.litter, n.change.cleared
+        event_id = uuid.uuid4() if cleared else litter.event_id
+        files: list[EvidenceFile] = []
+        if self.outbox is not None:
+            clips = self.config.clips
+            clip_frames = []  # a clearing: the snapshot and the bare spot are its proof
+            if not cleared:
+                start = self._clip_start(n.change) - timedelta(seconds=clips.pre_s)
+                clip_frames = self.buffer.between(start, n.at + timedelta(seconds=clips.post_s))
+            with self.timing.measure("evidence"):
+                try:
+                    files = self.writer.write(event_id, None, n.frame, litter.box, "", clip_frames, zone=litter.zone)
+                except OSError as exc:
+                    log.error("could not write the evidence of event %s (%s); it goes without", event_id, exc)
+        started = litter.cleared_at if cleared else litter.started_at
+        assert started is not None  # a cleared litter has its clearing time
+        event = Event(
+            kind=EventKind.LITTER_CLEARED if cleared else EventKind.LITTERING,
+            event_id=event_id,
+            device_id=self.config.device_id,
+            site_id=self.config.site_id,
+            zone_id=litter.zone.id,
+            resolves=litter.event_id if cleared else None,
+            started_at=started,
+            ended_at=n.at,
+            model_version=self.classifier.version,
+            evidence=[f.evidence for f in files],
+        )
+        if self.outbox is not None:
+            self.outbox.add(event, files)
+            self.outbox.enforce_budget(int(self.config.storage.budget_mb * 2**20))
+        self.counts[event.kind.value] += 1
+        log.info(
+            "%s in zone %s%s",
+            "litter cleared" if cleared else "litter left",
+            litter.zone.id,
+            f" (since {litter.started_at.isoformat()})" if not cleared else "",
+            extra={"event_id": str(event_id), "zone_id": litter.zone.id, "kind": event.kind.value},
+        )
+        return event
 
     def _emit(self, v: _Verdict) -> Event:
         event_id = uuid.uuid4()

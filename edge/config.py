@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import time
 from pathlib import Path
-from typing import Literal, TypeGuard, get_args
+from typing import Annotated, Literal, TypeGuard, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
@@ -62,23 +62,50 @@ class CameraConfig(_Section):
     )
 
 
+def _polygon(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    if len(points) < 3:
+        raise ValueError("at least 3 points")
+    if any(x < 0 or y < 0 for x, y in points):
+        raise ValueError("coordinates must be non-negative")
+    return points
+
+
+Polygon = Annotated[list[tuple[int, int]], AfterValidator(_polygon)]
+
+
 class BinConfig(_Section):
     id: Identifier = Field(description="the bin's identifier (like `device_id`), unique at the site")
     category: CategoryKey = Field(
         description="the bin's category, one of " + ", ".join(f"`{c}`" for c in get_args(CategoryKey))
     )
-    polygon: list[tuple[int, int]] = Field(
+    polygon: Polygon = Field(
         description="the opening: at least 3 `[x, y]` points in camera pixels, all inside the camera frame"
     )
 
-    @field_validator("polygon")
-    @classmethod
-    def _polygon(cls, points: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        if len(points) < 3:
-            raise ValueError("at least 3 points")
-        if any(x < 0 or y < 0 for x, y in points):
-            raise ValueError("coordinates must be non-negative")
-        return points
+
+class ZoneConfig(_Section):
+    id: Identifier = Field(description="the zone's identifier (like `device_id`), unique among the zones")
+    kind: Literal["ground"] = Field(
+        description="`ground`: floor beside the bins where nothing may be left (Art. 16: no dumping beside them)"
+    )
+    polygon: Polygon = Field(
+        description="the zone: at least 3 `[x, y]` points in camera pixels, all inside the camera frame"
+    )
+
+
+class LitterConfig(_Section):
+    stay_s: float = Field(
+        default=8.0,
+        ge=1,
+        le=600,
+        description="seconds something new on the ground must lie still, with nothing moving over it, to be litter",
+    )
+    clear_s: float = Field(
+        default=2.0, gt=0, le=60, description="seconds the ground where litter lay must look bare again to be cleared"
+    )
+    min_fraction: float = Field(
+        default=0.003, gt=0, lt=1, description="smallest piece of litter, as a share of its ground zone"
+    )
 
 
 class ThresholdConfig(_Section):
@@ -140,7 +167,9 @@ class ClipConfig(_Section):
         default=3.0, ge=0, le=30, description="clip seconds after the disposal's end; a flagged event waits this long"
     )
     blur_outside_bins: bool = Field(
-        default=True, description="blur everything outside the bin polygons in every file written"
+        default=True,
+        description="blur everything outside the bin polygons in every file written; a ground event keeps "
+        "its litter's box sharp",
     )
     width: int = Field(
         default=640, ge=160, le=3840, description="width of clip frames (the snapshot keeps the camera's resolution)"
@@ -222,7 +251,13 @@ class SiteConfig(_Section):
     bins: list[BinConfig] = Field(
         min_length=1, max_length=8, description="one to eight bins, each a table of the keys below"
     )
+    zones: list[ZoneConfig] = Field(
+        default_factory=list,
+        max_length=8,
+        description="ground zones watched for litter (none: no littering events), each a table of the keys below",
+    )
     thresholds: ThresholdConfig = ThresholdConfig()
+    litter: LitterConfig = LitterConfig()
     clips: ClipConfig = ClipConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     storage: StorageConfig = StorageConfig()
@@ -232,13 +267,19 @@ class SiteConfig(_Section):
         ids = [b.id for b in self.bins]
         if len(set(ids)) != len(ids):
             raise ValueError(f"bin ids repeat: {ids}")
+        zones = [z.id for z in self.zones]
+        if len(set(zones)) != len(zones):
+            raise ValueError(f"zone ids repeat: {zones}")
         return self
 
 
 def reference_table() -> str:
     """The key reference of ``edge/README.md``, written from the fields' descriptions so the two cannot drift."""
     rows = ["| key | default | meaning |", "|---|---|---|"]
-    rows += [f"| `{key}` | {_default(field)} | {field.description} |" for key, field in _fields(SiteConfig, "")]
+    for key, field in _fields(SiteConfig, ""):
+        # An optional array of tables is simply left out of the file: its default is no tables.
+        default = "none" if key.endswith("]]") and not field.is_required() else _default(field)
+        rows.append(f"| `{key}` | {default} | {field.description} |")
     return "\n".join(rows)
 
 
@@ -269,14 +310,16 @@ def _default(field: FieldInfo) -> str:
     return "`" + tomli_w.dumps({"key": to_jsonable_python(value)}).removeprefix("key = ").strip() + "`"
 
 
-def check_polygons(bins: list[BinConfig], frame_size: tuple[int, int]) -> None:
+def check_polygons(bins: list[BinConfig], frame_size: tuple[int, int], zones: Sequence[ZoneConfig] = ()) -> None:
     """The polygons against the camera's frame size, known only once a frame has come."""
     width, height = frame_size
-    for i, b in enumerate(bins):
-        outside = [(x, y) for x, y in b.polygon if x >= width or y >= height]
+    named = [(f"bins.{i}", b.polygon) for i, b in enumerate(bins)]
+    named += [(f"zones.{i}", z.polygon) for i, z in enumerate(zones)]
+    for where, polygon in named:
+        outside = [(x, y) for x, y in polygon if x >= width or y >= height]
         if outside:
             raise ConfigError(
-                f"bins.{i}.polygon: point {outside[0]} lies outside the camera frame "
+                f"{where}.polygon: point {outside[0]} lies outside the camera frame "
                 f"({width}x{height}); draw it with `binwatch edge check-config`"
             )
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from binwatch.datasets import taxonomy
 from binwatch.edge import clip, storage
-from binwatch.edge.config import BinConfig, ClipConfig
+from binwatch.edge.config import BinConfig, ClipConfig, ZoneConfig
 from binwatch.edge.isolate import CROP_MARGIN, Box
 from binwatch.events.schema import Evidence, EvidenceKind
 
@@ -46,13 +46,18 @@ class Redactor:
             self._masks[size] = mask[:, :, None].astype(bool)
         return self._masks[size]
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
+    def __call__(self, image: np.ndarray, keep: Box | None = None) -> np.ndarray:
+        """``image`` blurred outside the bins and outside ``keep`` (a box in frame coordinates: the
+        litter of a ground event, which nobody stands on when it is written)."""
         if not self.enabled:
             return image
         h, w = image.shape[:2]
         small = cv2.resize(image, (max(1, w // BLUR_FACTOR), max(1, h // BLUR_FACTOR)), interpolation=cv2.INTER_AREA)
         blurred = cv2.GaussianBlur(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), (9, 9), 0)
-        return np.where(self._mask((w, h)), image, blurred)
+        out = np.where(self._mask((w, h)), image, blurred)
+        if keep is not None:
+            keep.cut(out)[:] = keep.cut(image)
+        return out
 
 
 def draw_bins(frame: np.ndarray, bins: Sequence[BinConfig], highlight: int | None = None) -> np.ndarray:
@@ -111,18 +116,24 @@ class EvidenceWriter:
     def write(
         self,
         event_id: uuid.UUID,
-        bin_index: int,
+        bin_index: int | None,
         frame: np.ndarray,
         box: Box | None,
         label: str,
         clip_frames: Sequence[tuple[datetime, bytes]] | None,
+        zone: ZoneConfig | None = None,
     ) -> list[EvidenceFile]:
         """Snapshot and clip when ``clip_frames`` is given (a flagged event); the crop whenever
-        an item was found. ``box`` is in frame coordinates."""
-        redacted = self.redact(frame)
+        an item was found. ``box`` is in frame coordinates. A ground ``zone``'s event (``bin_index``
+        None) outlines the zone, and its ``box`` is kept sharp: it is the litter."""
+        redacted = self.redact(frame, box if zone is not None else None)
         out = []
         if clip_frames is not None:
             snapshot = draw_bins(redacted, self.bins, highlight=bin_index)
+            if zone is not None:
+                points = np.asarray(zone.polygon, np.int32)
+                cv2.polylines(snapshot, [points], True, HIGHLIGHT, max(2, frame.shape[1] // 500), cv2.LINE_AA)
+                _tag(snapshot, f"{zone.id} (ground)", (int(points[:, 0].min()), int(points[:, 1].min())), (0, 0, 0))
             if box is not None:
                 cv2.rectangle(snapshot, (box.x, box.y), (box.x + box.w, box.y + box.h), HIGHLIGHT, 2)
                 _tag(snapshot, label, (box.x, box.y + box.h + 2), (0, 0, 0))

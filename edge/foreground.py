@@ -87,11 +87,11 @@ class OpeningWatch:
         dt = 0.0 if self._t is None else max(0.0, t - self._t)
         self._t = t
         threshold = max(self.delta, NOISE_SIGMAS * small.noise)
-        standing_out = self._differs(image, small.gain, self.background, threshold)
+        standing_out = stands_out(image, small.gain, self.background, threshold)
         if self.held is not None:
             # What looks again as it did when the disposal began stands out no longer: where a
             # bystander stood until the background took them in, nothing is left once they go.
-            standing_out &= self._differs(image, small.gain, self.held, threshold)
+            standing_out &= stands_out(image, small.gain, self.held, threshold)
         standing_out = cv2.morphologyEx(standing_out, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
         count, labels = cv2.connectedComponents(standing_out, connectivity=8)
         reaching = np.zeros(standing_out.shape, bool)
@@ -118,12 +118,6 @@ class OpeningWatch:
             reaching=reaching,
         )
 
-    @staticmethod
-    def _differs(image: np.ndarray, gain: float, background: np.ndarray, threshold: float) -> np.ndarray:
-        # The background as this exposure would show it, clipped where it would clip.
-        expected = np.minimum(background * gain, 255)
-        return (difference(image, gain, expected, gain).max(axis=2) > threshold).astype(np.uint8)
-
     def hold(self) -> None:
         """A disposal begins: keep the background as it is now until ``settle``."""
         if self.background is not None:
@@ -139,3 +133,10 @@ class OpeningWatch:
         if self.background is not None:
             colour = small.image[self.window].astype(np.float32) * np.float32(1.0 / small.gain)
             self.background[self.inside] = colour[self.inside]
+
+
+def stands_out(image: np.ndarray, gain: float, background: np.ndarray, threshold: float) -> np.ndarray:
+    """uint8 0/1: where ``image`` (at exposure ``gain``) differs from a normalised ``background``."""
+    # The background as this exposure would show it, clipped where it would clip.
+    expected = np.minimum(background * gain, 255)
+    return (difference(image, gain, expected, gain).max(axis=2) > threshold).astype(np.uint8)

@@ -117,7 +117,15 @@ class Outbox:
             (
                 "INSERT INTO events (event_id, created_at, bin_id, flagged, body, next_attempt_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (str(event.event_id), now, event.bin_id, int(event.flagged), event.model_dump_json(), now),
+                # The column names where it happened: the bin, or the zone of an event around the bins.
+                (
+                    str(event.event_id),
+                    now,
+                    event.bin_id or event.zone_id,
+                    int(event.flagged),
+                    event.model_dump_json(),
+                    now,
+                ),
             )
         ]
         statements += [

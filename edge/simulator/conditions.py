@@ -34,6 +34,9 @@ class Conditions:
     # Bins.
     fill: float = 0.15  # how full the bins are at the start (share of their height)
     emptying: float = 0.0  # chance of a worker emptying a bin in each idle gap
+    # The ground beside the bins.
+    litter: float = 0.0  # chance of somebody leaving a bag or a box on the ground in each idle gap
+    litter_cleared: float = 0.8  # share of that litter a worker takes away again later (25-70 s on)
 
     def describe(self) -> dict:
         return asdict(self)
@@ -52,6 +55,7 @@ PRESETS: dict[str, Conditions] = {
         replace(_DAYLIGHT, name="bags", bags=0.6),
         replace(_DAYLIGHT, name="quick", quick=0.35, multi=0.2),
         replace(_DAYLIGHT, name="fill", fill=0.55, emptying=0.12),
+        replace(_DAYLIGHT, name="litter", litter=0.12, bystanders=0.1, passers=0.3),
         replace(
             _DAYLIGHT,
             name="hard",
@@ -69,7 +73,7 @@ PRESETS: dict[str, Conditions] = {
         ),
     )
 }
-HARDER = ("bystanders", "exposure", "evening", "bags", "quick", "fill", "hard")  # what the README reports
+HARDER = ("bystanders", "exposure", "evening", "bags", "quick", "fill", "litter", "hard")  # what the README reports
 STYLES = ("oblique", "top")  # the camera: above and in front of the bins, in perspective; or straight from above
 
 

@@ -24,11 +24,11 @@ import cv2
 import numpy as np
 
 from binwatch.datasets import taxonomy
-from binwatch.edge.simulator import sprite
+from binwatch.edge.simulator import litter, sprite
 from binwatch.edge.simulator.easing import ease, ease_in, ease_out, unit
 from binwatch.edge.simulator.layout import Bin
 from binwatch.edge.simulator.sensor import Light
-from binwatch.edge.simulator.timeline import Passer, Reach, Visit
+from binwatch.edge.simulator.timeline import Litter, Passer, Reach, Visit
 from binwatch.events.schema import category_key
 
 BIN_W, BIN_D, BIN_H = 0.56, 0.55, 0.95  # a 120-240 l wheelie bin
@@ -38,6 +38,9 @@ LID_TILT = 0.25  # radians past upright: an open lid leans back
 SAG = 0.35  # an empty bag hangs this far below the rim: deeper, a camera above the bins sees nothing
 LINER = np.array((38, 40, 42), np.float32)  # BGR of a black bin bag
 SHADOW = 0.62  # what a shadow leaves of the light
+ZONE_BESIDE = 0.9  # the ground zones: the floor this far beyond each end of the row …
+ZONE_BEFORE = 0.3  # … from this far in front of the bins to this far behind them
+ZONE_LEAST = 0.01  # a zone the camera sees less of than this share of the frame is left out
 OPENING_PX = 0.16  # opening width as a share of the frame width (about 205-240 px at 1280)
 ROW_SPAN = 0.88  # the row of bins fills at most this share of the frame's width
 
@@ -147,6 +150,17 @@ class ObliqueStage:
         self.openings = np.zeros((height, width), np.float32)
         for b in self.bins:
             cv2.fillPoly(self.openings, [b.opening], 1.0)
+        self.ground = []  # the floor beside each end of the row, as far as the camera sees it
+        for name, x0, x1 in (
+            ("ground-left", self.boxes[0].x0 - ZONE_BESIDE, self.boxes[0].x0 - 0.05),
+            ("ground-right", self.boxes[-1].x1 + 0.05, self.boxes[-1].x1 + ZONE_BESIDE),
+        ):
+            near, far = self.front - ZONE_BEFORE, self.front + BIN_D + ZONE_BEFORE
+            floor = self.camera.project(np.array([[x0, 0, far], [x1, 0, far], [x1, 0, near], [x0, 0, near]]))
+            frame = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
+            area, seen = cv2.intersectConvexConvex(floor.astype(np.float32), frame)
+            if seen is not None and area >= ZONE_LEAST * width * height:
+                self.ground.append((name, [(round(float(x)), round(float(y))) for x, y in seen.reshape(-1, 2)]))
 
     # -- the static layer ---------------------------------------------------------------------
 
@@ -288,6 +302,24 @@ class ObliqueStage:
         ez = (cam.project(point + [0, 0, d]) - cam.project(point - [0, 0, d])) / (2 * d)
         return cam.project(point), np.stack([ex, ez], axis=1)
 
+    # -- litter on the ground ------------------------------------------------------------------
+
+    def litter_base(self, item: Litter) -> np.ndarray:
+        """Where ``item`` stands on the ground: beside its bin, from level with its front to its back."""
+        box = self.boxes[item.bin]
+        return np.array([box.centre_x + item.side * BIN_W, 0.0, self.front + item.depth * BIN_D])
+
+    def litter_point(self, item: Litter) -> tuple[float, float]:
+        """Where ``item`` touches the ground, in pixels."""
+        x, y = self.camera.project(self.litter_base(item))
+        return float(x), float(y)
+
+    def litter_extent(self, item: Litter) -> tuple[int, int, int, int]:
+        return litter.extent(self.camera, self.litter_base(item), item.size * BIN_W)
+
+    def put_down(self, image: np.ndarray, item: Litter) -> None:
+        litter.draw(image, self.camera, item, self.litter_base(item), item.size * BIN_W, on_ground=True)
+
     # -- people --------------------------------------------------------------------------------
 
     def draw_visit(
@@ -306,6 +338,8 @@ class ObliqueStage:
         if reach is not None:
             k = _reach_share(reach, f)
             forward = np.array([0.0, -0.06, 0.18 if visit.kind == "disposal" else 0.28]) * k
+            if visit.litter is not None:  # bending down to the ground
+                forward = np.array([0.0, -0.5, 0.25]) * k
             for joint in ("shoulder_l", "shoulder_r", "shoulder_back", "neck", "head"):
                 pose[joint] = pose[joint] + forward
             for hand, target in self._hands(visit, reach, pose, f, k):
@@ -334,6 +368,17 @@ class ObliqueStage:
             centre = (pose["hand_l"] + pose["hand_r"]) / 2 + [0, 0.3, 0]
             pose["hand_l"] = pose["hand_r"] = centre - [0, 0.2, 0.1]
             extras.append((float(self.camera.depth(centre)), partial(self._bag, centre=centre)))
+        left = visit.litter
+        release = visit.reaches[0].release if visit.reaches else 0
+        if left is not None and (f < release) == (visit.kind == "littering"):  # carried, in the right hand
+            length = left.size * BIN_W
+            base = pose["hand_r"] - [0, 0.8 * length, 0]
+            extras.append(
+                (
+                    float(self.camera.depth(pose["hand_r"])) - 0.01,
+                    partial(litter.draw, camera=self.camera, litter=left, base=base, length=length, on_ground=False),
+                )
+            )
         self._figure(frame, pose, visit.looks, light, extras)
 
     def draw_passer(self, frame: np.ndarray, passer: Passer, f: int, light: Light) -> None:
@@ -355,6 +400,9 @@ class ObliqueStage:
         box = self.boxes[visit.bin]
         z = box.front - 0.2 - visit.distance * 0.3
         spot = box.centre_x + visit.offset * BIN_W
+        if visit.litter is not None:  # behind the litter and to its left: the right hand reaches it
+            base = self.litter_base(visit.litter)
+            spot, z = float(base[0]) - 0.2, float(base[2]) - 0.35
         edge = self._edge(z) + 0.6
         height = visit.looks.height
         if f < visit.stand:
@@ -380,6 +428,9 @@ class ObliqueStage:
         target = far + u * (opening[1] - opening[0]) + v * (near - far)
         if reach.arrive < f <= reach.release:  # a small tremor while letting go
             target = target + 0.012 * np.array([np.sin(f * 1.7), 0.3 * np.sin(f * 2.3), np.cos(f * 1.3)])
+        if visit.litter is not None:
+            goal = self.litter_base(visit.litter) + [0, 0.8 * visit.litter.size * BIN_W, 0]
+            return [("hand_r", pose["hand_r"] + k * (goal - pose["hand_r"]))]
         if visit.kind == "emptying":
             centre = box.opening(BIN_H + 0.02).mean(axis=0)
             out = []

@@ -11,7 +11,7 @@ encoders take them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from binwatch.datasets.manifest import ImageStore, MergedStore, Sample
 from binwatch.edge.simulator import sprite
 from binwatch.edge.simulator.layout import Bin
 from binwatch.edge.simulator.sensor import Light, Sensor
-from binwatch.edge.simulator.timeline import Passer, Timeline, Visit
+from binwatch.edge.simulator.timeline import Litter, Passer, Timeline, Visit
 
 CUT_SIDE = 128  # photos are cut out at this long side; each stage scales them to the scene
 PILE_PER_FILL = 24  # items already in a bin at the start, per unit of fill level
@@ -59,6 +59,19 @@ class Stage(Protocol):
     def draw_passer(self, frame: np.ndarray, passer: Passer, f: int, light: Light) -> None: ...
 
 
+@runtime_checkable
+class GroundStage(Stage, Protocol):
+    """A camera style that also draws the ground zone and litter left on it (``oblique``)."""
+
+    ground: list[tuple[str, list[tuple[int, int]]]]  # (zone id, polygon)
+
+    def litter_point(self, item: Litter) -> tuple[float, float]: ...
+
+    def litter_extent(self, item: Litter) -> tuple[int, int, int, int]: ...
+
+    def put_down(self, image: np.ndarray, item: Litter) -> None: ...
+
+
 class Renderer:
     def __init__(
         self,
@@ -70,6 +83,9 @@ class Renderer:
         rng: np.random.Generator,
     ):
         self.timeline, self.stage, self.store, self.sensor, self.rng = timeline, stage, store, sensor, rng
+        if timeline.litter and not isinstance(stage, GroundStage):
+            raise ValueError("litter on the ground is drawn by the oblique style only")
+        self._under: dict[int, tuple[tuple[slice, slice], np.ndarray]] = {}  # the ground beneath litter
         self.static = stage.background(rng)
         self.fills = list(timeline.fill)
         for index, fill in enumerate(self.fills):
@@ -119,8 +135,22 @@ class Renderer:
         return out
 
     def _change_bins(self, visit: Visit, held: list[list[sprite.Sprite]], f: int) -> None:
-        """An item comes to lie in its bin, or the bin's bag is lifted out, at this frame."""
+        """An item comes to lie in its bin, the bin's bag is lifted out, or litter is put down on
+        the ground or taken away, at this frame."""
         changed = False
+        if visit.litter is not None and f == visit.reaches[0].release:
+            stage = self.stage
+            assert isinstance(stage, GroundStage)
+            if visit.kind == "littering":
+                x0, y0, x1, y1 = stage.litter_extent(visit.litter)
+                height, width = self.static.shape[:2]
+                window = (slice(max(0, y0), min(height, y1)), slice(max(0, x0), min(width, x1)))
+                self._under[visit.litter.id] = (window, self.static[window].copy())
+                stage.put_down(self.static, visit.litter)
+            else:
+                window, ground = self._under.pop(visit.litter.id)
+                self.static[window] = ground
+            changed = True
         for reach, items in zip(visit.reaches, held, strict=True):
             if visit.kind == "emptying" and f == reach.release:
                 self.stage.empty(self.static, visit.bin, self.rng)

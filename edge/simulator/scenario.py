@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from binwatch.datasets import taxonomy
@@ -22,7 +23,7 @@ from binwatch.edge import config
 from binwatch.edge.simulator import items, layout, timeline, truth
 from binwatch.edge.simulator.conditions import STYLES, Conditions, named
 from binwatch.edge.simulator.oblique import ObliqueStage
-from binwatch.edge.simulator.render import Renderer, Stage
+from binwatch.edge.simulator.render import GroundStage, Renderer, Stage
 from binwatch.edge.simulator.sensor import Sensor
 from binwatch.edge.simulator.topview import TopStage
 from binwatch.edge.simulator.video import SceneWriter
@@ -97,12 +98,14 @@ def render_scenario(
     pool = items.ItemPool(data, split, plan_rng)
     picks = items.choose(pool, categories, mix, disposals, plan_rng)
     scene = timeline.plan(categories, picks, fps, plan_rng, conditions, off_hours)
+    ground = stage.ground if isinstance(stage, GroundStage) else []
     site = config.SiteConfig(
         device_id=device_id,
         site_id=site_id,
         collector=config.CollectorConfig(url=collector_url, token=token),
         camera=config.CameraConfig(source=VIDEO, fps=fps),
         bins=[config.BinConfig(id=b.id, category=b.category, polygon=b.polygon) for b in arranged],
+        zones=[config.ZoneConfig(id=name, kind="ground", polygon=polygon) for name, polygon in ground],
         schedule=config.ScheduleConfig(allowed_hours=scene.allowed_hours, timezone=scene.timezone),
     )
 
@@ -125,7 +128,9 @@ def render_scenario(
         "conditions": conditions.describe(),
         "taxonomy_version": taxonomy.TAXONOMY_VERSION,
     }
-    truth.write(describe(scene, arranged, site.schedule, size, generator, conditions.name), out / TRUTH)
+    litter_zones = {item.id: _zone_of(stage, item) for item, _ in scene.litter}
+    described = describe(scene, arranged, site.schedule, size, generator, conditions.name, ground, litter_zones)
+    truth.write(described, out / TRUTH)
     config.dump(site, out / SITE)
     return Scenario(out / VIDEO, out / TRUTH, out / SITE, scene.frames, codec, render_s)
 
@@ -137,8 +142,11 @@ def describe(
     size: tuple[int, int],
     generator: dict,
     condition: str | None = None,
+    zones: list[tuple[str, list[tuple[int, int]]]] | None = None,
+    litter_zones: dict[int, str] | None = None,
 ) -> truth.Truth:
-    """The truth of a planned scene: what lands where and when, and which flags it deserves."""
+    """The truth of a planned scene: what lands where and when, and which flags it deserves;
+    ``zones`` are the ground zones (id, polygon) and ``litter_zones`` the zone of each litter."""
     fps = scene.fps
 
     def seconds(frame: int) -> float:
@@ -191,6 +199,20 @@ def describe(
         bystanders=visits["bystander"],
         emptyings=visits["emptying"],
         exposure_jumps=[truth.TruthExposure(t=seconds(j.frame), gain=j.gain) for j in scene.exposure],
+        zones=[truth.TruthZone(id=name, polygon=polygon) for name, polygon in zones or []],
+        littering=[
+            truth.TruthLitter(
+                id=item.id,
+                zone_id=(litter_zones or {})[item.id],
+                t=seconds(item.put),
+                t_start=seconds(left_by.start),
+                t_end=seconds(left_by.end),
+                t_cleared=None if cleared_by is None else seconds(cleared_by.reaches[0].release),
+                t_cleared_end=None if cleared_by is None else seconds(cleared_by.end),
+                kind=item.kind,
+            )
+            for item, left_by, cleared_by in scene.litter_visits
+        ],
         generator=generator,
     )
 
@@ -213,3 +235,13 @@ def _write_video(
                 progress(f, frames)
     os.replace(partial, path)
     return writer.codec
+
+
+def _zone_of(stage: Stage, item: timeline.Litter) -> str:
+    """The ground zone that ``item`` lies in, as the camera sees it."""
+    assert isinstance(stage, GroundStage)  # the renderer refuses litter to any other stage
+    x, y = stage.litter_point(item)
+    for name, polygon in stage.ground:
+        if cv2.pointPolygonTest(np.asarray(polygon, np.float32), (x, y), False) >= 0:
+            return name
+    raise ValueError(f"litter {item.id} lies outside every ground zone the camera sees")

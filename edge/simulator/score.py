@@ -6,7 +6,18 @@ one disposal and vice versa, the closest pairs first. Disposal counts give recal
 each flag is then scored at event level: a true positive is a matched event that carries a flag
 its disposal deserves, a false positive an event that carries a flag its disposal does not
 deserve (or an unmatched event carrying any flag), a false negative a deserved flag that no
-matched event carries (including every flag of a missed disposal).
+matched event carries (including every flag of a missed disposal). Only ``disposal`` events
+take part in this; ``littering`` and ``litter_cleared`` events are scored against the truth's
+litter (``score_litter``).
+
+A ``littering`` event and a truth litter match when they are in the same zone and the event was
+concluded while the litter lay there: its ``ended_at`` (when the agent was sure) lies between the
+litter's ``t`` and its ``t_cleared`` plus the tolerance (a litter never cleared lies there to the
+end); pairs are taken closest first by the distance of the event's ``started_at`` from ``t``. A
+``litter_cleared`` event matches a cleared litter when it ``resolves`` the event matched to that
+litter and its clearing time (``started_at``) lies between ``t_cleared`` and ``t_cleared_end``
+(whoever took it away has walked off: the ground is bare again once they step off it), widened
+by the tolerance. ``latency_s`` is the mean time from ``t`` to the matched event's ``ended_at``.
 """
 
 from __future__ import annotations
@@ -14,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from binwatch.edge.simulator.truth import Truth, TruthDisposal, parse
-from binwatch.events.schema import REVIEW_FLAGS, VIOLATION_FLAGS, Event, Flag
+from binwatch.edge.simulator.truth import Truth, TruthDisposal, TruthLitter, parse
+from binwatch.events.schema import REVIEW_FLAGS, VIOLATION_FLAGS, Event, EventKind, Flag
 
 # The violations a scene's truth states; the review flags have no truth to be scored against.
 SCORED_FLAGS = [f for f in Flag if f in VIOLATION_FLAGS]
@@ -29,6 +40,7 @@ LISTED = 15  # misses, false alarms and errors shown in the table; the JSON has 
 def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOLERANCE_S) -> dict:
     """The evaluation report (a JSON-ready dict) of ``events`` against ``truth``."""
     truth = truth if isinstance(truth, Truth) else parse(truth)
+    everything, events = events, [e for e in events if e.kind is EventKind.DISPOSAL]
     windows = [(_seconds(e.started_at, truth.start_time), _seconds(e.ended_at, truth.start_time)) for e in events]
     pairs = _match(events, windows, truth.disposals, tolerance_s)
     matched_events = {e: d for e, d in pairs}
@@ -104,7 +116,78 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
         "false_alarms": [_event(e, windows[i]) for i, e in enumerate(events) if i not in matched_events],
         "flag_errors": sorted(flag_errors, key=lambda x: x["t"]),
         "category_errors": sorted(category_errors, key=lambda x: x["t"]),
+        "littering": score_litter(everything, truth, tolerance_s),
     }
+
+
+def score_litter(events: Sequence[Event], truth: Truth, tolerance_s: float) -> dict:
+    """The ``littering`` section of an evaluation report."""
+    found = [e for e in events if e.kind is EventKind.LITTERING]
+    cleared = [e for e in events if e.kind is EventKind.LITTER_CLEARED]
+    start = truth.start_time
+    candidates = []
+    for i, event in enumerate(found):
+        began, sure = _seconds(event.started_at, start), _seconds(event.ended_at, start)
+        for j, item in enumerate(truth.littering):
+            gone = float("inf") if item.t_cleared is None else item.t_cleared + tolerance_s
+            if item.zone_id == event.zone_id and item.t <= sure <= gone:
+                candidates.append((abs(began - item.t), i, j))
+    pairs = _closest(candidates)
+    matched = {found[i].event_id: truth.littering[j] for i, j in pairs}
+    clear_candidates = []
+    for i, event in enumerate(cleared):
+        litter = matched.get(event.resolves) if event.resolves is not None else None
+        if litter is None or litter.t_cleared is None:
+            continue
+        at = _seconds(event.started_at, start)
+        latest = litter.t_cleared_end if litter.t_cleared_end is not None else litter.t_cleared
+        if litter.t_cleared - tolerance_s <= at <= latest + tolerance_s:
+            clear_candidates.append((abs(at - litter.t_cleared), i, truth.littering.index(litter)))
+    clear_pairs = _closest(clear_candidates)
+    delays = [_seconds(found[i].ended_at, start) - truth.littering[j].t for i, j in pairs]
+    n_cleared = sum(item.t_cleared is not None for item in truth.littering)
+    matched_items = {j for _, j in pairs}
+    matched_events = {i for i, _ in pairs}
+    return {
+        "littering": _counts(len(truth.littering), len(found), len(pairs)),
+        "litter_cleared": _counts(n_cleared, len(cleared), len(clear_pairs)),
+        "latency_s": round(sum(delays) / len(delays), 2) if delays else None,
+        "missed": [_litter(item) for j, item in enumerate(truth.littering) if j not in matched_items],
+        "false_alarms": [
+            {"zone_id": e.zone_id, "t_start": _seconds(e.started_at, start), "t_end": _seconds(e.ended_at, start)}
+            for i, e in enumerate(found)
+            if i not in matched_events
+        ],
+    }
+
+
+def merge_litter(sections: Sequence[dict]) -> dict:
+    """Several scenes' littering sections: counts added, ratios again (latency weighted by matches)."""
+    out: dict = {}
+    for kind in ("littering", "litter_cleared"):
+        truth, events, matched = (sum(s[kind][key] for s in sections) for key in ("truth", "events", "matched"))
+        out[kind] = _counts(truth, events, matched)
+    weighted = [(s["latency_s"], s["littering"]["matched"]) for s in sections if s["latency_s"] is not None]
+    total = sum(n for _, n in weighted)
+    out["latency_s"] = round(sum(v * n for v, n in weighted) / total, 2) if total else None
+    return out
+
+
+def format_litter(section: dict) -> list[str]:
+    lines = [f"  {'kind':<16} {'truth':>5} {'events':>6} {'matched':>7} {'recall':>7} {'precision':>9}"]
+    for kind in ("littering", "litter_cleared"):
+        c = section[kind]
+        lines.append(
+            f"  {kind:<16} {c['truth']:>5} {c['events']:>6} {c['matched']:>7} {_pct(c['recall']):>7}"
+            f" {_pct(c['precision']):>9}"
+        )
+    if section["latency_s"] is not None:
+        lines.append(f"  littering found {section['latency_s']:.1f} s after it was put down, on average")
+    for row in section.get("missed", []):
+        lines.append(f"  missed litter #{row['id']} in {row['zone_id']} at t={row['t']:.2f} s ({row['kind']})")
+    for row in section.get("false_alarms", []):
+        lines.append(f"  false littering in {row['zone_id']} at t={row['t_start']:.2f}–{row['t_end']:.2f} s")
+    return lines
 
 
 def merge(reports: Sequence[dict]) -> dict:
@@ -145,6 +228,7 @@ def merge(reports: Sequence[dict]) -> dict:
             for name in (f.value for f in COUNTED_FLAGS)
         },
         "classification": {**c, "category_accuracy": _ratio(c["category_correct"], c["with_prediction"])},
+        "littering": merge_litter([r["littering"] for r in reports]),
     }
 
 
@@ -189,17 +273,36 @@ def _match(
             if disposal.bin_id == event.bin_id and start - tolerance_s <= disposal.t <= end + tolerance_s:
                 outside = max(0.0, start - disposal.t, disposal.t - end)
                 candidates.append((outside, abs(disposal.t - (start + end) / 2), i, j))
-    pairs, used_events, used_disposals = [], set(), set()
-    for _, _, i, j in sorted(candidates):
-        if i not in used_events and j not in used_disposals:
+    return _closest(candidates)
+
+
+def _closest(candidates: Sequence[tuple]) -> list[tuple[int, int]]:
+    """(i, j) pairs from candidates (keys…, i, j), best keys first, each i and each j used once."""
+    pairs, used_i, used_j = [], set(), set()
+    for *_, i, j in sorted(candidates):
+        if i not in used_i and j not in used_j:
             pairs.append((i, j))
-            used_events.add(i)
-            used_disposals.add(j)
+            used_i.add(i)
+            used_j.add(j)
     return sorted(pairs)
 
 
 def _seconds(at: datetime, start: datetime) -> float:
     return (at - start).total_seconds()
+
+
+def _counts(truth: int, events: int, matched: int) -> dict:
+    return {
+        "truth": truth,
+        "events": events,
+        "matched": matched,
+        "recall": _ratio(matched, truth),
+        "precision": _ratio(matched, events),
+    }
+
+
+def _litter(item: TruthLitter) -> dict:
+    return {"id": item.id, "zone_id": item.zone_id, "t": item.t, "t_cleared": item.t_cleared, "kind": item.kind}
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -267,6 +370,9 @@ def format_table(report: dict) -> str:
         f"category accuracy {_pct(c['category_accuracy'])} ({c['category_correct']} of {c['with_prediction']}"
         f" matched events with a prediction); item accuracy {_pct(c['item_accuracy'])}",
     ]
+    litter = report["littering"]
+    if litter["littering"]["truth"] or litter["littering"]["events"]:
+        lines += ["", f"litter on the ground (tolerance ±{report['tolerance_s']:g} s)", *format_litter(litter)]
     sections = (
         ("missed disposals", report["misses"], _describe_disposal),
         ("false alarms", report["false_alarms"], _describe_event),

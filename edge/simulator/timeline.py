@@ -33,6 +33,8 @@ LEAD_IN_S, LEAD_OUT_S = 4.0, 4.0  # quiet at both ends: a background model needs
 BOUNDARY_GAP_S = 8.0  # the idle gap in which the window closes, so no visit straddles it
 ITEM_SIZE = (0.22, 0.38)  # an item's long side, as a share of the opening's width: real sizes
 FALL_S = 0.2  # from letting go to lying in the bin
+LITTER_STAYS_S = (25.0, 70.0)  # litter that is taken away lies this long first
+LITTER_SIZE = {"bag": (0.4, 0.6), "box": (0.38, 0.55)}  # long side, in bin widths
 
 SKIN_TONES = ((150, 180, 224), (120, 160, 205), (95, 130, 180), (70, 100, 150), (160, 195, 235))  # BGR
 CLOTHES = (
@@ -50,7 +52,11 @@ CLOTHES = (
 TROUSERS = ((40, 40, 45), (90, 60, 40), (110, 110, 110), (60, 70, 90), (150, 140, 120))
 HAIR = ((20, 20, 25), (30, 45, 70), (60, 60, 60), (170, 170, 175))
 
-VisitKind = Literal["disposal", "bystander", "emptying"]
+VisitKind = Literal["disposal", "bystander", "emptying", "littering", "clearing"]
+LITTER_COLOURS = {  # BGR: black, blue and white bin bags, a supermarket bag; brown cardboard
+    "bag": ((40, 40, 42), (150, 90, 40), (215, 215, 210), (60, 60, 170)),
+    "box": ((70, 120, 170), (90, 140, 185), (60, 100, 140)),
+}
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,22 @@ class Reach:
 
 
 @dataclass(frozen=True)
+class Litter:
+    """A bag or a box left on the ground beside a bin (``Visit`` of kind ``littering``), and maybe
+    taken away later (kind ``clearing``). Places are relative, like everything in the plan."""
+
+    id: int
+    kind: Literal["bag", "box"]
+    bin: int  # left beside this bin, at an end of the row
+    side: float  # its centre across from the bin's centre, in bin widths (beyond ±0.5: beside it)
+    depth: float  # from level with the bin's front (0) to level with its back (1)
+    size: float  # its long side, in bin widths
+    colour: tuple[int, int, int]
+    angle: float  # turned on the ground, degrees
+    put: int  # first frame it lies on the ground
+
+
+@dataclass(frozen=True)
 class Visit:
     """A person at one bin: walks in, stands, reaches (or not), walks off."""
 
@@ -105,6 +127,7 @@ class Visit:
     sway: float  # how much they move while standing, 0 to 1
     reaches: tuple[Reach, ...]
     looks: Looks
+    litter: Litter | None = None  # what a littering visit leaves, or a clearing visit takes away
 
 
 @dataclass(frozen=True)
@@ -147,6 +170,17 @@ class Timeline:
         found = [(v, r, d) for v in self.visits for r in v.reaches for d in r.drops]
         return sorted(found, key=lambda x: x[2].land)
 
+    @property
+    def litter(self) -> list[tuple[Litter, int | None]]:
+        """Everything left on the ground, with the first frame it is gone again (None: never)."""
+        return [(item, None if by is None else by.reaches[0].release) for item, _, by in self.litter_visits]
+
+    @property
+    def litter_visits(self) -> list[tuple[Litter, Visit, Visit | None]]:
+        """Everything left on the ground, who left it and who took it away (None: nobody)."""
+        cleared = {v.litter.id: v for v in self.visits if v.kind == "clearing" and v.litter}
+        return [(v.litter, v, cleared.get(v.litter.id)) for v in self.visits if v.kind == "littering" and v.litter]
+
 
 def plan(
     categories: Sequence[str],
@@ -172,6 +206,7 @@ def plan(
     cursor = at(LEAD_IN_S)
     visits: list[Visit] = []
     walkers: list[Passer] = []
+    lying: list[tuple[Litter, int | None]] = []  # on the ground now, and when it is to be taken away
     boundary = None
     thrown = 0
     for bin_index, reaches_of in groups:
@@ -194,11 +229,33 @@ def plan(
                 if rng.random() < chance:
                     visits.append(_visit(kind, int(rng.integers(len(categories))), cursor, fps, rng))
                     cursor = visits[-1].end + at(rng.uniform(0.8, 2.0))
+            if conditions.litter > 0:  # no draws otherwise: scenes without litter stay as they were
+                for left, due in [(item, due) for item, due in lying if due is not None and due <= cursor]:
+                    visits.append(_ground_visit("clearing", left, cursor, *_bend(cursor, fps, rng), fps, rng))
+                    lying.remove((left, due))
+                    cursor = visits[-1].end + at(rng.uniform(0.8, 2.0))
+                if rng.random() < conditions.litter:
+                    stand, reach = _bend(cursor, fps, rng)
+                    number = sum(v.kind == "littering" for v in visits) + 1
+                    new = _new_litter(number, len(categories), reach.release, rng, lying)
+                    if new is not None:
+                        visits.append(_ground_visit("littering", new, cursor, stand, reach, fps, rng))
+                        stays = rng.uniform(*LITTER_STAYS_S) if rng.random() < conditions.litter_cleared else None
+                        lying.append((new, None if stays is None else new.put + at(stays)))
+                        cursor = visits[-1].end + at(rng.uniform(0.8, 2.0))
         cursor += at(gap / 2)
         visit = _visit("disposal", bin_index, cursor, fps, rng, reaches_of, categories[bin_index], conditions)
         visits.append(visit)
         thrown += count
         cursor = visit.end + 1
+    for left, clear_at in lying:  # litter due to be taken away still is, after the last disposal
+        if clear_at is not None:
+            cursor = max(cursor, clear_at)
+            visits.append(_ground_visit("clearing", left, cursor, *_bend(cursor, fps, rng), fps, rng))
+            cursor = visits[-1].end + 1
+    puts = [v.reaches[0].release for v in visits if v.kind == "littering"]
+    if puts:  # litter left for good lies long enough to be seen staying
+        cursor = max(cursor, max(puts) + at(LITTER_STAYS_S[0]))
     frames = cursor + at(LEAD_OUT_S)
     zone = ZoneInfo(timezone)
     closes = datetime.combine(SCENE_DATE, WINDOW_CLOSES, zone)
@@ -362,3 +419,65 @@ def _exposure(frames: int, fps: float, rng: np.random.Generator, per_minute: flo
         jumps.append(ExposureJump(f, int(rng.integers(1, 5)), round(level, 3)))
         f += round(rng.exponential(60 / per_minute) * fps) + round(2 * fps)
     return jumps
+
+
+def _bend(start: int, fps: float, rng: np.random.Generator) -> tuple[int, Reach]:
+    """Walking up (from ``start``) and bending down to the ground: when they stand, and the reach."""
+
+    def at(seconds: float) -> int:
+        return max(1, round(seconds * fps))
+
+    stand = start + at(rng.uniform(1.0, 1.8))
+    reach_start = stand + at(rng.uniform(0.2, 0.6))
+    arrive = reach_start + at(rng.uniform(0.9, 1.3))  # bent down, the hand at the ground
+    release = arrive + at(rng.uniform(0.2, 0.5))
+    return stand, Reach(reach_start, arrive, release, release + at(rng.uniform(0.9, 1.3)), (0.5, 0.5), ())
+
+
+def _new_litter(
+    litter_id: int, bins: int, put: int, rng: np.random.Generator, lying: Sequence[tuple[Litter, int | None]]
+) -> Litter | None:
+    """A bag or a box beside an end of the row where nothing lies yet (None: both ends are taken)."""
+    taken = {item.side > 0 for item, _ in lying}
+    free = [right for right in (False, True) if right not in taken]
+    if not free:
+        return None
+    right = free[int(rng.integers(len(free)))]
+    shape: Literal["bag", "box"] = "bag" if rng.random() < 0.6 else "box"
+    colours = LITTER_COLOURS[shape]
+    size = float(rng.uniform(*LITTER_SIZE[shape]))
+    return Litter(
+        id=litter_id,
+        kind=shape,
+        bin=bins - 1 if right else 0,
+        side=float(0.6 + size / 2 + rng.uniform(0.0, 0.15)) * (1 if right else -1),
+        depth=float(rng.uniform(0.1, 0.9)),
+        size=size,
+        colour=colours[int(rng.integers(len(colours)))],
+        angle=float(rng.uniform(-40, 40)),
+        put=put,
+    )
+
+
+def _ground_visit(
+    kind: VisitKind, litter: Litter, start: int, stand: int, reach: Reach, fps: float, rng: np.random.Generator
+) -> Visit:
+    """Somebody who puts ``litter`` down (``littering``) or takes it away (``clearing``) and walks off."""
+    leave = reach.end + max(1, round(rng.uniform(0.1, 0.4) * fps))
+    side = 1 if rng.random() < 0.5 else -1
+    return Visit(
+        kind=kind,
+        bin=litter.bin,
+        start=start,
+        stand=stand,
+        leave=leave,
+        end=leave + max(1, round(rng.uniform(1.0, 1.8) * fps)),
+        enters_from=side,
+        leaves_to=side if rng.random() < 0.6 else -side,
+        distance=0.0,  # where they stand follows from the litter
+        offset=0.0,
+        sway=float(rng.uniform(0.3, 1.0)),
+        reaches=(reach,),
+        looks=_looks(rng),
+        litter=litter,
+    )

@@ -76,6 +76,33 @@ class TruthVisit(_Model):
     bin_id: Identifier
 
 
+class TruthZone(_Model):
+    id: Identifier
+    kind: Literal["ground"] = "ground"
+    polygon: list[tuple[int, int]] = Field(min_length=3)
+
+
+class TruthLitter(_Model):
+    """Something left on the ground in a zone, and maybe taken away again."""
+
+    id: int
+    zone_id: Identifier
+    t: Seconds = Field(description="the first frame it lies on the ground")
+    t_start: Seconds | None = None  # whoever left it enters the picture
+    t_end: Seconds | None = None  # … and has left it again
+    t_cleared: Seconds | None = Field(default=None, description="the first frame it is gone; absent: never")
+    t_cleared_end: Seconds | None = None  # whoever took it away has left the picture
+    kind: str | None = None  # what it is ("bag", "box")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TruthLitter:
+        if self.t_cleared is not None and self.t_cleared <= self.t:
+            raise ValueError("t_cleared must come after t")
+        if self.t_cleared_end is not None and (self.t_cleared is None or self.t_cleared_end < self.t_cleared):
+            raise ValueError("t_cleared_end needs t_cleared and must not come before it")
+        return self
+
+
 class TruthExposure(_Model):
     t: Seconds
     gain: Annotated[float, Field(gt=0)]
@@ -97,6 +124,8 @@ class Truth(_Model):
     bystanders: list[TruthVisit] = Field(default_factory=list)
     emptyings: list[TruthVisit] = Field(default_factory=list)
     exposure_jumps: list[TruthExposure] = Field(default_factory=list)
+    zones: list[TruthZone] = Field(default_factory=list)
+    littering: list[TruthLitter] = Field(default_factory=list)
     generator: dict[str, Any] = Field(default_factory=dict, description="how the scene was made; free-form")
 
     @model_validator(mode="after")
@@ -111,6 +140,14 @@ class Truth(_Model):
         ids = [d.id for d in self.disposals]
         if len(set(ids)) != len(ids):
             raise ValueError("disposal ids repeat")
+        zones = [z.id for z in self.zones]
+        if len(set(zones)) != len(zones):
+            raise ValueError(f"zone ids repeat: {zones}")
+        stray = sorted({item.zone_id for item in self.littering} - set(zones))
+        if stray:
+            raise ValueError(f"littering names unknown zones: {', '.join(stray)}")
+        if len({item.id for item in self.littering}) != len(self.littering):
+            raise ValueError("littering ids repeat")
         return self
 
     def bin(self, bin_id: str) -> TruthBin:

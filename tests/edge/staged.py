@@ -129,6 +129,26 @@ def emptying(bin_index: int, start_s: float) -> plan.Visit:
     )
 
 
+def litter(
+    bin_index: int, put_s: float, *, kind: str = "bag", side: float = -0.9, depth: float = 0.5, size: float = 0.5
+) -> plan.Litter:
+    """A bag or a box beside a bin, put down at ``put_s``."""
+    colour = (40, 40, 42) if kind == "bag" else (70, 120, 170)
+    return plan.Litter(1, kind, bin_index, side, depth, size, colour, 20.0, at(put_s))  # type: ignore[arg-type]
+
+
+def ground(kind: str, item: plan.Litter, start_s: float) -> plan.Visit:
+    """Somebody who puts ``item`` down (``littering``: at its ``put`` time) or takes it away
+    (``clearing``) and walks off; walking up takes 1.2 s, bending down 1.4 s."""
+    stand = at(start_s + 1.2)
+    release = item.put if kind == "littering" else stand + at(1.4)
+    reach = plan.Reach(release - at(1.4), release - at(0.3), release, release + at(1.0), (0.5, 0.5), ())
+    leave = reach.end + at(0.2)
+    return plan.Visit(
+        kind, item.bin, at(start_s), stand, leave, leave + at(1.4), -1, 1, 0.0, 0.0, 0.5, (reach,), LOOKS, item
+    )  # type: ignore[arg-type]
+
+
 def passer(start_s: float, seconds: float = 3.0, over: bool = True) -> plan.Passer:
     return plan.Passer(at(start_s), at(start_s + seconds), 0.05 if over else 0.8, over, True, LOOKS)
 
@@ -193,6 +213,7 @@ def stage(
             "collector": {"url": "http://127.0.0.1:9", "token": "secret"},
             "camera": {"source": "staged.mp4", "fps": FPS, "realtime": False},
             "bins": [{"id": b.id, "category": b.category, "polygon": b.polygon} for b in stage_.bins],
+            "zones": [{"id": name, "kind": "ground", "polygon": zone} for name, zone in getattr(stage_, "ground", [])],
         }
     )
     return Staged(frames, site, timeline)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from binwatch.edge.config import ConfigError, dump, load, parse, reference_table
+from binwatch.edge.config import ConfigError, check_polygons, dump, load, parse, reference_table
 from tests.edge import scene
 
 README = Path(__file__).resolve().parents[2] / "edge" / "README.md"
@@ -64,6 +64,18 @@ def test_a_stream_url_and_a_device_index_are_left_alone(tmp_path):
         (lambda d: d["collector"].update(url="ftp://x"), "collector.url"),
         (lambda d: d.pop("device_id"), "device_id: Field required"),
         (lambda d: d["bins"].append(dict(d["bins"][0])), "bin ids repeat"),
+        (lambda d: d.update(zones=[{"id": "g", "kind": "ground", "polygon": [[0, 0], [9, 9]]}]), "zones.0.polygon"),
+        (lambda d: d.update(zones=[{"id": "g", "kind": "lawn", "polygon": [[0, 0], [9, 0], [9, 9]]}]), "zones.0.kind"),
+        (
+            lambda d: d.update(zones=[{"id": "g", "kind": "ground", "polygon": [[0, -1], [9, 0], [9, 9]]}]),
+            "non-negative",
+        ),
+        (
+            lambda d: d.update(zones=[{"id": "g", "kind": "ground", "polygon": [[0, 0], [9, 0], [9, 9]]}] * 2),
+            "zone ids",
+        ),
+        (lambda d: d.update(litter={"stay_s": 0.2}), "litter.stay_s"),
+        (lambda d: d.update(litter={"stay": 5}), "litter.stay: unknown key"),
     ],
 )
 def test_a_bad_key_is_named(tmp_path, change, expected):
@@ -93,3 +105,12 @@ def test_each_default_in_the_table_is_toml_that_gives_that_default():
     written = "".join(f"{key.strip('| `')} = {default.strip('`')}\n" for key, default, _ in rows if "`" in default)
     assert "thresholds.motion_fraction = 0.02\n" in written and 'schedule.timezone = "Asia/Shanghai"\n' in written
     assert parse(tomllib.loads(REQUIRED + written + BINS)) == parse(tomllib.loads(REQUIRED + BINS))
+
+
+def test_ground_zones_are_checked_against_the_frame_like_the_bins(tmp_path):
+    data = base(tmp_path)
+    data["zones"] = [{"id": "ground-1", "kind": "ground", "polygon": [[0, 300], [200, 300], [700, 359]]}]
+    config = parse(data)
+    check_polygons(config.bins, (1280, 720), config.zones)
+    with pytest.raises(ConfigError, match=r"zones.0.polygon: point \(700, 359\) lies outside the camera frame"):
+        check_polygons(config.bins, (640, 360), config.zones)

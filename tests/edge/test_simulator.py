@@ -310,3 +310,36 @@ def test_unknown_conditions_and_styles_are_refused(tmp_path):
         scenario.render_scenario(SAMPLES, tmp_path, disposals=1, split="all", condition="dusk")
     with pytest.raises(ValueError, match="style must be one of oblique, top"):
         scenario.render_scenario(SAMPLES, tmp_path, disposals=1, split="all", style="fisheye")
+
+
+def test_litter_is_left_beside_the_bins_in_a_ground_zone_and_taken_away(tmp_path):
+    littering = replace(named("litter"), name="littered", litter=1.0, litter_cleared=1.0, passers=0.0)
+    out = scenario.render_scenario(
+        SAMPLES, tmp_path, disposals=4, bins=2, seed=3, split="all", size=SIZE, fps=6.0, condition=littering
+    )
+    t = truth.load(out.truth)
+    site = config.load(out.config)
+    assert [(z.id, z.polygon) for z in site.zones] == [(z.id, z.polygon) for z in t.zones]
+    assert {z.id for z in t.zones} == {"ground-left", "ground-right"} and len(t.littering) >= 2
+    assert all(item.t_cleared is not None and item.t_cleared - item.t >= 25 for item in t.littering)
+    frames = _frames(out.video)
+    assert len(frames) == t.frames and t.frames / t.fps >= max(item.t for item in t.littering) + 25
+    for item in t.littering:
+        zone = np.zeros(frames[0].shape[:2], np.uint8)
+        cv2.fillPoly(zone, [np.asarray(t.zones[[z.id for z in t.zones].index(item.zone_id)].polygon)], 1)
+        # Nobody is about a second before it is put down and after it is gone; it changes the zone in between.
+        before = frames[round((item.t_start or item.t) * t.fps) - 1].astype(int)
+        lying = frames[round((item.t_end or item.t) * t.fps) + 1].astype(int)
+        assert (np.abs(lying - before).max(axis=2)[zone > 0] > 40).mean() > 0.02
+    with pytest.raises(ValueError, match="oblique style only"):
+        scenario.render_scenario(
+            SAMPLES,
+            tmp_path / "top",
+            disposals=4,
+            bins=2,
+            seed=3,
+            split="all",
+            size=SIZE,
+            condition=littering,
+            style="top",
+        )

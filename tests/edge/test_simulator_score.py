@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from binwatch.edge.simulator.score import SCORED_FLAGS, format_table, score
-from binwatch.events.schema import Event, Flag, Prediction
+from binwatch.edge.simulator.score import SCORED_FLAGS, format_table, merge, score
+from binwatch.events.schema import Event, EventKind, Flag, Prediction
 
 START = datetime.fromisoformat("2026-05-18T08:58:00+08:00")
 SQUARE = [[0, 0], [10, 0], [10, 10], [0, 10]]
@@ -164,3 +164,64 @@ def test_a_minimal_truth_from_another_tool_is_accepted_and_a_broken_one_refused(
         score([], broken)
     with pytest.raises(ValueError, match="disposals.0.item"):
         score([], {**TRUTH, "disposals": [{**TRUTH["disposals"][0], "item": "sofa"}]})
+
+
+LITTER_TRUTH = {
+    **TRUTH,
+    "zones": [{"id": "ground-left", "polygon": SQUARE}, {"id": "ground-right", "polygon": SQUARE}],
+    "littering": [
+        {"id": 1, "zone_id": "ground-left", "t": 50.0, "t_cleared": 90.0, "t_cleared_end": 93.0, "kind": "bag"},
+        {"id": 2, "zone_id": "ground-right", "t": 60.0, "kind": "box"},  # never taken away
+        {"id": 3, "zone_id": "ground-left", "t": 120.0, "t_cleared": 150.0, "t_cleared_end": 153.0},
+    ],
+}
+
+
+def ground_event(kind: EventKind, zone: str, start: float, end: float, resolves: Event | None = None) -> Event:
+    return Event(
+        kind=kind,
+        event_id=uuid.uuid4(),
+        device_id="cam",
+        site_id="site",
+        zone_id=zone,
+        resolves=resolves.event_id if resolves is not None else None,
+        started_at=START + timedelta(seconds=start),
+        ended_at=START + timedelta(seconds=end),
+        model_version="m",
+    )
+
+
+def test_littering_is_scored_while_the_litter_lies_there_and_its_clearing_by_what_it_resolves():
+    first = ground_event(EventKind.LITTERING, "ground-left", 49.0, 60.0)
+    second = ground_event(EventKind.LITTERING, "ground-right", 59.0, 75.0)
+    wrong_zone = ground_event(EventKind.LITTERING, "ground-right", 119.0, 130.0)  # litter 3 lies on the left
+    too_late = ground_event(EventKind.LITTERING, "ground-left", 100.0, 110.0)  # litter 1 was gone by then
+    events = [
+        first,
+        second,
+        wrong_zone,
+        too_late,
+        ground_event(EventKind.LITTER_CLEARED, "ground-left", 93.5, 95.5, resolves=first),  # while they walk off
+        ground_event(EventKind.LITTER_CLEARED, "ground-left", 70.0, 72.0, resolves=first),  # far too early
+        ground_event(EventKind.LITTER_CLEARED, "ground-right", 80.0, 82.0, resolves=second),  # never cleared
+    ]
+    report = score(events, LITTER_TRUTH)
+    litter = report["littering"]
+    assert litter["littering"] == {"truth": 3, "events": 4, "matched": 2, "recall": 0.6667, "precision": 0.5}
+    assert litter["litter_cleared"] == {"truth": 2, "events": 3, "matched": 1, "recall": 0.5, "precision": 0.3333}
+    assert litter["latency_s"] == pytest.approx(((60 - 50) + (75 - 60)) / 2)
+    assert [m["id"] for m in litter["missed"]] == [3] and len(litter["false_alarms"]) == 2
+    assert report["disposals"]["events"] == 0  # ground events are not disposals
+    text = format_table(report)
+    assert "littering" in text and "missed litter #3 in ground-left" in text
+    merged = merge([report, report])["littering"]
+    assert merged["littering"]["matched"] == 4 and merged["latency_s"] == litter["latency_s"]
+
+
+def test_littering_in_an_unknown_zone_is_refused_by_the_truth():
+    bad = {**LITTER_TRUTH, "littering": [{"id": 1, "zone_id": "lawn", "t": 5.0}]}
+    with pytest.raises(ValueError, match="littering names unknown zones: lawn"):
+        score([], bad)
+    backwards = {**LITTER_TRUTH, "littering": [{"id": 1, "zone_id": "ground-left", "t": 5.0, "t_cleared": 4.0}]}
+    with pytest.raises(ValueError, match="t_cleared must come after t"):
+        score([], backwards)

@@ -1,0 +1,165 @@
+"""Ground zones: something left on the floor beside the bins and staying there is litter (Art. 16
+forbids dumping beside the facilities); the ground looking bare again clears it.
+
+One ``GroundWatch`` per ``[[zones]]`` entry of kind ``ground`` works on the motion stage's small,
+normalised frame, like ``foreground.OpeningWatch`` does for an opening, but with a long memory:
+
+* **Background.** Learnt from the first frames and then following the light only where nothing
+  stands out (``foreground.FOLLOW_S``). What stands out is never taken in: litter stays litter
+  until somebody takes it away, however long that takes.
+* **People are not litter.** What stands out is cut into connected blobs over the zone and a
+  margin around it. A blob with any motion in it is somebody (or something) active, and every
+  pixel of it starts its stillness anew; so is a blob whose larger part lies outside the zone (a
+  person standing in it rises above the floor, beyond the zone's far edge in the picture).
+  A bag put down by somebody who then walks off becomes a blob of its own the moment they part.
+* **Litter.** Pixels inside the zone that have stood out and kept still, in a still blob, for
+  ``litter.stay_s`` form the candidates; a connected piece of at least ``litter.min_fraction``
+  of the zone is litter. It began when its earliest pixel began to stand out (when it was put
+  down, or when somebody first covered that spot).
+* **Cleared.** When less than ``CLEAR_SHARE`` of the litter's pixels still stand out for
+  ``litter.clear_s`` (somebody standing over it still stands out: it is not cleared by being
+  hidden), the ground is clear again; the clearing time is the start of that stretch.
+
+Thresholds are those of the openings (``motion_pixel_delta`` raised with the measured noise), in
+normalised grey levels, so auto-exposure and evening light move none of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import cv2
+import numpy as np
+
+from binwatch.edge.config import LitterConfig, ZoneConfig
+from binwatch.edge.foreground import FOLLOW_S, MIN_PIXELS, stands_out
+from binwatch.edge.isolate import Box
+from binwatch.edge.light import CLIPPED
+from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame
+
+MARGIN_FRACTION = 0.6  # the watched window reaches this share of the zone's height beyond it
+CLEAR_SHARE = 0.25  # litter is gone when less than this share of its pixels still stands out
+NEVER = np.float32(np.inf)
+
+
+@dataclass
+class Litter:
+    """Something left in a ground zone: found at ``confirmed_at``, there since ``started_at``."""
+
+    zone: ZoneConfig
+    mask: np.ndarray  # bool over the watch's window
+    box: Box  # in frame coordinates
+    started_at: datetime
+    confirmed_at: datetime
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)  # of its littering event, for the clearing to name
+    cleared_at: datetime | None = None  # the ground looked bare again from here on
+    _clear_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GroundChange:
+    """What a frame changed in a zone: ``litter`` was found (``cleared`` False) or is gone."""
+
+    litter: Litter
+    cleared: bool
+
+
+class GroundWatch:
+    """The small-frame model of one ground zone."""
+
+    def __init__(self, zone: ZoneConfig, scale: float, small_size: tuple[int, int], delta: float, rules: LitterConfig):
+        self.zone, self.scale, self.delta, self.rules = zone, scale, delta, rules
+        points = np.round(np.asarray(zone.polygon, np.float64) * scale).astype(np.int32)
+        x, y, w, h = cv2.boundingRect(points)
+        margin = max(2, round(MARGIN_FRACTION * h))
+        width, height = small_size
+        x0, y0 = max(0, x - margin), max(0, y - margin)
+        x1, y1 = min(width, x + w + margin), min(height, y + h + margin)
+        self.window = (slice(y0, y1), slice(x0, x1))
+        self.origin = (x0, y0)
+        self.inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(self.inside, [points - (x0, y0)], 1)
+        self.inside = self.inside.astype(bool)
+        self.area = max(1, int(self.inside.sum()))
+        self.min_pixels = max(MIN_PIXELS * 2, round(rules.min_fraction * self.area))
+        shape = self.inside.shape
+        self.background: np.ndarray | None = None
+        self.out_since = np.full(shape, NEVER, np.float32)  # seconds: stands out since
+        self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out, in a still blob, since
+        self.litter: list[Litter] = []  # found and not yet cleared
+        self._t: float | None = None
+        self._origin_t: datetime | None = None
+
+    def update(self, small: SmallFrame, t: datetime, seconds: float) -> list[GroundChange]:
+        """This frame, taken at ``t`` (``seconds`` from any fixed origin); returns what it changed."""
+        image = small.image[self.window]
+        colour = image.astype(np.float32) * np.float32(1.0 / small.gain)
+        if self.background is None:
+            self.background = colour.copy()
+            self._origin_t = t - timedelta(seconds=seconds)
+        dt = 0.0 if self._t is None else max(0.0, seconds - self._t)
+        self._t = seconds
+        threshold = max(self.delta, NOISE_SIGMAS * small.noise)
+        raw = stands_out(image, small.gain, self.background, threshold)
+        out = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
+        moving = cv2.dilate(small.moving[self.window], np.ones((3, 3), np.uint8)) > 0
+        count, labels = cv2.connectedComponents(out.astype(np.uint8), connectivity=8)
+        active = np.bincount(labels[moving], minlength=count) >= MIN_PIXELS
+        within = np.bincount(labels[self.inside], minlength=count)
+        active |= np.bincount(labels.ravel(), minlength=count) > 2 * within  # mostly beyond the zone: standing up
+        active[0] = True  # the bare ground
+        now = np.float32(seconds)
+        self.out_since = np.where(out, np.minimum(self.out_since, now), NEVER)
+        still = out & ~active[labels]
+        self.still_since = np.where(still, np.minimum(self.still_since, now), NEVER)
+        changes = self._cleared(out, t)
+        changes += self._found(t, seconds)
+        # Follow the light where the ground is bare; never take in what stands out, nor its rim (the
+        # raw mask, grown: following the pixels an opening drops would eat into litter from its edge).
+        rate = np.float32(1 - np.exp(-dt / FOLLOW_S))
+        # A clipped pixel says only that the ground is at least that bright: not learnt either.
+        near = (cv2.dilate(raw, np.ones((3, 3), np.uint8)) > 0) | (image.max(axis=2) >= CLIPPED)
+        self.background += np.where(near, np.float32(0), rate)[:, :, None] * (colour - self.background)
+        return changes
+
+    def _found(self, t: datetime, seconds: float) -> list[GroundChange]:
+        candidate = self.inside & (seconds - self.still_since >= self.rules.stay_s)
+        for litter in self.litter:
+            candidate &= ~litter.mask
+        if np.count_nonzero(candidate) < self.min_pixels:
+            return []
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=8)
+        changes = []
+        for label in range(1, count):
+            if stats[label, cv2.CC_STAT_AREA] < self.min_pixels:
+                continue
+            mask = labels == label
+            began = float(self.out_since[mask].min())
+            assert self._origin_t is not None
+            litter = Litter(self.zone, mask, self._box(stats[label]), self._origin_t + timedelta(seconds=began), t)
+            self.litter.append(litter)
+            changes.append(GroundChange(litter, cleared=False))
+        return changes
+
+    def _cleared(self, out: np.ndarray, t: datetime) -> list[GroundChange]:
+        changes = []
+        for litter in list(self.litter):
+            if out[litter.mask].mean() >= CLEAR_SHARE:
+                litter._clear_since = None
+                continue
+            if litter._clear_since is None:
+                litter._clear_since = t
+            if (t - litter._clear_since).total_seconds() >= self.rules.clear_s:
+                litter.cleared_at = litter._clear_since
+                self.litter.remove(litter)
+                changes.append(GroundChange(litter, cleared=True))
+        return changes
+
+    def _box(self, stats: np.ndarray) -> Box:
+        """A component's bounding box in frame coordinates."""
+        x, y = stats[cv2.CC_STAT_LEFT] + self.origin[0], stats[cv2.CC_STAT_TOP] + self.origin[1]
+        w, h = stats[cv2.CC_STAT_WIDTH], stats[cv2.CC_STAT_HEIGHT]
+        s = self.scale
+        return Box(int(x / s), int(y / s), max(1, round(w / s)), max(1, round(h / s)))
