@@ -35,6 +35,7 @@ from binwatch.edge.consensus import Consensus, classify
 from binwatch.edge.contents import Contents
 from binwatch.edge.crops import item_crops
 from binwatch.edge.evidence import EvidenceFile, EvidenceWriter
+from binwatch.edge.fill import OverflowAlarm
 from binwatch.edge.foreground import OpeningWatch
 from binwatch.edge.ground import GroundChange, GroundWatch
 from binwatch.edge.isolate import Box, compare
@@ -70,6 +71,7 @@ class _Bin:
     segmenter: Segmenter
     footage: Footage
     contents: Contents
+    overflow: OverflowAlarm
     reference: deque = field(default_factory=lambda: deque(maxlen=REFERENCE_VIEWS))  # views while idle
     still: deque = field(default_factory=lambda: deque(maxlen=STILL_VIEWS))  # clear views during a disposal
     before: list[View] = field(default_factory=list)  # the reference when the disposal started
@@ -113,9 +115,11 @@ class Agent:
         self.timing = timing or Timing()
         self.frame_size: tuple[int, int] | None = None
         self.counts = {"frames": 0, "disposals": 0, "flagged": 0, "no_item": 0, "item_unseen": 0, "emptied": 0}
-        self.counts |= {EventKind.LITTERING.value: 0, EventKind.LITTER_CLEARED.value: 0}
+        self.counts |= {k.value: 0 for k in (EventKind.LITTERING, EventKind.LITTER_CLEARED, EventKind.OVERFLOW)}
+        self.counts |= {EventKind.EMPTYING.value: 0}
         self._waiting: list[_Verdict] = []
         self._noted: list[_Noted] = []
+        self._ready: list[Event] = []  # overflows and emptyings: sent as they happen
         self._last: tuple[np.ndarray, SmallFrame] | None = None
         self._origin: datetime | None = None
         if outbox is not None:
@@ -140,6 +144,7 @@ class Agent:
                     Segmenter(th.motion_fraction, th.start_frames, th.settle_s, th.max_event_s),
                     Footage(),
                     Contents(region),
+                    OverflowAlarm(self.config.fill.overflow_level),
                 )
             )
         self.ground = [
@@ -184,6 +189,7 @@ class Agent:
                 if role is Role.REFERENCE:
                     b.reference.append(b.region.view(frame, t, small.gain))
                     b.contents.seen(b.reference[-1])
+                    self._fill(b, frame, t)
                 elif role is Role.STILL:
                     b.still.append(b.region.view(frame, t, small.gain))
                 else:
@@ -255,6 +261,14 @@ class Agent:
             b.watch.settle(small)
         b.reference.clear()
         b.reference.append(after)
+        if kind == "emptied" and segment.reached_in:
+            b.overflow.emptied()
+            level = b.contents.changes[-1].coverage_before
+            if level is not None:
+                self._ready.append(
+                    self._emit_bin(b, EventKind.EMPTYING, level, segment.started_at, segment.ended_at, frame)
+                )
+        self._fill(b, frame, segment.ended_at)
         if not segment.reached_in:
             log.debug("bin %s: its contents shifted with nothing reaching in; not a disposal", b.config.id)
             return
@@ -310,7 +324,8 @@ class Agent:
         due = [now is None or v.release_at <= now for v in self._waiting]
         ready = [v for v, d in zip(self._waiting, due, strict=True) if d]
         self._waiting = [v for v, d in zip(self._waiting, due, strict=True) if not d]
-        events = [self._emit(v) for v in ready]
+        events = [self._emit(v) for v in ready] + self._ready
+        self._ready = []
         due = [now is None or n.release_at <= now for n in self._noted]
         noted = [n for n, d in zip(self._noted, due, strict=True) if d]
         self._noted = [n for n, d in zip(self._noted, due, strict=True) if not d]
@@ -324,6 +339,50 @@ class Agent:
                 starts += [self._clip_start(n.change) for n in self._noted]
             self.buffer.trim(min(starts) - pre)
         return events
+
+    def _fill(self, b: _Bin, frame: np.ndarray, at: datetime) -> None:
+        level = b.contents.fill_level()
+        if b.overflow.reached(level):
+            assert level is not None
+            self._ready.append(self._emit_bin(b, EventKind.OVERFLOW, level, at, at, frame))
+
+    def _emit_bin(
+        self, b: _Bin, kind: EventKind, level: float, started: datetime, ended: datetime, frame: np.ndarray
+    ) -> Event:
+        """An overflow (its snapshot the evidence) or an emptying (a ledger row, no evidence)."""
+        event_id = uuid.uuid4()
+        files: list[EvidenceFile] = []
+        if self.outbox is not None and kind is EventKind.OVERFLOW:
+            with self.timing.measure("evidence"):
+                try:
+                    files = self.writer.write(event_id, b.index, frame, None, "", [])
+                except OSError as exc:
+                    log.error("could not write the evidence of event %s (%s); it goes without", event_id, exc)
+        event = Event(
+            kind=kind,
+            event_id=event_id,
+            device_id=self.config.device_id,
+            site_id=self.config.site_id,
+            bin_id=b.config.id,
+            bin_category=b.config.category,
+            fill_level=round(min(1.0, max(0.0, level)), 3),
+            started_at=started,
+            ended_at=ended,
+            model_version=self.classifier.version,
+            evidence=[f.evidence for f in files],
+        )
+        if self.outbox is not None:
+            self.outbox.add(event, files)
+            self.outbox.enforce_budget(int(self.config.storage.budget_mb * 2**20))
+        self.counts[kind.value] += 1
+        log.info(
+            "bin %s: %s at fill level %.2f",
+            b.config.id,
+            kind.value,
+            level,
+            extra={"event_id": str(event_id), "bin_id": b.config.id, "kind": kind.value, "fill_level": level},
+        )
+        return event
 
     def _note(self, change: GroundChange, frame: np.ndarray, t: datetime) -> None:
         """Litter found waits for the end of its clip; its clearing waits for it to be sent first."""

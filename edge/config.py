@@ -108,6 +108,16 @@ class LitterConfig(_Section):
     )
 
 
+class FillConfig(_Section):
+    overflow_level: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="fill level (share of the opening its contents cover) at which a bin overflows: one `overflow` "
+        "event per filling, again after an emptying",
+    )
+
+
 class ThresholdConfig(_Section):
     motion_fraction: float = Field(
         default=0.02,
@@ -258,6 +268,7 @@ class SiteConfig(_Section):
     )
     thresholds: ThresholdConfig = ThresholdConfig()
     litter: LitterConfig = LitterConfig()
+    fill: FillConfig = FillConfig()
     clips: ClipConfig = ClipConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     storage: StorageConfig = StorageConfig()

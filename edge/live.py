@@ -88,6 +88,7 @@ class LiveAgent:
             stage_ms=self.timing.stage_ms(),
             outbox_depth=self.outbox.depth(),
             uptime_s=round(time.monotonic() - self.started, 1),
+            fill_levels=self.agent.fill_levels(),
         )
 
     def stage_ms(self) -> dict[str, float]:

@@ -7,7 +7,7 @@ import pytest
 
 from binwatch.edge.agent import Agent
 from binwatch.edge.simulator.timeline import ExposureJump
-from binwatch.events.schema import Flag
+from binwatch.events.schema import EventKind, Flag
 from tests.edge import staged
 
 
@@ -58,12 +58,14 @@ def test_two_items_let_go_at_once_are_two_items(agent_for):
 def test_an_emptied_bin_is_no_disposal_and_its_fill_level_drops(agent_for):
     scene = staged.stage([staged.emptying(1, 1.0)], 12.0, fill=0.7)
     agent = agent_for(scene)
-    assert scene.run(agent) == []
+    events = scene.run(agent)
+    assert [(e.kind, e.bin_id) for e in events] == [(EventKind.EMPTYING, "other-2")]  # a ledger row, no disposal
     contents = agent.bins[1].contents
     assert [c.kind for c in contents.changes] == ["emptied"]
     change = contents.changes[0]
     assert change.coverage_before is not None and change.coverage_after < change.coverage_before - 0.2
     assert agent.fill_levels()["other-2"] == change.coverage_after
+    assert events[0].fill_level == change.coverage_before
 
 
 def test_exposure_jumps_are_no_disposals_and_hide_none(agent_for):
