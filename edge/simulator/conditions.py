@@ -55,7 +55,7 @@ PRESETS: dict[str, Conditions] = {
         replace(_DAYLIGHT, name="bags", bags=0.6),
         replace(_DAYLIGHT, name="quick", quick=0.35, multi=0.2),
         replace(_DAYLIGHT, name="fill", fill=0.55, emptying=0.12),
-        replace(_DAYLIGHT, name="litter", litter=0.12, bystanders=0.1, passers=0.3),
+        replace(_DAYLIGHT, name="litter", litter=0.25, bystanders=0.1, passers=0.3),
         replace(
             _DAYLIGHT,
             name="hard",

@@ -66,16 +66,7 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
                 fn += 1
                 if matched is not None:
                     flag_errors.append(_flag_error(disposal, matched, flag, "missed"))
-        flags[flag.value] = {
-            "truth": tp + fn,
-            "events": tp + fp,
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "precision": _ratio(tp, tp + fp),
-            "recall": _ratio(tp, tp + fn),
-            "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        }
+        flags[flag.value] = _flag_counts(tp, fp, fn)
 
     matches = [(truth.disposals[j], events[i]) for i, j in pairs]
     predicted = [(d, e, e.prediction) for d, e in matches if e.prediction is not None]
@@ -197,16 +188,7 @@ def merge(reports: Sequence[dict]) -> dict:
     flags = {}
     for name in (f.value for f in SCORED_FLAGS):
         tp, fp, fn = (sum(r["flags"][name][key] for r in reports) for key in ("tp", "fp", "fn"))
-        flags[name] = {
-            "truth": tp + fn,
-            "events": tp + fp,
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "precision": _ratio(tp, tp + fp),
-            "recall": _ratio(tp, tp + fn),
-            "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        }
+        flags[name] = _flag_counts(tp, fp, fn)
     c = {
         key: sum(r["classification"][key] for r in reports)
         for key in ("matched", "with_prediction", "category_correct")
@@ -289,6 +271,19 @@ def _closest(candidates: Sequence[tuple]) -> list[tuple[int, int]]:
 
 def _seconds(at: datetime, start: datetime) -> float:
     return (at - start).total_seconds()
+
+
+def _flag_counts(tp: int, fp: int, fn: int) -> dict:
+    return {
+        "truth": tp + fn,
+        "events": tp + fp,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
 
 
 def _counts(truth: int, events: int, matched: int) -> dict:
