@@ -108,6 +108,7 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
         "flag_errors": sorted(flag_errors, key=lambda x: x["t"]),
         "category_errors": sorted(category_errors, key=lambda x: x["t"]),
         "littering": score_litter(everything, truth, tolerance_s),
+        "emptying": score_emptying(everything, truth, tolerance_s),
     }
 
 
@@ -150,6 +151,23 @@ def score_litter(events: Sequence[Event], truth: Truth, tolerance_s: float) -> d
             if i not in matched_events
         ],
     }
+
+
+def score_emptying(events: Sequence[Event], truth: Truth, tolerance_s: float) -> dict:
+    """``emptying`` events against the truth's emptyings: same bin, the event's window overlapping
+    the worker's time at the bin (``t_start`` to ``t_end``) widened by the tolerance."""
+    emptied = [e for e in events if e.kind is EventKind.EMPTYING]
+    candidates = []
+    for i, event in enumerate(emptied):
+        began, ended = _seconds(event.started_at, truth.start_time), _seconds(event.ended_at, truth.start_time)
+        for j, visit in enumerate(truth.emptyings):
+            if (
+                visit.bin_id == event.bin_id
+                and began <= visit.t_end + tolerance_s
+                and ended >= visit.t_start - tolerance_s
+            ):
+                candidates.append((abs(began - visit.t_start), i, j))
+    return _counts(len(truth.emptyings), len(emptied), len(_closest(candidates)))
 
 
 def merge_litter(sections: Sequence[dict]) -> dict:
@@ -211,6 +229,7 @@ def merge(reports: Sequence[dict]) -> dict:
         },
         "classification": {**c, "category_accuracy": _ratio(c["category_correct"], c["with_prediction"])},
         "littering": merge_litter([r["littering"] for r in reports]),
+        "emptying": _counts(*(sum(r["emptying"][key] for r in reports) for key in ("truth", "events", "matched"))),
     }
 
 
@@ -368,6 +387,13 @@ def format_table(report: dict) -> str:
     litter = report["littering"]
     if litter["littering"]["truth"] or litter["littering"]["events"]:
         lines += ["", f"litter on the ground (tolerance ±{report['tolerance_s']:g} s)", *format_litter(litter)]
+    e = report["emptying"]
+    if e["truth"] or e["events"]:
+        lines += [
+            "",
+            f"emptyings: truth {e['truth']}  events {e['events']}  matched {e['matched']}"
+            f"  recall {_pct(e['recall'])}  precision {_pct(e['precision'])}",
+        ]
     sections = (
         ("missed disposals", report["misses"], _describe_disposal),
         ("false alarms", report["false_alarms"], _describe_event),

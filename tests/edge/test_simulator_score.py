@@ -225,3 +225,27 @@ def test_littering_in_an_unknown_zone_is_refused_by_the_truth():
     backwards = {**LITTER_TRUTH, "littering": [{"id": 1, "zone_id": "ground-left", "t": 5.0, "t_cleared": 4.0}]}
     with pytest.raises(ValueError, match="t_cleared must come after t"):
         score([], backwards)
+
+
+def test_emptying_events_match_the_workers_time_at_the_bin():
+    truth = {**TRUTH, "emptyings": [{"t_start": 100.0, "t_end": 104.0, "bin_id": "other-2"}]}
+
+    def emptied(bin_id: str, start: float, end: float) -> Event:
+        return Event(
+            kind=EventKind.EMPTYING,
+            event_id=uuid.uuid4(),
+            device_id="cam",
+            site_id="site",
+            bin_id=bin_id,
+            bin_category="other" if bin_id.startswith("other") else "kitchen",
+            fill_level=0.7,
+            started_at=START + timedelta(seconds=start),
+            ended_at=START + timedelta(seconds=end),
+            model_version="m",
+        )
+
+    events = [emptied("other-2", 101.0, 105.5), emptied("kitchen-1", 101.0, 105.5), emptied("other-2", 140.0, 144.0)]
+    report = score(events, truth)
+    assert report["emptying"] == {"truth": 1, "events": 3, "matched": 1, "recall": 1.0, "precision": 0.3333}
+    assert "emptyings: truth 1  events 3  matched 1" in format_table(report)
+    assert merge([report, report])["emptying"]["matched"] == 2
