@@ -5,7 +5,8 @@ session to one intra-op thread, then times, over the same video:
 
 1. decoding alone;
 2. the per-frame stages alone (downscale, exposure and noise, frame difference, each opening's
-   background and rim test, hysteresis);
+   background and rim test, hysteresis), and apart from them the ground zones' stage, in ms per
+   frame, when the site has ``[[zones]]``;
 3. the whole agent: motion, clip ring buffer, item isolation, classification of the
    consensus crops, flag rules, evidence files (snapshot, crop, MP4 clip) and the SQLite
    outbox commit; nothing is sent;
@@ -36,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from binwatch.edge.agent import Agent, load_classifier  # noqa: E402
 from binwatch.edge.config import load  # noqa: E402
 from binwatch.edge.foreground import OpeningWatch  # noqa: E402
+from binwatch.edge.ground import GroundWatch  # noqa: E402
 from binwatch.edge.motion import MotionDetector  # noqa: E402
 from binwatch.edge.offline import OFFLINE_START  # noqa: E402
 from binwatch.edge.outbox import Outbox  # noqa: E402
@@ -75,14 +77,15 @@ def decode_fps(video: Path) -> tuple[float, int]:
     return count / (time.perf_counter() - start), count
 
 
-def motion_fps(video: Path, config) -> float:
+def motion_fps(video: Path, config) -> tuple[float, float | None]:
     """The per-frame stages alone: shrink, exposure, frame difference, each opening's background and
-    rim test, hysteresis."""
+    rim test, hysteresis; and apart from them the ground zones' stage (ms per frame; None: no zones)."""
     th = config.thresholds
     detector = None
     watches: list[OpeningWatch] = []
     segmenters: list[Segmenter] = []
-    spent = 0.0
+    ground: list[GroundWatch] = []
+    spent = ground_spent = 0.0
     count = 0
     for frame, t in frames(video):
         if detector is None:
@@ -93,6 +96,8 @@ def motion_fps(video: Path, config) -> float:
             segmenters = [
                 Segmenter(th.motion_fraction, th.start_frames, th.settle_s, th.max_event_s) for _ in config.bins
             ]
+            scale, size = detector.scale, detector.size
+            ground = [GroundWatch(z, scale, size, th.motion_pixel_delta, config.litter) for z in config.zones]
         start = time.perf_counter()
         small = detector.update(frame)
         seconds = (t - OFFLINE_START).total_seconds()
@@ -100,8 +105,12 @@ def motion_fps(video: Path, config) -> float:
             seen = watch.update(small, seconds)
             segmenter.update(t, seen.moving, seen.over_rim, seen.reaching_in)
         spent += time.perf_counter() - start
+        start = time.perf_counter()
+        for zone in ground:
+            zone.update(small, t, seconds)
+        ground_spent += time.perf_counter() - start
         count += 1
-    return count / spent
+    return count / spent, (round(1000 * ground_spent / count, 3) if ground else None)
 
 
 def agent_fps(video: Path, config) -> dict:
@@ -151,6 +160,7 @@ def main() -> int:
         capture = cv2.VideoCapture(str(video))
         size = f"{int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))}x{int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))}"
         capture.release()
+        motion, ground_ms = motion_fps(video, config)
         figures = {
             "video": str(args.video or "synthetic"),
             "size": size,
@@ -159,7 +169,8 @@ def main() -> int:
             "cpu": _cpu(),
             "core": args.core,
             "decode_fps": round(decoded, 1),
-            "motion_fps": round(motion_fps(video, config), 1),
+            "motion_fps": round(motion, 1),
+            "ground_ms_per_frame": ground_ms,
             **agent_fps(video, config),
         }
     print(json.dumps(figures, indent=2))
