@@ -98,6 +98,7 @@ def test_killed_restarted_and_the_collector_down_every_event_arrives_once(scene_
     assert any(entry.get("event_id") and entry.get("flags") for entry in logs)  # structured: fields as keys
     last_beat = collector.heartbeats[-1]  # sent on the way out
     assert last_beat.camera_state == "stopped" and last_beat.outbox_depth == 0 and "classify" in last_beat.stage_ms
+    assert set(last_beat.fill_levels) == {"green-1", "blue-1", "grey-1"}  # every bin, once seen clear
 
 
 def test_sigterm_stops_the_agent_cleanly(scene_video, tmp_path, collector):
