@@ -25,6 +25,7 @@ class Conditions:
     shadows: bool = False  # low sun: people cast shadows on the floor and into the bins
     # People.
     passers: float = 0.1  # chance of a passer-by in each idle gap
+    queue: float = 0.0  # chance that residents come in a queue (2-4, one right after another) instead of alone
     over_openings: float = 0.3  # share of passers-by who walk close to the bins, their heads over the openings
     bystanders: float = 0.0  # chance of somebody standing in front of a bin for a while, throwing nothing
     # Items.
@@ -55,6 +56,7 @@ PRESETS: dict[str, Conditions] = {
         replace(_DAYLIGHT, name="bags", bags=0.6),
         replace(_DAYLIGHT, name="quick", quick=0.35, multi=0.2),
         replace(_DAYLIGHT, name="fill", fill=0.55, emptying=0.12),
+        replace(_DAYLIGHT, name="queue", queue=0.5),
         replace(_DAYLIGHT, name="litter", litter=0.25, bystanders=0.1, passers=0.3),
         replace(
             _DAYLIGHT,
@@ -73,7 +75,8 @@ PRESETS: dict[str, Conditions] = {
         ),
     )
 }
-HARDER = ("bystanders", "exposure", "evening", "bags", "quick", "fill", "litter", "hard")  # what the README reports
+# What the README reports.
+HARDER = ("bystanders", "exposure", "evening", "bags", "quick", "fill", "litter", "queue", "hard")
 STYLES = ("oblique", "top")  # the camera: above and in front of the bins, in perspective; or straight from above
 
 

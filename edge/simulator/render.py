@@ -98,33 +98,46 @@ class Renderer:
         self.lit = sensor.light_static(self.static)
 
     def frames(self) -> Iterator[np.ndarray]:
-        visits = iter(self.timeline.visits)
+        """The frames in order. Visits may overlap (a queue: the next resident walks in while the
+        previous one walks off); each visit's items are cut out when the visit before it has ended,
+        or when it begins, whichever comes first."""
+        order = list(self.timeline.visits)
+        active: list[tuple[Visit, list[list[sprite.Sprite]]]] = []
         passers = iter(self.timeline.passers)
-        visit, passer = next(visits, None), next(passers, None)
-        held = self._items(visit)
+        passer = next(passers, None)
+        prepared = 0
+
+        def prepare() -> None:
+            nonlocal prepared
+            active.append((order[prepared], self._items(order[prepared])))
+            prepared += 1
+
+        if order:
+            prepare()
         for f in range(self.timeline.frames):
-            if visit is not None:
+            while prepared < len(order) and order[prepared].start <= f:
+                prepare()
+            for visit, held in active:
                 self._change_bins(visit, held, f)
             frame = self.lit
             if passer is not None and passer.start <= f <= passer.end:
                 frame = frame.copy()
                 self.stage.draw_passer(frame, passer, f, self.sensor.lit_at)
-            if visit is not None and visit.start <= f <= visit.end:
-                frame = frame.copy() if frame is self.lit else frame
-                reach = next((i for i, r in enumerate(visit.reaches) if r.start <= f <= r.end), None)
-                items = held[reach] if reach is not None else []
-                self.stage.draw_visit(frame, visit, f, items, self.fills, self.sensor.lit_at)
+            for visit, held in active:
+                if visit.start <= f <= visit.end:
+                    frame = frame.copy() if frame is self.lit else frame
+                    reach = next((i for i, r in enumerate(visit.reaches) if r.start <= f <= r.end), None)
+                    items = held[reach] if reach is not None else []
+                    self.stage.draw_visit(frame, visit, f, items, self.fills, self.sensor.lit_at)
             yield self.sensor.expose(frame, f)
             if passer is not None and f >= passer.end:
                 passer = next(passers, None)
-            if visit is not None and f >= visit.end:
-                visit = next(visits, None)
-                held = self._items(visit)
+            active = [(visit, held) for visit, held in active if f < visit.end]
+            if prepared < len(order) and f >= order[prepared - 1].end:
+                prepare()
 
-    def _items(self, visit: Visit | None) -> list[list[sprite.Sprite]]:
+    def _items(self, visit: Visit) -> list[list[sprite.Sprite]]:
         """What each reach of ``visit`` carries, cut out (and bagged) as its turn comes."""
-        if visit is None:
-            return []
         out = []
         for reach in visit.reaches:
             items = []

@@ -33,6 +33,9 @@ LEAD_IN_S, LEAD_OUT_S = 4.0, 4.0  # quiet at both ends: a background model needs
 BOUNDARY_GAP_S = 8.0  # the idle gap in which the window closes, so no visit straddles it
 ITEM_SIZE = (0.22, 0.38)  # an item's long side, as a share of the opening's width: real sizes
 FALL_S = 0.2  # from letting go to lying in the bin
+QUEUE_MAX = 4  # residents in a queue at most
+QUEUE_GOES_ON = 0.6  # chance that one more resident joins a queue
+QUEUE_OVERLAP_S = 0.8  # the next one walks in this long before the one at the bin walks off
 LITTER_STAYS_S = (25.0, 70.0)  # litter that is taken away lies this long first
 LITTER_SIZE = {"bag": (0.4, 0.6), "box": (0.38, 0.55)}  # long side, in bin widths
 
@@ -209,10 +212,17 @@ def plan(
     lying: list[tuple[Litter, int | None]] = []  # on the ground now, and when it is to be taken away
     boundary = None
     thrown = 0
+    queued = 0  # residents in the queue so far, the one at the bin included
     for bin_index, reaches_of in groups:
-        gap = rng.uniform(8, 16) if rng.random() < 0.06 else rng.uniform(1.5, 4.0)  # now and then a lull
         count = sum(len(r) for r in reaches_of)
         closing = n_off > 0 and 0 < thrown <= first_off < thrown + count
+        if queued and not closing:  # next in the queue: walks in while the one before walks off
+            visit = _visit("disposal", bin_index, cursor, fps, rng, reaches_of, categories[bin_index], conditions)
+            visits.append(visit)
+            thrown += count
+            cursor, queued = _queue_next(visit, queued, fps, rng, conditions)
+            continue
+        gap = rng.uniform(8, 16) if rng.random() < 0.06 else rng.uniform(1.5, 4.0)  # now and then a lull
         if closing:  # the window closes in the middle of a quiet gap
             gap = max(gap, BOUNDARY_GAP_S)
             boundary = cursor + gap * fps / 2
@@ -247,7 +257,7 @@ def plan(
         visit = _visit("disposal", bin_index, cursor, fps, rng, reaches_of, categories[bin_index], conditions)
         visits.append(visit)
         thrown += count
-        cursor = visit.end + 1
+        cursor, queued = _queue_next(visit, 0, fps, rng, conditions)
     for left, clear_at in lying:  # litter due to be taken away still is, after the last disposal
         if clear_at is not None:
             cursor = max(cursor, clear_at)
@@ -419,6 +429,18 @@ def _exposure(frames: int, fps: float, rng: np.random.Generator, per_minute: flo
         jumps.append(ExposureJump(f, int(rng.integers(1, 5)), round(level, 3)))
         f += round(rng.exponential(60 / per_minute) * fps) + round(2 * fps)
     return jumps
+
+
+def _queue_next(
+    visit: Visit, queued: int, fps: float, rng: np.random.Generator, conditions: Conditions
+) -> tuple[int, int]:
+    """Where the plan goes on after ``visit``, the ``queued``-th resident of a queue (0: none yet):
+    the next resident of a queue enters as this one starts to walk off (their standing at the bins
+    never overlaps, nor do their reaches); otherwise the next visit comes after this one has left."""
+    chance = (QUEUE_GOES_ON if queued else conditions.queue) if queued + 1 < QUEUE_MAX else 0.0
+    if chance > 0 and rng.random() < chance:  # no draw at all in scenes without queues
+        return visit.leave - round(QUEUE_OVERLAP_S * fps), queued + 1
+    return visit.end + 1, 0
 
 
 def _bend(start: int, fps: float, rng: np.random.Generator) -> tuple[int, Reach]:

@@ -119,3 +119,21 @@ def test_fill_levels_rise_as_items_go_in(agent_for):
     levels = [c.coverage_after for c in agent.bins[1].contents.changes]
     assert len(levels) == 2 and levels[0] < levels[1]
     assert agent.fill_levels()["other-2"] == levels[1]
+
+
+def test_a_queue_of_residents_is_one_disposal_each(agent_for):
+    # Each walks in as the one before walks off (3.1 s apart): the second to the same bin, the third next door.
+    # The two at the same bin keep the opening busy from one to the other: one segment, two landings.
+    queue = [
+        staged.disposal(0, 1.0, [["plastic_bottle"]], rests=[[(0.2, 0.7)]]),
+        staged.disposal(0, 4.1, [["cardboard"]], rests=[[(0.8, 0.25)]]),
+        staged.disposal(1, 7.2, [["battery"]]),
+    ]
+    assert queue[1].start < queue[0].end and queue[2].start < queue[1].end
+    scene = staged.stage(queue, 16.0)
+    events = scene.run(agent_for(scene))
+    assert sorted((e.bin_id, e.prediction is not None) for e in events) == [
+        ("kitchen-1", True),
+        ("kitchen-1", True),
+        ("other-2", True),
+    ]

@@ -343,3 +343,16 @@ def test_litter_is_left_beside_the_bins_in_a_ground_zone_and_taken_away(tmp_path
             condition=littering,
             style="top",
         )
+
+
+def test_a_queue_of_residents_comes_one_right_after_another(tmp_path):
+    queueing = replace(named("queue"), name="queueing", queue=1.0, passers=0.0)
+    out = scenario.render_scenario(
+        SAMPLES, tmp_path, disposals=6, bins=2, seed=4, split="all", size=SIZE, fps=6.0, condition=queueing, off_hours=0
+    )
+    t = truth.load(out.truth)
+    assert len(t.disposals) == 6 and len(_frames(out.video)) == t.frames
+    reaches = sorted({(d.t_start, d.t_end) for d in t.disposals})
+    assert all(a[1] <= b[0] for a, b in zip(reaches, reaches[1:], strict=False))  # one arm at a time
+    gaps = [b[0] - a[1] for a, b in zip(reaches, reaches[1:], strict=False)]
+    assert min(gaps) < 2.5  # the next resident was already there: no idle gap between them
