@@ -189,7 +189,6 @@ class Agent:
                 if role is Role.REFERENCE:
                     b.reference.append(b.region.view(frame, t, small.gain))
                     b.contents.seen(b.reference[-1])
-                    self._fill(b, frame, t)
                 elif role is Role.STILL:
                     b.still.append(b.region.view(frame, t, small.gain))
                 else:
@@ -268,7 +267,8 @@ class Agent:
                 self._ready.append(
                     self._emit_bin(b, EventKind.EMPTYING, level, segment.started_at, segment.ended_at, frame)
                 )
-        self._fill(b, frame, segment.ended_at)
+        if segment.reached_in and found.items:  # items went in: the bin may have filled past its threshold
+            self._fill(b, frame, segment.ended_at)
         if not segment.reached_in:
             log.debug("bin %s: its contents shifted with nothing reaching in; not a disposal", b.config.id)
             return
@@ -341,6 +341,8 @@ class Agent:
         return events
 
     def _fill(self, b: _Bin, frame: np.ndarray, at: datetime) -> None:
+        """After a disposal: the level measured on the mean of the clear views after it. A single
+        idle view is too noisy in the dark to raise an alarm on (its texture reads as contents)."""
         level = b.contents.fill_level()
         if b.overflow.reached(level):
             assert level is not None

