@@ -411,7 +411,8 @@ class Agent:
                 clip_frames = self.buffer.between(start, n.at + timedelta(seconds=clips.post_s))
             with self.timing.measure("evidence"):
                 try:
-                    files = self.writer.write(event_id, None, n.frame, litter.box, "", clip_frames, zone=litter.zone)
+                    label = "cleared" if cleared else "litter"
+                    files = self.writer.write(event_id, None, n.frame, litter.box, label, clip_frames, zone=litter.zone)
                 except OSError as exc:
                     log.error("could not write the evidence of event %s (%s); it goes without", event_id, exc)
         started = litter.cleared_at if cleared else litter.started_at
