@@ -295,7 +295,7 @@ def test_chinese_labels_are_in_the_page(live_server: LiveServer, desktop):
 
 def test_every_page_fits_a_phone(live_server: LiveServer, phone):
     page, world, base = phone, live_server.world, live_server.url
-    ids = post_flagged(world, {"snapshot": jpeg(1280, 720, 9), "crop": jpeg(100, 100, 10)}, 3)
+    ids = post_flagged(world, {"snapshot": jpeg(1280, 720, 9), "crop": jpeg(100, 100, 10), "clip": clip(9000)}, 3)
     for day in range(1, 12):  # a statistics table with many rows and all its columns
         world.post_event(make_event(started_at=dt.datetime(2026, 10, day, 3, tzinfo=dt.UTC)))
     world.post_event(make_event("dev-b", bin_id="x1", bin_category="other", item="broom", flags=()))
@@ -324,6 +324,12 @@ def test_every_page_fits_a_phone(live_server: LiveServer, phone):
     with page.expect_navigation():
         page.click("form.stack button[type=submit]")
     assert page.locator("#token").is_visible() and sideways_overflow(page) == 0
+
+    page.goto(f"{base}/review")
+    page.tap(f'.card[data-id="{ids[0]}"] button.preview')  # no hover on a phone: a tap previews the clip
+    page.locator(f'.card[data-id="{ids[0]}"] video.preview-clip').wait_for()
+    page.tap(f'.card[data-id="{ids[0]}"] button.preview')
+    page.locator(f'.card[data-id="{ids[0]}"] video.preview-clip').wait_for(state="detached")
 
     page.goto(f"{base}/events/{ids[1]}")
     assert not page.locator("nav.main").is_visible()  # folded into the menu

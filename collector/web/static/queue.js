@@ -73,9 +73,10 @@
     card.addEventListener("pointerenter", (event) => {
       if (event.pointerType === "mouse") timer = window.setTimeout(() => startPreview(card), 250);
     });
-    card.addEventListener("pointerleave", () => {
+    card.addEventListener("pointerleave", (event) => {
       window.clearTimeout(timer);
-      if (index !== current) stopPreview(card);
+      // A finger "leaves" as it lifts, just before its tap on ▶ arrives: only a mouse ends a preview by leaving.
+      if (event.pointerType === "mouse" && index !== current) stopPreview(card);
     });
     card.querySelector(".preview")?.addEventListener("click", () => {
       if (card.querySelector("video.preview-clip")) stopPreview(card);
