@@ -84,6 +84,8 @@ def _reports(flags: list[str]) -> ColumnElement[bool]:
 
 
 def _violation() -> ColumnElement[bool]:
+    """A reported violation flag. (Once events keep their kind, the kinds that are violations by
+    themselves, such as littering, belong here too; until then every stored event is a disposal.)"""
     return _reports([f.value for f in VIOLATION_FLAGS])
 
 
