@@ -54,7 +54,7 @@ def event_page(event_id: uuid.UUID, request: Request, user: PageUser):
                 "history": history(session, event.id),
                 "evidence": {e.kind: e for e in event.evidence if e.uploaded_at is not None},
                 "q": q,
-                "queue_url": queue_url(q),
+                "queue_url": f"{queue_url(q)}#e-{event.id}",  # back to this event's card, the current one
                 "previous_url": event_url(newer.id, q) if newer else None,
                 "next_url": event_url(older.id, q) if older else None,
                 "here": event_url(event.id, q),

@@ -169,7 +169,10 @@ def test_a_typed_note_is_not_lost_without_asking(live_server: LiveServer, deskto
     page.once("dialog", lambda dialog: dialog.accept())
     with page.expect_navigation():
         page.keyboard.press("q")
-    assert page.url == f"{base}/review"
+    assert page.url == f"{base}/review#e-{ids[0]}"
+    assert page.locator(".card.current").get_attribute("data-id") == ids[0]  # the card of the event left
+    page.keyboard.press("j")
+    assert page.locator(".card.current").get_attribute("data-id") == ids[1]
 
 
 def test_select_several_and_confirm_them(live_server: LiveServer, desktop):

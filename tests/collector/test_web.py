@@ -275,7 +275,7 @@ def test_a_verdict_moves_on_within_the_queue_and_offers_the_undo(world: World):
     page = client.get(f"/events/{ids[3]}?severity=violation").text
     assert f'href="/events/{ids[1]}?severity=violation" data-key="j n" id="next-event"' in page  # skips the uncertain
     assert f'href="/events/{ids[4]}?severity=violation" data-key="k p" id="prev-event"' in page
-    assert 'href="/review?severity=violation" data-key="q"' in page
+    assert f'href="/review?severity=violation#e-{ids[3]}" data-key="q"' in page
     token = csrf(client, f"/events/{ids[3]}")
     r = client.post(f"/events/{ids[3]}/review?severity=violation", data={"action": "confirm", "csrf": token})
     assert r.headers["location"].startswith(f"/events/{ids[1]}?severity=violation&ok=")

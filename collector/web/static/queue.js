@@ -1,6 +1,6 @@
 // The review queue: j/k move between the events, Enter opens one, x selects it, a selects all, c confirms
 // the selection (after asking); a clip previews while the pointer rests on its card, while the card is
-// the current one, or after a tap on its ▶ button.
+// the current one, or after a tap on its ▶ button. Coming back from an event, its card is the current one.
 "use strict";
 
 (() => {
@@ -114,4 +114,7 @@
   });
 
   showSelection();
+  // Back from an event (its address ends in #e-<id>): its card is the current one, so j/k go on from there.
+  const back = cards.findIndex((card) => `#${card.id}` === window.location.hash);
+  if (back >= 0) setCurrent(back);
 })();
