@@ -83,14 +83,19 @@ class QueueQuery:
         return urlencode({k: v for k, v in values.items() if v != defaults[k]})
 
 
-def event_url(event_id: str, q: QueueQuery, **message: str) -> str:
-    query = "&".join(part for part in (q.query(), urlencode(message)) if part)
-    return f"/events/{event_id}" + (f"?{query}" if query else "")
-
-
 def queue_url(q: QueueQuery, **message: str) -> str:
+    """The queue with these filters, and the ``ok``/``error``/``reviewed`` a redirect carries."""
+    return _address("/review", q, message)
+
+
+def event_url(event_id: str, q: QueueQuery, **message: str) -> str:
+    """An event seen from the queue with these filters (its next and previous are in that queue)."""
+    return _address(f"/events/{event_id}", q, message)
+
+
+def _address(path: str, q: QueueQuery, message: dict[str, str]) -> str:
     query = "&".join(part for part in (q.query(), urlencode(message)) if part)
-    return "/review" + (f"?{query}" if query else "")
+    return path + (f"?{query}" if query else "")
 
 
 @router.get("/review")

@@ -57,7 +57,6 @@ def event_page(event_id: uuid.UUID, request: Request, user: PageUser):
                 "queue_url": f"{queue_url(q)}#e-{event.id}",  # back to this event's card, the current one
                 "previous_url": event_url(newer.id, q) if newer else None,
                 "next_url": event_url(older.id, q) if older else None,
-                "here": event_url(event.id, q),
             },
         )
 
