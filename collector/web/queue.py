@@ -18,13 +18,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from binwatch.collector.api.defs.events import MAX_BATCH
 from binwatch.collector.db.tables import ReviewAction, ReviewStatus, Site
 from binwatch.collector.errors import CollectorError, Invalid
 from binwatch.collector.review import review_many
 from binwatch.collector.search import SEVERITIES, EventFilter, Severity, find_events, queue_counts
 from binwatch.collector.web.days import month_of, parse_month
 from binwatch.collector.web.labels import text
-from binwatch.collector.web.render import MAX_REVIEWED, page
+from binwatch.collector.web.render import page
 from binwatch.collector.web.session import Csrf, PageLogin, PageUser, check_csrf, redirect
 from binwatch.events.schema import Flag
 
@@ -162,8 +163,8 @@ def batch_submit(
         return redirect(queue_url(q), error="not an event id")
     if not ids:
         return redirect(queue_url(q), error=text("queue.nothing_selected"))
-    if len(ids) > MAX_REVIEWED:
-        return redirect(queue_url(q), error=f"at most {MAX_REVIEWED} events at once")
+    if len(ids) > MAX_BATCH:
+        return redirect(queue_url(q), error=f"at most {MAX_BATCH} events at once")
     try:
         with request.app.state.db.write() as session:
             review_many(session, ids, login.user, ReviewAction(action), note=note)

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from binwatch.collector.api.defs.events import MAX_BATCH
 from binwatch.collector.entity_types import EntityType
 from binwatch.collector.web.labels import LABELS, t, text
 from binwatch.datasets.taxonomy import CATEGORIES, ITEMS
@@ -36,7 +37,6 @@ ADMIN_NAV: list[tuple[str, str]] = [
     ("nav.users", "/admin/users"),
     ("nav.models", "/admin/models"),
 ]
-MAX_REVIEWED = 200  # event ids an undo message may carry (a queue page holds at most 100)
 
 
 def labelled(prefix: str, key: str | None) -> Markup:
@@ -86,7 +86,7 @@ templates.env.filters.update(percent=percent)
 def reviewed_ids(request: Request) -> list[str]:
     """The events a redirect says were just reviewed (``?reviewed=a,b``): the message offers to undo them."""
     ids = []
-    for part in request.query_params.get("reviewed", "").split(",")[:MAX_REVIEWED]:
+    for part in request.query_params.get("reviewed", "").split(",")[:MAX_BATCH]:
         try:
             ids.append(str(uuid.UUID(part)))
         except ValueError:
