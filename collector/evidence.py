@@ -6,6 +6,8 @@ the write transaction, so a large clip never holds up the ingest of other events
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy.orm import Session
 
 from binwatch.collector.auth import DeviceIdentity
@@ -17,6 +19,16 @@ from binwatch.collector.errors import Forbidden, Invalid, NotFound, UnsupportedM
 from binwatch.collector.jpeg import is_jpeg
 from binwatch.collector.spool import Spooled
 from binwatch.events.schema import EVIDENCE_MEDIA_TYPES, EvidenceKind
+
+SUFFIXES = {EvidenceKind.SNAPSHOT: ".jpg", EvidenceKind.CROP: ".jpg", EvidenceKind.CLIP: ".mp4"}
+
+
+def download_name(event: EventRow, kind: EvidenceKind | str, zone: ZoneInfo) -> str:
+    """What an exported file is saved as: site, bin, local start time, event and kind, so that files
+    of many events stay apart and sort by time (``site-1_k1_20260105-090102_1f2e3d4c_clip.mp4``)."""
+    kind = EvidenceKind(kind)
+    local = event.started_at.astimezone(zone).strftime("%Y%m%d-%H%M%S")
+    return f"{event.site_id}_{event.bin_id}_{local}_{event.id[:8]}_{kind.value}{SUFFIXES[kind]}"
 
 
 def evidence_key(event_id: str, kind: EvidenceKind | str) -> str:
