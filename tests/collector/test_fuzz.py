@@ -108,9 +108,12 @@ EVENT_FIELDS = list(make_event())
 PREDICTION_FIELDS = ["item", "item_score", "category", "category_score", "category_scores", "frames"]
 
 
-def json_text(body) -> str:
-    """As a client's JSON encoder writes it: NaN and Infinity as Python writes them, surrogates as escapes."""
-    return json.dumps(body, allow_nan=True, ensure_ascii=True)
+def post_json(path: str, body, token: str | None = None):
+    """``body`` as a client's JSON encoder writes it (NaN and Infinity as Python writes them, surrogates as
+    escapes), posted to the app, with ``token`` as the bearer when given."""
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    with TestClient(APP) as client:
+        return client.post(path, content=json.dumps(body, allow_nan=True, ensure_ascii=True).encode(), headers=headers)
 
 
 @st.composite
@@ -161,13 +164,7 @@ def stored_event(event_id) -> bool:
 @given(body=odd_events())
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_odd_events_get_no_server_error(provisioned, body):
-    tokens, _ = provisioned
-    with TestClient(APP) as client:
-        r = client.post(
-            "/api/v1/events",
-            content=json_text(body).encode(),
-            headers={"Authorization": f"Bearer {tokens['dev-b']}", "Content-Type": "application/json"},
-        )
+    r = post_json("/api/v1/events", body, provisioned[0]["dev-b"])
     assert_answered(r)
     if r.status_code in (200, 201):
         assert stored_event(body["event_id"])
@@ -206,9 +203,7 @@ def extreme_valid_events(draw) -> dict:
 @given(body=extreme_valid_events())
 @settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_events_at_the_edges_of_the_schema_are_stored(provisioned, body):
-    tokens, _ = provisioned
-    with TestClient(APP) as client:
-        r = client.post("/api/v1/events", json=body, headers={"Authorization": f"Bearer {tokens['dev-b']}"})
+    r = post_json("/api/v1/events", body, provisioned[0]["dev-b"])
     assert r.status_code == 201, r.text[:500]
     assert stored_event(body["event_id"])
 
@@ -216,24 +211,12 @@ def test_events_at_the_edges_of_the_schema_are_stored(provisioned, body):
 @given(body=odd_heartbeats())
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_odd_heartbeats_get_no_server_error(provisioned, body):
-    tokens, _ = provisioned
-    with TestClient(APP) as client:
-        r = client.post(
-            "/api/v1/heartbeats",
-            content=json_text(body).encode(),
-            headers={"Authorization": f"Bearer {tokens['dev-b']}", "Content-Type": "application/json"},
-        )
-    assert_answered(r)
+    assert_answered(post_json("/api/v1/heartbeats", body, provisioned[0]["dev-b"]))
 
 
 @given(username=TEXT | NUMBERS, password=TEXT | NUMBERS)
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_odd_anonymous_logins_get_no_server_error(username, password):
-    with TestClient(APP) as client:
-        r = client.post(
-            "/api/v1/auth/login",
-            content=json_text({"username": username, "password": password}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
+    r = post_json("/api/v1/auth/login", {"username": username, "password": password})
+    assert_answered(r)
     assert r.status_code in (401, 422, 429), r.text[:500]
-    json.loads(r.content.decode("utf-8"))

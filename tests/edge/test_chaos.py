@@ -34,6 +34,7 @@ from binwatch.collector.settings import Settings
 from binwatch.edge.config import dump
 from tests.edge import scene
 from tests.edge.conftest import DROPS
+from tests.edge.test_end_to_end import start
 from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -101,15 +102,6 @@ def provision(data_dir: Path) -> str:
     return token
 
 
-def agent(config: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "binwatch", "edge", "run", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_agent_and_collector_killed_again_and_again_lose_nothing_and_duplicate_nothing(scene_video, tmp_path):
     started = time.monotonic()
     rng = random.Random(SEED)
@@ -123,7 +115,7 @@ def test_agent_and_collector_killed_again_and_again_lose_nothing_and_duplicate_n
     agent_kills = 0
     try:
         for _ in range(ROUNDS):
-            box = agent(config)
+            box = start(config)
             time.sleep(rng.uniform(2.0, 6.0))  # start-up takes about 3 s; the scene plays in about 5
             if rng.random() < 0.7:
                 collector.kill()
@@ -134,7 +126,7 @@ def test_agent_and_collector_killed_again_and_again_lose_nothing_and_duplicate_n
                 box.send_signal(signal.SIGKILL)
                 agent_kills += 1
             box.communicate()
-        box = agent(config)  # the last run plays to the end and delivers everything
+        box = start(config)  # the last run plays to the end and delivers everything
         time.sleep(4.0)
         collector.kill()
         time.sleep(1.0)
