@@ -152,7 +152,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
 
 def run_demo(args) -> int:
     from binwatch.collector.app import create_app
-    from binwatch.collector.server import serve_in_thread
+    from binwatch.collector.server import listen, serve_in_thread
     from binwatch.collector.settings import load_settings
     from binwatch.edge import config as site_config
     from binwatch.edge.offline import run_offline
@@ -162,10 +162,11 @@ def run_demo(args) -> int:
     from binwatch.inference.classifier import default_model_path
 
     t0 = time.perf_counter()
+    sock = listen("127.0.0.1", args.port)  # a port in use is one line, before anything is made
     work = args.dir or Path(tempfile.mkdtemp(prefix="binwatch-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     app = create_app(load_settings(data_dir=work / "collector"))
-    server = serve_in_thread(app, args.port)
+    server = serve_in_thread(app, sock=sock)
     box_stop = threading.Event()
     box: HeartbeatSender | None = None
     try:

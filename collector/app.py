@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from contextlib import asynccontextmanager
 
@@ -11,7 +13,7 @@ from binwatch.collector.api import API_PREFIX, api_router
 from binwatch.collector.api.defs.common import Problem
 from binwatch.collector.api.errors import install_error_handlers
 from binwatch.collector.api.limits import BodyLimits
-from binwatch.collector.blobs import LocalBlobStore
+from binwatch.collector.blobs import SWEEP_AFTER_S, LocalBlobStore
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.migrate import upgrade
 from binwatch.collector.lookups import Lookups
@@ -29,10 +31,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
     if settings.migrate_on_start:
         upgrade(db.write_engine)
+    store = LocalBlobStore(settings.blob_dir)
+    store.sweep()  # what a kill left behind; then every hour while the app runs
+
+    async def sweep_uploads() -> None:
+        while True:
+            await asyncio.sleep(SWEEP_AFTER_S)
+            try:
+                await asyncio.to_thread(store.sweep)
+            except OSError:
+                log.exception("sweeping unfinished uploads failed; trying again in an hour")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        sweeper = asyncio.create_task(sweep_uploads())
         yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         db.dispose()
 
     app = FastAPI(
@@ -47,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.store = LocalBlobStore(settings.blob_dir)
+    app.state.store = store
     app.state.lookups = Lookups(db)
     app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
     app.include_router(api_router())

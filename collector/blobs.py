@@ -8,15 +8,21 @@ verified temporary file), ``size`` to HeadObject, ``read`` to a ranged GetObject
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Protocol
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 CHUNK = 256 * 1024
+UPLOAD_PREFIX = ".upload-"  # a ``put`` in progress; left behind only when its process was killed
+SWEEP_AFTER_S = 3600.0  # a ``put`` copies a verified local file: older than this, it was killed
+
+log = logging.getLogger(__name__)
 
 
 class BadKey(ValueError):
@@ -63,7 +69,7 @@ class LocalBlobStore:
     def put(self, key: str, source: IO[bytes]) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=UPLOAD_PREFIX)
         try:
             with os.fdopen(fd, "wb") as out:
                 while chunk := source.read(CHUNK):
@@ -98,3 +104,20 @@ class LocalBlobStore:
 
     def local_path(self, key: str) -> Path:
         return self._path(key)
+
+    def sweep(self, older_than_s: float = SWEEP_AFTER_S) -> int:
+        """Delete the temporary files of ``put`` calls that were killed; returns how many.
+
+        Only old ones: another worker may be writing its own right now.
+        """
+        cutoff, swept = time.time() - older_than_s, 0
+        for path in self.root.rglob(UPLOAD_PREFIX + "*"):
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    swept += 1
+            except FileNotFoundError:  # another worker swept it first
+                continue
+        if swept:
+            log.warning("removed %d unfinished uploads left by a killed process under %s", swept, self.root)
+        return swept

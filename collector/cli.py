@@ -2,17 +2,21 @@
 
 ``register(subparsers)`` adds the commands; FastAPI and SQLAlchemy are imported inside the
 handlers, so ``binwatch --help`` works on an edge box without the collector's packages.
+What goes wrong in a command is reported in one place (``_reported``): one line on stderr,
+its cause with it, and exit status 1, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import getpass
 import sys
 from pathlib import Path
 
 from binwatch.collector.entity_types import EntityType
+from binwatch.collector.errors import CollectorError
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -31,7 +35,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     def command(name: str, func, help: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=help, description=help)
-        sub.set_defaults(func=func)
+        sub.set_defaults(func=_reported(func))
         return sub
 
     serve = command("serve", _serve, "run the HTTP service (uvicorn)")
@@ -102,23 +106,29 @@ def _settings(args, **extra):
     return load_settings(args.config, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def _run(args, work) -> int:
-    """Open the (migrated) database, run ``work(settings, db)``, and report the collector's errors plainly."""
-    from binwatch.collector.db.engine import Database
-    from binwatch.collector.errors import CollectorError
-    from binwatch.collector.server import migrate
+def _reported(func):
+    """``func(args)``, with the errors a user can act on as one line on stderr and exit status 1:
+    the collector's own, bad settings (``ValueError``), files and ports (``OSError``). Each is
+    raised with a message that says its cause (``with_database``, ``listen``, ``load_settings``)."""
 
-    try:
-        settings = _settings(args)
-        migrate(settings)
-        db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
+    @functools.wraps(func)
+    def run(args) -> int:
         try:
-            return work(settings, db)
-        finally:
-            db.dispose()
-    except (CollectorError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+            return func(args)
+        except (CollectorError, ValueError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def _run(args, work) -> int:
+    """Open the (migrated) database and run ``work(settings, db)``."""
+    from binwatch.collector.server import migrate, with_database
+
+    settings = _settings(args)
+    migrate(settings)
+    return with_database(settings, lambda db: work(settings, db))
 
 
 def _serve(args) -> int:

@@ -15,6 +15,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -65,15 +66,19 @@ def encode_cursor(event: Event) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_CURSOR = 200  # characters; ``encode_cursor`` writes about 100
+
+
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    """The sort key a cursor names. Whatever a client makes up instead is ``Invalid``: the key goes
+    into a query, so both parts are checked for what they must be (a time, an event's UUID)."""
     try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         started, event_id = json.loads(raw)
-        started = to_utc(dt.datetime.fromisoformat(started), "cursor")
-        if not isinstance(event_id, str):
-            raise ValueError
-        return started, event_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        return to_utc(dt.datetime.fromisoformat(started), "cursor"), str(uuid.UUID(event_id))
+    except (ValueError, TypeError, AttributeError, binascii.Error, Invalid):
         raise Invalid("bad cursor; pass next_cursor from the previous page unchanged") from None
 
 

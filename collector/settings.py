@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 CONFIG_ENV = "BINWATCH_COLLECTOR_CONFIG"
 ENV_PREFIX = "BINWATCH_COLLECTOR_"
 MiB = 1024 * 1024
+CLOCK_SKEW_S = 300.0
 
 
 class Settings(BaseSettings):
@@ -73,6 +74,14 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="Asia/Shanghai", description="the time zone of the local day used by statistics and the ledger"
     )
+    max_clock_skew_s: float = Field(
+        default=CLOCK_SKEW_S,
+        ge=0,
+        le=86400,
+        description="how far ahead of the collector's clock a device's event or heartbeat may be dated "
+        "(box clocks drift); a later time gets 422 with `Retry-After`, so the box sends it again once it is "
+        "due. Times before 2020-01-01 (a box whose clock was reset) get 422 too",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         default="info", description="uvicorn's log level"
     )
@@ -113,16 +122,34 @@ class Settings(BaseSettings):
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
 
 
+class SettingsError(ValueError):
+    """Settings that cannot be used: one line naming each bad setting and what is wrong with it."""
+
+
 def load_settings(config_file: Path | str | None = None, **overrides) -> Settings:
     """Read the settings; ``config_file`` takes the place of ``BINWATCH_COLLECTOR_CONFIG``."""
-    if config_file is None:
-        return Settings(**overrides)
-    path = Path(config_file)
+    settings_class = Settings
+    if config_file is not None:
+        path = Path(config_file)
 
-    class FileSettings(Settings):
-        config_file = path
+        class FileSettings(Settings):
+            config_file = path
 
-    return FileSettings(**overrides)
+        settings_class = FileSettings
+    try:
+        return settings_class(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
+
+
+def describe(error: ValidationError) -> str:
+    """Each problem as ``name (VARIABLE): message``; never the value, which may be a secret."""
+    problems = []
+    for e in error.errors():
+        name = ".".join(str(part) for part in e["loc"]) or "settings"
+        message = "unknown setting" if e["type"] == "extra_forbidden" else e["msg"]
+        problems.append(f"{name} ({ENV_PREFIX}{name.upper()}): {message}")
+    return "invalid settings: " + "; ".join(problems)
 
 
 def settings_table() -> str:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 from pathlib import Path
 from typing import get_args
 
 import pytest
 
 from binwatch.collector.api.ranges import Unsatisfiable, parse_range
+from binwatch.collector.app import create_app
 from binwatch.collector.blobs import BadKey, LocalBlobStore
 from binwatch.collector.compliance import standing_flags
 from binwatch.collector.db.tables import ReviewAction, ReviewActionName, ReviewStatus, Role, RoleName
 from binwatch.collector.jpeg import jpeg_size
-from binwatch.collector.settings import Settings, load_settings, settings_table
+from binwatch.collector.settings import Settings, SettingsError, load_settings, settings_table
 from binwatch.collector.throttle import LoginThrottle
 from tests.collector.support import jpeg
 
@@ -41,6 +44,27 @@ def test_blob_store_roundtrip_and_ranges(tmp_path):
     store.delete("evidence/ab/e1/clip")
     store.delete("evidence/ab/e1/clip")
     assert store.size("evidence/ab/e1/clip") is None
+
+
+def test_uploads_a_kill_left_behind_are_swept_at_start(tmp_path):
+    """A put killed between its temporary file and the rename leaves ``.upload-*`` behind; only old ones go,
+    for another worker may be writing its own right now."""
+    blobs = tmp_path / "data" / "blobs"
+    store = LocalBlobStore(blobs)
+    store.put("evidence/ab/e1/clip", io.BytesIO(b"kept"))
+    old = [blobs / "evidence" / "ab" / "e1" / ".upload-k1ll3d", blobs / "models" / ".upload-x"]
+    fresh = blobs / "evidence" / "ab" / "e1" / ".upload-writing"
+    for path in (*old, fresh):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half a file")
+    hours_ago = time.time() - 2 * 3600
+    for path in old:
+        os.utime(path, (hours_ago, hours_ago))
+    app = create_app(Settings(data_dir=tmp_path / "data"))
+    app.state.db.dispose()
+    assert not any(path.exists() for path in old)
+    assert fresh.exists() and store.size("evidence/ab/e1/clip") == 4
+    assert store.sweep(older_than_s=0) == 1 and not fresh.exists()
 
 
 @pytest.mark.parametrize(
@@ -123,6 +147,15 @@ def test_bad_settings_are_refused(tmp_path, toml):
     config.write_text(toml + "\n")
     with pytest.raises(ValueError):
         load_settings(config)
+
+
+def test_bad_settings_are_one_line_that_names_them(tmp_path):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, port=99999, timezone="Mars/Olympus", database_url="postgresql://u:secret@h/db")
+    message = str(caught.value)
+    assert "\n" not in message and "secret" not in message
+    assert "port (BINWATCH_COLLECTOR_PORT): Input should be less than or equal to 65535" in message
+    assert "timezone (BINWATCH_COLLECTOR_TIMEZONE)" in message
 
 
 def test_missing_settings_file(tmp_path):
