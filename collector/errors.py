@@ -33,3 +33,15 @@ class TooLarge(CollectorError):
 
 class UnsupportedMedia(CollectorError):
     http_status = 415
+
+
+class Gone(CollectorError):
+    """The thing existed and was deleted on purpose (evidence past its retention period)."""
+
+    http_status = 410
+
+
+class Unavailable(CollectorError):
+    """A service the collector relies on (the object store) failed; nothing was changed, try again later."""
+
+    http_status = 503

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from binwatch.collector.settings import CONFIG_ENV, ENV_PREFIX, Settings
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ def migrate(settings: Settings) -> str | None:
     from binwatch.collector.db.migrate import current_revision, upgrade
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
+    db = Database.from_settings(settings)
     try:
         upgrade(db.write_engine)
         return current_revision(db.write_engine)
@@ -37,6 +39,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     """The settings as ``BINWATCH_COLLECTOR_*`` variables, from which a worker process rebuilds them."""
     env = {}
     for name, value in settings.model_dump(mode="json").items():
+        if isinstance(secret := getattr(settings, name), SecretStr):
+            value = secret.get_secret_value()  # the JSON dump masks it
         if value is not None:
             env[f"{ENV_PREFIX}{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     return env

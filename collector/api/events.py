@@ -75,13 +75,14 @@ def get_event(event_id: uuid.UUID, request: Request, session: ReadSession, user:
         200: {"content": {"image/jpeg": {}, "video/mp4": {}}, "description": "the file"},
         206: {"description": "the requested byte range"},
         416: {"description": "range not satisfiable"},
-        **errors(401, 404, 422),
+        **errors(401, 404, 410, 422, 503),
     },
 )
 def get_evidence(
     event_id: uuid.UUID, kind: EvidenceKind, request: Request, session: ReadSession, user: UserDep, store: StoreDep
 ) -> Response:
-    """Download an evidence file; honours ``Range`` so a player can seek in the clip."""
+    """Download an evidence file; honours ``Range`` so a player can seek in the clip. 410 once retention
+    has deleted it."""
     evidence = uploaded_evidence(session, str(event_id), kind)
     return blob_response(
         request, store, evidence_key(str(event_id), kind), media_type(kind), evidence.name, evidence.sha256

@@ -85,7 +85,8 @@ def event_page(event_id: uuid.UUID, request: Request, user: PageUser):
             {
                 "event": event,
                 "history": history(session, event.id),
-                "evidence": {e.kind: e for e in event.evidence if e.uploaded_at is not None},
+                "evidence": {e.kind: e for e in event.evidence if e.available},
+                "expired": [e for e in event.evidence if e.expired_at is not None],
                 "next_event": following[0].id if following else None,
             },
         )
