@@ -16,7 +16,9 @@ check against the database afterwards.
 heartbeat every ``--heartbeat-s`` and disposals at random (Poisson) at ``--disposals-per-hour``,
 a ``--flagged`` share of them with a snapshot, a crop and a clip uploaded after the event, the
 others with their crop, as the edge agent sends them. Latency is counted from the moment the
-box meant to send, so a collector that falls behind shows in it (no coordinated omission).
+box meant to send, so a collector that falls behind shows in it (no coordinated omission); a
+box still behind its timetable at the end of ``--duration`` stops, and what it did not send
+is counted as ``missed``.
 
     python benchmarks/collector_loadgen.py --url http://127.0.0.1:8080 --devices-file devices.json \\
         --requests 20000 --duration 30 [--resend 0.5 --answers-file answers.json]
@@ -98,6 +100,7 @@ class Results:
     answers: dict[str, list[int]] | None = None  # event id -> the statuses of its copies, when recorded
     kinds: dict[str, list[float]] = field(default_factory=dict)  # fleet: latencies by request kind
     evidence_bytes: int = 0  # fleet: bytes of evidence files stored (201)
+    missed: int = 0  # fleet: heartbeats and disposals due before the end that a box, behind, never sent
 
     def summary(self) -> dict:
         ok = sum(n for s, n in self.statuses.items() if 200 <= s < 300)
@@ -118,6 +121,7 @@ class Results:
                 round(self.evidence_bytes / 1e6 / self.elapsed_s, 3) if self.elapsed_s else 0.0
             )
             summary["kinds"] = {kind: {"requests": len(lat), **percentiles(lat)} for kind, lat in self.kinds.items()}
+            summary["missed"] = self.missed
         return summary
 
 
@@ -381,6 +385,9 @@ async def run_fleet(
         next_event = start + rng.expovariate(rate) if rate > 0 else float("inf")
         try:
             while budget["left"] > 0 and (intended := min(next_beat, next_event)) < deadline:
+                if time.perf_counter() >= deadline:  # behind its timetable at the end: what is left is missed
+                    results.missed += _due(next_beat, load.heartbeat_s, deadline) + _due(next_event, 1 / rate, deadline)
+                    break
                 await asyncio.sleep(max(0.0, intended - time.perf_counter()))
                 if next_beat <= next_event:
                     next_beat += load.heartbeat_s
@@ -408,6 +415,11 @@ async def run_fleet(
     await asyncio.gather(*(box(d, random.Random(seed + i)) for i, d in enumerate(devices)))
     results.elapsed_s = time.perf_counter() - start
     return results
+
+
+def _due(first: float, every: float, deadline: float) -> int:
+    """How many of a series starting at ``first``, one each ``every`` seconds (on average), fall before ``deadline``."""
+    return 0 if first >= deadline else 1 + int((deadline - first) / every)
 
 
 def register_fleet(session, devices: int, sites: int, owner: str) -> list[SimDevice]:

@@ -103,7 +103,7 @@ def test_a_fleet_keeps_its_timetable_and_uploads_the_evidence(live_server):
     )
     results = asyncio.run(run_fleet(live_server.url, devices, load, requests=10_000, duration=4.0, seed=3))
     summary = results.summary()
-    assert results.errors == 0 and set(summary["statuses"]) <= {"200", "201"}
+    assert results.errors == 0 and results.missed == 0 and set(summary["statuses"]) <= {"200", "201"}
     assert summary["kinds"]["heartbeat"]["requests"] == pytest.approx(2 * 4, abs=2)  # one a second per box
     assert 4 <= results.events <= 40  # 2 boxes x 2 a second x 4 s, drawn at random
     events = world.client.get("/api/v1/events", params={"limit": 200}, headers=world.user()).json()["events"]
