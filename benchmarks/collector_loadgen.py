@@ -125,10 +125,8 @@ class Results:
         return summary
 
 
-def event_body(device: SimDevice, rng: random.Random) -> tuple[str, bytes]:
-    """A new event of ``device``: its id and its JSON body."""
-    item, category = rng.choice(ITEMS)
-    flags = ["mixed_disposal"] if category != device.bin_category and rng.random() < 0.5 else []
+def disposal(device: SimDevice, item: str, category: str, flags: list[str], evidence: list[dict]) -> tuple[str, bytes]:
+    """A new disposal at ``device``'s bin: its id and its JSON body."""
     start = dt.datetime.now(dt.UTC)
     event_id = str(uuid.uuid4())
     event = {
@@ -142,9 +140,18 @@ def event_body(device: SimDevice, rng: random.Random) -> tuple[str, bytes]:
         "prediction": {"item": item, "item_score": 0.9, "category": category, "category_score": 0.95},
         "flags": flags,
         "model_version": "loadgen",
-        "evidence": [{"kind": "crop", "name": "crop.jpg", "sha256": "0" * 64, "size": 12000}],
+        "evidence": evidence,
     }
     return event_id, json.dumps(event).encode()
+
+
+def event_body(device: SimDevice, rng: random.Random) -> tuple[str, bytes]:
+    """A new event of ``device`` declaring a crop it never uploads: its id and its JSON body."""
+    item, category = rng.choice(ITEMS)
+    flags = ["mixed_disposal"] if category != device.bin_category and rng.random() < 0.5 else []
+    return disposal(
+        device, item, category, flags, [{"kind": "crop", "name": "crop.jpg", "sha256": "0" * 64, "size": 12000}]
+    )
 
 
 class Connection:
@@ -298,34 +305,14 @@ def fleet_event(
     device: SimDevice, rng: random.Random, flagged: bool, files: dict[str, tuple[bytes, str]]
 ) -> tuple[str, bytes, list[str]]:
     """A disposal at ``device``'s bin: its id, its JSON body, and the evidence it uploads after it."""
-    fits = [(i, c) for i, c in ITEMS if c == device.bin_category]
-    wrong = [(i, c) for i, c in ITEMS if c != device.bin_category]
-    item, category = rng.choice(wrong if flagged else fits)
+    item, category = rng.choice([(i, c) for i, c in ITEMS if (c != device.bin_category) == flagged])
     kinds = ["snapshot", "crop", "clip"] if flagged else ["crop"]
-    start = dt.datetime.now(dt.UTC)
-    event_id = str(uuid.uuid4())
-    event = {
-        "event_id": event_id,
-        "device_id": device.device_id,
-        "site_id": device.site_id,
-        "bin_id": device.bin_id,
-        "bin_category": device.bin_category,
-        "started_at": start.isoformat(),
-        "ended_at": (start + dt.timedelta(seconds=3)).isoformat(),
-        "prediction": {"item": item, "item_score": 0.9, "category": category, "category_score": 0.95},
-        "flags": ["mixed_disposal"] if flagged else [],
-        "model_version": "loadgen",
-        "evidence": [
-            {
-                "kind": kind,
-                "name": f"{kind}.{'mp4' if kind == 'clip' else 'jpg'}",
-                "sha256": files[kind][1],
-                "size": len(files[kind][0]),
-            }
-            for kind in kinds
-        ],
-    }
-    return event_id, json.dumps(event).encode(), kinds
+    evidence = [
+        {"kind": k, "name": f"{k}.{'mp4' if k == 'clip' else 'jpg'}", "sha256": files[k][1], "size": len(files[k][0])}
+        for k in kinds
+    ]
+    event_id, body = disposal(device, item, category, ["mixed_disposal"] if flagged else [], evidence)
+    return event_id, body, kinds
 
 
 def heartbeat_body(device: SimDevice) -> bytes:

@@ -157,6 +157,15 @@ def _serve_city(pg_url: str, tmp_path, bucket: S3Bucket) -> Iterator[City]:
         server.stop()
 
 
+def at_once(*calls) -> None:
+    """Run each call in a thread of its own, all started together; return when all are done."""
+    threads = [threading.Thread(target=call) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def attempt(pinned: Pinned, username: str, password: str, address: str) -> int:
     body = json.dumps({"username": username, "password": password}).encode()
     headers = {"Content-Type": "application/json", "X-Forwarded-For": address}
@@ -187,11 +196,7 @@ def test_failed_logins_at_once_get_no_more_tries(city: City):
         barrier.wait()
         statuses.append(attempt(connections[i], "remy", f"guess-{i}", f"10.1.0.{i}"))
 
-    threads = [threading.Thread(target=guess, args=(i,)) for i in range(len(connections))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(*(lambda i=i: guess(i) for i in range(len(connections))))
     for c in connections:
         c.close()
     assert len(statuses) == 16 and set(statuses) <= {401, 429}
@@ -252,11 +257,7 @@ def test_one_version_uploaded_through_two_workers_at_once_is_stored_once(city: C
                 "POST", "/api/v1/models", body, {**city.admin, "Content-Type": content_type}
             )[0]
 
-        threads = [threading.Thread(target=upload, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        at_once(lambda: upload(0), lambda: upload(1))
         assert sorted(statuses.values()) == [201, 409], statuses
         winner = files[next(i for i, status in statuses.items() if status == 201)]
         assert (
@@ -349,11 +350,7 @@ def test_two_sweeps_at_once_share_the_work(pg_url, tmp_path):
     assert count_due(db, settings).files == 250
     sweepers = [Database(pg_url) for _ in range(2)]  # two workers: two pools
     results = []
-    threads = [threading.Thread(target=lambda d=d: results.append(sweep(d, store, settings))) for d in sweepers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(*(lambda d=d: results.append(sweep(d, store, settings)) for d in sweepers))
     for d in sweepers:
         d.dispose()
     assert sum(r.files for r in results) == 250 and all(r.files > 0 for r in results)  # both worked
