@@ -15,6 +15,8 @@ from binwatch.collector.blobs import BadKey, ChecksumMismatch, LocalBlobStore
 from binwatch.collector.compliance import standing_flags
 from binwatch.collector.db.tables import LoginAttempt, ReviewAction, ReviewActionName, ReviewStatus, Role, RoleName
 from binwatch.collector.jpeg import jpeg_size
+from binwatch.collector.lookups import Lookups
+from binwatch.collector.provisioning import revoke_device
 from binwatch.collector.settings import Settings, load_settings, settings_table
 from binwatch.collector.throttle import LoginThrottle, Throttled
 from tests.collector.support import jpeg, sha
@@ -177,6 +179,18 @@ def test_the_readme_table_of_settings_is_rendered_from_them():
 )
 def test_standing_flags(reported, status, bin_category, item, category, expected):
     assert standing_flags(reported, status, bin_category, item, category) == expected
+
+
+def test_without_a_cache_a_revoked_token_is_refused_at_once(world):
+    """AUTH_CACHE_S=0: what another worker changed in the database applies to the next request."""
+    cached, uncached = Lookups(world.app.state.db, ttl_s=5), Lookups(world.app.state.db, ttl_s=0)
+    token = world.device_tokens["dev-b"]
+    assert cached.device(token).id == uncached.device(token).id == "dev-b"
+    assert uncached.cached_device(token) is None
+    with world.app.state.db.write() as session:
+        revoke_device(session, "dev-b")  # as another worker would: these caches are not told
+    assert cached.device(token) is not None  # remembered for up to 5 s
+    assert uncached.device(token) is None
 
 
 def test_lookups_forget_and_expire(world):

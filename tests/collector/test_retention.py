@@ -102,6 +102,7 @@ def test_only_the_files_whose_time_has_come_go(world: World, aged):
     page = browser(world).get(f"/events/{gone_id}")
     assert page.status_code == 200 and "Evidence expired" in page.text and 'id="crop"' not in page.text
     assert 'id="crop"' in browser(world).get(f"/events/{kept_id}").text
+    assert browser(world).get(f"/events/{gone_id}/evidence/crop").status_code == 410
 
     # A late copy of an expired file is acknowledged and not kept again.
     late = world.upload({"event_id": gone_id, "device_id": "dev-a"}, "crop", gone_crop)
