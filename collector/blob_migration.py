@@ -30,6 +30,7 @@ from binwatch.collector.registry import model_key
 from binwatch.collector.s3 import S3BlobStore, Stat
 
 PROGRESS_EVERY = 100
+GIVE_UP_AFTER = 100  # failed copies: the bucket is unreachable or refuses, no use going through every file
 
 
 @dataclass
@@ -42,11 +43,13 @@ class Migration:
     failed: dict[str, str] = field(default_factory=dict)  # key -> why
     in_bucket: set[str] = field(default_factory=set)
     missing: list[str] = field(default_factory=list)  # referenced by the database, found in neither store
+    gave_up: bool = False  # stopped after GIVE_UP_AFTER failures; a later run goes on
 
     def line(self) -> str:
         return (
             f"{self.copied} copied ({self.bytes_copied / 2**20:.1f} MiB), {self.already} already in the bucket, "
             f"{self.removed} removed locally, {self.vanished} vanished, {len(self.failed)} failed"
+            + (" (gave up: run it again once the bucket answers)" if self.gave_up else "")
         )
 
 
@@ -57,8 +60,9 @@ def migrate_blobs(
     jobs: int = 8,
     remove_local: bool = False,
     progress: Callable[[Migration], None] | None = None,
+    give_up_after: int = GIVE_UP_AFTER,
 ) -> Migration:
-    """Copy every key of ``source`` into ``target``, ``jobs`` at a time."""
+    """Copy every key of ``source`` into ``target``, ``jobs`` at a time, until ``give_up_after`` copies failed."""
     report = Migration()
     done = 0
 
@@ -85,6 +89,9 @@ def migrate_blobs(
     with ThreadPoolExecutor(jobs, thread_name_prefix="migrate-blobs") as pool:
         for future, key in _bounded(pool, source.keys(), lambda key: _copy(source, target, key, remove_local), jobs):
             settle(future, key)
+            if len(report.failed) >= give_up_after:
+                report.gave_up = True
+                break  # the copies still running finish; what they did, the next run finds
     return report
 
 

@@ -332,7 +332,8 @@ def _migrate_blobs(args) -> int:
             remove_local=args.remove_local,
             progress=lambda r: print(r.line(), file=sys.stderr, flush=True),
         )
-        check_references(db, target, report)
+        if not report.gave_up:
+            check_references(db, target, report)
         print(report.line())
         for key, why in sorted(report.failed.items()):
             print(f"failed: {key}: {why}", file=sys.stderr)

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from binwatch.cli import main
+from binwatch.collector.blob_migration import migrate_blobs
 from binwatch.collector.blobs import LocalBlobStore
 from binwatch.collector.evidence import evidence_key
 from binwatch.collector.s3 import S3BlobStore
@@ -82,6 +83,17 @@ def test_a_file_the_database_names_and_no_store_has_is_reported(world: World, bu
     assert main(migrate(world.app.state.settings.data_dir, bucket)) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith("0 copied") and f"missing: {key}" in captured.err
+
+
+def test_an_unreachable_bucket_fails_each_copy_and_the_run_gives_up(tmp_path, bucket):
+    source = LocalBlobStore(tmp_path / "blobs")
+    files = fill(source, 12)
+    down = S3BlobStore(bucket.name, "city", endpoint_url="http://127.0.0.1:9", addressing_style="path")
+    report = migrate_blobs(source, down, jobs=2, give_up_after=5)
+    assert report.gave_up and 5 <= len(report.failed) < len(files) and report.copied == 0
+    assert all("object store" in why for why in report.failed.values())
+    assert sorted(source.keys()) == sorted(files)  # nothing removed
+    assert "gave up" in report.line()
 
 
 def test_bad_requests(tmp_path, capsys):
