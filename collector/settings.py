@@ -127,7 +127,7 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         description="login rate limit: failed logins per user name or client address within "
-        "`LOGIN_WINDOW_S`; the next attempt gets 429",
+        "`LOGIN_WINDOW_S`, counted by all workers together; the next attempt gets 429",
     )
     login_window_s: float = Field(default=300.0, gt=0, description="the window of the login rate limit")
     auth_cache_s: float = Field(
