@@ -109,9 +109,6 @@ class S3BlobStore:
             addressing_style=settings.s3_addressing_style,
         )
 
-    def __repr__(self) -> str:
-        return f"S3BlobStore(s3://{self.bucket}/{self.prefix})"
-
     def _name(self, key: str) -> str:
         return self.prefix + check_key(key)
 
@@ -186,10 +183,3 @@ class S3BlobStore:
 
     def local_path(self, key: str) -> Path | None:
         return None
-
-    def keys(self) -> Iterator[str]:
-        """Every key under the prefix, in order (S3 lists objects by name)."""
-        with self._failures("listing", self.prefix):
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
-                for item in page.get("Contents", []):
-                    yield item["Key"][len(self.prefix) :]

@@ -41,8 +41,7 @@ def test_put_read_ranges_delete_under_a_prefix(bucket):
     assert store.size("evidence/ab/e1/crop") == 0 and b"".join(store.read("evidence/ab/e1/crop")) == b""
     assert bucket.objects() == {"evidence/ab/e1/clip": len(data), "evidence/ab/e1/crop": 0}
     assert bucket.metadata("evidence/ab/e1/clip") == {"sha256": sha(data)}
-    assert list(store.keys()) == ["evidence/ab/e1/clip", "evidence/ab/e1/crop"]
-    assert list(store_in(bucket, "elsewhere").keys()) == []  # another prefix is another store
+    assert store_in(bucket, "elsewhere").size("evidence/ab/e1/clip") is None  # another prefix is another store
     store.delete("evidence/ab/e1/clip")
     store.delete("evidence/ab/e1/clip")  # absent: no error
     assert store.size("evidence/ab/e1/clip") is None and store.stat("evidence/ab/e1/clip") is None
