@@ -10,8 +10,9 @@ with snapshot, crop and clip), bounded by ``--duration`` and ``--requests``. It 
 (achieved against offered), latency by request kind, evidence MB/s, and the CPU seconds spent
 by the workers, by this database's PostgreSQL backends and by the S3 server per box and hour
 (from the work done), from which the capacity per core follows; at the end, the database's
-growth per million events. A fleet size is carried when no box fell behind its timetable and
-99 % of events were stored within a second of being due.
+growth per million events, and the events it holds against those acknowledged (exit 1 when
+one is missing). A fleet size is carried when no box fell behind its timetable and 99 % of
+events were stored within a second of being due.
 
     .venv/bin/python benchmarks/collector_capacity.py --boxes 250,500,1000 --duration 60
 """
@@ -175,7 +176,7 @@ def main() -> int:
     report(results, load)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
-    return 0
+    return 0 if results["events_stored"] == sum(r["events"] for r in results["runs"]) else 1
 
 
 def run(args, load: FleetLoad, steps: list[int], url: str, name: str, tmp: Path, processes: list) -> dict:
@@ -321,6 +322,8 @@ def report(results: dict, load: FleetLoad) -> None:
         f"{rows / max(results['events_stored'], 1) * 1e6 / 1e9:.2f} GB per million events "
         f"({results['events_stored']} events added {rows / 1e6:.1f} MB to their tables and indexes)"
     )
+    acknowledged = sum(r["events"] for r in results["runs"])
+    print(f"events acknowledged {acknowledged}, stored {results['events_stored']}")
     if kept_up:
         best = kept_up[-1]
         cpu = per_box_hour(best, load)

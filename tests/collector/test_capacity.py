@@ -33,6 +33,7 @@ def test_the_capacity_benchmark_measures_a_small_fleet(tmp_path):
     assert all(r["kinds"]["evidence"]["requests"] > 0 and r["evidence_mb_per_s"] > 0 for r in runs)  # into the bucket
     assert all(r["cpu_s"]["workers"] > 0 and r["cpu_s"]["postgres"] > 0 for r in runs)
     assert results["table_bytes"]["events"] > 0 and "per million events" in run.stdout
+    assert f"events acknowledged {results['events_stored']}, stored {results['events_stored']}" in run.stdout
     assert capacity_databases() == before  # its database was dropped
 
 
