@@ -46,7 +46,14 @@ class UnsupportedMedia(CollectorError):
     http_status = 415
 
 
+class Gone(CollectorError):
+    """The thing existed and was deleted on purpose (evidence past its retention period)."""
+
+    http_status = 410
+
+
 class Unavailable(CollectorError):
-    """Something the collector depends on, its database above all, cannot be reached now."""
+    """Something the collector relies on (its database, the object store) cannot be reached now;
+    nothing was changed, try again later."""
 
     http_status = 503

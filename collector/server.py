@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from pydantic import SecretStr
+
 from binwatch.collector.errors import Unavailable
 from binwatch.collector.settings import CONFIG_ENV, ENV_PREFIX, Settings, SettingsError
 
@@ -50,7 +52,7 @@ def with_database(settings: Settings, work: Callable[[Database], T]) -> T:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
+        db = Database.from_settings(settings)
     except (ArgumentError, ImportError) as exc:
         raise SettingsError(f"database_url: not a usable SQLAlchemy URL ({exc})") from exc
     try:
@@ -79,6 +81,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     """The settings as ``BINWATCH_COLLECTOR_*`` variables, from which a worker process rebuilds them."""
     env = {}
     for name, value in settings.model_dump(mode="json").items():
+        if isinstance(secret := getattr(settings, name), SecretStr):
+            value = secret.get_secret_value()  # the JSON dump masks it
         if value is not None:
             env[f"{ENV_PREFIX}{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     return env

@@ -99,7 +99,7 @@ def get_event(event_id: uuid.UUID, request: Request, session: ReadSession, user:
         200: {"content": {"image/jpeg": {}, "video/mp4": {}}, "description": "the file"},
         206: {"description": "the requested byte range"},
         416: {"description": "range not satisfiable"},
-        **errors(401, 404, 422),
+        **errors(401, 404, 410, 422, 503),
     },
 )
 def get_evidence(
@@ -110,7 +110,8 @@ def get_evidence(
     user: UserDep,
     download: Annotated[bool, Query(description="save as a file named after the site, bin, time and event")] = False,
 ) -> Response:
-    """Download an evidence file; honours ``Range`` so a player can seek in the clip."""
+    """Download an evidence file; honours ``Range`` so a player can seek in the clip. 410 once retention
+    has deleted it."""
     return evidence_response(request, session, str(event_id), kind, download)
 
 

@@ -151,6 +151,10 @@ _WRITTEN: dict[str, tuple[str, str]] = {
     "event.next": ("下一个", "Next"),
     "event.clip": ("视频", "Clip"),
     "event.no_clip": ("未上传视频", "no clip uploaded"),
+    "event.expired": (
+        "证据已过期，于 {at} 按保存期限删除",
+        "Evidence expired, deleted {at} at the end of the retention period",
+    ),
     "event.snapshot": ("快照", "Snapshot"),
     "event.crop": ("物品", "Item"),
     "event.zoom": ("查看原图", "Full size"),

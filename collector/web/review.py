@@ -52,7 +52,8 @@ def event_page(event_id: uuid.UUID, request: Request, user: PageUser):
             {
                 "event": event,
                 "history": history(session, event.id),
-                "evidence": {e.kind: e for e in event.evidence if e.uploaded_at is not None},
+                "evidence": {e.kind: e for e in event.evidence if e.available},
+                "expired": [e for e in event.evidence if e.expired_at is not None],
                 "q": q,
                 "queue_url": f"{queue_url(q)}#e-{event.id}",  # back to this event's card, the current one
                 "previous_url": event_url(newer.id, q) if newer else None,

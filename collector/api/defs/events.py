@@ -59,18 +59,21 @@ class EvidenceOut(BaseModel):
     sha256: str
     size: int
     uploaded: bool
-    url: str | None = Field(description="download address (bearer login token), once uploaded")
+    expired_at: dt.datetime | None = Field(
+        description="when retention deleted the file (the event stays); null while it is kept"
+    )
+    url: str | None = Field(description="download address (bearer login token), once uploaded and until expired")
 
     @classmethod
     def of(cls, evidence: EvidenceFile, evidence_url) -> EvidenceOut:
-        uploaded = evidence.uploaded_at is not None
         return cls(
             kind=EvidenceKind(evidence.kind),
             name=evidence.name,
             sha256=evidence.sha256,
             size=evidence.size,
-            uploaded=uploaded,
-            url=evidence_url(evidence.kind) if uploaded else None,
+            uploaded=evidence.uploaded_at is not None,
+            expired_at=evidence.expired_at,
+            url=evidence_url(evidence.kind) if evidence.available else None,
         )
 
 
