@@ -162,7 +162,8 @@ class Outbox:
                     raise OutboxError(f"{self.layout.database}: migration to schema {target} broke references")
                 self._db.execute(f"PRAGMA user_version = {target}")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
             if existing:
