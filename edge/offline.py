@@ -47,10 +47,10 @@ def run_offline(
     events go through the outbox under ``config.storage.dir`` to the collector, and the call
     returns once the outbox is empty or ``drain_timeout_s`` has passed.
     """
+    classifier = load_classifier(config)
     capture = open_capture(str(video))
     if not capture.isOpened():
         raise CameraError(f"{video}: cannot open this video file")
-    classifier = load_classifier(config)
     outbox = delivery = None
     if deliver:
         outbox = Outbox(Layout(config.storage.dir), reserve_bytes=int(config.storage.reserve_mb * 2**20))

@@ -82,6 +82,7 @@ MIGRATIONS = (
 VERSION = len(MIGRATIONS)
 UNDELIVERED = ("pending", "sent")
 ROOM_BYTES = 4 * 2**20  # freed at least when a commit finds the disk full: room for SQLite's journal
+SETTLE = "UPDATE evidence SET state = ? WHERE event_id = ? AND kind = ?"
 
 
 class OutboxError(OSError):
@@ -162,7 +163,8 @@ class Outbox:
                     raise OutboxError(f"{self.layout.database}: migration to schema {target} broke references")
                 self._db.execute(f"PRAGMA user_version = {target}")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
             if existing:
@@ -173,7 +175,16 @@ class Outbox:
             self._db.close()
 
     def _write(self, statements: Sequence[tuple[str, tuple]]) -> int:
-        """Run ``statements`` in one transaction; returns the rows they changed."""
+        """Run ``statements`` in one transaction; returns the rows they changed. A full disk first costs
+        waiting evidence and the write-ahead log's spent pages (``make_room``), then the write is tried once
+        more; ``OutboxFull`` when that fails too."""
+        try:
+            return self._commit(statements)
+        except OutboxFull as exc:
+            self.make_room(f"the disk is full ({exc.__cause__})")
+            return self._commit(statements)
+
+    def _commit(self, statements: Sequence[tuple[str, tuple]]) -> int:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -209,20 +220,16 @@ class Outbox:
         try:
             self._insert(event, files)
         except OutboxFull as exc:
-            self.make_room(f"the disk is full ({exc.__cause__})")
-            try:
-                self._insert(event, files)
-            except OutboxFull as again:
-                for file in files:
-                    file.path.unlink(missing_ok=True)
-                log.error(
-                    "LOST disposal %s at bin %s: the disk is full even without the waiting evidence (%s)",
-                    event.event_id,
-                    event.bin_id,
-                    again.__cause__,
-                    extra={"event_id": str(event.event_id)},
-                )
-                return False
+            for file in files:
+                file.path.unlink(missing_ok=True)
+            log.error(
+                "LOST disposal %s at bin %s: the disk is full even without the waiting evidence (%s)",
+                event.event_id,
+                event.bin_id,
+                exc.__cause__,
+                extra={"event_id": str(event.event_id)},
+            )
+            return False
         return True
 
     def stored(self, event_id: uuid.UUID) -> Event | None:
@@ -295,7 +302,7 @@ class Outbox:
 
     def settle_file(self, event_id: str, file: PendingFile, state: str) -> None:
         """The file is done with (``uploaded``, ``evicted`` or ``refused``): record it, then delete it."""
-        self._write([("UPDATE evidence SET state = ? WHERE event_id = ? AND kind = ?", (state, event_id, file.kind))])
+        self._write([(SETTLE, (state, event_id, file.kind))])
         (self.layout.evidence / file.name).unlink(missing_ok=True)
 
     def mark_delivered(self, event_id: str) -> None:
@@ -355,12 +362,16 @@ class Outbox:
         over_budget = self.stored_bytes() - budget_bytes
         under_reserve = self.reserve_bytes - self.free_bytes()
         if over_budget >= under_reserve:
-            return self._evict(over_budget, f"storage budget ({budget_bytes // 2**20} MB) exceeded")
-        return self._evict(under_reserve, f"less than the reserve of {self.reserve_bytes // 2**20} MB free")
+            return self._evict(over_budget, f"storage budget ({budget_bytes / 2**20:g} MB) exceeded")
+        return self._evict(under_reserve, f"less than the reserve of {self.reserve_bytes / 2**20:g} MB free")
 
     def make_room(self, why: str) -> list[PendingFile]:
-        """Free at least ``ROOM_BYTES`` (and the reserve) by evicting waiting files, after a write failed."""
-        return self._evict(max(ROOM_BYTES, self.reserve_bytes - self.free_bytes()), why)
+        """After a write failed for lack of room: evict waiting files to free ``ROOM_BYTES`` (and the
+        reserve), and give the write-ahead log's checkpointed pages back to the disk."""
+        evicted = self._evict(max(ROOM_BYTES, self.reserve_bytes - self.free_bytes()), why)
+        with contextlib.suppress(OutboxError):  # best effort: the retry tells whether there is room now
+            self._read("PRAGMA wal_checkpoint(TRUNCATE)")
+        return evicted
 
     def _evict(self, excess: int, why: str) -> list[PendingFile]:
         if excess <= 0:
@@ -376,7 +387,7 @@ class Outbox:
             file = PendingFile(kind, name, size)
             (self.layout.evidence / name).unlink(missing_ok=True)  # first: on a full disk the update needs room
             with contextlib.suppress(OutboxFull):  # the file is gone either way; delivery records it missing
-                self.settle_file(event_id, file, "evicted")
+                self._commit([(SETTLE, ("evicted", event_id, kind))])
             log.warning(
                 "%s: evicted the %s of %s event %s (%d bytes)",
                 why,

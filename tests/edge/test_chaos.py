@@ -7,8 +7,8 @@ the way. Afterwards the collector holds each disposal exactly once (0 lost, 0 du
 ids do not change across restarts), every event the box committed is there and delivered, and every
 evidence file it declared was uploaded with bytes whose SHA-256 is the one declared.
 
-Bounded: a fixed number of rounds from a seeded random generator, and a deadline. The figures it prints
-("chaos: {...}") are in the README's reliability section.
+Bounded: a fixed number of rounds from a seeded random generator, and a time limit on the last run. The
+figures it prints ("chaos: {...}") are in the README's reliability section.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.slow
 
 SEED = 12
 ROUNDS = 5
-DEADLINE_S = 120.0
+FINAL_RUN_S = 90.0  # the last run plays the scene and delivers; on a quiet machine about 10 s
 EXPECTED = sum(d.item is not None for d in DROPS)
 
 
@@ -131,7 +131,7 @@ def test_agent_and_collector_killed_again_and_again_lose_nothing_and_duplicate_n
         collector.kill()
         time.sleep(1.0)
         collector.start()
-        _, err = box.communicate(timeout=DEADLINE_S - (time.monotonic() - started))
+        _, err = box.communicate(timeout=FINAL_RUN_S)
         assert box.returncode == 0, err[-3000:]
     finally:
         if collector.process.poll() is None:

@@ -137,3 +137,42 @@ def test_an_unreachable_camera_keeps_the_log_json_and_says_why(tmp_path, collect
     assert any(e["logger"] == "binwatch.edge.camera" and "reopening" in e["msg"] for e in entries)
     native = [e["msg"] for e in entries if e["logger"] == "native"]
     assert any("Connection refused" in msg or "127.0.0.1" in msg for msg in native), native
+
+
+def small_disk_command(mount_point: Path, size: str, *command: str) -> list[str]:
+    """``command`` run with a fresh tmpfs of ``size`` at ``mount_point``, in a mount namespace of its own
+    (``unshare -m``), so that the small disk vanishes with the process."""
+    script = f'mount -t tmpfs -o size={size} tmpfs "$0" && exec "$@"'
+    return ["unshare", "-m", "sh", "-c", script, str(mount_point), *command]
+
+
+def small_disks_work(tmp_path: Path) -> bool:
+    (tmp_path / "probe").mkdir()
+    try:
+        probe = subprocess.run(small_disk_command(tmp_path / "probe", "64k", "true"), capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def test_a_full_disk_costs_evidence_never_a_crash_or_a_committed_event(scene_video, tmp_path, collector):
+    """A real full disk: the outbox on a tmpfs of 300 kB, the collector down while events pile up."""
+    if not small_disks_work(tmp_path):
+        pytest.skip("mounting a tmpfs needs CAP_SYS_ADMIN (the max_page_count test in test_outbox.py stands in)")
+    store = tmp_path / "store"
+    store.mkdir()
+    config = write_config(tmp_path, scene_video, url=collector.url, storage={"reserve_mb": 0})
+    collector.fail_with = 503
+    command = [sys.executable, "-m", "binwatch", "edge", "run", "--config", str(config)]
+    process = subprocess.Popen(small_disk_command(store, "300k", *command), stderr=subprocess.PIPE, text=True)
+    time.sleep(12)  # the scene is read and its evidence fills the disk meanwhile
+    collector.fail_with = None
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and "Traceback" not in err, err[-3000:]
+    entries = [json.loads(line) for line in err.splitlines()]
+    said = " ".join(e["msg"] for e in entries)
+    assert "No space left on device" in said and "the disk is full (database or disk is full)" in said
+    assert len(collector.events) == 8  # every disposal committed and delivered, some without their evidence
+    for event_id, event in collector.events.items():
+        delivered = {kind for (e, kind) in collector.evidence if e == event_id}
+        assert delivered <= {e["kind"] for e in event["evidence"]}
