@@ -70,7 +70,7 @@ def test_uploads_a_kill_left_behind_are_swept_at_start(tmp_path):
     for another worker may be writing its own right now."""
     blobs = tmp_path / "data" / "blobs"
     store = LocalBlobStore(blobs)
-    store.put("evidence/ab/e1/clip", io.BytesIO(b"kept"))
+    store.put("evidence/ab/e1/clip", io.BytesIO(b"kept"), sha(b"kept"))
     old = [blobs / "evidence" / "ab" / "e1" / ".upload-k1ll3d", blobs / "models" / ".upload-x"]
     fresh = blobs / "evidence" / "ab" / "e1" / ".upload-writing"
     for path in (*old, fresh):
