@@ -1,11 +1,12 @@
 """Chaos: the agent and the real collector killed with SIGKILL, again and again, while a scene plays.
 
-``binwatch edge run`` reads a rendered scene (8 disposals, 21 s) and delivers to ``binwatch collector
-serve`` (SQLite). In each round the agent is killed at a random moment, and in most rounds the collector
-too, at another, and started again; then the agent runs to the end with the collector killed once more on
-the way. Afterwards the collector holds each disposal exactly once (0 lost, 0 duplicated: the file's event
-ids do not change across restarts), every event the box committed is there and delivered, and every
-evidence file it declared was uploaded with bytes whose SHA-256 is the one declared.
+``binwatch edge run`` plays a rendered scene (8 disposals, 21 s) at its frame rate, as a camera would, and
+delivers to ``binwatch collector serve`` (SQLite). In each round the agent is killed at a random moment of
+the scene, and in most rounds the collector too, at an earlier one, and started again; then the agent runs
+to the end with the collector killed once more on the way. Afterwards the collector holds each disposal
+exactly once (0 lost, 0 duplicated: the file's event ids do not change across restarts), every event the box
+committed is there and delivered, and every evidence file it declared was uploaded with bytes whose SHA-256
+is the one declared.
 
 Bounded: a fixed number of rounds from a seeded random generator, and a time limit on the last run. The
 figures it prints ("chaos: {...}") are in the README's reliability section.
@@ -41,7 +42,8 @@ pytestmark = pytest.mark.slow
 
 SEED = 12
 ROUNDS = 5
-FINAL_RUN_S = 90.0  # the last run plays the scene and delivers; on a quiet machine about 10 s
+AGENT_KILL_S = (3.0, 15.0)  # after its start: start-up takes about 3 s, the scene plays for 21 s
+FINAL_RUN_S = 90.0  # the last run plays the scene and delivers; on a quiet machine about 30 s
 EXPECTED = sum(d.item is not None for d in DROPS)
 
 
@@ -108,7 +110,8 @@ def test_agent_and_collector_killed_again_and_again_lose_nothing_and_duplicate_n
     collector = Collector(tmp_path / "collector")
     token = provision(collector.data_dir)
     config = tmp_path / "site.toml"
-    site = scene.site(tmp_path, scene_video, url=collector.url, collector={"retry_max_s": 1})
+    # played at its frame rate, so that every kill lands mid-scene however fast the machine decodes
+    site = scene.site(tmp_path, scene_video, url=collector.url, collector={"retry_max_s": 1}, camera={"realtime": True})
     dump(site.model_copy(update={"collector": site.collector.model_copy(update={"token": token})}), config)
     collector.start()
     collector.wait_up()
@@ -116,12 +119,13 @@ def test_agent_and_collector_killed_again_and_again_lose_nothing_and_duplicate_n
     try:
         for _ in range(ROUNDS):
             box = start(config)
-            time.sleep(rng.uniform(2.0, 6.0))  # start-up takes about 3 s; the scene plays in about 5
+            round_started, agent_kill_at = time.monotonic(), rng.uniform(*AGENT_KILL_S)
             if rng.random() < 0.7:
+                time.sleep(rng.uniform(1.0, agent_kill_at - 1.5))
                 collector.kill()
                 time.sleep(rng.uniform(0.2, 1.5))
                 collector.start()
-            time.sleep(rng.uniform(0.0, 1.5))
+            time.sleep(max(0.0, agent_kill_at - (time.monotonic() - round_started)))
             if box.poll() is None:
                 box.send_signal(signal.SIGKILL)
                 agent_kills += 1
