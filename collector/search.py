@@ -23,6 +23,7 @@ from binwatch.collector.errors import Invalid
 class EventFilter:
     site_id: str | None = None
     entity_id: int | None = None
+    kind: str | None = None
     bin_id: str | None = None
     device_id: str | None = None
     flag: str | None = None
@@ -61,6 +62,7 @@ def find_events(session: Session, where: EventFilter, *, limit: int = 50, cursor
         query = query.join(Site, Site.id == Event.site_id).where(Site.entity_id == where.entity_id)
     for column, value in (
         (Event.site_id, where.site_id),
+        (Event.kind, where.kind),
         (Event.bin_id, where.bin_id),
         (Event.device_id, where.device_id),
         (Event.flagged, where.flagged),

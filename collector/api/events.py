@@ -18,14 +18,15 @@ from binwatch.collector.api.defs.events import (
     ReviewRequest,
     UndoRequest,
 )
-from binwatch.collector.api.deps import DatabaseDep, ReadSession, StoreDep, UserDep
+from binwatch.collector.api.deps import DatabaseDep, ReadSession, ScopeDep, StaffDep, StoreDep
 from binwatch.collector.api.ranges import blob_response
 from binwatch.collector.db.tables import Event, ReviewAction, to_utc
 from binwatch.collector.errors import NotFound
 from binwatch.collector.evidence import evidence_key, media_type, uploaded_evidence
 from binwatch.collector.review import history, review_event, undo_review
+from binwatch.collector.scope import Scope
 from binwatch.collector.search import EventFilter, find_events
-from binwatch.events.schema import EvidenceKind, Flag
+from binwatch.events.schema import EventKind, EvidenceKind, Flag
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -33,8 +34,9 @@ router = APIRouter(prefix="/events", tags=["events"])
 @router.get("", response_model=EventPage, responses=errors(401, 422))
 def list_events(
     session: ReadSession,
-    user: UserDep,
+    scope: ScopeDep,
     site_id: IdQuery = None,
+    kind: EventKind | None = None,
     bin_id: IdQuery = None,
     device_id: IdQuery = None,
     entity_id: EntityIdQuery = None,
@@ -49,7 +51,8 @@ def list_events(
     """Events newest first, filtered; follow ``next_cursor`` for older ones."""
     where = EventFilter(
         site_id=site_id,
-        entity_id=entity_id,
+        entity_id=scope.entity(entity_id),
+        kind=kind.value if kind else None,
         bin_id=bin_id,
         device_id=device_id,
         flag=flag.value if flag else None,
@@ -63,8 +66,8 @@ def list_events(
 
 
 @router.get("/{event_id}", response_model=EventDetail, responses=errors(401, 404, 422))
-def get_event(event_id: uuid.UUID, request: Request, session: ReadSession, user: UserDep) -> EventDetail:
-    event = _event(session, event_id)
+def get_event(event_id: uuid.UUID, request: Request, session: ReadSession, scope: ScopeDep) -> EventDetail:
+    event = _event(session, event_id, scope)
     return EventDetail.of_event(event, history(session, event.id), _evidence_url(request, event.id))
 
 
@@ -79,17 +82,18 @@ def get_event(event_id: uuid.UUID, request: Request, session: ReadSession, user:
     },
 )
 def get_evidence(
-    event_id: uuid.UUID, kind: EvidenceKind, request: Request, session: ReadSession, user: UserDep, store: StoreDep
+    event_id: uuid.UUID, kind: EvidenceKind, request: Request, session: ReadSession, scope: ScopeDep, store: StoreDep
 ) -> Response:
     """Download an evidence file; honours ``Range`` so a player can seek in the clip."""
+    _event(session, event_id, scope)
     evidence = uploaded_evidence(session, str(event_id), kind)
     return blob_response(
         request, store, evidence_key(str(event_id), kind), media_type(kind), evidence.name, evidence.sha256
     )
 
 
-@router.post("/{event_id}/review", response_model=ReviewOut, responses=errors(401, 404, 409, 422))
-def post_review(event_id: uuid.UUID, body: ReviewRequest, user: UserDep, db: DatabaseDep) -> ReviewOut:
+@router.post("/{event_id}/review", response_model=ReviewOut, responses=errors(401, 403, 404, 409, 422))
+def post_review(event_id: uuid.UUID, body: ReviewRequest, user: StaffDep, db: DatabaseDep) -> ReviewOut:
     """Confirm the flags, reject them as a false positive, or correct the item/category; kept in the audit log."""
     with db.write() as session:
         review = review_event(
@@ -105,23 +109,24 @@ def post_review(event_id: uuid.UUID, body: ReviewRequest, user: UserDep, db: Dat
 
 
 @router.post("/{event_id}/undo", response_model=ReviewOut, responses=errors(401, 403, 404, 409, 422))
-def post_undo(event_id: uuid.UUID, body: UndoRequest, user: UserDep, db: DatabaseDep) -> ReviewOut:
+def post_undo(event_id: uuid.UUID, body: UndoRequest, user: StaffDep, db: DatabaseDep) -> ReviewOut:
     """Take back the newest review of the event (reviewers: their own; admins: anyone's)."""
     with db.write() as session:
         return ReviewOut.of(undo_review(session, str(event_id), user, body.note))
 
 
 @router.get("/{event_id}/reviews", response_model=list[ReviewOut], responses=errors(401, 404, 422))
-def get_reviews(event_id: uuid.UUID, session: ReadSession, user: UserDep) -> list[ReviewOut]:
+def get_reviews(event_id: uuid.UUID, session: ReadSession, scope: ScopeDep) -> list[ReviewOut]:
     """The audit log of one event: who, when, before, after."""
-    event = _event(session, event_id)
+    event = _event(session, event_id, scope)
     return [ReviewOut.of(r) for r in history(session, event.id)]
 
 
-def _event(session, event_id: uuid.UUID) -> Event:
+def _event(session, event_id: uuid.UUID, scope: Scope) -> Event:
     event = session.get(Event, str(event_id))
     if event is None:
         raise NotFound(f"no event {event_id}")
+    scope.check_site(session, event.site_id, f"no event {event_id}")
     return event
 
 

@@ -39,9 +39,21 @@ async def post_event(
     bins = lookups.cached_bins(device.site_id)
     if bins is None:
         bins = await run_in_threadpool(lookups.bins, device.site_id)
+    zones = None
+    if event.zone_id is not None:
+        zones = lookups.cached_zones(device.site_id)
+        if zones is None:
+            zones = await run_in_threadpool(lookups.zones, device.site_id)
     result = await db.run_write(
         partial(
-            ingest, db, device, event, bins=bins, zone=settings.zone, max_evidence_bytes=settings.max_evidence_bytes
+            ingest,
+            db,
+            device,
+            event,
+            bins=bins,
+            zones=zones,
+            zone=settings.zone,
+            max_evidence_bytes=settings.max_evidence_bytes,
         )
     )
     if not result.created:

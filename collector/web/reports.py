@@ -59,7 +59,7 @@ def ledger_download(request: Request, user: PageUser, since: str = "", until: st
     except ValueError:
         return redirect("/stats", error="dates are YYYY-MM-DD")
     with request.app.state.db.read() as session:
-        rows = ledger_rows(session, since=first, until=last, site_id=site or None)
+        rows = ledger_rows(session, since=first, until=last, site_id=site or None, zone=request.app.state.settings.zone)
     return StreamingResponse(
         ledger_csv(rows),
         media_type="text/csv; charset=utf-8",
