@@ -11,10 +11,12 @@ from binwatch.collector.api import API_PREFIX, api_router
 from binwatch.collector.api.defs.common import Problem
 from binwatch.collector.api.errors import install_error_handlers
 from binwatch.collector.api.limits import BodyLimits
+from binwatch.collector.background import Background
 from binwatch.collector.blobs import LocalBlobStore
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.migrate import upgrade
 from binwatch.collector.lookups import Lookups
+from binwatch.collector.platform.messages import attach
 from binwatch.collector.settings import Settings
 from binwatch.collector.throttle import LoginThrottle
 from binwatch.collector.web import install_web
@@ -29,16 +31,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
     if settings.migrate_on_start:
         upgrade(db.write_engine)
+    attach(db, settings.publish_targets)
+    background = Background(db, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        background.start()
         yield
+        background.stop()
         db.dispose()
 
     app = FastAPI(
         title="binwatch collector",
         version="1",
-        summary="Disposal events from the edge boxes, supervisors' reviews, statistics, the ledger, models.",
+        summary="Events from the edge boxes, supervisors' reviews, work orders, statistics, the ledger, models, "
+        "publication to the city platform.",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,  # FastAPI's docs pages load their scripts from a CDN; the JSON document is enough
         redoc_url=None,
@@ -47,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.background = background
     app.state.store = LocalBlobStore(settings.blob_dir)
     app.state.lookups = Lookups(db)
     app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
@@ -60,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ("PUT", rf"{API_PREFIX}/events/[^/]+/evidence/[^/]+", settings.max_evidence_bytes),
             ("POST", rf"{API_PREFIX}/models", settings.max_model_bytes + settings.max_json_bytes),
             ("POST", r"/admin/models", settings.max_model_bytes + settings.max_json_bytes),
+            ("POST", rf"{API_PREFIX}/work-orders/[^/]+/close", settings.max_evidence_bytes + settings.max_json_bytes),
+            ("POST", r"/work-orders/[^/]+/close", settings.max_evidence_bytes + settings.max_json_bytes),
         ],
     )
     return app

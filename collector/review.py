@@ -15,6 +15,7 @@ from binwatch.collector.compliance import is_compliant, standing_flags
 from binwatch.collector.db.tables import Event, EventFlag, Review, ReviewAction, ReviewStatus, Role, User, utcnow
 from binwatch.collector.errors import Conflict, Forbidden, Invalid, NotFound
 from binwatch.collector.names import Note, checked
+from binwatch.collector.workorders import cancel_orders_of
 from binwatch.datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS, category_of
 from binwatch.events.schema import EventKind
 
@@ -90,6 +91,8 @@ def review_event(
     )
     session.add(review)
     session.flush()
+    if status is ReviewStatus.REJECTED:
+        cancel_orders_of(session, event.id, user, now)
     return review
 
 

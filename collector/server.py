@@ -7,6 +7,7 @@ tests run an app in a thread of their own process instead (``serve_in_thread``).
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -37,7 +38,9 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     """The settings as ``BINWATCH_COLLECTOR_*`` variables, from which a worker process rebuilds them."""
     env = {}
     for name, value in settings.model_dump(mode="json").items():
-        if value is not None:
+        if isinstance(value, list | dict):
+            env[f"{ENV_PREFIX}{name.upper()}"] = json.dumps(value)
+        elif value is not None:
             env[f"{ENV_PREFIX}{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     return env
 

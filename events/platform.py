@@ -126,7 +126,7 @@ PlatformMessage = Annotated[EventMessage | ReviewMessage | WorkOrderMessage, Fie
 PLATFORM_MESSAGE: Final[TypeAdapter[EventMessage | ReviewMessage | WorkOrderMessage]] = TypeAdapter(PlatformMessage)
 
 
-def topic(prefix: str, site_id: str, message_type: MessageType) -> str:
+def topic(prefix: str, site_id: str, message_type: MessageType | str) -> str:
     """The MQTT topic of a message, in Frigate's manner: ``binwatch/site-1/events``."""
     return f"{prefix}/{site_id}/{message_type}s"
 

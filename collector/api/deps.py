@@ -103,6 +103,13 @@ async def staff_user(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
+async def entity_user(user: Annotated[User, Depends(current_user)]) -> User:
+    """A user of a responsible entity: the one who acknowledges and closes its work orders."""
+    if user.role != Role.ENTITY.value:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a responsible entity's users")
+    return user
+
+
 async def user_scope(user: Annotated[User, Depends(current_user)]) -> Scope:
     return Scope.of(user)
 
@@ -131,4 +138,5 @@ LoginDep = Annotated[Login, Depends(current_login)]
 UserDep = Annotated[User, Depends(current_user)]
 AdminDep = Annotated[User, Depends(admin_user)]
 StaffDep = Annotated[User, Depends(staff_user)]
+EntityUserDep = Annotated[User, Depends(entity_user)]
 ScopeDep = Annotated[Scope, Depends(user_scope)]

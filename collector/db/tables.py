@@ -412,10 +412,10 @@ class PlatformDelivery(Base):
     __table_args__ = (Index("ix_platform_deliveries_queue", "target", "state", "id"),)
 
 
-class PlatformLease(Base):
-    """Which collector process publishes: one at a time, so that messages go out once and in order."""
+class Lease(Base):
+    """Which collector process does the background work (publication, automatic work orders): one at a time."""
 
-    __tablename__ = "platform_leases"
+    __tablename__ = "leases"
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))

@@ -16,6 +16,7 @@ from binwatch.collector.stats import tally, total
 from binwatch.collector.web.charts import compliance_by_row, disposals_by_day
 from binwatch.collector.web.render import page
 from binwatch.collector.web.session import PageUser, redirect
+from binwatch.collector.workorders import find_orders
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,6 +35,7 @@ def stats_page(request: Request, user: PageUser, since: str = "", until: str = "
         tally_by = partial(tally, session, since=first, until=last, site_id=site or None)
         by_site, by_entity, by_day = tally_by("site"), tally_by("entity"), tally_by("day")
         sites = list(session.scalars(select(Site).order_by(Site.id)))
+        overdue_orders = find_orders(session, now=utcnow(), site_id=site or None, overdue=True, limit=200)
     return page(
         request,
         "stats.html",
@@ -45,6 +47,7 @@ def stats_page(request: Request, user: PageUser, since: str = "", until: str = "
             "site_chart": compliance_by_row(by_site),
             "day_chart": disposals_by_day(by_day),
             "sites": sites,
+            "overdue_orders": overdue_orders,
             "since": since,
             "until": until,
             "site": site,

@@ -162,7 +162,7 @@ def upgrade() -> None:
     op.create_index("ix_platform_deliveries_message_pk", "platform_deliveries", ["message_pk"], unique=False)
     op.create_index("ix_platform_deliveries_queue", "platform_deliveries", ["target", "state", "id"], unique=False)
     op.create_table(
-        "platform_leases",
+        "leases",
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("holder", sa.String(length=64), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -171,7 +171,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("platform_leases")
+    op.drop_table("leases")
     op.drop_table("platform_deliveries")
     op.drop_table("platform_messages")
     op.drop_table("work_order_steps")

@@ -1,0 +1,186 @@
+"""A responsible entity's user sees only its own entity's sites, on every route it may call.
+
+Site A belongs to erin's entity, site B to another. Each side has a flagged disposal with its crop,
+a confirmed violation with a work order closed with a photo. Every ``scoped`` route of the roles
+table is checked here (a new one fails ``test_every_scoped_route_is_checked`` until it is): lists
+hold only site A's things, and site B's things are answered 404, as if they did not exist.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import pytest
+
+from tests.collector.support import World, jpeg, sha
+from tests.collector.test_roles import ACCESS
+
+
+@dataclass
+class Side:
+    event: str
+    order: int
+    device: str
+    site: str
+    entity: int
+
+
+def raise_closed_order(world: World, device: str, closer: dict) -> Side:
+    crop = jpeg(seed=3)
+    body = world.event(device, evidence={"crop": crop})
+    if device == "dev-b":
+        body.update(bin_id="x1", bin_category="other")  # site B lists no bins: any bin is accepted
+    world.post_event(body)
+    assert world.upload(body, "crop", crop).status_code == 201
+    r = world.client.post(f"/api/v1/events/{body['event_id']}/review", json={"action": "confirm"}, headers=world.user())
+    assert r.status_code == 200
+    r = world.client.post("/api/v1/work-orders", json={"event_id": body["event_id"]}, headers=world.user())
+    assert r.status_code == 201, r.text
+    order = r.json()
+    photo = jpeg(seed=9)
+    r = world.client.post(
+        f"/api/v1/work-orders/{order['order_id']}/close",
+        data={"note": "swept and sorted"},
+        files={"photo": ("p.jpg", photo, "image/jpeg")},
+        headers=closer,
+    )
+    assert r.status_code == 200 and r.json()["photo"]["sha256"] == sha(photo), r.text
+    return Side(body["event_id"], order["order_id"], device, body["site_id"], order["entity_id"])
+
+
+@pytest.fixture
+def sides(world: World) -> tuple[Side, Side]:
+    admin = world.user("admin")
+    other_entity = world.client.get("/api/v1/sites/site-b", headers=admin).json()["entity_id"]
+    r = world.client.post(
+        "/api/v1/users",
+        json={"username": "bob", "password": "bob-password-1", "role": "entity", "entity_id": other_entity},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    login = world.client.post("/api/v1/auth/login", json={"username": "bob", "password": "bob-password-1"}).json()
+    bob = {"Authorization": f"Bearer {login['token']}"}
+    return raise_closed_order(world, "dev-a", world.user("erin")), raise_closed_order(world, "dev-b", bob)
+
+
+def get(world: World, path: str, **params):
+    return world.client.get(path, params=params, headers=world.user("erin"))
+
+
+def ids(answer, key: str, inner: str | None = None) -> set:
+    body = answer.json()
+    rows = body[inner] if inner else body
+    return {row[key] for row in rows}
+
+
+def ledger_sites(answer) -> set[str]:
+    return {row["site_id"] for row in csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig")))}
+
+
+CHECKS = {
+    ("GET", "/api/v1/events"): lambda w, own, other: ids(get(w, "/api/v1/events"), "event_id", "events") == {own.event},
+    ("GET", "/api/v1/events/{event_id}"): lambda w, own, other: (
+        (
+            get(w, f"/api/v1/events/{own.event}").status_code,
+            get(w, f"/api/v1/events/{other.event}").status_code,
+        )
+        == (200, 404)
+    ),
+    ("GET", "/api/v1/events/{event_id}/evidence/{kind}"): lambda w, own, other: (
+        (
+            get(w, f"/api/v1/events/{own.event}/evidence/crop").status_code,
+            get(w, f"/api/v1/events/{other.event}/evidence/crop").status_code,
+        )
+        == (200, 404)
+    ),
+    ("GET", "/api/v1/events/{event_id}/reviews"): lambda w, own, other: (
+        (
+            get(w, f"/api/v1/events/{own.event}/reviews").status_code,
+            get(w, f"/api/v1/events/{other.event}/reviews").status_code,
+        )
+        == (200, 404)
+    ),
+    ("GET", "/api/v1/stats"): lambda w, own, other: (
+        ids(get(w, "/api/v1/stats", by="site"), "key", "rows") == {own.site}
+        and get(w, "/api/v1/stats", entity_id=other.entity).status_code == 404
+    ),
+    ("GET", "/api/v1/ledger.csv"): lambda w, own, other: (
+        ledger_sites(get(w, "/api/v1/ledger.csv")) == {own.site}
+        and get(w, "/api/v1/ledger.csv", entity_id=other.entity).status_code == 404
+    ),
+    ("GET", "/api/v1/devices"): lambda w, own, other: (
+        ids(get(w, "/api/v1/devices"), "device_id") == {"dev-a", "dev-a2"}
+    ),
+    ("GET", "/api/v1/devices/{device_id}"): lambda w, own, other: (
+        (
+            get(w, f"/api/v1/devices/{own.device}").status_code,
+            get(w, f"/api/v1/devices/{other.device}").status_code,
+        )
+        == (200, 404)
+    ),
+    ("GET", "/api/v1/sites"): lambda w, own, other: ids(get(w, "/api/v1/sites"), "site_id") == {own.site},
+    ("GET", "/api/v1/sites/{site_id}"): lambda w, own, other: (
+        (
+            get(w, f"/api/v1/sites/{own.site}").status_code,
+            get(w, f"/api/v1/sites/{other.site}").status_code,
+        )
+        == (200, 404)
+    ),
+    ("GET", "/api/v1/entities"): lambda w, own, other: ids(get(w, "/api/v1/entities"), "id") == {own.entity},
+    ("GET", "/api/v1/entities/{entity_id}"): lambda w, own, other: (
+        (
+            get(w, f"/api/v1/entities/{own.entity}").status_code,
+            get(w, f"/api/v1/entities/{other.entity}").status_code,
+        )
+        == (200, 404)
+    ),
+    ("GET", "/api/v1/work-orders"): lambda w, own, other: (
+        ids(get(w, "/api/v1/work-orders"), "order_id", "orders") == {own.order}
+        and get(w, "/api/v1/work-orders", entity_id=other.entity).status_code == 404
+    ),
+    ("GET", "/api/v1/work-orders/{order_id}"): lambda w, own, other: (
+        (
+            get(w, f"/api/v1/work-orders/{own.order}").status_code,
+            get(w, f"/api/v1/work-orders/{other.order}").status_code,
+        )
+        == (200, 404)
+    ),
+    ("GET", "/api/v1/work-orders/{order_id}/photo"): lambda w, own, other: (
+        (
+            get(w, f"/api/v1/work-orders/{own.order}/photo").status_code,
+            get(w, f"/api/v1/work-orders/{other.order}/photo").status_code,
+        )
+        == (200, 404)
+    ),
+}
+
+
+def test_every_scoped_route_is_checked():
+    assert set(CHECKS) == {route for route, access in ACCESS.items() if access == "scoped"}
+
+
+@pytest.mark.parametrize("route", sorted(CHECKS), ids=lambda r: f"{r[0]} {r[1]}")
+def test_an_entity_user_sees_only_its_own_sites(world: World, sides, route):
+    own, other = sides
+    assert CHECKS[route](world, own, other)
+    # a reviewer, by contrast, sees both sides
+    listed = world.client.get("/api/v1/work-orders", headers=world.user()).json()["orders"]
+    assert {o["order_id"] for o in listed} == {own.order, other.order}
+
+
+def test_an_entity_user_acts_only_on_its_own_orders(world: World, sides):
+    own, other = sides
+    erin = world.user("erin")
+    r = world.client.post(f"/api/v1/work-orders/{other.order}/acknowledge", json={}, headers=erin)
+    assert r.status_code == 404
+    r = world.client.post(
+        f"/api/v1/work-orders/{other.order}/close",
+        data={"note": "not mine"},
+        files={"photo": ("p.jpg", jpeg(), "image/jpeg")},
+        headers=erin,
+    )
+    assert r.status_code == 404
+    r = world.client.post(f"/api/v1/events/{own.event}/review", json={"action": "reject"}, headers=erin)
+    assert r.status_code == 403
