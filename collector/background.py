@@ -44,14 +44,19 @@ class Background:
         self.leading = False
         self._workers: list[TargetWorker] = []
         self._work_stop = threading.Event()
-        self._thread = threading.Thread(target=self.run, name="background", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start the background thread; an app served again (its lifespan run anew) starts a new one."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self.stopping = threading.Event()
+        self._thread = threading.Thread(target=self.run, name="background", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self.stopping.set()
-        if self._thread.is_alive():
+        if self._thread is not None:
             self._thread.join(timeout=30)
 
     def run(self) -> None:

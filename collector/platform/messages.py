@@ -97,7 +97,8 @@ def record_event(connection: Connection, event_id: str, change: str) -> None:
 
 
 def event_state(connection: Connection, event_id: str) -> EventState:
-    row = connection.execute(select(Event).where(Event.id == event_id)).scalar_one()
+    events = Event.__table__
+    row = connection.execute(select(events).where(events.c.id == event_id)).one()
     standing = connection.execute(
         select(EventFlag.flag).where(EventFlag.event_id == event_id, EventFlag.standing.is_(True))
     ).scalars()
@@ -115,7 +116,8 @@ def event_state(connection: Connection, event_id: str) -> EventState:
 
 
 def order_state(connection: Connection, order_id: int, now: dt.datetime) -> WorkOrderState:
-    order = connection.execute(select(WorkOrderRow).where(WorkOrderRow.id == order_id)).scalar_one()
+    orders = WorkOrderRow.__table__
+    order = connection.execute(select(orders).where(orders.c.id == order_id)).one()
     return WorkOrderState.model_validate(
         {
             "order_id": order.id,
