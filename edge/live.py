@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 
 from binwatch.edge.agent import Agent, load_classifier
+from binwatch.edge.announce import make_announcer
 from binwatch.edge.camera import Camera, FrameFeed
 from binwatch.edge.client import CollectorClient
 from binwatch.edge.config import SiteConfig
@@ -51,7 +52,8 @@ class LiveAgent:
         self.client = CollectorClient(config.collector)
         self.delivery = Delivery(self.outbox, self.client, config.collector, self.timing)
         self.camera = Camera(config.camera, self.timing)
-        self.agent = Agent(config, classifier, outbox=self.outbox, timing=self.timing)
+        self.announcer = make_announcer(config)
+        self.agent = Agent(config, classifier, outbox=self.outbox, timing=self.timing, announcer=self.announcer)
         self.heartbeats = HeartbeatSender(self.client, config.collector.heartbeat_s, self.heartbeat)
         self.rollout = None
         if check_s > 0:
@@ -158,6 +160,8 @@ class LiveAgent:
                 self.outbox.depth(),
             )
             self.heartbeats.beat()  # the last word: the camera has stopped, and this is the backlog left
+            if self.announcer is not None:
+                self.announcer.close()
             self.client.close()
             self.outbox.close()
         return status
