@@ -31,6 +31,7 @@ from binwatch.collector.db.tables import Bin, Device, EventFlag, EvidenceFile, R
 from binwatch.collector.db.tables import Event as EventRow
 from binwatch.collector.errors import Conflict, Forbidden, Invalid
 from binwatch.collector.platform.messages import record_event
+from binwatch.events.platform import EventState
 from binwatch.events.schema import Event, EventKind, EvidenceKind, Heartbeat
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -142,6 +143,7 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
     flags = [flag.value for flag in event.flags]
     standing = standing_flags(flags, ReviewStatus.UNREVIEWED, event.bin_category, None, None)
     resolved = _resolution(connection, event, event_id)
+    compliant = is_compliant(event.kind.value, ReviewStatus.UNREVIEWED, standing)
     connection.execute(
         _INSERT_EVENT,
         {
@@ -168,7 +170,7 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
             "pred_category": prediction.category if prediction else None,
             "pred_category_score": prediction.category_score if prediction else None,
             "flagged": event.flagged,
-            "compliant": is_compliant(event.kind.value, ReviewStatus.UNREVIEWED, standing),
+            "compliant": compliant,
             "review_status": ReviewStatus.UNREVIEWED.value,
             "review_note": "",
             "body": body,
@@ -188,7 +190,21 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
                 for e in event.evidence
             ],
         )
-    record_event(connection, event_id, "new")
+
+    def state() -> EventState:
+        return EventState.model_validate(
+            {
+                "event": event,
+                "received_at": now,
+                "review_status": ReviewStatus.UNREVIEWED.value,
+                "standing_flags": sorted(standing),
+                "compliant": compliant,
+                "resolved_at": resolved[0] if resolved else None,
+                "resolved_by": resolved[1] if resolved else None,
+            }
+        )
+
+    record_event(connection, event_id, "new", state)
     for closed in _resolve_others(connection, event, event_id, started):
         record_event(connection, closed, "resolved")
     return Ingested(event.event_id, now, True, sorted(e.kind for e in event.evidence))

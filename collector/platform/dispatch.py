@@ -5,8 +5,9 @@ marked delivered; a refused one (a final 4xx) is marked refused and skipped; any
 that delivery off with exponential backoff and equal jitter (1 s, 2 s, 4 s … capped at
 ``publish_retry_max_s``), and the target waits for it: what comes after is never sent before it, and
 a receiver that is down sees one try per pause, not the backlog. A delivery is marked only after the
-target's answer, so a crash sends it again and never skips it: at least once, with the message id
-for the receiver to dedupe. Only the process holding the background lease dispatches (``leading``).
+target's answer (a run of tries in one transaction, at most ``MARK_EVERY`` or ``MARK_AFTER_S``), so a
+crash sends those again and never skips one: at least once, with the message id for the receiver to
+dedupe. Only the process holding the background lease dispatches (``leading``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 POLL_S = 0.25
+MARK_EVERY = 50  # tries marked in one transaction; a crash sends at most these again
+MARK_AFTER_S = 0.5
 
 
 class Sender(Protocol):
@@ -82,31 +86,55 @@ class TargetWorker:
             session.expunge_all()
         if not batch:
             return POLL_S
-        for delivery in batch:
-            wait = (delivery.next_attempt_at - utcnow()).total_seconds()
-            if wait > 0:
-                return min(wait, 5.0)  # the oldest is put off: everything behind it waits too
-            if self.stop.is_set():
-                return 0
-            outcome = self.sender.deliver(delivery.message)
-            self._mark(delivery, outcome)
-            if not outcome.delivered and not outcome.final:
-                return 0  # the next round finds it put off and waits
-        return 0
+        tried: list[dict] = []
+        flushed = time.monotonic()
+        pause = 0.0
+        try:
+            for delivery in batch:
+                wait = (delivery.next_attempt_at - utcnow()).total_seconds()
+                if wait > 0:
+                    pause = min(wait, 5.0)  # the oldest is put off: everything behind it waits too
+                    break
+                if self.stop.is_set():
+                    break
+                outcome = self.sender.deliver(delivery.message)
+                tried.append(self._result(delivery, outcome))
+                if not outcome.delivered and not outcome.final:
+                    break  # the next round finds it put off and waits
+                if len(tried) >= MARK_EVERY or time.monotonic() - flushed > MARK_AFTER_S:
+                    self._mark(tried)
+                    tried, flushed = [], time.monotonic()
+        finally:
+            self._mark(tried)
+        return pause
 
-    def _mark(self, delivery: PlatformDelivery, outcome: Outcome) -> None:
+    def _result(self, delivery: PlatformDelivery, outcome: Outcome) -> dict:
+        """The delivery's row after this try (every row with the same keys, for one bulk update)."""
         now = utcnow()
-        values: dict = {"attempts": delivery.attempts + 1, "last_attempt_at": now, "last_status": outcome.status}
+        row = {
+            "id": delivery.id,
+            "attempts": delivery.attempts + 1,
+            "last_attempt_at": now,
+            "last_status": outcome.status,
+            "state": delivery.state,
+            "delivered_at": None,
+            "last_error": outcome.error,
+            "next_attempt_at": delivery.next_attempt_at,
+        }
         if outcome.delivered:
-            values |= {"state": DeliveryState.DELIVERED.value, "delivered_at": now, "last_error": ""}
+            row |= {"state": DeliveryState.DELIVERED.value, "delivered_at": now}
         elif outcome.final:
-            values |= {"state": DeliveryState.REFUSED.value, "last_error": outcome.error}
+            row |= {"state": DeliveryState.REFUSED.value}
             log.error("%s refused platform message %s: %s", self.target, delivery.message.message_id, outcome.error)
         else:
             pause = max(backoff_s(delivery.attempts + 1, self.retry_max_s, self.rng), outcome.retry_after_s or 0)
-            values |= {"next_attempt_at": now + dt.timedelta(seconds=min(pause, self.retry_max_s))}
-            values |= {"last_error": outcome.error}
+            row |= {"next_attempt_at": now + dt.timedelta(seconds=min(pause, self.retry_max_s))}
             if delivery.attempts == 0:
                 log.warning("could not deliver to %s (%s); retrying with backoff", self.target, outcome.error)
-        with self.db.write() as session:
-            session.execute(update(PlatformDelivery).where(PlatformDelivery.id == delivery.id).values(**values))
+        return row
+
+    def _mark(self, rows: list[dict]) -> None:
+        """One transaction for a run of tries: the single SQLite writer is shared with ingest."""
+        if rows:
+            with self.db.write() as session:
+                session.execute(update(PlatformDelivery), rows)

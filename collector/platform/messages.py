@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, event, insert, select
 from sqlalchemy.orm import Session
@@ -78,11 +78,14 @@ def record(connection: Connection, message: EventMessage | ReviewMessage | WorkO
     )
 
 
-def record_event(connection: Connection, event_id: str, change: str) -> None:
-    """An event was stored (``new``) or resolved (``resolved``)."""
+def record_event(
+    connection: Connection, event_id: str, change: str, known: Callable[[], EventState] | None = None
+) -> None:
+    """An event was stored (``new``) or resolved (``resolved``); ``known`` gives its state without reading it
+    back (ingest has it in hand), and is called only when there is somewhere to publish."""
     if not targets_of(connection):
         return
-    state = event_state(connection, event_id)
+    state = known() if known is not None else event_state(connection, event_id)
     record(
         connection,
         EventMessage(
