@@ -146,3 +146,22 @@ def test_an_entity_user_acts_only_on_its_own_orders(world: World, sides):
     assert r.status_code == 404
     r = world.client.post(f"/api/v1/events/{own.event}/review", json={"action": "reject"}, headers=erin)
     assert r.status_code == 403
+
+
+def test_an_entity_user_belongs_to_one_entity(world: World):
+    admin = world.user("admin")
+    body = {"username": "ella", "password": "ella-password-1", "role": "entity"}
+    r = world.client.post("/api/v1/users", json=body, headers=admin)
+    assert r.status_code == 422 and "needs the id of its responsible entity" in r.json()["detail"]
+    r = world.client.post("/api/v1/users", json={**body, "role": "reviewer", "entity_id": 1}, headers=admin)
+    assert r.status_code == 422 and "only a user of the entity role" in r.json()["detail"]
+    erin = world.user_ids["erin"]
+    r = world.client.patch(f"/api/v1/users/{erin}", json={"role": "reviewer"}, headers=admin)
+    assert r.status_code == 200 and r.json()["entity_id"] is None  # a reviewer belongs to no entity
+    r = world.client.patch(
+        f"/api/v1/users/{erin}", json={"role": "entity", "entity_id": world.entity_id}, headers=admin
+    )
+    assert r.status_code == 200 and r.json()["entity_id"] == world.entity_id
+    world.client.patch("/api/v1/sites/site-a", json={"entity_id": 2}, headers=admin)  # the site goes elsewhere
+    r = world.client.delete(f"/api/v1/entities/{world.entity_id}", headers=admin)
+    assert r.status_code == 409 and "user accounts" in r.json()["detail"]
