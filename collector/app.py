@@ -12,11 +12,13 @@ from binwatch.collector.api import API_PREFIX, api_router
 from binwatch.collector.api.defs.common import Problem
 from binwatch.collector.api.errors import install_error_handlers
 from binwatch.collector.api.limits import BodyLimits
+from binwatch.collector.background import Background
 from binwatch.collector.blobs import SWEEP_AFTER_S, BlobStore, open_store
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.migrate import upgrade
 from binwatch.collector.errors import CollectorError
 from binwatch.collector.lookups import Lookups
+from binwatch.collector.platform.messages import attach
 from binwatch.collector.retention import sweep_every
 from binwatch.collector.settings import Settings
 from binwatch.collector.throttle import LoginThrottle
@@ -32,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database.from_settings(settings)
     if settings.migrate_on_start:
         upgrade(db.write_engine)
+    attach(db, settings.publish_targets)
+    background = Background(db, settings)
     store = open_store(settings)
     sweep_uploads(store)  # what a kill left behind; then every hour while the app runs
 
@@ -42,10 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        background.start()
         tasks = [asyncio.create_task(sweep_uploads_hourly())]
         if settings.retention_sweep_s > 0:
             tasks.append(asyncio.create_task(sweep_every(settings.retention_sweep_s, db, app.state.store, settings)))
         yield
+        background.stop()
         for task in tasks:
             task.cancel()
             with suppress(asyncio.CancelledError):
@@ -55,7 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="binwatch collector",
         version="1",
-        summary="Disposal events from the edge boxes, supervisors' reviews, statistics, the ledger, models.",
+        summary="Events from the edge boxes, supervisors' reviews, work orders, statistics, the ledger, models, "
+        "publication to the city platform.",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,  # FastAPI's docs pages load their scripts from a CDN; the JSON document is enough
         redoc_url=None,
@@ -64,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.background = background
     app.state.store = store
     app.state.lookups = Lookups(db, ttl_s=settings.auth_cache_s)
     app.state.login_throttle = LoginThrottle(db, settings.login_max_failures, settings.login_window_s)
@@ -77,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ("PUT", rf"{API_PREFIX}/events/[^/]+/evidence/[^/]+", settings.max_evidence_bytes),
             ("POST", rf"{API_PREFIX}/models", settings.max_model_bytes + settings.max_json_bytes),
             ("POST", r"/admin/models", settings.max_model_bytes + settings.max_json_bytes),
+            ("POST", rf"{API_PREFIX}/work-orders/[^/]+/close", settings.max_evidence_bytes + settings.max_json_bytes),
+            ("POST", r"/work-orders/[^/]+/close", settings.max_evidence_bytes + settings.max_json_bytes),
         ],
     )
     return app

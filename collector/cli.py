@@ -59,8 +59,15 @@ def register(subparsers) -> argparse.ArgumentParser:
         "--bin",
         action="append",
         default=[],
-        metavar="BIN_ID:CATEGORY",
-        help="a bin and its category (repeat); e.g. --bin k1:kitchen --bin o1:other",
+        metavar="BIN_ID:CATEGORY[:LITRES]",
+        help="a bin, its category and capacity (repeat); e.g. --bin k1:kitchen:240 --bin o1:other",
+    )
+    site.add_argument(
+        "--zone",
+        action="append",
+        default=[],
+        metavar="ZONE_ID:KIND",
+        help="a ground zone (littering) or collection zone (repeat); e.g. --zone g1:ground --zone lane:collection",
     )
 
     device = command("add-device", _add_device, "register a device at a site and print its token (once)")
@@ -73,7 +80,8 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     user = command("add-user", _add_user, "add a reviewer or admin account")
     user.add_argument("--username", required=True)
-    user.add_argument("--role", required=True, choices=("reviewer", "admin"))
+    user.add_argument("--role", required=True, choices=("reviewer", "admin", "entity"))
+    user.add_argument("--entity", type=int, dest="entity_id", help="the responsible entity of an entity user")
     user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
     model = command("add-model", _add_model, "register an ONNX model version in the registry")
@@ -176,20 +184,18 @@ def _add_entity(args) -> int:
 
 
 def _add_site(args) -> int:
-    from binwatch.collector.provisioning import create_site
+    from binwatch.collector.provisioning import create_site, parse_plan
 
-    bins = {}
-    for spec in args.bin:
-        bin_id, sep, category = spec.partition(":")
-        if not sep:
-            print(f"error: --bin {spec!r}: expected BIN_ID:CATEGORY", file=sys.stderr)
-            return 2
-        bins[bin_id] = category
+    try:
+        plan = parse_plan(args.bin, args.zone)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     def work(settings, db):
         with db.write() as session:
             site = create_site(
-                session, site_id=args.site_id, name=args.name, address=args.address, entity_id=args.entity, bins=bins
+                session, site_id=args.site_id, name=args.name, address=args.address, entity_id=args.entity, **plan
             )
             print(site.id)
         return 0
@@ -237,7 +243,9 @@ def _add_user(args) -> int:
 
     def work(settings, db):
         with db.write() as session:
-            user = create_user(session, username=args.username, password=password, role=args.role)
+            user = create_user(
+                session, username=args.username, password=password, role=args.role, entity_id=args.entity_id
+            )
             print(f"user {user.username} ({user.role}) id {user.id}")
         return 0
 
@@ -288,7 +296,7 @@ def _ledger(args) -> int:
 
     def work(settings, db):
         with db.read() as session:
-            rows = ledger_rows(session, since=args.since, until=args.until, site_id=args.site_id)
+            rows = ledger_rows(session, since=args.since, until=args.until, site_id=args.site_id, zone=settings.zone)
         text = "".join(ledger_csv(rows))
         if args.out:
             args.out.write_text(text, encoding="utf-8")

@@ -6,6 +6,7 @@
 | flagged (a violation or a review flag), not reviewed | never: kept until it is reviewed |
 | reviewed and compliant (rejected, or corrected to no violation) | `EVIDENCE_RETENTION_DAYS` after the review |
 | reviewed and a violation stands (confirmed, or corrected to one) | `VIOLATION_RETENTION_DAYS` after the review |
+| any of the above with a work order still open or acknowledged | never while the order is: it is the order's evidence |
 
 No file goes before `EVIDENCE_RETENTION_DAYS` after it arrived. Only files go: the event, its
 flags, its reviews and the evidence row (name, size, SHA-256, now with ``expired_at``) stay,
@@ -27,15 +28,16 @@ import random
 from dataclasses import dataclass
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 
 from binwatch.collector.blobs import BlobStore
 from binwatch.collector.db.engine import Database
-from binwatch.collector.db.tables import Event, EvidenceFile, ReviewStatus, utcnow
+from binwatch.collector.db.tables import Event, EvidenceFile, ReviewStatus, WorkOrder, WorkOrderState, utcnow
 from binwatch.collector.evidence import evidence_key
 from binwatch.collector.settings import Settings
 
 BATCH = 200
+OPEN_ORDER = (WorkOrderState.OPEN.value, WorkOrderState.ACKNOWLEDGED.value)
 log = logging.getLogger("collector")
 
 
@@ -63,6 +65,7 @@ def due(settings: Settings, now: dt.datetime) -> Select[EvidenceFile]:
                 and_(reviewed, Event.compliant.is_(True), Event.reviewed_at < compliant_until),
                 and_(reviewed, Event.compliant.is_(False), Event.reviewed_at < violation_until),
             ),
+            ~exists().where(WorkOrder.event_id == Event.id, WorkOrder.state.in_(OPEN_ORDER)),
         )
         .order_by(EvidenceFile.uploaded_at)
     )

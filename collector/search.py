@@ -5,7 +5,8 @@ The cursor is the sort key of the last event of a page, so a page never repeats 
 an event when new ones arrive meanwhile (a page-number offset would).
 
 ``severity`` splits flagged events in two: ``violation``, those reporting a violation of
-Art. 16 (``VIOLATION_FLAGS``), and ``review``, those flagged only to ask a supervisor to look
+Art. 16 (``VIOLATION_FLAGS``) or of a kind that is one by itself (littering, overflow, mixed
+collection: ``VIOLATION_KINDS``), and ``review``, those flagged only to ask a supervisor to look
 (``REVIEW_FLAGS``), which accuse no one.
 """
 
@@ -22,6 +23,7 @@ from typing import Literal
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from binwatch.collector.compliance import VIOLATION_KINDS
 from binwatch.collector.db.tables import Event, EventFlag, ReviewStatus, Site, to_utc
 from binwatch.collector.errors import Invalid
 from binwatch.events.schema import VIOLATION_FLAGS
@@ -34,6 +36,7 @@ SEVERITIES: tuple[Severity, ...] = ("violation", "review")
 class EventFilter:
     site_id: str | None = None
     entity_id: int | None = None
+    kind: str | None = None
     bin_id: str | None = None
     device_id: str | None = None
     flag: str | None = None
@@ -89,9 +92,9 @@ def _reports(flags: list[str]) -> ColumnElement[bool]:
 
 
 def _violation() -> ColumnElement[bool]:
-    """A reported violation flag. (Once events keep their kind, the kinds that are violations by
-    themselves, such as littering, belong here too; until then every stored event is a disposal.)"""
-    return _reports([f.value for f in VIOLATION_FLAGS])
+    """A reported violation flag, or a kind that is a violation by itself (littering, overflow,
+    mixed collection: they carry no flags)."""
+    return or_(Event.kind.in_(sorted(VIOLATION_KINDS)), _reports([f.value for f in VIOLATION_FLAGS]))
 
 
 def _conditions(where: EventFilter) -> list[ColumnElement[bool]]:
@@ -99,6 +102,7 @@ def _conditions(where: EventFilter) -> list[ColumnElement[bool]]:
         column == value
         for column, value in (
             (Event.site_id, where.site_id),
+            (Event.kind, where.kind),
             (Event.bin_id, where.bin_id),
             (Event.device_id, where.device_id),
             (Event.flagged, where.flagged),

@@ -9,6 +9,7 @@ own process instead (``serve_in_thread``).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -84,7 +85,9 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(mode="json").items():
         if isinstance(secret := getattr(settings, name), SecretStr):
             value = secret.get_secret_value()  # the JSON dump masks it
-        if value is not None:
+        if isinstance(value, list | dict):
+            env[f"{ENV_PREFIX}{name.upper()}"] = json.dumps(value)
+        elif value is not None:
             env[f"{ENV_PREFIX}{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     return env
 

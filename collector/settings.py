@@ -6,18 +6,30 @@ the TOML file named by ``BINWATCH_COLLECTOR_CONFIG`` or ``--config``, the defaul
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 CONFIG_ENV = "BINWATCH_COLLECTOR_CONFIG"
 ENV_PREFIX = "BINWATCH_COLLECTOR_"
 MiB = 1024 * 1024
 CLOCK_SKEW_S = 300.0
+
+
+class Webhook(BaseModel):
+    """A receiver of the city platform: every platform message is POSTed to ``url``, signed with ``secret``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    url: str = Field(pattern=r"^https?://[^\s]+$")
+    secret: str = Field(min_length=16, max_length=256)
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
 
 
 class Settings(BaseSettings):
@@ -152,6 +164,41 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         default="info", description="uvicorn's log level"
     )
+    work_order_due_h: float = Field(
+        default=24.0,
+        gt=0,
+        le=2160,
+        description="hours a new work order has until it is overdue, unless given a due time",
+    )
+    work_order_after_min: float = Field(
+        default=30.0,
+        ge=0,
+        description="littering not cleared and overflow not emptied this many minutes after they were seen become "
+        "work orders by themselves; 0: never",
+    )
+    mqtt_url: str | None = Field(
+        default=None,
+        pattern=r"^mqtts?://[^\s/]+/?$",
+        description="the city platform's MQTT broker, `mqtt://[user:password@]host[:port]` (`mqtts://`: TLS); "
+        "unset: nothing is published over MQTT",
+    )
+    mqtt_topic_prefix: str = Field(
+        default="binwatch",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*[A-Za-z0-9]$",
+        description="topics are `<prefix>/<site_id>/events`, `…/reviews`, `…/work_orders`, and the retained "
+        "`<prefix>/available`",
+    )
+    webhooks: list[Webhook] = Field(
+        default=[],
+        description='the city platform\'s webhooks, as JSON: `[{"name": "city", "url": "https://…", "secret": '
+        '"at least 16 characters", "timeout_s": 10}]`; each gets every platform message, signed',
+    )
+    publish_retry_max_s: float = Field(
+        default=300.0, ge=1, le=86400, description="cap of the exponential backoff between tries of a platform delivery"
+    )
+    publish_keep_days: float = Field(
+        default=7.0, ge=0, description="platform messages delivered everywhere are deleted after this many days"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -169,6 +216,23 @@ class Settings(BaseSettings):
         if compliant is not None and value < compliant:
             raise ValueError("violation_retention_days must not be shorter than evidence_retention_days")
         return value
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_names(cls, hooks: list[Webhook]) -> list[Webhook]:
+        names = [h.name for h in hooks]
+        if len(set(names)) != len(names) or "mqtt" in names:
+            raise ValueError("webhook names must be unique and not `mqtt`")
+        return hooks
+
+    @property
+    def work_order_due(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.work_order_due_h)
+
+    @property
+    def publish_targets(self) -> list[str]:
+        """Where every platform message goes: ``mqtt`` and the webhooks' names."""
+        return (["mqtt"] if self.mqtt_url else []) + [h.name for h in self.webhooks]
 
     @property
     def zone(self) -> ZoneInfo:

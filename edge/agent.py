@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from binwatch.edge import flags as rules
+from binwatch.edge.announce import Announcer
 from binwatch.edge.camera import CameraError
 from binwatch.edge.clip import ClipBuffer, usable_codec
 from binwatch.edge.config import BinConfig, SiteConfig, check_polygons
@@ -83,14 +84,22 @@ class Agent:
     event_ids: Callable[[str, datetime], uuid.UUID] | None = None
 
     def __init__(
-        self, config: SiteConfig, classifier: Classifier, *, outbox: Outbox | None = None, timing: Timing | None = None
+        self,
+        config: SiteConfig,
+        classifier: Classifier,
+        *,
+        outbox: Outbox | None = None,
+        timing: Timing | None = None,
+        announcer: Announcer | None = None,
     ):
         self.config, self.classifier, self.outbox = config, classifier, outbox
+        self.announcer = announcer  # told of each verdict the moment it is concluded (``edge/announce.py``)
         self.timing = timing or Timing()
         self.frame_size: tuple[int, int] | None = None
         self.counts = {"frames": 0, "disposals": 0, "flagged": 0, "no_item": 0}
         self._waiting: list[_Verdict] = []
         self._last_frame: np.ndarray | None = None
+        self._last_t: datetime | None = None
         if outbox is not None:
             usable_codec(config.clips.codec)  # fail at start, not at the first flagged event
 
@@ -117,6 +126,7 @@ class Agent:
                 f"the camera's frame size changed from {self.frame_size} to "
                 f"{frame.shape[1]}x{frame.shape[0]}; the bin polygons are for the first"
             )
+        self._last_t = t
         with self.timing.measure("motion"):
             motions = self.motion.update(frame)
             roles = [(b, *b.segmenter.update(t, m.inside, m.around)) for b, m in zip(self.bins, motions, strict=True)]
@@ -175,6 +185,8 @@ class Agent:
         decided = rules.decide(
             b.config.category, consensus, segment.started_at, self.config.thresholds, self.config.schedule
         )
+        if self.announcer is not None and self._last_t is not None:
+            self.announcer.verdict(b.config, decided, self._last_t)
         hold = self.outbox is not None and decided
         release_at = segment.ended_at + timedelta(seconds=self.config.clips.post_s if hold else 0)
         self._waiting.append(_Verdict(b, segment, frame, box, consensus, decided, release_at, self.classifier.version))

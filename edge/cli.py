@@ -42,6 +42,11 @@ def register(sub) -> None:
     status.add_argument("--json", action="store_true", help="print the summary as JSON")
     status.set_defaults(func=_status)
 
+    sounds = commands.add_parser("sounds", help="speak the announcements into sound files with espeak-ng")
+    sounds.add_argument("--out", required=True, type=Path, help="folder for <flag>.<lang>.wav (announce.sounds)")
+    sounds.add_argument("--speed", type=int, default=180, help="words per minute (default 180)")
+    sounds.set_defaults(func=_sounds)
+
     evaluate = commands.add_parser("eval", help="run the agent offline on a video and score it against truth")
     evaluate.add_argument("--video", required=True, type=Path)
     evaluate.add_argument("--truth", required=True, type=Path, help="the scenario's ground truth (JSON)")
@@ -145,6 +150,19 @@ def format_status(summary: dict) -> str:
         lines.append(f"  last error: {summary['last_error']}")
     lines += [f"  PARKED {p['event_id']}: {p['error']}" for p in summary["parked"]]
     return "\n".join(lines)
+
+
+def _sounds(args: argparse.Namespace) -> int:
+    from binwatch.edge.announce import VoiceError, make_sounds
+
+    try:
+        made = make_sounds(args.out, speed_wpm=args.speed)
+    except VoiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for file in made:
+        print(f"{file} ({file.stat().st_size / 1024:.0f} kB)")
+    return 0
 
 
 def _eval(args: argparse.Namespace) -> int:

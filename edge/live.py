@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from binwatch.edge.agent import Agent, load_classifier
+from binwatch.edge.announce import make_announcer
 from binwatch.edge.camera import Camera, CameraError, FrameFeed, file_start, is_file, open_capture, video_fps
 from binwatch.edge.client import CollectorClient
 from binwatch.edge.config import SiteConfig
@@ -65,7 +66,8 @@ class LiveAgent:
         self.client = CollectorClient(config.collector)
         self.delivery = Delivery(self.outbox, self.client, config.collector, self.timing)
         self.camera = Camera(config.camera, self.timing)
-        self.agent = Agent(config, classifier, outbox=self.outbox, timing=self.timing)
+        self.announcer = make_announcer(config)
+        self.agent = Agent(config, classifier, outbox=self.outbox, timing=self.timing, announcer=self.announcer)
         if is_file(config.camera.source):
             self.agent.event_ids = file_event_ids(config)
         self.heartbeats = HeartbeatSender(self.client, config.collector.heartbeat_s, self.heartbeat)
@@ -176,6 +178,8 @@ class LiveAgent:
                 self.outbox.depth(),
             )
             self.heartbeats.beat()  # the last word: the camera has stopped, and this is the backlog left
+            if self.announcer is not None:
+                self.announcer.close()
             self.client.close()
             self.outbox.close()
         return status

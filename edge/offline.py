@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from binwatch.edge.agent import Agent, load_classifier
+from binwatch.edge.announce import Announcer
 from binwatch.edge.camera import CameraError, open_capture, shortfall, video_fps
 from binwatch.edge.client import CollectorClient
 from binwatch.edge.config import SiteConfig
@@ -39,6 +40,7 @@ def run_offline(
     start_time: datetime | None = None,
     drain_timeout_s: float = DRAIN_TIMEOUT_S,
     timing: Timing | None = None,
+    announcer: Announcer | None = None,
 ) -> list[Event]:
     """Run the agent over a whole video file as fast as it decodes and return every event.
 
@@ -56,7 +58,7 @@ def run_offline(
         outbox = Outbox(Layout(config.storage.dir), reserve_bytes=int(config.storage.reserve_mb * 2**20))
         outbox.recover()
         delivery = Delivery(outbox, CollectorClient(config.collector), config.collector)
-    agent = Agent(config, classifier, outbox=outbox, timing=timing)
+    agent = Agent(config, classifier, outbox=outbox, timing=timing, announcer=announcer)
     events: list[Event] = []
     try:
         start, fps, index = start_time or OFFLINE_START, video_fps(capture, config.camera.fps), 0

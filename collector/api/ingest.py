@@ -39,6 +39,11 @@ async def post_event(
     bins = lookups.cached_bins(device.site_id)
     if bins is None:
         bins = await run_in_threadpool(lookups.bins, device.site_id)
+    zones = None
+    if event.zone_id is not None:
+        zones = lookups.cached_zones(device.site_id)
+        if zones is None:
+            zones = await run_in_threadpool(lookups.zones, device.site_id)
     result = await db.run_write(
         partial(
             ingest,
@@ -46,6 +51,7 @@ async def post_event(
             device,
             event,
             bins=bins,
+            zones=zones,
             zone=settings.zone,
             max_evidence_bytes=settings.max_evidence_bytes,
             max_clock_skew_s=settings.max_clock_skew_s,

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from binwatch.collector.api.defs.common import errors
 from binwatch.collector.api.defs.events import ReviewManyRequest, ReviewOut
-from binwatch.collector.api.deps import DatabaseDep, UserDep
+from binwatch.collector.api.deps import DatabaseDep, StaffDep
 from binwatch.collector.db.tables import ReviewAction
 from binwatch.collector.review import review_many
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/reviews", tags=["events"])
 
 
 @router.post("", response_model=list[ReviewOut], responses=errors(401, 403, 404, 409, 422))
-def post_reviews(body: ReviewManyRequest, user: UserDep, db: DatabaseDep) -> list[ReviewOut]:
+def post_reviews(body: ReviewManyRequest, user: StaffDep, db: DatabaseDep) -> list[ReviewOut]:
     """The same verdict (or undo) on every event named, in one transaction: each gets its own audit
     record, and a refusal of any one (unknown event, nothing to reject or undo) changes none of them."""
     with db.write() as session:

@@ -19,6 +19,7 @@ from binwatch.collector.provisioning import (
     create_entity,
     create_site,
     create_user,
+    parse_plan,
     revoke_device,
     rotate_device_token,
     update_entity,
@@ -35,16 +36,12 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 Text = Annotated[str, Form(max_length=2000)]
 
 
-def parse_bins(text: str) -> dict[str, str]:
-    """``bin_id:category`` per line or comma (``k1:kitchen, o1:other``)."""
-    bins = {}
-    for part in text.replace(",", "\n").splitlines():
-        if part.strip():
-            bin_id, sep, category = part.partition(":")
-            if not sep:
-                raise CollectorError(f"bin {part.strip()!r}: write BIN_ID:CATEGORY")
-            bins[bin_id.strip()] = category.strip()
-    return bins
+def parse_site_plan(bins: str, zones: str) -> dict:
+    """``bin_id:category[:litres]`` and ``zone_id:kind`` per line or comma (``k1:kitchen:240, o1:other``)."""
+    try:
+        return parse_plan(bins.replace(",", "\n").splitlines(), zones.replace(",", "\n").splitlines())
+    except ValueError as exc:
+        raise CollectorError(str(exc)) from None
 
 
 def _act(request: Request, url: str, work, ok: str):
@@ -106,11 +103,13 @@ def sites_create(
     address: Text,
     entity_id: Annotated[int, Form()],
     bins: Text = "",
+    zones: Text = "",
 ):
     check_csrf(request.state.login, csrf)
 
     def work(session):
-        create_site(session, site_id=site_id, name=name, address=address, entity_id=entity_id, bins=parse_bins(bins))
+        plan = parse_site_plan(bins, zones)
+        create_site(session, site_id=site_id, name=name, address=address, entity_id=entity_id, **plan)
 
     return _act(request, "/admin/sites", work, text("saved.site_added", id=site_id))
 
@@ -125,11 +124,13 @@ def sites_update(
     address: Text,
     entity_id: Annotated[int, Form()],
     bins: Text = "",
+    zones: Text = "",
 ):
     check_csrf(request.state.login, csrf)
 
     def work(session):
-        update_site(session, site_id, name=name, address=address, entity_id=entity_id, bins=parse_bins(bins))
+        plan = parse_site_plan(bins, zones)
+        update_site(session, site_id, name=name, address=address, entity_id=entity_id, **plan)
 
     response = _act(request, "/admin/sites", work, text("saved.site", id=site_id))
     request.app.state.lookups.forget_site(site_id)
@@ -181,16 +182,21 @@ def devices_revoke(device_id: str, request: Request, admin: PageAdmin, csrf: Csr
 @router.get("/users")
 def users_page(request: Request, admin: PageAdmin):
     with request.app.state.db.read() as session:
-        return page(request, "admin_users.html", {"users": list(session.scalars(select(User).order_by(User.id)))})
+        users = list(session.scalars(select(User).order_by(User.id)))
+        entities = list(session.scalars(select(Entity).order_by(Entity.id)))
+        return page(request, "admin_users.html", {"users": users, "entities": entities})
 
 
 @router.post("/users")
-def users_create(request: Request, admin: PageAdmin, csrf: Csrf, username: Text, password: Text, role: Text):
+def users_create(
+    request: Request, admin: PageAdmin, csrf: Csrf, username: Text, password: Text, role: Text, entity_id: Text = ""
+):
     check_csrf(request.state.login, csrf)
+    entity = int(entity_id) if entity_id.isdigit() else None
     return _act(
         request,
         "/admin/users",
-        lambda s: create_user(s, username=username, password=password, role=role),
+        lambda s: create_user(s, username=username, password=password, role=role, entity_id=entity),
         text("saved.user_added", name=username),
     )
 
@@ -204,12 +210,14 @@ def users_update(
     role: Text,
     active: Annotated[bool, Form()] = False,
     password: Text = "",
+    entity_id: Text = "",
 ):
     check_csrf(request.state.login, csrf)
+    entity = int(entity_id) if entity_id.isdigit() and role == "entity" else None
     return _act(
         request,
         "/admin/users",
-        lambda s: update_user(s, user_id, role=role, active=active, password=password or None),
+        lambda s: update_user(s, user_id, role=role, active=active, password=password or None, entity_id=entity),
         text("saved.user"),
     )
 

@@ -28,14 +28,22 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 
-# The navigation: (label key, address). A new page adds its entry here and its label to ``labels``.
-NAV: list[tuple[str, str]] = [("nav.review", "/review"), ("nav.stats", "/stats"), ("nav.devices", "/devices")]
+# The navigation: (label key, address, the roles it is shown to). A new page adds its entry here and its
+# label to ``labels``. A responsible entity's user is sent to its work orders from the supervisors' pages.
+STAFF = ("reviewer", "admin")
+NAV: list[tuple[str, str, tuple[str, ...]]] = [
+    ("nav.review", "/review", STAFF),
+    ("nav.stats", "/stats", STAFF),
+    ("nav.devices", "/devices", STAFF),
+    ("nav.work_orders", "/work-orders", (*STAFF, "entity")),
+]
 ADMIN_NAV: list[tuple[str, str]] = [
     ("nav.sites", "/admin/sites"),
     ("nav.entities", "/admin/entities"),
     ("nav.admin_devices", "/admin/devices"),
     ("nav.users", "/admin/users"),
     ("nav.models", "/admin/models"),
+    ("nav.platform", "/admin/platform"),
 ]
 
 

@@ -17,6 +17,7 @@ from binwatch.collector.web.charts import NARROW, WIDE, compliance_by_row, dispo
 from binwatch.collector.web.labels import text
 from binwatch.collector.web.render import page
 from binwatch.collector.web.session import PageUser, redirect
+from binwatch.collector.workorders import find_orders
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,6 +36,7 @@ def stats_page(request: Request, user: PageUser, since: str = "", until: str = "
         tally_by = partial(tally, session, since=first, until=last, site_id=site or None)
         by_site, by_entity, by_day = tally_by("site"), tally_by("entity"), tally_by("day")
         sites = list(session.scalars(select(Site).order_by(Site.id)))
+        overdue_orders = find_orders(session, now=utcnow(), site_id=site or None, overdue=True, limit=200)
     return page(
         request,
         "stats.html",
@@ -46,6 +48,7 @@ def stats_page(request: Request, user: PageUser, since: str = "", until: str = "
             "site_charts": [compliance_by_row(by_site, width) for width in (WIDE, NARROW)],
             "day_charts": [disposals_by_day(by_day, width) for width in (WIDE, NARROW)],
             "sites": sites,
+            "overdue_orders": overdue_orders,
             "since": since,
             "until": until,
             "site": site,
@@ -60,7 +63,7 @@ def ledger_download(request: Request, user: PageUser, since: str = "", until: st
     except ValueError:
         return redirect("/stats", error=text("bad_date"))
     with request.app.state.db.read() as session:
-        rows = ledger_rows(session, since=first, until=last, site_id=site or None)
+        rows = ledger_rows(session, since=first, until=last, site_id=site or None, zone=request.app.state.settings.zone)
     return StreamingResponse(
         ledger_csv(rows),
         media_type="text/csv; charset=utf-8",

@@ -56,8 +56,20 @@ async def page_login(request: Request) -> Login:
     return login
 
 
-async def page_user(login: Annotated[Login, Depends(page_login)]) -> User:
+class EntityHome(Exception):
+    """A responsible entity's user on a supervisors' page: answered with its work orders."""
+
+
+async def page_member(login: Annotated[Login, Depends(page_login)]) -> User:
+    """Anyone logged in, a responsible entity's user included (its work-order pages)."""
     return login.user
+
+
+async def page_user(user: Annotated[User, Depends(page_member)]) -> User:
+    """A supervisor (reviewer or admin)."""
+    if user.role == Role.ENTITY.value:
+        raise EntityHome()
+    return user
 
 
 async def page_admin(user: Annotated[User, Depends(page_user)]) -> User:
@@ -73,6 +85,7 @@ def check_csrf(login: Login, token: str) -> None:
 
 
 PageUser = Annotated[User, Depends(page_user)]
+PageMember = Annotated[User, Depends(page_member)]
 PageAdmin = Annotated[User, Depends(page_admin)]
 PageLogin = Annotated[Login, Depends(page_login)]
 Csrf = Annotated[str, Form(alias="csrf")]

@@ -15,7 +15,12 @@ from fastapi.testclient import TestClient
 
 from binwatch.collector.provisioning import create_device, create_entity, create_site, create_user
 
-PASSWORDS = {"admin": "admin-password-1", "rita": "reviewer-password-1", "remy": "reviewer-password-2"}
+PASSWORDS = {
+    "admin": "admin-password-1",
+    "rita": "reviewer-password-1",
+    "remy": "reviewer-password-2",
+    "erin": "entity-password-1",  # a user of site A's responsible entity
+}
 SITE_A_BINS = {"k1": "kitchen", "o1": "other", "r1": "recyclable", "h1": "hazardous"}
 
 
@@ -153,6 +158,9 @@ def provision(app: FastAPI) -> tuple[int, dict[str, str], dict[str, int]]:
             "admin": create_user(session, username="admin", password=PASSWORDS["admin"], role="admin").id,
             "rita": create_user(session, username="rita", password=PASSWORDS["rita"], role="reviewer").id,
             "remy": create_user(session, username="remy", password=PASSWORDS["remy"], role="reviewer").id,
+            "erin": create_user(
+                session, username="erin", password=PASSWORDS["erin"], role="entity", entity_id=entity.id
+            ).id,
         }
         return entity.id, tokens, users
 

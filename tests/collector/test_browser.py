@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.chromium import DESKTOP, PHONE, chromium, log_in, needs_chromium, sideways_overflow
+from tests.collector.observations import littering, plan_site_a
 from tests.collector.support import PASSWORDS, LiveServer, World, clip, h264_clip, jpeg, make_event
 
 pytestmark = needs_chromium
@@ -302,6 +303,16 @@ def test_every_page_fits_a_phone(live_server: LiveServer, phone):
     for day in range(1, 12):  # a statistics table with many rows and all its columns
         world.post_event(make_event(started_at=dt.datetime(2026, 10, day, 3, tzinfo=dt.UTC)))
     world.post_event(make_event("dev-b", bin_id="x1", bin_category="other", item="broom", flags=()))
+    plan_site_a(world)
+    litter = littering()
+    world.post_event(litter)
+    r = world.client.post(f"/api/v1/events/{ids[2]}/review", json={"action": "confirm"}, headers=world.user())
+    assert r.status_code == 200, r.text
+    r = world.client.post(
+        "/api/v1/work-orders", json={"event_id": ids[2], "note": "sort it " * 30}, headers=world.user()
+    )
+    assert r.status_code == 201, r.text
+    order = r.json()["order_id"]
     log_in(page, base, "admin", PASSWORDS["admin"], "/admin/sites")
     assert sideways_overflow(page) == 0
 
@@ -316,6 +327,10 @@ def test_every_page_fits_a_phone(live_server: LiveServer, phone):
         "/admin/devices",
         "/admin/users",
         "/admin/models",
+        "/admin/platform",
+        f"/events/{litter['event_id']}",
+        "/work-orders",
+        f"/work-orders/{order}",
         "/events/3f3f3f3f-0000-4000-8000-00000000000f",  # the error page
     ]
     for path in paths:

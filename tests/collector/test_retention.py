@@ -114,6 +114,28 @@ def test_only_the_files_whose_time_has_come_go(world: World, aged):
     assert export.headers["x-exported"] == "2"  # "confirmed lately" and "corrected into a violation"
 
 
+def test_an_open_work_order_keeps_its_evidence(world: World):
+    store, db, settings = world.app.state.store, world.app.state.db, world.app.state.settings
+    crop = jpeg(seed=40)
+    body = make_event(item="plastic_bag", flags=("kitchen_contamination",), evidence={"crop": crop})
+    world.post_event(body)
+    assert world.upload(body, "crop", crop).status_code == 201
+    r = world.client.post(f"/api/v1/events/{body['event_id']}/review", json={"action": "confirm"}, headers=world.user())
+    assert r.status_code == 200, r.text
+    r = world.client.post("/api/v1/work-orders", json={"event_id": body["event_id"]}, headers=world.user())
+    assert r.status_code == 201, r.text
+    order = r.json()["order_id"]
+    age(world, body["event_id"], 400, 366)  # a violation's retention is over
+    erin = world.user("erin")
+    assert world.client.post(f"/api/v1/work-orders/{order}/acknowledge", json={}, headers=erin).status_code == 200
+    assert count_due(db, settings).files == 0 and sweep(db, store, settings).files == 0
+    assert store.size(evidence_key(body["event_id"], "crop")) == len(crop)
+    r = world.client.post(f"/api/v1/work-orders/{order}/cancel", json={"note": "raised in error"}, headers=world.user())
+    assert r.status_code == 200, r.text
+    assert sweep(db, store, settings).files == 1  # once the order is done, the rules of the table apply
+    assert store.size(evidence_key(body["event_id"], "crop")) is None
+
+
 def test_violations_may_be_kept_longer_never_shorter(tmp_path):
     with pytest.raises(ValueError, match="violation_retention_days"):
         Settings(data_dir=tmp_path, evidence_retention_days=60, violation_retention_days=30)

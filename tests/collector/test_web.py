@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from binwatch.collector.db.tables import Login
 from binwatch.collector.web.session import COOKIE
+from tests.collector.observations import AT, emptying, littering, overflow, plan_site_a
 from tests.collector.support import PASSWORDS, World, clip, jpeg, make_event
 
 
@@ -259,6 +260,24 @@ def test_queue_shows_what_is_left_per_severity_flag_and_day(world: World):
     r = client.get("/review?day=22.11.2026")
     assert r.status_code == 303 and "yyyy-mm-dd" in r.headers["location"]
     assert client.get("/review?severity=nonsense&status=nonsense&flag=nonsense").status_code == 200
+
+
+def test_events_around_the_bins_in_the_queue_and_on_their_page(world: World):
+    plan_site_a(world)
+    litter, full = littering(), overflow()
+    for body in (litter, full, emptying(at=AT + dt.timedelta(minutes=5))):
+        world.post_event(body)
+    client = browser(world)
+    page = client.get("/review?severity=violation").text
+    for name in ('乱扔垃圾 <span lang="en">Littering</span>', '满溢 <span lang="en">Overflow</span>'):
+        assert name in page, name
+    assert f'data-id="{litter["event_id"]}"' in page
+    page = client.get(f"/events/{litter['event_id']}").text
+    assert '<strong id="observed">乱扔垃圾 <span lang="en">Littering</span></strong>' in page and "g1" in page
+    assert 'name="item"' not in page  # no item to correct on a littering event
+    assert f'href="/work-orders?event={litter["event_id"]}"' in page
+    page = client.get(f"/events/{full['event_id']}").text
+    assert '满溢 <span lang="en">Overflow</span>' in page and "o1" in page
 
 
 def test_a_verdict_moves_on_within_the_queue_and_offers_the_undo(world: World):

@@ -12,7 +12,7 @@ from binwatch.collector.api.defs.common import Request
 from binwatch.collector.db.tables import Event, EvidenceFile, Review, ReviewActionName
 from binwatch.collector.names import Note
 from binwatch.collector.search import QueueCounts
-from binwatch.events.schema import CategoryKey, EvidenceKind, Flag
+from binwatch.events.schema import CategoryKey, EventKind, EvidenceKind, Flag
 
 MAX_BATCH = 200  # events in one review request: a queue page holds at most 100
 
@@ -79,10 +79,20 @@ class EvidenceOut(BaseModel):
 
 class EventSummary(BaseModel):
     event_id: uuid.UUID
+    kind: EventKind
     device_id: str
     site_id: str
-    bin_id: str
-    bin_category: CategoryKey
+    bin_id: str | None = Field(description="null for littering, litter_cleared and mixed_collection")
+    bin_category: CategoryKey | None
+    zone_id: str | None = Field(description="ground zone (littering, litter_cleared) or collection zone")
+    fill_level: float | None = Field(description="overflow: share of the bin in use; emptying: before emptying")
+    quantity_l: float | None = Field(description="emptying: fill level × the bin's capacity in litres, when known")
+    categories: list[CategoryKey] | None = Field(description="mixed_collection: the categories emptied together")
+    resolves: uuid.UUID | None = Field(description="litter_cleared: the littering event it ends")
+    resolved_at: dt.datetime | None = Field(
+        description="littering: when the ground was seen clear again; overflow: when the bin was emptied"
+    )
+    resolved_by: uuid.UUID | None = Field(description="the litter_cleared or emptying event that resolved it")
     started_at: dt.datetime
     ended_at: dt.datetime
     received_at: dt.datetime
@@ -99,10 +109,18 @@ class EventSummary(BaseModel):
     def fields_of(cls, event: Event) -> dict:
         return {
             "event_id": event.id,
+            "kind": event.kind,
             "device_id": event.device_id,
             "site_id": event.site_id,
             "bin_id": event.bin_id,
             "bin_category": event.bin_category,
+            "zone_id": event.zone_id,
+            "fill_level": event.fill_level,
+            "quantity_l": event.quantity_l,
+            "categories": event.categories,
+            "resolves": event.resolves,
+            "resolved_at": event.resolved_at,
+            "resolved_by": event.resolved_by,
             "started_at": event.started_at,
             "ended_at": event.ended_at,
             "received_at": event.received_at,
