@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import av
 import numpy as np
 
 from binwatch.datasets import conditions
+from binwatch.datasets.images import ImageDecodeError, fit_within
+from binwatch.datasets.manifest import SampleSet
 from binwatch.training import binscene
 from binwatch.training.agent_crops import agent_crops
+from binwatch.training.cutout import MaskCache
+
+FURNITURE = 96  # other photos per worker that furnish the bins: two thirds cut out as earlier waste
+FURNITURE_SIDE = 128
 
 
 @dataclass(frozen=True)
@@ -147,3 +154,51 @@ def _box_with_margin(scene: np.ndarray, placed: np.ndarray, rng: np.random.Gener
     y0, y1 = max(0, int(ys.min() - m * h)), min(scene.shape[0], int(ys.max() + 1 + m * h))
     x0, x1 = max(0, int(xs.min() - m * w)), min(scene.shape[1], int(xs.max() + 1 + m * w))
     return scene[y0:y1, x0:x1].copy()
+
+
+class SceneMaker:
+    """Camera views of any training photo, with bins furnished from ``furniture`` (other photos of
+    the training side only: a held-out source never shows up, not even as clutter).
+
+    Picklable: each DataLoader worker loads its furniture and masks itself, on first use."""
+
+    def __init__(
+        self,
+        furniture: SampleSet,
+        mask_folder: str | Path,
+        fill: int,
+        recipe: CameraRecipe | None = None,
+        count: int = FURNITURE,
+        seed: int = 0,
+    ):
+        rng = np.random.default_rng(seed)
+        picks = rng.permutation(len(furniture))[:count]
+        self.store, self.paths = furniture.store, [furniture.samples[i].path for i in sorted(picks)]
+        self.mask_folder, self.fill, self.recipe = str(mask_folder), fill, recipe or CameraRecipe()
+        self._views: CameraViews | None = None
+
+    @property
+    def masks(self) -> MaskCache:
+        return MaskCache(self.mask_folder)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_views": None}
+
+    def _furnished(self) -> CameraViews:
+        if self._views is None:
+            masks, earlier, photos = self.masks, [], []
+            for k, path in enumerate(self.paths):
+                try:
+                    rgb = fit_within(self.store.read_rgb(path), FURNITURE_SIDE)
+                except (ImageDecodeError, OSError):
+                    continue
+                if k % 3 == 2:
+                    photos.append(rgb)
+                else:
+                    earlier.append(binscene.Cutout.from_mask(rgb, masks.get(rgb)))
+            self._views = CameraViews(self.fill, earlier, photos, self.recipe)
+        return self._views
+
+    def __call__(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """An RGB crop of ``rgb``'s item as the edge would classify it."""
+        return self._furnished().view(rgb, self.masks.get(rgb), rng)

@@ -73,20 +73,20 @@ def _clean(fg: np.ndarray) -> np.ndarray:
 
 
 class MaskCache:
-    """Masks on disk, one PNG per image named by a hash of its bytes, so that a data set's
-    masks are computed once for every run, fold and worker that uses them."""
+    """Masks on disk, one PNG per image named by a hash of its pixels, so that an image's mask
+    is computed once for every run, fold, data set and worker that uses it."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def path(self, data: bytes) -> Path:
-        digest = hashlib.sha256(data).hexdigest()[:24]
+    def path(self, rgb: np.ndarray) -> Path:
+        digest = hashlib.sha256(np.ascontiguousarray(rgb).tobytes()).hexdigest()[:24]
         return self.folder / digest[:2] / f"{digest}.png"
 
-    def get(self, data: bytes, rgb: np.ndarray) -> np.ndarray:
-        """The mask of the image whose encoded bytes are ``data`` and pixels ``rgb``."""
-        path = self.path(data)
+    def get(self, rgb: np.ndarray) -> np.ndarray:
+        """The mask of ``rgb``: read from disk, or computed and stored."""
+        path = self.path(rgb)
         if path.is_file():
             mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
             if mask is not None and mask.shape == rgb.shape[:2]:
