@@ -24,8 +24,6 @@ class TrainTransform:
     def __init__(
         self, preprocess: Preprocess, strength: float = 1.0, scenes: SceneMaker | None = None, camera: float = 0.0
     ):
-        if camera and scenes is None:
-            raise ValueError("camera views need a SceneMaker")
         self.preprocess, self.scenes, self.camera = preprocess, scenes, camera
         fill = preprocess.pad_value
         s = strength
@@ -44,12 +42,19 @@ class TrainTransform:
             ]
         )
 
-    def __call__(self, rgb: np.ndarray, rng: np.random.Generator | None = None) -> torch.Tensor:
+    def __call__(
+        self, rgb: np.ndarray, rng: np.random.Generator | None = None, camera: bool | None = None
+    ) -> torch.Tensor:
+        """A view of ``rgb``: a camera view with probability ``self.camera``, or as ``camera`` says."""
         if rng is None:  # a fresh view, from torch's generator (seeded per DataLoader worker)
             rng = np.random.default_rng(int(torch.randint(2**62, ()).item()))
         else:  # the photo pipeline draws from torch's generator: seed it from ``rng``
             torch.manual_seed(int(rng.integers(2**62)))
-        if self.scenes is not None and rng.random() < self.camera:
+        if camera is None:
+            camera = rng.random() < self.camera
+        if camera:
+            if self.scenes is None:
+                raise ValueError("camera views need a SceneMaker")
             return torch.from_numpy(self.preprocess(self.scenes(rgb, rng)))
         big = self.preprocess.letterbox(rgb, round(self.preprocess.size * 1.15))
         return self.pipeline(torch.from_numpy(big).permute(2, 0, 1).contiguous())

@@ -61,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     loso.add_argument("--sources", help="the sources to hold out, comma-separated (default: every source)")
     loso.add_argument("--compare", metavar="MODEL", help="also score this model (ONNX or .pt) on each held-out source")
+    loso.add_argument(
+        "--per-source", type=int, default=0, metavar="N", help="at most N images of each source (a seeded draw)"
+    )
     loso.set_defaults(func=run_loso, out="runs/loso")
 
     export = sub.add_parser("export", help="checkpoint → FP32 and INT8 ONNX, each checked against its source")
@@ -91,7 +94,7 @@ def run_loso(args) -> int:
     from binwatch.datasets.split import parse_sources
     from binwatch.training.loso import format_table, loso
 
-    report = loso(config_from(TrainConfig, args), parse_sources(args.sources), args.compare)
+    report = loso(config_from(TrainConfig, args), parse_sources(args.sources), args.compare, args.per_source)
     print(format_table(report))
     print(f"\nreport: {args.out}/loso.json, calibration: {args.out}/calibration.json")
     return 0

@@ -69,8 +69,8 @@ class TrainConfig:
     store_views: int = field(
         default=0,
         metadata={
-            "help": "train on stored features of the frozen part, N augmented views per image (the CPU recipe; "
-            "needs --freeze-blocks); 0: train end to end on fresh views"
+            "help": "train on stored features of the frozen part, N augmented views per image, photo and camera "
+            "views in turn (the CPU recipe; needs --freeze-blocks); 0: train end to end on fresh views"
         },
     )
     feature_store: str = field(

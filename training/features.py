@@ -1,11 +1,13 @@
 """Stored features of the network's frozen part: what makes training feasible on a CPU.
 
 With the stem and the first blocks frozen, their output depends only on the picture. So each
-image is turned into one clean view (for validation) and ``views`` augmented ones (for training)
-once, passed through the frozen part once, and stored as float16 in a memory-mapped file; every
-epoch, fold and run with the same frozen weights, views and images then trains only the rest of
-the network on what is stored. A view is seeded by the store's seed, the image's path and the
-view's index, so a teacher's store and a student's store hold features of the same pictures.
+image is turned into one clean view (view 0, for validation) and ``views`` augmented ones (for
+training: odd views are photo views, even ones camera views, so that the share of camera views
+is chosen when training, not when storing) once, passed through the frozen part once, and
+stored as float16 in a memory-mapped file. Every epoch, fold and run with the same frozen
+weights, views and images then trains only the rest of the network on what is stored. A view
+is seeded by the store's seed, the image's path and the view's index, so a teacher's store and
+a student's store hold features of the same pictures.
 
 A store lives in ``<root>/<fingerprint>/``: the fingerprint hashes everything its contents
 depend on, so a changed recipe never reads stale features. Building is resumable: rows are
@@ -69,7 +71,10 @@ class _Views(Dataset):
             rgb = self.data.store.read_rgb(path)
             key = path_seed(path)
             out = [self.clean(rgb)]
-            out += [self.train(rgb, np.random.default_rng([self.seed, key, k])) for k in range(1, self.views + 1)]
+            out += [
+                self.train(rgb, np.random.default_rng([self.seed, key, k]), camera=k % 2 == 0)
+                for k in range(1, self.views + 1)
+            ]
             return i, torch.stack(out), True
         except (ImageDecodeError, OSError) as exc:
             log.warning("skipping %s: %s", path, exc)
@@ -87,6 +92,11 @@ class FeatureStore:
     @property
     def views(self) -> int:
         return self.features.shape[1] - 1
+
+    def view_kinds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The indices of the photo views and of the camera views."""
+        all_views = np.arange(1, self.views + 1)
+        return all_views[all_views % 2 == 1], all_views[all_views % 2 == 0]
 
     @classmethod
     def open(

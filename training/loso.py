@@ -36,13 +36,21 @@ def _raw_group(group: str) -> str:
     return group.split(":", 1)[-1]
 
 
-def universe_of(cfg: TrainConfig) -> tuple[manifest.SampleSet, set[str]]:
-    """Every item-labelled image of ``--data`` and ``--extra-data`` as one set, and the paths of
-    the extra ones (training material only: never held out, never scored)."""
+def universe_of(cfg: TrainConfig, per_source: int = 0) -> tuple[manifest.SampleSet, set[str]]:
+    """Every item-labelled image of ``--data`` (at most ``per_source`` of each source, a seeded draw,
+    when set) and of ``--extra-data`` as one set, and the paths of the extra ones (training
+    material only: never held out, never scored)."""
     data = manifest.load(cfg.data)
     samples = item_labelled(data)
+    rng = np.random.default_rng(cfg.seed)
+    if per_source:
+        by_source: dict[str, list[int]] = {}
+        for i, s in enumerate(samples):
+            by_source.setdefault(s.source, []).append(i)
+        chosen = [i for ids in by_source.values() for i in rng.permutation(ids)[:per_source].tolist()]
+        samples = [samples[i] for i in sorted(chosen)]
     if cfg.limit:
-        keep = np.random.default_rng(cfg.seed).permutation(len(samples))[: cfg.limit]
+        keep = rng.permutation(len(samples))[: cfg.limit]
         samples = [samples[i] for i in sorted(keep)]
     base = data.subset(samples)
     base.skipped = data.skipped
@@ -125,23 +133,30 @@ def compare(model_path: str, universe: manifest.SampleSet, sources: list[str], e
     return {"model": classifier.meta.version, "precision": classifier.meta.precision, "sources": out}
 
 
-def loso(cfg: TrainConfig, sources: list[str], compare_model: str | None = None) -> dict:
+def loso(cfg: TrainConfig, sources: list[str], compare_model: str | None = None, per_source: int = 0) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    universe, extra = universe_of(cfg)
+    universe, extra = universe_of(cfg, per_source)
     known = sorted({s.source for s in universe.samples if s.path not in extra})
     unknown = sorted(set(sources) - set(known))
     if unknown:
         raise ValueError(f"unknown source(s) {', '.join(unknown)}; the data has {', '.join(known)}")
     sources = sources or known
     labels = list(taxonomy.ITEM_KEYS)
+    # One store for every fold: bins are furnished only with photos of sources no fold holds out.
+    furniture = universe.subset([s for s in universe.samples if s.source not in sources and s.path not in extra])
     folds: dict[str, dict] = {}
     results: dict[str, dict] = {}
     for source in sources:
         train_set, val_set = fold(universe, source, extra)
         log.info("fold %s: %d training images, %d held out", source, len(train_set), len(val_set))
         fold_cfg = replace(cfg, out=str(out / source), val_sources=source, select="last", resume=False)
-        train(fold_cfg, splits=(train_set, val_set), universe=universe if cfg.store_views else None)
+        train(
+            fold_cfg,
+            splits=(train_set, val_set),
+            universe=universe if cfg.store_views else None,
+            furniture=furniture,
+        )
         kept = np.load(out / source / "val_predictions.npz")
         p_item, y_item = kept["item_probs"], kept["y_item"]
         to_category = taxonomy.category_matrix(labels, CATEGORIES)
@@ -151,6 +166,7 @@ def loso(cfg: TrainConfig, sources: list[str], compare_model: str | None = None)
         "data": cfg.data,
         "recipe": {k: v for k, v in asdict(cfg).items() if k not in ("out", "val_sources", "select", "resume")},
         "kept": "last epoch",
+        "per_source": per_source or "all",
         "sources": results,
         "mean": mean_row(results),
     }

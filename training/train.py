@@ -199,11 +199,18 @@ class Stored:
         for _ in range(self.steps):
             pick = rng.choice(len(self.train_rows), self.cfg.batch_size, p=self.p)
             rows = self.train_rows[pick]
-            views = rng.integers(1, self.store.views + 1, len(rows))
+            views = self._views(rng, len(rows))
             teacher = None
             if self.teacher_logits is not None:
                 teacher = torch.from_numpy(self.teacher_logits[rows, views].astype(np.float32))
             yield self.store.take(rows, views), torch.from_numpy(self.train_y[pick]), teacher
+
+    def _views(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """A stored view per draw: a camera view with probability ``--camera``, else a photo view."""
+        photo, camera = self.store.view_kinds()
+        if not len(camera) or not len(photo):
+            return rng.choice(photo if len(photo) else camera, n)
+        return np.where(rng.random(n) < self.cfg.camera, rng.choice(camera, n), rng.choice(photo, n))
 
     def val_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, np.ndarray]]:
         positions = np.flatnonzero(self.store.readable[self.val_rows])
@@ -278,10 +285,12 @@ def train(
     cfg: TrainConfig,
     splits: tuple[manifest.SampleSet, manifest.SampleSet] | None = None,
     universe: manifest.SampleSet | None = None,
+    furniture: manifest.SampleSet | None = None,
 ) -> Path:
-    """Train and return the kept checkpoint's path. ``splits`` overrides reading ``cfg.data``;
-    ``universe`` (stored features) is the set to store views of, shared by several runs
-    (the folds of ``binwatch loso``); by default the training and validation images."""
+    """Train and return the kept checkpoint's path. ``splits`` overrides reading ``cfg.data``.
+    Several runs (the folds of ``binwatch loso``) share one store of features by passing the same
+    ``universe`` (the images to store views of; by default the training and validation images)
+    and ``furniture`` (the photos that furnish camera views; by default the training images)."""
     if cfg.select not in ("best", "last"):
         raise ValueError(f"--select must be best or last, not {cfg.select!r}")
     torch.manual_seed(cfg.seed)
@@ -303,10 +312,10 @@ def train(
         net.to(memory_format=torch.channels_last)
 
     scenes = None
-    if cfg.camera:
-        scenes = SceneMaker(train_set, cfg.masks, preprocess.pad_value, seed=cfg.seed)
+    if cfg.camera or cfg.store_views > 1:  # a store holds camera views whatever share training draws
+        scenes = SceneMaker(furniture or train_set, cfg.masks, preprocess.pad_value, seed=cfg.seed)
     transform = TrainTransform(preprocess, cfg.augment_strength, scenes, cfg.camera)
-    recipe = {"camera": cfg.camera, "strength": cfg.augment_strength, "furniture": scenes.paths if scenes else []}
+    recipe = {"strength": cfg.augment_strength, "furniture": scenes.paths if scenes else []}
     steps_per_epoch = max(1, len(train_set) // cfg.batch_size)
     store_info: dict = {}
     if cfg.store_views:
