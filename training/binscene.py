@@ -54,16 +54,12 @@ class Cutout:
         return Cutout(rgb, alpha)
 
 
-def rounded_outline(shape: tuple[int, int], radius: float = 0.25) -> np.ndarray:
-    """A 0–1 rounded rectangle filling ``shape``, corners of ``radius`` of the short side."""
+def rounded_outline(shape: tuple[int, int], power: float = 4.0) -> np.ndarray:
+    """A 0–1 superellipse (|x|^p + |y|^p ≤ 1) filling ``shape``: a box with rounded corners."""
     h, w = shape
-    r = max(1, round(radius * min(h, w)))
-    mask = np.zeros((h, w), np.uint8)
-    cv2.rectangle(mask, (r, 0), (w - 1 - r, h - 1), 1, -1)
-    cv2.rectangle(mask, (0, r), (w - 1, h - 1 - r), 1, -1)
-    for cx, cy in ((r, r), (w - 1 - r, r), (r, h - 1 - r), (w - 1 - r, h - 1 - r)):
-        cv2.circle(mask, (cx, cy), r, 1, -1, cv2.LINE_AA)
-    return mask.astype(np.float32)
+    y = np.abs(np.linspace(-1.0, 1.0, h, dtype=np.float32))[:, None]
+    x = np.abs(np.linspace(-1.0, 1.0, w, dtype=np.float32))[None, :]
+    return (x**power + y**power <= 1.0).astype(np.float32)
 
 
 def smooth_noise(shape: tuple[int, int], rng: np.random.Generator, cells: tuple[int, int]) -> np.ndarray:
