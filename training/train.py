@@ -442,7 +442,7 @@ def train(
 
         ema_state = {k: v.detach().cpu() for k, v in ema.module.state_dict().items()}
         if cfg.select == "last" or report["macro_f1"] > best_f1:
-            best_f1 = max(best_f1, report["macro_f1"])
+            best_f1 = report["macro_f1"]  # the kept epoch's, also when it is the last and not the best
             checkpoint.save(best_path, ema_state, info_for(epoch + 1, report))
             kept = predictions
         train_state = {"optimizer": optimizer.state_dict(), "ema": ema_state, "epoch": epoch, "best_f1": best_f1}
