@@ -19,6 +19,7 @@ from binwatch.edge.config import ScheduleConfig, ThresholdConfig
 from binwatch.edge.consensus import Consensus
 from binwatch.events.rules import item_flags
 from binwatch.events.schema import Flag
+from binwatch.inference.calibration import abstains
 
 
 def within_hours(at: datetime, schedule: ScheduleConfig) -> bool:
@@ -55,7 +56,7 @@ def decide(
         abstain_below = thresholds.abstain_confidence
         if abstain_below is None:
             abstain_below = consensus.abstain_below
-        if abstain_below is not None and consensus.top.category_score < abstain_below:
+        if abstains(consensus.top.category_score, abstain_below):
             suspected = item_flags(bin_category, consensus.top.category, contaminant_likely)
             flags = [Flag.UNCERTAIN] if suspected else []
         else:

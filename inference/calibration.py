@@ -8,8 +8,10 @@ up to a constant) and renormalises, and the categories are summed again from the
 
 The abstain threshold is the lowest calibrated category confidence at which the predictions a
 model acts on are still right ``precision`` of the time; below it the edge accuses no one and
-asks a supervisor (``edge/flags.py``). Both travel in the model's metadata (``binwatch.calibration``);
-a model without them keeps its raw scores and never abstains.
+asks a supervisor (``edge/flags.py``). When no confidence gives that precision on held-out sources,
+the threshold is 1.0 and the model abstains always: a fitted model that cannot be trusted accuses no
+one. Both travel in the model's metadata (``binwatch.calibration``); a model without them keeps its
+raw scores and never abstains.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ MIN_COVERED = 20  # a precision measured on fewer predictions than this is not a
 @dataclass(frozen=True)
 class Calibration:
     temperature: float = 1.0
-    abstain_below: float | None = None  # calibrated top-category probability; None: never abstain
+    abstain_below: float | None = None  # calibrated top-category probability; None: never, 1.0: always abstain
     precision: float | None = None  # the precision the threshold was chosen for
     fitted_on: str = ""  # what it was fitted on: held-out sources and image count
 
@@ -103,17 +105,35 @@ def coverage_curve(category_probs: np.ndarray, y_category: np.ndarray, points: i
     return rows
 
 
-def abstain_threshold(category_probs: np.ndarray, y_category: np.ndarray, precision: float) -> float | None:
+def abstains(confidence, abstain_below: float | None):
+    """Whether a prediction of this calibrated ``confidence`` (a number or an array) is left to a
+    supervisor: below the threshold, and at any confidence when the threshold is 1.0."""
+    confidence = np.asarray(confidence)
+    if abstain_below is None:
+        return np.zeros(confidence.shape, bool)
+    return (confidence < abstain_below) | (abstain_below >= 1.0)
+
+
+def rule_text(abstain_below: float | None) -> str:
+    """The abstain rule in words, for tables and logs."""
+    if abstain_below is None:
+        return "never abstains"
+    if abstain_below >= 1.0:
+        return "abstains always (no confidence reaches the precision)"
+    return f"abstains below {abstain_below:.3f}"
+
+
+def abstain_threshold(category_probs: np.ndarray, y_category: np.ndarray, precision: float) -> float:
     """The lowest confidence such that the predictions at or above it are right at least
-    ``precision`` of the time (the most coverage for that precision); ``None`` when even the
-    most confident ``MIN_COVERED`` predictions miss it."""
+    ``precision`` of the time (the most coverage for that precision); 1.0, abstain always, when
+    even the most confident ``MIN_COVERED`` predictions miss it."""
     confidence = category_probs.max(axis=1)
     order = np.argsort(-confidence, kind="stable")
     correct = (category_probs.argmax(axis=1) == y_category)[order]
     running = np.cumsum(correct) / np.arange(1, len(correct) + 1)
     ok = np.flatnonzero((running >= precision) & (np.arange(1, len(correct) + 1) >= MIN_COVERED))
     if len(ok) == 0:
-        return None
+        return 1.0
     k = int(ok.max())
     if k == len(order) - 1:
         return 0.0  # everything meets the precision: never abstain
@@ -131,7 +151,7 @@ def fit(
     _, calibrated = tempered(item_probs, to_category, temperature)
     threshold = abstain_threshold(calibrated, y_category, precision)
     calibration = Calibration(round(temperature, 4), threshold, precision, fitted_on)
-    confident = calibrated.max(axis=1) >= (threshold if threshold is not None else 2.0)
+    confident = ~abstains(calibrated.max(axis=1), threshold)
     correct = calibrated.argmax(axis=1) == y_category
     summary = {
         "images": len(y_category),

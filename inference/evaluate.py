@@ -25,7 +25,7 @@ import numpy as np
 from binwatch.datasets import conditions
 from binwatch.datasets.images import ImageDecodeError
 from binwatch.datasets.manifest import SampleSet
-from binwatch.inference.calibration import coverage_curve
+from binwatch.inference.calibration import abstains, coverage_curve, rule_text
 from binwatch.inference.metrics import category_report, item_report
 
 
@@ -77,7 +77,7 @@ def evaluate(classifier, samples: SampleSet, batch_size: int = 64, latency_image
     report["coverage_curve"] = coverage_curve(p_cat, y_cat)
     threshold = meta.calibration.abstain_below
     if threshold is not None:
-        acted = p_cat.max(1) >= threshold
+        acted = ~abstains(p_cat.max(1), threshold)
         report["abstain"] = {
             "threshold": threshold,
             "target_precision": meta.calibration.precision,
@@ -219,7 +219,7 @@ def format_table(report: dict) -> str:
         a = report["abstain"]
         precision = "-" if a["precision"] is None else f"{a['precision']:.4f}"
         lines.append(
-            f"the model abstains below {a['threshold']:.3f} (chosen for precision {a['target_precision']}): "
+            f"the model {rule_text(a['threshold'])} (chosen for precision {a['target_precision']}): "
             f"here coverage {a['coverage']:.4f}, precision {precision}"
         )
     if "degraded" in report:

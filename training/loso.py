@@ -99,7 +99,7 @@ def cross_fitted(folds: dict[str, dict], precision: float) -> dict[str, dict]:
         temperature = calibration.fit_temperature(p, y, to_category)
         threshold = calibration.abstain_threshold(calibration.tempered(p, to_category, temperature)[1], y, precision)
         _, calibrated = calibration.tempered(here["p_item"], to_category, temperature)
-        acted = calibrated.max(1) >= (threshold if threshold is not None else 2.0)
+        acted = ~calibration.abstains(calibrated.max(1), threshold)
         correct = calibrated.argmax(1) == here["y_category"]
         out[source] = {
             "temperature": temperature,
@@ -227,8 +227,9 @@ def format_table(report: dict) -> str:
         lines.append(f"compared: model {c['model']} ({c['precision']}), category accuracy on the same images")
     cal = report["calibration"]
     lines.append(
-        f"\ncalibration fitted on all held-out predictions: temperature {cal['temperature']:.3f}, abstain below "
-        f"{cal['abstain_below']} for precision {cal['precision']} (ECE {cal['in_sample']['ece_before']:.3f} → "
+        f"\ncalibration fitted on all held-out predictions: temperature {cal['temperature']:.3f}, the model "
+        f"{calibration.rule_text(cal['abstain_below'])} for precision {cal['precision']} "
+        f"(ECE {cal['in_sample']['ece_before']:.3f} → "
         f"{cal['in_sample']['ece_after']:.3f} in sample)"
     )
     cross = report.get("calibration_cross_fitted")

@@ -494,4 +494,5 @@ def keep_predictions(out: Path, best: Path, val_set, labels, kept: Predictions, 
     info.calibration = cal.to_dict()
     info.metrics["calibration_fit"] = summary
     checkpoint.save(best, payload["state_dict"], info)
-    log.info("calibration on %s: T %.3f, abstain below %s; %s", fitted_on, cal.temperature, cal.abstain_below, summary)
+    rule = calibration.rule_text(cal.abstain_below)
+    log.info("calibration on %s: T %.3f, the model %s; %s", fitted_on, cal.temperature, rule, summary)

@@ -12,6 +12,7 @@ from binwatch.datasets import manifest, taxonomy
 from binwatch.inference.calibration import (
     Calibration,
     abstain_threshold,
+    abstains,
     coverage_curve,
     fit,
     fit_temperature,
@@ -65,7 +66,10 @@ def test_the_threshold_gives_the_precision_it_was_chosen_for():
     # The lowest such threshold: one step lower and the precision falls below the target.
     lower = categories.max(1) >= np.sort(categories.max(1)[categories.max(1) < threshold])[-1]
     assert (categories.argmax(1) == y)[lower].mean() < 0.9
-    assert abstain_threshold(categories, y, 1.01) is None  # unreachable
+    # Unreachable: the model is to abstain on every prediction, whatever its confidence.
+    assert abstain_threshold(categories, y, 1.01) == 1.0
+    assert abstains(np.array([0.2, 0.999, 1.0]), 1.0).all() and abstains(1.0, 1.0)
+    assert not abstains(np.array([0.2, 1.0]), None).any() and list(abstains([0.5, 0.7], 0.6)) == [True, False]
     curve = coverage_curve(categories, y)
     coverages = [row["coverage"] for row in curve]
     assert coverages[0] == 1.0 and coverages == sorted(coverages, reverse=True)

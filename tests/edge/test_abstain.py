@@ -44,6 +44,15 @@ def test_above_the_threshold_the_usual_rules_decide(classifier):
     assert split.top.category_score >= 0.5 and decide("kitchen", split, NOON, THRESHOLDS, ANY_TIME) == []
 
 
+def test_a_model_that_reaches_the_precision_at_no_confidence_accuses_no_one(classifier):
+    """Its threshold is 1.0: even a certain prediction is left to a supervisor."""
+    meta = replace(classifier.meta, calibration=Calibration(abstain_below=1.0, precision=0.9))
+    certain = crops(meta, *[("battery", 1.0)] * 5)
+    assert certain.top.category_score == 1.0
+    assert decide("kitchen", certain, NOON, THRESHOLDS, ANY_TIME) == [Flag.UNCERTAIN]
+    assert decide("hazardous", certain, NOON, THRESHOLDS, ANY_TIME) == []
+
+
 def test_the_site_may_override_the_models_threshold(classifier):
     meta = replace(classifier.meta, calibration=Calibration(abstain_below=0.95, precision=0.9))
     battery = crops(meta, *[("battery", 0.9)] * 5)
