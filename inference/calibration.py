@@ -4,7 +4,11 @@ A network trained with label smoothing on one set of photos is not calibrated on
 0.8 is not right 80 % of the time on a new camera. One temperature ``T`` (item logits divided by
 ``T``), fitted on sources the model never trained on, fixes most of that without changing any
 prediction. The graph outputs probabilities, so ``tempered`` divides their logarithms (the logits
-up to a constant) and renormalises, and the categories are summed again from the items.
+up to a constant) and renormalises, the items' and the categories' each. The categories are not
+summed again from softened items: that would change the top category, for softened items of a
+category with many items (recyclable has 11) outweigh one confident item of a category with few
+(hazardous has 5). Done that way, a temperature fitted on the other held-out sources took the
+leave-one-source-out mean from 0.340 to 0.221 and loose pills from hazardous to recyclable.
 
 The abstain threshold is the lowest calibrated category confidence at which the predictions a
 model acts on are still right ``precision`` of the time; below it the edge accuses no one and
@@ -52,13 +56,19 @@ class Calibration:
 
 
 def tempered(item_probs: np.ndarray, to_category: np.ndarray, temperature: float) -> tuple[np.ndarray, np.ndarray]:
-    """Item probabilities softened (T > 1) or sharpened (T < 1), and their category sums."""
-    if temperature != 1.0:
-        logits = np.log(np.clip(item_probs.astype(np.float64), 1e-12, 1.0)) / temperature
-        logits -= logits.max(axis=-1, keepdims=True)
-        scaled = np.exp(logits)
-        item_probs = (scaled / scaled.sum(axis=-1, keepdims=True)).astype(np.float32)
-    return item_probs, item_probs @ to_category
+    """Item probabilities and their category sums, each softened (T > 1) or sharpened (T < 1):
+    the top item and the top category stay what they were."""
+    category_probs = item_probs @ to_category
+    if temperature == 1.0:
+        return item_probs, category_probs
+    return _scaled(item_probs, temperature), _scaled(category_probs, temperature)
+
+
+def _scaled(probs: np.ndarray, temperature: float) -> np.ndarray:
+    logits = np.log(np.clip(probs.astype(np.float64), 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    scaled = np.exp(logits)
+    return (scaled / scaled.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
 def fit_temperature(item_probs: np.ndarray, y_category: np.ndarray, to_category: np.ndarray) -> float:

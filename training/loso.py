@@ -105,6 +105,7 @@ def cross_fitted(folds: dict[str, dict], precision: float) -> dict[str, dict]:
             "temperature": temperature,
             "threshold": threshold,
             "ece": expected_calibration_error(calibrated, here["y_category"]),
+            "accuracy": float(correct.mean()),  # the top category can move with the temperature
             "coverage": float(acted.mean()),
             "precision": float(correct[acted].mean()) if acted.any() else None,
             "acted": int(acted.sum()),
@@ -176,6 +177,7 @@ def loso(cfg: TrainConfig, sources: list[str], compare_model: str | None = None,
         report["calibration_cross_fitted"] = {
             "folds": cross,
             "mean_ece": float(np.mean([c["ece"] for c in cross.values()])),
+            "mean_accuracy": float(np.mean([c["accuracy"] for c in cross.values()])),
             "pooled_precision": sum(c["acted_correct"] for c in cross.values()) / acted if acted else None,
             "pooled_coverage": acted / sum(r["images"] for r in results.values()),
         }
@@ -236,7 +238,8 @@ def format_table(report: dict) -> str:
     if cross:
         precision = cross["pooled_precision"]
         lines.append(
-            f"fitted on the other folds, scored on each: mean ECE {cross['mean_ece']:.3f}, "
+            f"fitted on the other folds, scored on each: mean accuracy {cross['mean_accuracy']:.3f}, "
+            f"mean ECE {cross['mean_ece']:.3f}, "
             f"precision {'-' if precision is None else f'{precision:.3f}'} at coverage {cross['pooled_coverage']:.3f}"
         )
     return "\n".join(lines)

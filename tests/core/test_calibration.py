@@ -45,6 +45,14 @@ def test_temperature_one_changes_nothing_and_others_keep_the_ranking():
     assert (soft.argmax(1) == p.argmax(1)).all() and np.allclose(soft.sum(1), 1, atol=1e-5)
     assert soft.max(1).mean() < p.max(1).mean()  # softer
     assert np.allclose(soft_categories.sum(1), 1, atol=1e-5)
+    # The top category stays too, also where softened items of a category with many items would
+    # outweigh one confident item of a category with few.
+    pill = np.full((1, len(LABELS)), 0.3 / (len(LABELS) - 1), np.float32)
+    pill[0, LABELS.index("medicine")] = 0.7
+    for t in (0.5, 2.0, 3.0, 8.0):
+        _, categories = tempered(pill, TO_CATEGORY, t)
+        assert taxonomy.CATEGORY_KEYS[int(categories.argmax())] == "hazardous"
+    assert (soft_categories.argmax(1) == (p @ TO_CATEGORY).argmax(1)).all()
 
 
 def test_a_fitted_temperature_undoes_overconfidence():
@@ -110,7 +118,9 @@ def test_inference_applies_the_models_calibration_and_old_models_have_none(relea
     items, categories = calibrated.probabilities(batch)
     assert (items.argmax(1) == raw_items.argmax(1)).all()
     assert (items.max(1) < raw_items.max(1)).all()  # softened
-    assert np.allclose(categories, items @ calibrated.meta.to_category, atol=1e-5)
+    # Categories are softened themselves, not summed from softened items: the top one stays.
+    assert (categories.argmax(1) == raw_categories.argmax(1)).all()
+    assert (categories.max(1) < raw_categories.max(1)).all()
     _with_props(fp32, tmp_path / "bad.onnx", **{"binwatch.calibration": '{"temperature": -1}'})
     with pytest.raises(ValueError, match="malformed binwatch metadata"):
         Classifier(tmp_path / "bad.onnx")
