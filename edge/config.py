@@ -128,6 +128,13 @@ class ThresholdConfig(_Section):
     consensus_agreement: float = Field(
         default=0.6, ge=0, le=1, description="share of crops that must agree with the consensus for a flag"
     )
+    abstain_confidence: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="below this calibrated confidence a suspected violation is marked `uncertain`, not flagged; "
+        "default: the model's own threshold (none for a model without one)",
+    )
 
 
 class ClipConfig(_Section):

@@ -14,6 +14,7 @@ from pathlib import Path
 import onnx
 import pytest
 
+from binwatch.datasets import taxonomy
 from binwatch.edge.config import dump
 from binwatch.edge.modelcheck import Rejected
 from binwatch.edge.offline import run_offline
@@ -58,11 +59,13 @@ def bad_models(tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("bad-models")
     preprocess = json.dumps({"size": 224, "mean": [0.5] * 3, "std": [0.5] * 3, "resize": "letterbox"})
     rewritten(tmp / "input-224.onnx", preprocess=preprocess)
-    rewritten(tmp / "29-labels.onnx", labels=json.dumps(["paper"] * 29))
+    # the newer taxonomy's 32 items, valid names, on a graph with 30 outputs
+    newer = taxonomy.VERSIONS["zmd-2024.2"]
+    rewritten(tmp / "32-labels.onnx", labels=json.dumps(list(newer)), taxonomy_version="zmd-2024.2")
     return {
         "input size": tmp / "input-224.onnx",
         "output count": without_output(tmp / "one-output.onnx", 1),
-        "label count": tmp / "29-labels.onnx",
+        "label count": tmp / "32-labels.onnx",
     }
 
 
@@ -71,7 +74,7 @@ def bad_models(tmp_path_factory) -> dict[str, Path]:
     [
         ("input size", "but its metadata says images of 3×224×224"),
         ("output count", "it has 1 outputs, not 2"),
-        ("label count", "its metadata names 29 items"),
+        ("label count", "its metadata names 32 items"),
     ],
 )
 def test_a_model_that_cannot_run_is_refused_at_start(scene_video, tmp_path, bad_models, bad, says):
