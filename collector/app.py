@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
@@ -11,10 +12,12 @@ from binwatch.collector.api import API_PREFIX, api_router
 from binwatch.collector.api.defs.common import Problem
 from binwatch.collector.api.errors import install_error_handlers
 from binwatch.collector.api.limits import BodyLimits
-from binwatch.collector.blobs import LocalBlobStore
+from binwatch.collector.blobs import SWEEP_AFTER_S, BlobStore, open_store
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.migrate import upgrade
+from binwatch.collector.errors import CollectorError
 from binwatch.collector.lookups import Lookups
+from binwatch.collector.retention import sweep_every
 from binwatch.collector.settings import Settings
 from binwatch.collector.throttle import LoginThrottle
 from binwatch.collector.web import install_web
@@ -26,13 +29,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the database is migrated (when ``migrate_on_start``) before the first request."""
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
+    db = Database.from_settings(settings)
     if settings.migrate_on_start:
         upgrade(db.write_engine)
+    store = open_store(settings)
+    sweep_uploads(store)  # what a kill left behind; then every hour while the app runs
+
+    async def sweep_uploads_hourly() -> None:
+        while True:
+            await asyncio.sleep(SWEEP_AFTER_S)
+            await asyncio.to_thread(sweep_uploads, store)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(app: FastAPI):
+        tasks = [asyncio.create_task(sweep_uploads_hourly())]
+        if settings.retention_sweep_s > 0:
+            tasks.append(asyncio.create_task(sweep_every(settings.retention_sweep_s, db, app.state.store, settings)))
         yield
+        for task in tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task  # a sweep in progress finishes first: its thread cannot be interrupted
         db.dispose()
 
     app = FastAPI(
@@ -47,9 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.store = LocalBlobStore(settings.blob_dir)
-    app.state.lookups = Lookups(db)
-    app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
+    app.state.store = store
+    app.state.lookups = Lookups(db, ttl_s=settings.auth_cache_s)
+    app.state.login_throttle = LoginThrottle(db, settings.login_max_failures, settings.login_window_s)
     app.include_router(api_router())
     install_error_handlers(app)
     install_web(app)
@@ -63,3 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     return app
+
+
+def sweep_uploads(store: BlobStore) -> None:
+    """Remove what killed uploads left behind; a store that cannot be reached now is tried again later."""
+    try:
+        store.sweep()
+    except (OSError, CollectorError):
+        log.exception("sweeping unfinished uploads failed; trying again in an hour")

@@ -25,10 +25,14 @@ from binwatch.collector.compliance import standing_flags
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Device, EventFlag, EvidenceFile, ReviewStatus, to_utc, utcnow
 from binwatch.collector.db.tables import Event as EventRow
-from binwatch.collector.errors import Conflict, Forbidden, Invalid
+from binwatch.collector.errors import Conflict, Forbidden, Invalid, TooEarly
+from binwatch.collector.settings import CLOCK_SKEW_S
 from binwatch.events.schema import Event, EventKind, EvidenceKind, Heartbeat
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# No device time before this: a box whose clock was reset (to 1970, or an RTC's 2000) dates its events
+# there, and they would count on days long gone. binwatch enforces the Zhumadian regulation of 2024.
+EARLIEST = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 _MAX_INT = 2**63 - 1
 _STORED = select(EventRow.body_sha256, EventRow.received_at).where(EventRow.id == bindparam("event_id"))
 _MISSING = (
@@ -63,6 +67,7 @@ def ingest(
     bins: Mapping[str, str],
     zone: ZoneInfo,
     max_evidence_bytes: int,
+    max_clock_skew_s: float = CLOCK_SKEW_S,
 ) -> Ingested:
     """Store ``event`` in its own committed transaction.
 
@@ -70,6 +75,8 @@ def ingest(
     insert fails on the primary key, and its second attempt finds the winner's row.
     """
     check_event(device, event, bins, max_evidence_bytes)
+    check_time(event.started_at, "started_at", max_clock_skew_s)
+    check_time(event.ended_at, "ended_at", max_clock_skew_s)
     try:
         with db.write_engine.begin() as connection:
             return ingest_event(connection, device, event, zone=zone)
@@ -92,8 +99,6 @@ def check_event(device: DeviceIdentity, event: Event, bins: Mapping[str, str], m
         if bins[event.bin_id] != event.bin_category:
             raise Invalid(f"bin {event.bin_id} is a {bins[event.bin_id]} bin, the event says {event.bin_category}")
     _printable(event.model_version, "model_version")
-    to_utc(event.started_at, "started_at")
-    to_utc(event.ended_at, "ended_at")
     for evidence in event.evidence:
         if evidence.size > max_evidence_bytes:
             raise Invalid(f"{evidence.kind.value} declares {evidence.size} bytes, over the limit {max_evidence_bytes}")
@@ -156,13 +161,34 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
     return Ingested(event.event_id, now, True, sorted(e.kind for e in event.evidence))
 
 
-def record_heartbeat(session: Session, device: DeviceIdentity, heartbeat: Heartbeat) -> dt.datetime:
+def check_time(moment: dt.datetime, what: str, max_clock_skew_s: float) -> None:
+    """A device's time lies between ``EARLIEST`` and the collector's clock plus ``max_clock_skew_s``.
+
+    A later one is refused with ``Retry-After``: a box whose clock runs a little ahead gets its
+    event in once the collector's clock has caught up, instead of losing it. Future events would
+    otherwise count in the statistics and the ledger of days that have not happened yet.
+    """
+    moment = to_utc(moment, what)
+    ahead = (moment - utcnow()).total_seconds()
+    if ahead > max_clock_skew_s:
+        raise TooEarly(
+            f"{what} {moment.isoformat()} is {ahead:.0f} s ahead of the collector's clock, more than the "
+            f"{max_clock_skew_s:.0f} s allowed: check the device's clock",
+            retry_after_s=ahead - max_clock_skew_s,
+        )
+    if moment < EARLIEST:
+        raise Invalid(f"{what} {moment.isoformat()} is before {EARLIEST.date()}: the device's clock is wrong")
+
+
+def record_heartbeat(
+    session: Session, device: DeviceIdentity, heartbeat: Heartbeat, max_clock_skew_s: float = CLOCK_SKEW_S
+) -> dt.datetime:
     """Keep the newest heartbeat on the device; it is what marks a device online."""
     if heartbeat.device_id != device.id:
         raise Forbidden(f"this token belongs to device {device.id}, not {heartbeat.device_id}")
     if heartbeat.site_id != device.site_id:
         raise Invalid(f"device {device.id} is registered at site {device.site_id}, not {heartbeat.site_id}")
-    to_utc(heartbeat.sent_at, "sent_at")
+    check_time(heartbeat.sent_at, "sent_at", max_clock_skew_s)
     _printable(heartbeat.model_version, "model_version")
     for key in heartbeat.stage_ms:
         _printable(key, "stage_ms key")

@@ -1,7 +1,9 @@
 """The Art. 15(5) ledger: one row per drop-off point and day, for the responsible entity to keep and report.
 
 Written as CSV in UTF-8 with a byte-order mark, so that spreadsheet programs show the
-Chinese names of sites and entities correctly.
+Chinese names of sites and entities correctly. Names and addresses are typed by people; a
+cell that starts like a formula is written with a leading apostrophe, which spreadsheet
+programs show as text instead of running it (OWASP's advice against CSV injection).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ COLUMNS = (
     "reviewed",
     "backlog",
 )
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def ledger_rows(
@@ -117,9 +120,16 @@ def ledger_csv(rows: list[dict]) -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({key: as_text(value) for key, value in row.items()})
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def as_text(value: object) -> object:
+    """A text cell that a spreadsheet would take for a formula, made plain text; other cells as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value

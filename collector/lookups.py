@@ -1,8 +1,11 @@
 """A short memory of what every ingest request looks up: device tokens and the bins of a site.
 
-Each entry lives ``ttl_s`` seconds (5 by default), so a hot ingest path reads the database
-only to write. Changes made through this process (a revoked or replaced token, new bins)
-are forgotten at once; other worker processes see them within ``ttl_s``.
+Each entry lives ``ttl_s`` seconds (``AUTH_CACHE_S``, 5 by default), so a hot ingest path reads
+the database only to write. Changes made through this process (a revoked or replaced token,
+new bins) are forgotten at once. Every other worker process, on any host, sees them once its
+entry runs out: a token revoked at time t is refused everywhere from t + ``ttl_s`` on (plus
+the time of one database read, for a lookup that was in flight at t). With ``ttl_s`` = 0
+nothing is remembered and a change applies to the next request on every worker.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Lookups:
         return None
 
     def _remember(self, table: dict, key: str, value) -> None:
+        if self.ttl_s <= 0:
+            return
         with self._lock:
             if len(table) >= MAX_ENTRIES:
                 table.clear()

@@ -121,6 +121,27 @@ def undo_review(session: Session, event_id: str, user: User, note: str = "") -> 
     return undo
 
 
+def review_many(
+    session: Session,
+    event_ids: list[str],
+    user: User,
+    action: ReviewAction,
+    *,
+    item: str | None = None,
+    category: str | None = None,
+    note: str = "",
+) -> list[Review]:
+    """One verdict (or undo) on several events in the caller's transaction, each audited on its own.
+    Any refusal raises, so the caller's rollback leaves every one of them as it was."""
+    if not event_ids:
+        raise Invalid("no events given")
+    if len(set(event_ids)) != len(event_ids):
+        raise Invalid("an event is named twice")
+    if action is ReviewAction.UNDO:
+        return [undo_review(session, event_id, user, note) for event_id in event_ids]
+    return [review_event(session, e, user, action, item=item, category=category, note=note) for e in event_ids]
+
+
 def history(session: Session, event_id: str) -> list[Review]:
     return list(session.scalars(select(Review).where(Review.event_id == event_id).order_by(Review.id)))
 

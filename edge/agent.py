@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -38,6 +39,7 @@ from binwatch.edge.evidence import EvidenceFile, EvidenceWriter
 from binwatch.edge.foreground import OpeningWatch
 from binwatch.edge.isolate import Box, compare
 from binwatch.edge.landing import Footage
+from binwatch.edge.modelcheck import verified
 from binwatch.edge.motion import NOISE_SIGMAS, MotionDetector, SmallFrame
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.region import Region, View, mean_view
@@ -55,8 +57,8 @@ STILL_VIEWS = 6  # clear, quiet views kept at the end of a disposal; their mean 
 
 
 def load_classifier(config: SiteConfig) -> Classifier:
-    """The site's model, or the shipped release model; one thread, as the box runs it."""
-    return Classifier(config.model or default_model_path(), threads=1)
+    """The site's model, or the shipped release model, checked as roll-out checks one; one thread."""
+    return verified(config.model or default_model_path())
 
 
 @dataclass
@@ -91,8 +93,11 @@ class Agent:
     """Frames with their timestamps in; events out, in the order they are concluded.
 
     With an ``outbox`` the agent keeps evidence and commits every event there before
-    returning it; without one it only decides (offline evaluation).
+    returning it; without one it only decides (offline evaluation). ``event_ids``, set for a
+    video file (``eventid.FileEventIds``), derives each event's id; otherwise ids are random.
     """
+
+    event_ids: Callable[[str, datetime], uuid.UUID] | None = None
 
     def __init__(
         self, config: SiteConfig, classifier: Classifier, *, outbox: Outbox | None = None, timing: Timing | None = None
@@ -296,7 +301,10 @@ class Agent:
         return events
 
     def _emit(self, v: _Verdict) -> Event:
-        event_id = uuid.uuid4()
+        event_id = self.event_ids(v.bin.config.id, v.segment.started_at) if self.event_ids else uuid.uuid4()
+        if self.outbox is not None and (known := self.outbox.stored(event_id)) is not None:
+            log.info("disposal at bin %s is event %s, committed by an earlier run", v.bin.config.id, event_id)
+            return known
         files: list[EvidenceFile] = []
         if self.outbox is not None:
             with self.timing.measure("evidence"):

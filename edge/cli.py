@@ -60,10 +60,12 @@ def _run(args: argparse.Namespace) -> int:
     from binwatch.edge import config, live, logs
 
     site = config.load(args.config)
-    if args.log_format == "json":
-        logs.use_json_logs()
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return live.run(site)
+    if args.log_format == "text":
+        return live.run(site)
+    logs.use_json_logs()
+    with logs.native_stderr_as_json():  # FFmpeg's and OpenCV's own lines become JSON entries too
+        return live.run(site)
 
 
 def _check_config(args: argparse.Namespace) -> int:

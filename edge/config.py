@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Literal, TypeGuard, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import shapely
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
+from shapely.validation import explain_validity
 
 from binwatch.events.schema import CategoryKey, Identifier
 
@@ -68,7 +70,8 @@ class BinConfig(_Section):
         description="the bin's category, one of " + ", ".join(f"`{c}`" for c in get_args(CategoryKey))
     )
     polygon: list[tuple[int, int]] = Field(
-        description="the opening: at least 3 `[x, y]` points in camera pixels, all inside the camera frame"
+        description="the opening: at least 3 `[x, y]` points in camera pixels, in order around it (its "
+        "outline may not cross itself), all inside the camera frame"
     )
 
     @field_validator("polygon")
@@ -78,6 +81,13 @@ class BinConfig(_Section):
             raise ValueError("at least 3 points")
         if any(x < 0 or y < 0 for x, y in points):
             raise ValueError("coordinates must be non-negative")
+        # A bow tie (points out of order) fills two triangles that meet at a point, not the opening.
+        outline = shapely.Polygon(points)
+        if not outline.is_valid:  # explain_validity says where, e.g. "Self-intersection[640 360]"
+            raise ValueError(
+                f"the outline crosses itself or encloses nothing ({explain_validity(outline)}); "
+                "list the points in order around the opening"
+            )
         return points
 
 
@@ -202,6 +212,12 @@ class StorageConfig(_Section):
     )
     budget_mb: float = Field(
         default=2048.0, gt=0, description="evidence waiting to be sent plus the database may not exceed this many MB"
+    )
+    reserve_mb: float = Field(
+        default=256.0,
+        ge=0,
+        description="MB of the storage device kept free: waiting evidence is evicted (as for the budget) before "
+        "the disk fills, so that events can still be committed",
     )
     keep_delivered_days: float = Field(
         default=7.0, ge=0, description="delivered outbox rows are forgotten after this many days (`status` history)"

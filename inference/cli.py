@@ -32,11 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_predict(args) -> int:
+    from binwatch.datasets.images import IMAGE_SUFFIXES
     from binwatch.inference.classifier import Classifier, default_model_path
-    from binwatch.inference.predict import predict_paths, write_jsonl
+    from binwatch.inference.predict import expand, predict_paths, write_jsonl
 
+    files = list(expand(args.paths))
+    if not files:
+        raise FileNotFoundError(
+            f"no images found in {', '.join(args.paths)} (image files end in {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
     classifier = Classifier(args.model or default_model_path(), threads=args.threads)
-    errors = write_jsonl(predict_paths(classifier, args.paths, args.batch_size), sys.stdout)
+    errors = write_jsonl(predict_paths(classifier, files, args.batch_size), sys.stdout)
     return 1 if errors else 0
 
 

@@ -6,6 +6,7 @@ validation metrics; ``last.pt`` also carries the optimiser state for ``--resume`
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +56,12 @@ def save(path: Path, state_dict: dict, info: ModelInfo, train_state: dict | None
 
 
 def load(path: str | Path) -> dict:
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as exc:  # what torch raises for damaged files
+        raise ValueError(f"{path}: not a readable checkpoint, truncated or corrupt ({exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a binwatch checkpoint")
     taxonomy.check_version(payload["info"]["taxonomy_version"], f"checkpoint {path}")

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -169,6 +170,17 @@ class Login(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class LoginAttempt(Base):
+    """A login attempt under one rate-limit key, kept unless it succeeded: the throttle every worker shares."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key", "key", "at"), Index("ix_login_attempts_at", "at"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class Event(Base):
     """One disposal as the edge box reported it, plus the current state of its review."""
 
@@ -227,9 +239,20 @@ class EventFlag(Base):
     standing: Mapped[bool] = mapped_column(Boolean)
 
 
+LIVE_EVIDENCE = "uploaded_at IS NOT NULL AND expired_at IS NULL"
+
+
 class EvidenceFile(Base):
+    """A declared evidence file; ``uploaded_at`` once it is stored, ``expired_at`` once retention deleted it."""
+
     __tablename__ = "evidence"
-    __table_args__ = {"sqlite_with_rowid": False}  # as event_flags
+    __table_args__ = (
+        # The files the retention sweep may delete, oldest first; deleted ones leave the index.
+        Index(
+            "ix_evidence_live", "uploaded_at", sqlite_where=text(LIVE_EVIDENCE), postgresql_where=text(LIVE_EVIDENCE)
+        ),
+        {"sqlite_with_rowid": False},  # as event_flags
+    )
 
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -237,6 +260,12 @@ class EvidenceFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def available(self) -> bool:
+        """Stored and not yet deleted by retention: there is a file to show."""
+        return self.uploaded_at is not None and self.expired_at is None
 
 
 class Review(Base):

@@ -18,10 +18,10 @@ STATIC = Path(__file__).with_name("static")
 
 def install_web(app: FastAPI) -> None:
     """Add the pages, their static files, and error answers as pages for everything outside the API."""
-    from binwatch.collector.web import admin, reports, review, session
+    from binwatch.collector.web import admin, queue, reports, review, session
     from binwatch.collector.web.render import page
 
-    for module in (session, review, reports, admin):
+    for module in (session, queue, review, reports, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

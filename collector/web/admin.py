@@ -27,6 +27,7 @@ from binwatch.collector.provisioning import (
 )
 from binwatch.collector.registry import add_version, list_versions, make_current, parse_metrics, roll_back
 from binwatch.collector.spool import measure_file
+from binwatch.collector.web.labels import text
 from binwatch.collector.web.render import page
 from binwatch.collector.web.session import Csrf, PageAdmin, check_csrf, redirect
 
@@ -70,7 +71,7 @@ def entities_create(request: Request, admin: PageAdmin, csrf: Csrf, name: Text, 
         request,
         "/admin/entities",
         lambda s: create_entity(s, name=name, type=type, contact=contact),
-        f"entity {name} added",
+        text("saved.entity_added", name=name),
     )
 
 
@@ -83,7 +84,7 @@ def entities_update(
         request,
         "/admin/entities",
         lambda s: update_entity(s, entity_id, name=name, type=type, contact=contact),
-        f"entity {name} saved",
+        text("saved.entity", name=name),
     )
 
 
@@ -111,7 +112,7 @@ def sites_create(
     def work(session):
         create_site(session, site_id=site_id, name=name, address=address, entity_id=entity_id, bins=parse_bins(bins))
 
-    return _act(request, "/admin/sites", work, f"site {site_id} added")
+    return _act(request, "/admin/sites", work, text("saved.site_added", id=site_id))
 
 
 @router.post("/sites/{site_id}")
@@ -130,7 +131,7 @@ def sites_update(
     def work(session):
         update_site(session, site_id, name=name, address=address, entity_id=entity_id, bins=parse_bins(bins))
 
-    response = _act(request, "/admin/sites", work, f"site {site_id} saved")
+    response = _act(request, "/admin/sites", work, text("saved.site", id=site_id))
     request.app.state.lookups.forget_site(site_id)
     return response
 
@@ -171,7 +172,8 @@ def devices_token(device_id: str, request: Request, admin: PageAdmin, csrf: Csrf
 @router.post("/devices/{device_id}/revoke")
 def devices_revoke(device_id: str, request: Request, admin: PageAdmin, csrf: Csrf):
     check_csrf(request.state.login, csrf)
-    response = _act(request, "/admin/devices", lambda s: revoke_device(s, device_id), f"device {device_id} revoked")
+    done = text("saved.device_revoked", id=device_id)
+    response = _act(request, "/admin/devices", lambda s: revoke_device(s, device_id), done)
     request.app.state.lookups.forget_device(device_id)
     return response
 
@@ -189,7 +191,7 @@ def users_create(request: Request, admin: PageAdmin, csrf: Csrf, username: Text,
         request,
         "/admin/users",
         lambda s: create_user(s, username=username, password=password, role=role),
-        f"user {username} added",
+        text("saved.user_added", name=username),
     )
 
 
@@ -208,7 +210,7 @@ def users_update(
         request,
         "/admin/users",
         lambda s: update_user(s, user_id, role=role, active=active, password=password or None),
-        "user saved",
+        text("saved.user"),
     )
 
 
@@ -224,10 +226,12 @@ async def models_upload(
     admin: PageAdmin,
     csrf: Csrf,
     version: Text,
-    sha256: Text,
     file: Annotated[UploadFile, File()],
+    sha256: Text = "",
     metrics: Text = "{}",
 ):
+    """Register an uploaded model. The SHA-256 is optional: the page's script computes it in the
+    browser, so that the server's own hash checks the transfer; without one the server's is kept."""
     check_csrf(request.state.login, csrf)
     settings = request.app.state.settings
 
@@ -238,7 +242,7 @@ async def models_upload(
             request.app.state.store,
             version=version,
             upload=upload,
-            sha256=sha256.strip(),
+            sha256=sha256.strip() or upload.sha256,
             metrics=parse_metrics(metrics),
             user=admin,
         )
@@ -247,16 +251,17 @@ async def models_upload(
         await run_in_threadpool(work)
     except CollectorError as exc:
         return redirect("/admin/models", error=str(exc))
-    return redirect("/admin/models", ok=f"model {version} registered")
+    return redirect("/admin/models", ok=text("saved.model", version=version))
 
 
 @router.post("/models/{version}/current")
 def models_current(version: str, request: Request, admin: PageAdmin, csrf: Csrf):
     check_csrf(request.state.login, csrf)
-    return _act(request, "/admin/models", lambda s: make_current(s, version, admin), f"model {version} is current")
+    done = text("saved.model_current", version=version)
+    return _act(request, "/admin/models", lambda s: make_current(s, version, admin), done)
 
 
 @router.post("/models/rollback")
 def models_rollback(request: Request, admin: PageAdmin, csrf: Csrf):
     check_csrf(request.state.login, csrf)
-    return _act(request, "/admin/models", roll_back, "rolled back to the previous version")
+    return _act(request, "/admin/models", roll_back, text("saved.rolled_back"))

@@ -13,7 +13,8 @@ from binwatch.collector.api.defs.admin import DeviceOut
 from binwatch.collector.db.tables import Device, Event, Site, utcnow
 from binwatch.collector.ledger import ledger_csv, ledger_rows
 from binwatch.collector.stats import tally, total
-from binwatch.collector.web.charts import compliance_by_row, disposals_by_day
+from binwatch.collector.web.charts import NARROW, WIDE, compliance_by_row, disposals_by_day
+from binwatch.collector.web.labels import text
 from binwatch.collector.web.render import page
 from binwatch.collector.web.session import PageUser, redirect
 
@@ -29,7 +30,7 @@ def stats_page(request: Request, user: PageUser, since: str = "", until: str = "
     try:
         first, last = _day(since), _day(until)
     except ValueError:
-        return redirect("/stats", error="dates are YYYY-MM-DD")
+        return redirect("/stats", error=text("bad_date"))
     with request.app.state.db.read() as session:
         tally_by = partial(tally, session, since=first, until=last, site_id=site or None)
         by_site, by_entity, by_day = tally_by("site"), tally_by("entity"), tally_by("day")
@@ -42,8 +43,8 @@ def stats_page(request: Request, user: PageUser, since: str = "", until: str = "
             "by_entity": by_entity,
             "by_day": by_day,
             "overall": total(by_site),
-            "site_chart": compliance_by_row(by_site),
-            "day_chart": disposals_by_day(by_day),
+            "site_charts": [compliance_by_row(by_site, width) for width in (WIDE, NARROW)],
+            "day_charts": [disposals_by_day(by_day, width) for width in (WIDE, NARROW)],
             "sites": sites,
             "since": since,
             "until": until,
@@ -57,7 +58,7 @@ def ledger_download(request: Request, user: PageUser, since: str = "", until: st
     try:
         first, last = _day(since), _day(until)
     except ValueError:
-        return redirect("/stats", error="dates are YYYY-MM-DD")
+        return redirect("/stats", error=text("bad_date"))
     with request.app.state.db.read() as session:
         rows = ledger_rows(session, since=first, until=last, site_id=site or None)
     return StreamingResponse(

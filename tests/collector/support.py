@@ -34,6 +34,24 @@ def clip(size: int = 50_000, seed: int = 0) -> bytes:
     return head + np.random.default_rng(seed).integers(0, 256, size - len(head), dtype=np.uint8).tobytes()
 
 
+def h264_clip(tmp: Path, frames: int = 24, size: tuple[int, int] = (320, 180)) -> bytes:
+    """A real H.264 MP4 (the edge's own writer), which a browser plays: a bar moving across a grey field."""
+    from binwatch.edge.clip import write_mp4
+
+    start = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    images = []
+    for i in range(frames):
+        image = np.full((size[1], size[0], 3), 90, np.uint8)
+        x = i * size[0] // frames
+        image[:, x : x + size[0] // 10] = (40, 160, 240)
+        ok, data = cv2.imencode(".jpg", image)
+        assert ok
+        images.append((start + dt.timedelta(seconds=i / 12), data.tobytes()))
+    path = tmp / "clip.mp4"
+    write_mp4(path, images, "avc1", lambda frame: frame)
+    return path.read_bytes()
+
+
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -22,6 +22,8 @@ ACCESS = {
     ("GET", "/api/v1/device/model"): "device",
     ("GET", "/api/v1/models/{version}/file"): "device_or_admin",
     ("GET", "/api/v1/events"): "user",
+    ("GET", "/api/v1/events/counts"): "user",
+    ("POST", "/api/v1/reviews"): "user",
     ("GET", "/api/v1/events/{event_id}"): "user",
     ("GET", "/api/v1/events/{event_id}/evidence/{kind}"): "user",
     ("POST", "/api/v1/events/{event_id}/review"): "user",

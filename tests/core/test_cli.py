@@ -60,3 +60,40 @@ def test_data_stats_and_bad_input_messages(samples_dir, tmp_path):
     assert stats["all"]["total"] == stats["train"]["total"] + stats["val"]["total"]
     result = binwatch("data", "stats", str(tmp_path), check=False)
     assert result.returncode == 2 and "no images found" in result.stderr
+
+
+def one_error_line(result) -> str:
+    """The command failed with exactly one line on stderr and no traceback; that line."""
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_predict_on_a_folder_without_images_says_so(tmp_path):
+    (tmp_path / "notes.txt").write_text("no pictures here")
+    line = one_error_line(binwatch("predict", str(tmp_path), check=False))
+    assert "no images found" in line and str(tmp_path) in line
+
+
+def test_export_of_a_corrupt_checkpoint_is_one_line(samples_dir, tmp_path):
+    release = next((Path(__file__).resolve().parents[2] / "model" / "release").glob("*.pt"))
+    truncated, garbage = tmp_path / "truncated.pt", tmp_path / "garbage.pt"
+    truncated.write_bytes(release.read_bytes()[:5000])
+    garbage.write_bytes(b"not a checkpoint at all")
+    for bad in (truncated, garbage):
+        result = binwatch("export", str(bad), "--data", str(samples_dir), "--out", str(tmp_path / "out"), check=False)
+        assert "not a readable checkpoint" in one_error_line(result)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_demo_on_a_port_in_use_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = binwatch("demo", "--port", str(port), "--dir", str(tmp_path / "demo"), check=False)
+    line = one_error_line(result)
+    assert f"127.0.0.1:{port}" in line and "in use" in line

@@ -11,7 +11,10 @@ from pydantic import BaseModel, Field
 from binwatch.collector.api.defs.common import Request
 from binwatch.collector.db.tables import Event, EvidenceFile, Review, ReviewActionName
 from binwatch.collector.names import Note
+from binwatch.collector.search import QueueCounts
 from binwatch.events.schema import CategoryKey, EvidenceKind, Flag
+
+MAX_BATCH = 200  # events in one review request: a queue page holds at most 100
 
 
 class EventAck(BaseModel):
@@ -56,18 +59,21 @@ class EvidenceOut(BaseModel):
     sha256: str
     size: int
     uploaded: bool
-    url: str | None = Field(description="download address (bearer login token), once uploaded")
+    expired_at: dt.datetime | None = Field(
+        description="when retention deleted the file (the event stays); null while it is kept"
+    )
+    url: str | None = Field(description="download address (bearer login token), once uploaded and until expired")
 
     @classmethod
     def of(cls, evidence: EvidenceFile, evidence_url) -> EvidenceOut:
-        uploaded = evidence.uploaded_at is not None
         return cls(
             kind=EvidenceKind(evidence.kind),
             name=evidence.name,
             sha256=evidence.sha256,
             size=evidence.size,
-            uploaded=uploaded,
-            url=evidence_url(evidence.kind) if uploaded else None,
+            uploaded=evidence.uploaded_at is not None,
+            expired_at=evidence.expired_at,
+            url=evidence_url(evidence.kind) if evidence.available else None,
         )
 
 
@@ -177,3 +183,29 @@ class ReviewRequest(Request):
 
 class UndoRequest(Request):
     note: Note = ""
+
+
+class ReviewManyRequest(Request):
+    event_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BATCH, description="each named once")
+    action: Literal["confirm", "reject", "correct", "undo"] = Field(
+        description="the same verdict for every event, or undo: the newest review of each"
+    )
+    item: str | None = Field(None, max_length=64, description="corrected item (taxonomy key); sets the category")
+    category: CategoryKey | None = Field(None, description="corrected category, when the item is unknown")
+    note: Note = ""
+
+
+class QueueCountsOut(BaseModel):
+    total: int = Field(description="unreviewed flagged events under all the filters")
+    by_severity: dict[Literal["violation", "review"], int] = Field(description="under every filter but severity")
+    by_flag: dict[Flag, int] = Field(description="per reported flag, under every filter but flag")
+    by_day: dict[dt.date, int] = Field(description="per local day, newest first, under every filter but day")
+
+    @classmethod
+    def of(cls, counts: QueueCounts) -> QueueCountsOut:
+        return cls(
+            total=counts.total,
+            by_severity=counts.by_severity,
+            by_flag={Flag(flag): n for flag, n in counts.by_flag.items()},
+            by_day=counts.by_day,
+        )
