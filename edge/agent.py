@@ -151,6 +151,8 @@ class Agent:
         concluded = []
         with self.timing.measure("motion"):
             small = self.motion.update(frame)
+        with self.timing.measure("openings"):
+            updates = []
             for b in self.bins:
                 seen = b.watch.update(small, seconds)
                 was_idle = b.segmenter.started_at is None
@@ -159,6 +161,9 @@ class Agent:
                     b.before, b.still = list(b.reference), deque(maxlen=STILL_VIEWS)
                     b.footage.reset()
                     b.watch.hold()
+                updates.append((b, seen, role, segment))
+        with self.timing.measure("footage"):
+            for b, seen, _, segment in updates:
                 if b.segmenter.started_at is not None or segment is not None:
                     b.footage.add(
                         seconds,
@@ -168,6 +173,8 @@ class Agent:
                         seen.reaching,
                         partial(b.region.view, frame, t, small.gain),
                     )
+        with self.timing.measure("views"):
+            for b, _, role, segment in updates:
                 if role is Role.REFERENCE:
                     b.reference.append(b.region.view(frame, t, small.gain))
                     b.contents.seen(b.reference[-1])

@@ -1,8 +1,11 @@
 """How fast the pipeline runs: per-stage latency and the frame rate, for heartbeats and the demo.
 
-Stages: ``capture`` (read and decode), ``motion``, ``buffer`` (clip ring buffer), ``isolate``,
-``classify``, ``evidence`` and ``deliver``. Heartbeats report exponential moving averages,
-the recent state rather than the mean since boot; benchmarks read the plain means.
+Stages: ``capture`` (read and decode), ``motion`` (the small normalised frame and what moves
+in it), ``openings`` (each opening's background, rim test and hysteresis), ``footage`` (the
+small frames kept while a disposal goes on), ``views`` (the clear full-resolution views of the
+openings), ``buffer`` (clip ring buffer), ``isolate``, ``classify``, ``evidence`` and
+``deliver``. Heartbeats report exponential moving averages, the recent state rather than the
+mean since boot; benchmarks read the plain means.
 """
 
 from __future__ import annotations
