@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from binwatch.edge.light import difference
+from binwatch.edge.light import channel_max, difference
 from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame
 
 RIM_FRACTION = 0.08  # width of the rim ring just outside the opening, of the opening's smaller side
@@ -122,7 +122,7 @@ class OpeningWatch:
     def _differs(image: np.ndarray, gain: float, background: np.ndarray, threshold: float) -> np.ndarray:
         # The background as this exposure would show it, clipped where it would clip.
         expected = np.minimum(background * gain, 255)
-        return (difference(image, gain, expected, gain).max(axis=2) > threshold).astype(np.uint8)
+        return (channel_max(difference(image, gain, expected, gain)) > threshold).astype(np.uint8)
 
     def hold(self) -> None:
         """A disposal begins: keep the background as it is now until ``settle``."""

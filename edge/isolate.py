@@ -144,13 +144,13 @@ def _difference(before: View, after: View, inside: np.ndarray) -> np.ndarray:
     contents changing (an emptying), not the light."""
     old, new = before.normalised(), after.normalised()
     usable = inside & (before.image.min(axis=2) > 8) & (after.image.min(axis=2) > 8)
-    usable &= (before.image.max(axis=2) < CLIPPED) & (after.image.max(axis=2) < CLIPPED)
+    usable &= (light.channel_max(before.image) < CLIPPED) & (light.channel_max(after.image) < CLIPPED)
     old_gain: float | np.ndarray = before.gain
     if np.count_nonzero(usable) > 0.2 * usable.size:
         ratio = np.median(new[usable], axis=0) / np.maximum(np.median(old[usable], axis=0), 1e-3)
         if np.all(np.abs(np.log(ratio)) < LIGHT_DRIFT):
             old_gain = before.gain / ratio
-    change = light.difference(after.image, after.gain, before.image, old_gain).max(axis=2)
+    change = light.channel_max(light.difference(after.image, after.gain, before.image, old_gain))
     return cv2.GaussianBlur(change, (5, 5), 0)
 
 
