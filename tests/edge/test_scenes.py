@@ -3,8 +3,11 @@ one rule of the segmentation per test."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from binwatch.edge import agent as agent_module
+from binwatch.edge import consensus
 from binwatch.edge.agent import Agent
 from binwatch.edge.simulator.timeline import ExposureJump
 from binwatch.events.schema import Flag
@@ -117,3 +120,24 @@ def test_fill_levels_rise_as_items_go_in(agent_for):
     levels = [c.coverage_after for c in agent.bins[1].contents.changes]
     assert len(levels) == 2 and levels[0] < levels[1]
     assert agent.fill_levels()["other-2"] == levels[1]
+
+
+def test_the_crops_come_from_the_landing_and_from_the_settled_view(agent_for, monkeypatch):
+    seen: list[list[np.ndarray]] = []
+
+    def recording(classifier, crops):
+        seen.append([c.copy() for c in crops])
+        return consensus.classify(classifier, crops)
+
+    monkeypatch.setattr(agent_module, "classify", recording)
+    scene = staged.stage([staged.disposal(2, 1.0, [["plastic_bottle"]], hesitate_s=1.0)], 10.0, conditions="daylight")
+    assert len(scene.run(agent_for(scene))) == 1
+    [crops] = seen
+    settled, landed, context, mirrored = crops[0], crops[1], crops[2], crops[3]
+    assert len(crops) == 5 and np.array_equal(mirrored, settled[:, ::-1])
+    # The same item at two moments: alike, but not the same pixels (light, noise, the person nearby).
+    assert settled.shape == landed.shape
+    difference = np.abs(settled.astype(int) - landed.astype(int)).mean()
+    assert 0.5 < difference < 25
+    # With context: a wider box, nothing painted grey around the item.
+    assert context.shape != settled.shape and (np.abs(context.astype(int) - 128).max(axis=2) > 3).mean() > 0.9
