@@ -87,6 +87,7 @@ class _Verdict:
     flags: list[Flag]
     release_at: datetime
     model_version: str  # the model that classified it, even if another is swapped in while it waits
+    item: int = 0  # which item of the disposal: a disposal of several items is as many events
 
 
 class Agent:
@@ -260,7 +261,7 @@ class Agent:
                 log.debug("motion at bin %s left nothing behind; not a disposal", b.config.id)
             return
         size, fill = self.classifier.preprocess.size, self.classifier.preprocess.pad_value
-        for item in found.items:
+        for index, item in enumerate(found.items):
             landed = None
             if item.landed_at is not None:
                 mask = np.zeros(b.region.shape, bool)
@@ -270,7 +271,7 @@ class Agent:
             with self.timing.measure("classify"):
                 consensus = classify(self.classifier, crops)
             box = item.box.shifted(b.region.x0, b.region.y0)
-            self._decide(b, segment, frame, box, consensus, [])
+            self._decide(b, segment, frame, box, consensus, [], index)
 
     def _unseen(self, b: _Bin, segment: Segment, frame: np.ndarray, why: str) -> None:
         self.counts["item_unseen"] += 1
@@ -285,6 +286,7 @@ class Agent:
         box: Box | None,
         consensus: Consensus | None,
         review: list[Flag],
+        item: int = 0,
     ) -> None:
         decided = rules.decide(
             b.config.category, consensus, segment.started_at, self.config.thresholds, self.config.schedule
@@ -292,7 +294,9 @@ class Agent:
         flags = decided + [f for f in review if f not in decided]
         hold = self.outbox is not None and bool(flags)
         release_at = segment.ended_at + timedelta(seconds=self.config.clips.post_s if hold else 0)
-        self._waiting.append(_Verdict(b, segment, frame, box, consensus, flags, release_at, self.classifier.version))
+        self._waiting.append(
+            _Verdict(b, segment, frame, box, consensus, flags, release_at, self.classifier.version, item)
+        )
 
     def _release(self, now: datetime | None) -> list[Event]:
         """Events whose clip is complete (all of them when ``now`` is None)."""
@@ -308,7 +312,7 @@ class Agent:
         return events
 
     def _emit(self, v: _Verdict) -> Event:
-        event_id = self.event_ids(v.bin.config.id, v.segment.started_at) if self.event_ids else uuid.uuid4()
+        event_id = self._event_id(v)
         if self.outbox is not None and (known := self.outbox.stored(event_id)) is not None:
             log.info("disposal at bin %s is event %s, committed by an earlier run", v.bin.config.id, event_id)
             return known
@@ -350,6 +354,13 @@ class Agent:
             },
         )
         return event
+
+    def _event_id(self, v: _Verdict) -> uuid.UUID:
+        """Random; or, from a file, derived from the disposal, each further item's from the first's."""
+        if self.event_ids is None:
+            return uuid.uuid4()
+        first = self.event_ids(v.bin.config.id, v.segment.started_at)
+        return first if v.item == 0 else uuid.uuid5(first, f"item {v.item}")
 
     def _evidence(self, event_id: uuid.UUID, v: _Verdict) -> list[EvidenceFile]:
         clips = self.config.clips

@@ -3,13 +3,19 @@ one rule of the segmentation per test."""
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pytest
 
 from binwatch.edge import agent as agent_module
 from binwatch.edge import consensus
 from binwatch.edge.agent import Agent
+from binwatch.edge.eventid import FileEventIds
+from binwatch.edge.offline import OFFLINE_START
+from binwatch.edge.outbox import Outbox
 from binwatch.edge.simulator.timeline import ExposureJump
+from binwatch.edge.storage import Layout
 from binwatch.events.schema import Flag
 from tests.edge import staged
 
@@ -56,6 +62,21 @@ def test_two_items_let_go_at_once_are_two_items(agent_for):
     visit = staged.disposal(0, 1.0, [["fruit_peel", "plastic_bottle"]], rests=[[(0.15, 0.4), (0.85, 0.6)]])
     scene = staged.stage([visit], 12.0)
     assert len(scene.run(agent_for(scene))) == 2
+
+
+def test_the_items_of_one_disposal_from_a_file_are_events_of_their_own(classifier, tmp_path):
+    # From a video file, ids derive from the disposal (``eventid``): each item needs one of its own,
+    # the same again when the file is read again, or the outbox keeps only the first.
+    visit = staged.disposal(0, 1.0, [["fruit_peel", "plastic_bottle"]], rests=[[(0.15, 0.4), (0.85, 0.6)]])
+    scene = staged.stage([visit], 12.0)
+    ids = FileEventIds(uuid.uuid5(uuid.NAMESPACE_URL, "staged"), OFFLINE_START, staged.FPS)
+    runs = []
+    for _ in range(2):
+        agent = Agent(scene.site, classifier, outbox=Outbox(Layout(tmp_path / "store")))
+        agent.event_ids = ids
+        runs.append([e.event_id for e in scene.run(agent)])
+        assert agent.outbox is not None and agent.outbox.depth() == 2
+    assert len(set(runs[0])) == 2 and runs[0] == runs[1]
 
 
 def test_an_emptied_bin_is_no_disposal_and_its_fill_level_drops(agent_for):
