@@ -31,8 +31,6 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,21 +79,9 @@ def decode_fps(video: Path) -> tuple[float, int]:
     return count / (time.perf_counter() - start), count
 
 
-class CpuTiming(Timing):
-    """The agent's stages timed by the CPU time the process spent in them, not by the wall clock."""
-
-    @contextmanager
-    def measure(self, stage: str) -> Iterator[None]:
-        start = time.process_time()
-        try:
-            yield
-        finally:
-            self.add(stage, (time.process_time() - start) * 1000.0)
-
-
 def agent_fps(video: Path, config) -> dict:
     outbox = Outbox(Layout(config.storage.dir))
-    timing = CpuTiming()
+    timing = Timing(clock=time.process_time)
     agent = Agent(config, load_classifier(config), outbox=outbox, timing=timing)
     processing = cpu = 0.0
     wall, cpu_all = time.perf_counter(), time.process_time()
