@@ -1,12 +1,16 @@
 """The edge agent: frames in, disposal events out, each one flagged or not, with its evidence.
 
-Per frame: motion in each bin opening (``motion``), hysteresis into disposals
-(``segment``), and, when evidence is kept, a JPEG copy into the clip ring buffer. Per
-disposal, once the opening is still again: the item is what changed since before the
-disposal (``isolate``), several crops of it are classified and combined (``consensus``),
-the rules decide the flags (``flags``). A flagged event then waits ``clips.post_s`` for the
-end of its clip, its evidence is written and it is committed to the outbox; unflagged
-events are committed at once (with their crop when ``clips.unflagged_crop``).
+Per frame: the small normalised frame and what moves in it (``motion``); per bin, what stands
+out of the opening's background and whether it reaches over the rim (``foreground``), the
+disposal's start and end (``segment``), items landing while it goes on (``landing``), and, when
+evidence is kept, a JPEG copy into the clip ring buffer. Per disposal, once the opening is quiet
+and clear again: what changed between the clear views before and after it (``isolate``), each
+item's crops from several moments (``crops``) classified and combined (``consensus``), the rules'
+flags (``flags``), and what the bin's contents now look like (``contents``). An item becomes an
+event; a disposal whose item cannot be isolated becomes an ``item_unseen`` event for review; an
+emptied bin, a passer-by or a hand that left nothing become none. A flagged event then waits
+``clips.post_s`` for the end of its clip, its evidence is written and it is committed to the
+outbox; unflagged events are committed at once (with their crop when ``clips.unflagged_crop``).
 
 Where the frames come from is not its business: ``offline.run_offline`` feeds it a video
 file, ``live.LiveAgent`` a camera (``binwatch edge run``).
@@ -20,6 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
 
@@ -29,11 +34,16 @@ from binwatch.edge.camera import CameraError
 from binwatch.edge.clip import ClipBuffer, usable_codec
 from binwatch.edge.config import BinConfig, SiteConfig, check_polygons
 from binwatch.edge.consensus import Consensus, classify
+from binwatch.edge.contents import Contents
+from binwatch.edge.crops import item_crops
 from binwatch.edge.evidence import EvidenceFile, EvidenceWriter
-from binwatch.edge.isolate import Box, Opening, changed_region, item_crops
+from binwatch.edge.foreground import OpeningWatch
+from binwatch.edge.isolate import Box, compare
+from binwatch.edge.landing import Footage
 from binwatch.edge.modelcheck import verified
-from binwatch.edge.motion import MotionDetector
+from binwatch.edge.motion import NOISE_SIGMAS, MotionDetector, SmallFrame
 from binwatch.edge.outbox import Outbox
+from binwatch.edge.region import Region, View, mean_view
 from binwatch.edge.segment import Role, Segment, Segmenter
 from binwatch.edge.timing import Timing
 from binwatch.events.schema import Event, Flag
@@ -41,7 +51,10 @@ from binwatch.inference.classifier import Classifier, default_model_path
 
 log = logging.getLogger(__name__)
 
-STILL_VIEWS = 48  # settled views of an opening kept per disposal; crops are spread over them
+REFERENCE_VIEWS = 4  # clear views kept while no disposal goes on; their mean is the "before"
+LANDED_S = 0.2  # an item is seen "as it landed" this long after it came to lie still
+UNSEEN_REACH_S = 0.5  # an unseen item needs a hand in the opening at least this long: passers-by are quicker
+STILL_VIEWS = 6  # clear, quiet views kept at the end of a disposal; their mean is the "after"
 
 
 def load_classifier(config: SiteConfig) -> Classifier:
@@ -53,15 +66,19 @@ def load_classifier(config: SiteConfig) -> Classifier:
 class _Bin:
     index: int
     config: BinConfig
-    opening: Opening
+    watch: OpeningWatch
+    region: Region
     segmenter: Segmenter
-    reference: np.ndarray | None = None  # the last calm frame before a disposal (shared, never written)
-    still: deque = field(default_factory=lambda: deque(maxlen=STILL_VIEWS))  # the opening while it is still
+    footage: Footage
+    contents: Contents
+    reference: deque = field(default_factory=lambda: deque(maxlen=REFERENCE_VIEWS))  # views while idle
+    still: deque = field(default_factory=lambda: deque(maxlen=STILL_VIEWS))  # clear views during a disposal
+    before: list[View] = field(default_factory=list)  # the reference when the disposal started
 
 
 @dataclass
 class _Verdict:
-    """A concluded disposal, waiting (when flagged) for the end of its clip."""
+    """A concluded disposal's item (or its unseen item), waiting (when flagged) for the end of its clip."""
 
     bin: _Bin
     segment: Segment
@@ -71,6 +88,7 @@ class _Verdict:
     flags: list[Flag]
     release_at: datetime
     model_version: str  # the model that classified it, even if another is swapped in while it waits
+    item: int = 0  # which item of the disposal: a disposal of several items is as many events
 
 
 class Agent:
@@ -96,23 +114,35 @@ class Agent:
         self.announcer = announcer  # told of each verdict the moment it is concluded (``edge/announce.py``)
         self.timing = timing or Timing()
         self.frame_size: tuple[int, int] | None = None
-        self.counts = {"frames": 0, "disposals": 0, "flagged": 0, "no_item": 0}
+        self.counts = {"frames": 0, "disposals": 0, "flagged": 0, "no_item": 0, "item_unseen": 0, "emptied": 0}
         self._waiting: list[_Verdict] = []
-        self._last_frame: np.ndarray | None = None
-        self._last_t: datetime | None = None
+        self._last: tuple[np.ndarray, SmallFrame] | None = None
+        self._origin: datetime | None = None
+        self._last_t: datetime | None = None  # the latest frame's time: when a verdict is concluded
         if outbox is not None:
             usable_codec(config.clips.codec)  # fail at start, not at the first flagged event
 
-    def _start(self, frame: np.ndarray) -> None:
+    def _start(self, frame: np.ndarray, t: datetime) -> None:
         size = (frame.shape[1], frame.shape[0])
         check_polygons(self.config.bins, size)
         th = self.config.thresholds
-        self.frame_size = size
-        self.motion = MotionDetector(size, [b.polygon for b in self.config.bins], th.motion_pixel_delta)
-        self.bins = [
-            _Bin(i, b, Opening(b.polygon), Segmenter(th.motion_fraction, th.start_frames, th.settle_s, th.max_event_s))
-            for i, b in enumerate(self.config.bins)
-        ]
+        self.frame_size, self._origin = size, t
+        self.motion = MotionDetector(size, th.motion_pixel_delta)
+        self.bins = []
+        for i, b in enumerate(self.config.bins):
+            watch = OpeningWatch(b.polygon, self.motion.scale, self.motion.size, th.motion_pixel_delta)
+            region = Region(b.polygon, watch.window, self.motion.scale, size)
+            self.bins.append(
+                _Bin(
+                    i,
+                    b,
+                    watch,
+                    region,
+                    Segmenter(th.motion_fraction, th.start_frames, th.settle_s, th.max_event_s),
+                    Footage(),
+                    Contents(region),
+                )
+            )
         if self.outbox is not None:
             self.buffer = ClipBuffer(size, self.config.clips.width)
             self.writer = EvidenceWriter(self.outbox.layout, self.config.bins, size, self.config.clips)
@@ -120,29 +150,57 @@ class Agent:
     def process(self, frame: np.ndarray, t: datetime) -> list[Event]:
         """One BGR frame taken at ``t`` (aware); returns the events concluded by it."""
         if self.frame_size is None:
-            self._start(frame)
+            self._start(frame, t)
         elif (frame.shape[1], frame.shape[0]) != self.frame_size:
             raise CameraError(
                 f"the camera's frame size changed from {self.frame_size} to "
                 f"{frame.shape[1]}x{frame.shape[0]}; the bin polygons are for the first"
             )
+        assert self._origin is not None
         self._last_t = t
+        seconds = (t - self._origin).total_seconds()
+        concluded = []
         with self.timing.measure("motion"):
-            motions = self.motion.update(frame)
-            roles = [(b, *b.segmenter.update(t, m.inside, m.around)) for b, m in zip(self.bins, motions, strict=True)]
+            small = self.motion.update(frame)
+        with self.timing.measure("openings"):
+            updates = []
+            for b in self.bins:
+                seen = b.watch.update(small, seconds)
+                was_idle = b.segmenter.started_at is None
+                role, segment = b.segmenter.update(t, seen.moving, seen.over_rim, seen.reaching_in)
+                if was_idle and (segment is not None or b.segmenter.started_at is not None):
+                    b.before, b.still = list(b.reference), deque(maxlen=STILL_VIEWS)
+                    b.footage.reset()
+                    b.watch.hold()
+                updates.append((b, seen, role, segment))
+        with self.timing.measure("footage"):
+            for b, seen, _, segment in updates:
+                if b.segmenter.started_at is not None or segment is not None:
+                    b.footage.add(
+                        seconds,
+                        small.image[b.watch.window],
+                        small.gain,
+                        seen.standing_out,
+                        seen.reaching,
+                        partial(b.region.view, frame, t, small.gain),
+                    )
+        with self.timing.measure("views"):
+            for b, _, role, segment in updates:
+                if role is Role.REFERENCE:
+                    b.reference.append(b.region.view(frame, t, small.gain))
+                    b.contents.seen(b.reference[-1])
+                elif role is Role.STILL:
+                    b.still.append(b.region.view(frame, t, small.gain))
+                else:
+                    b.still.clear()
+                if segment is not None:
+                    concluded.append((b, segment))
         if self.outbox is not None:
             with self.timing.measure("buffer"):
                 self.buffer.add(t, frame)
-        for b, role, segment in roles:
-            if role is Role.REFERENCE:
-                b.reference = frame
-            elif role is Role.STILL:
-                b.still.append(b.opening.cut(frame))
-            else:
-                b.still.clear()
-            if segment is not None:
-                self._conclude(b, segment, frame)
-        self._last_frame = frame
+        for b, segment in concluded:
+            self._conclude(b, segment, frame, small)
+        self._last = (frame, small)
         self.counts["frames"] += 1
         self.timing.frame_done()
         return self._release(t)
@@ -154,42 +212,103 @@ class Agent:
 
     def close(self) -> list[Event]:
         """The stream ended: conclude what can be concluded, release everything waiting."""
-        last = self._last_frame
-        if last is None:  # no frame came
+        if self._last is None:  # no frame came
             return []
+        frame, small = self._last
         for b in self.bins:
             segment = b.segmenter.close()
             if segment is not None:
-                self._conclude(b, segment, last)
+                self._conclude(b, segment, frame, small)
         return self._release(None)
 
-    def _conclude(self, b: _Bin, segment: Segment, frame: np.ndarray) -> None:
-        box = consensus = None
-        if segment.settled and b.still and b.reference is not None:
-            with self.timing.measure("isolate"):
-                th = self.config.thresholds
-                found = changed_region(
-                    b.opening.cut(b.reference), b.still[-1], b.opening, th.change_pixel_delta, th.item_min_fraction
-                )
-            if found is None:
-                # Something moved over the opening and left nothing behind: a hand, not a disposal.
+    def fill_levels(self) -> dict[str, float]:
+        """Each bin's fill level (``contents.Contents.fill_level``); bins not yet seen clear are left out."""
+        if self.frame_size is None:
+            return {}
+        levels = {b.config.id: b.contents.fill_level() for b in self.bins}
+        return {bin_id: level for bin_id, level in levels.items() if level is not None}
+
+    def _conclude(self, b: _Bin, segment: Segment, frame: np.ndarray, small: SmallFrame) -> None:
+        th = self.config.thresholds
+        if not segment.settled or not b.before or not b.still:
+            # Cut short while the opening was busy, or no clear view on one side: nothing to compare.
+            b.watch.release()
+            if segment.reached_in:
+                self._unseen(b, segment, frame, "the opening was never clear")
+            return
+        with self.timing.measure("isolate"):
+            before, after = mean_view(b.before), mean_view(b.still)
+            threshold = max(th.motion_pixel_delta, NOISE_SIGMAS * small.noise)
+            held = b.watch.held if b.watch.held is not None else b.watch.background
+            assert held is not None  # the watch has seen frames
+            settled = b.footage.settled_at(small.image[b.watch.window], small.gain, threshold, held)
+            found = compare(
+                b.before,
+                list(b.still),
+                b.region,
+                th.change_pixel_delta,
+                th.item_min_fraction,
+                th.item_max_fraction,
+                lambda mask: b.footage.landings(mask, settled, b.region.scaled),
+            )
+            kind = b.contents.changed(after, len(found.items), found.changed, found.large, before)
+            b.watch.settle(small)
+        b.reference.clear()
+        b.reference.append(after)
+        if not segment.reached_in:
+            log.debug("bin %s: its contents shifted with nothing reaching in; not a disposal", b.config.id)
+            return
+        if kind == "emptied":
+            self.counts["emptied"] += 1
+            log.info("bin %s was emptied", b.config.id, extra={"bin_id": b.config.id})
+            return
+        if not found.items:
+            if (found.faint or found.large > 0) and segment.reach_s >= UNSEEN_REACH_S:
+                self._unseen(b, segment, frame, "a change too faint or too large for an item")
+            else:
+                # Something reached in and left nothing behind: a hand, a passer-by, not a disposal.
                 self.counts["no_item"] += 1
                 log.debug("motion at bin %s left nothing behind; not a disposal", b.config.id)
-                b.still.clear()
-                return
-            box = found.box.shifted(b.opening.box.x, b.opening.box.y)
-            crops = item_crops(found, list(b.still), th.consensus_crops, self.classifier.preprocess.pad_value)
+            return
+        size, fill = self.classifier.preprocess.size, self.classifier.preprocess.pad_value
+        for index, item in enumerate(found.items):
+            landed = None
+            if item.landed_at is not None:
+                mask = np.zeros(b.region.shape, bool)
+                item.box.cut(mask)[:] = item.mask > 0
+                landed = b.footage.view_after(item.landed_at + LANDED_S, b.region.shrunk(mask, b.watch.inside.shape))
+            crops = item_crops(item, after, landed, th.consensus_crops, size, fill)
             with self.timing.measure("classify"):
                 consensus = classify(self.classifier, crops)
-        b.still.clear()
+            box = item.box.shifted(b.region.x0, b.region.y0)
+            self._decide(b, segment, frame, box, consensus, [], index)
+
+    def _unseen(self, b: _Bin, segment: Segment, frame: np.ndarray, why: str) -> None:
+        self.counts["item_unseen"] += 1
+        log.info("bin %s: something went in but no item could be isolated (%s)", b.config.id, why)
+        self._decide(b, segment, frame, None, None, [Flag.ITEM_UNSEEN])
+
+    def _decide(
+        self,
+        b: _Bin,
+        segment: Segment,
+        frame: np.ndarray,
+        box: Box | None,
+        consensus: Consensus | None,
+        review: list[Flag],
+        item: int = 0,
+    ) -> None:
         decided = rules.decide(
             b.config.category, consensus, segment.started_at, self.config.thresholds, self.config.schedule
         )
         if self.announcer is not None and self._last_t is not None:
             self.announcer.verdict(b.config, decided, self._last_t)
-        hold = self.outbox is not None and decided
+        flags = decided + [f for f in review if f not in decided]
+        hold = self.outbox is not None and bool(flags)
         release_at = segment.ended_at + timedelta(seconds=self.config.clips.post_s if hold else 0)
-        self._waiting.append(_Verdict(b, segment, frame, box, consensus, decided, release_at, self.classifier.version))
+        self._waiting.append(
+            _Verdict(b, segment, frame, box, consensus, flags, release_at, self.classifier.version, item)
+        )
 
     def _release(self, now: datetime | None) -> list[Event]:
         """Events whose clip is complete (all of them when ``now`` is None)."""
@@ -205,7 +324,7 @@ class Agent:
         return events
 
     def _emit(self, v: _Verdict) -> Event:
-        event_id = self.event_ids(v.bin.config.id, v.segment.started_at) if self.event_ids else uuid.uuid4()
+        event_id = self._event_id(v)
         if self.outbox is not None and (known := self.outbox.stored(event_id)) is not None:
             log.info("disposal at bin %s is event %s, committed by an earlier run", v.bin.config.id, event_id)
             return known
@@ -247,6 +366,13 @@ class Agent:
             },
         )
         return event
+
+    def _event_id(self, v: _Verdict) -> uuid.UUID:
+        """Random; or, from a file, derived from the disposal, each further item's from the first's."""
+        if self.event_ids is None:
+            return uuid.uuid4()
+        first = self.event_ids(v.bin.config.id, v.segment.started_at)
+        return first if v.item == 0 else uuid.uuid5(first, f"item {v.item}")
 
     def _evidence(self, event_id: uuid.UUID, v: _Verdict) -> list[EvidenceFile]:
         clips = self.config.clips

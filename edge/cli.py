@@ -47,10 +47,16 @@ def register(sub) -> None:
     sounds.add_argument("--speed", type=int, default=180, help="words per minute (default 180)")
     sounds.set_defaults(func=_sounds)
 
-    evaluate = commands.add_parser("eval", help="run the agent offline on a video and score it against truth")
-    evaluate.add_argument("--video", required=True, type=Path)
-    evaluate.add_argument("--truth", required=True, type=Path, help="the scenario's ground truth (JSON)")
-    evaluate.add_argument("--config", required=True, type=Path, help="site.toml of the scenario")
+    evaluate = commands.add_parser(
+        "eval",
+        help="run the agent offline on scenes and score it against their truth",
+        description="Score one scene (--video, --truth, --config) or several (--scene DIR, each holding scene.mp4, "
+        "truth.json and site.toml); several scenes also get a table with one row per condition.",
+    )
+    evaluate.add_argument("--video", type=Path)
+    evaluate.add_argument("--truth", type=Path, help="the scenario's ground truth (JSON)")
+    evaluate.add_argument("--config", type=Path, help="site.toml of the scenario")
+    evaluate.add_argument("--scene", type=Path, action="append", default=[], help="a scene folder (repeatable)")
     evaluate.add_argument("--json", dest="json_out", type=Path, help="also write the report here")
     evaluate.set_defaults(func=_eval)
 
@@ -169,16 +175,33 @@ def _eval(args: argparse.Namespace) -> int:
     from binwatch.edge import config, offline
 
     try:
-        from binwatch.edge.simulator.score import format_table, score
+        from binwatch.edge.simulator import score
     except ModuleNotFoundError as exc:
         raise FileNotFoundError(f"edge eval needs the scenario scorer ({exc.name} is missing)") from None
-    site = config.load(args.config)
-    truth = json.loads(args.truth.read_text(encoding="utf-8"))
-    # The scene's frames are dated from the truth's start, so that off-hours flags line up with it.
-    start = datetime.fromisoformat(truth["start_time"]) if "start_time" in truth else None
-    events = offline.run_offline(site, args.video, start_time=start)
-    report = score(events, truth)
-    print(format_table(report))
+    single = (args.video, args.truth, args.config)
+    if any(single) and not all(single):
+        raise SystemExit("edge eval: --video, --truth and --config go together")
+    scenes = [single] if all(single) else []
+    scenes += [(d / "scene.mp4", d / "truth.json", d / "site.toml") for d in args.scene]
+    if not scenes:
+        raise SystemExit("edge eval: give --video, --truth and --config, or --scene DIR")
+    reports = []
+    for video, truth_path, site_path in scenes:
+        site = config.load(site_path)
+        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        # The scene's frames are dated from the truth's start, so that off-hours flags line up with it.
+        start = datetime.fromisoformat(truth["start_time"]) if "start_time" in truth else None
+        events = offline.run_offline(site, video, start_time=start)
+        report = score.score(events, truth)
+        if len(scenes) > 1:
+            print(f"== {video}")
+        print(score.format_table(report))
+        reports.append((str(video.parent), report))
+    result: dict = reports[0][1]
+    if len(scenes) > 1:
+        merged = score.by_condition(reports)
+        print("\nper condition:\n" + score.format_conditions(merged))
+        result = {"scenes": dict(reports), "conditions": merged}
     if args.json_out:
-        args.json_out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+        args.json_out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
     return 0

@@ -100,23 +100,38 @@ class ThresholdConfig(_Section):
         description="share of an opening's pixels that must move to start a disposal; below half of it counts as quiet",
     )
     motion_pixel_delta: int = Field(
-        default=18, ge=1, le=255, description="grey-level change (0–255) between frames that counts as moving"
+        default=18,
+        ge=1,
+        le=255,
+        description="grey-level change (0–255, at the first frame's exposure) of the small frame that counts: "
+        "between frames as moving, against the background as standing out; raised in a noisier picture",
     )
     start_frames: int = Field(
         default=2, ge=1, le=30, description="frames in a row above `motion_fraction` to start a disposal"
     )
     settle_s: float = Field(
-        default=1.0, gt=0, le=10, description="quiet seconds (opening and the band around it) that end a disposal"
+        default=1.0,
+        gt=0,
+        le=10,
+        description="quiet seconds in the opening that end a disposal, once nothing reaches over its rim",
     )
     max_event_s: float = Field(default=30.0, ge=2, le=600, description="a disposal is cut after this many seconds")
     change_pixel_delta: int = Field(
         default=30,
         ge=1,
         le=255,
-        description="colour change (max over channels) between before and after that counts as changed",
+        description="colour change (max over channels, at the first frame's exposure) between before and after "
+        "that counts as changed; raised in a noisier picture",
     )
     item_min_fraction: float = Field(
         default=0.004, gt=0, lt=1, description="smallest changed region, as a share of the opening, that is an item"
+    )
+    item_max_fraction: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="largest changed region, as a share of the opening, that is an item; larger: an emptying, "
+        "or something covering the bin",
     )
     mixed_confidence: float = Field(
         default=0.6, ge=0, le=1, description="`mixed_disposal` needs P(not the bin's category) ≥ this"

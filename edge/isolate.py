@@ -1,20 +1,47 @@
-"""Find the newly deposited item: what stays changed in the opening once the motion stops.
+"""What a disposal left in the opening: the change between the view before it and the view after.
 
-An arm over the opening is motion and leaves nothing behind; the item is the largest
-connected region that differs between the settled opening before the disposal and the
-settled opening after it. The difference is taken per colour channel, so an item as
-bright as the bag it lies on, but of another hue, is still found.
+Both views are clear views of the opening (``segment``), each the mean of a few frames (less
+noise), compared in normalised units: divided by their exposure's gain, and corrected channel by
+channel for what is left of a change of light (the median ratio over the opening; the items a
+disposal adds cover far less than half of it). A pixel has changed when its colour moved by more
+than ``change_pixel_delta`` (normalised grey levels) or, in a noisier picture, by more than noise
+alone moves it: measured on the views themselves, as the difference between two halves of them.
+
+Each connected region of change is then judged:
+
+* **an item**: inside the opening, at least ``item_min_fraction`` and at most ``item_max_fraction``
+  of it. Several items from one disposal are several regions; two items that came to lie side by
+  side are split by their landings (``landing``);
+* **beyond the rim**: the change runs on outside the opening further than the rim is wide, so it
+  is something on the rim or a body, not an item in the bin;
+* **larger than an item**: the bin was emptied, or something covers it (``contents`` tells which);
+* **faint**: only the half threshold sees it. Something went in but cannot be isolated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from binwatch.edge import light
+from binwatch.edge.landing import Landing
+from binwatch.edge.light import CLIPPED
+from binwatch.edge.region import Region, View, mean_view
+
 CROP_MARGIN = 0.12  # of the item's size, each side: the evidence crop shows a reviewer some context
+BEYOND_SHARE = 0.1  # a region with more than this share of its pixels beyond the rim is no item
+LIGHT_DRIFT = 0.15  # residual colour gains beyond ±15 % are a change of contents, not of light
+NOISE_QUANTILE, NOISE_MARGIN = 0.999, 1.5  # the noise level: this quantile of a null comparison, times this
+SPLIT_SHARE = 0.2  # a region is split into items of at least this share of it
+FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this share of the opening
+# A compressed picture redraws a textured pixel by a few grey levels each time it is encoded anew (H.264
+# as cameras stream it: 35-40 dB, an RMS error of 2.5-4.5 levels, √2 times that between two encodings),
+# which no two halves of one still run show (the coder repeats still blocks exactly). Changes are measured
+# in normalised units, so in a dark picture, brightened by 1 / gain, this floor of raw levels matters.
+CODED_LEVELS = 8.0
 
 
 @dataclass(frozen=True)
@@ -38,71 +65,138 @@ class Box:
         return image[self.y : self.y + self.h, self.x : self.x + self.w]
 
 
-class Opening:
-    """A bin opening's bounding rectangle in the frame, with its polygon as a mask."""
-
-    def __init__(self, polygon: Sequence[tuple[int, int]]):
-        points = np.asarray(polygon, np.int32)
-        x, y, w, h = cv2.boundingRect(points)
-        self.box = Box(x, y, w, h)
-        self.mask = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(self.mask, [points - (x, y)], 255)
-        self.area = max(1, cv2.countNonZero(self.mask))
-
-    def cut(self, frame: np.ndarray) -> np.ndarray:
-        """A copy of the opening's rectangle (frames are kept after the caller moves on)."""
-        return self.box.cut(frame).copy()
-
-
 @dataclass(frozen=True)
 class Found:
-    """The new item: its bounding box in the opening's coordinates, and within that box a
-    mask of its outline (the convex hull of what changed, so that parts of the item that
-    happen to look like what lay beneath still count as item)."""
+    """A new item: its box in the region's coordinates, and within that box a mask of its
+    outline (the convex hull of what changed, so that parts of the item that happen to look
+    like what lay beneath still count as item)."""
 
     box: Box
     mask: np.ndarray
+    landed_at: float | None = None  # seconds (the agent's clock) when it came to lie still, if known
 
 
-def changed_region(
-    before: np.ndarray, after: np.ndarray, opening: Opening, pixel_delta: int, min_fraction: float
-) -> Found | None:
-    """The largest region of the opening that changed between ``before`` and ``after``, or
-    ``None`` when nothing of at least ``min_fraction`` of the opening did."""
-    diff = cv2.GaussianBlur(cv2.absdiff(before, after).max(axis=2), (5, 5), 0)
-    changed = cv2.threshold(diff, pixel_delta, 255, cv2.THRESH_BINARY)[1]
-    changed = cv2.bitwise_and(changed, opening.mask)
-    side = max(3, (min(opening.box.w, opening.box.h) // 25) | 1)
-    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    changed = cv2.morphologyEx(changed, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
-    if count < 2:
-        return None
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    x, y, w, h, area = (int(v) for v in stats[largest])
-    if area < min_fraction * opening.area:
-        return None
+@dataclass(frozen=True)
+class Comparison:
+    items: list[Found]
+    faint: bool  # a change too faint to isolate as an item
+    large: float  # share of the opening in regions larger than an item (an emptying, a cover)
+    changed: float  # share of the opening that changed, in regions within the rim
+    threshold: float  # the change that counted, in normalised grey levels
+
+
+def compare(
+    before_views: Sequence[View],
+    after_views: Sequence[View],
+    region: Region,
+    delta: float,
+    min_fraction: float,
+    max_fraction: float,
+    landings: Callable[[np.ndarray], list[Landing]] | None = None,
+) -> Comparison:
+    """The changes between the clear views before and after a disposal (of ``region``), judged as
+    above; ``landings`` says when the pixels of a region of change landed (``landing.Footage``)."""
+    inside = region.inside > 0
+    before, after = mean_view(before_views), mean_view(after_views)
+    difference = _difference(before, after, inside)
+    noise = max(_noise_level(before_views, after_views, inside), CODED_LEVELS / min(before.gain, after.gain))
+    threshold = max(delta, noise)
+    side = min(region.opening_size)
+    closing = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 8) | 1),) * 2)
+
+    def regions(level: float) -> tuple[int, np.ndarray]:
+        marked = (difference > level).astype(np.uint8)
+        opened = cv2.morphologyEx(marked, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        return cv2.connectedComponents(cv2.morphologyEx(opened, cv2.MORPH_CLOSE, closing), connectivity=8)
+
+    count, labels = regions(threshold)
+    in_count = np.bincount(labels[inside], minlength=count)
+    beyond_count = np.bincount(labels[region.beyond > 0], minlength=count)
+    min_area, max_area = min_fraction * region.area, max_fraction * region.area
+    items: list[Found] = []
+    large_px = changed_px = 0
+    claimed = np.zeros(labels.shape, bool)
+    for label in range(1, count):
+        area = int(in_count[label])
+        if area < min_area or beyond_count[label] > BEYOND_SHARE * (area + beyond_count[label]):
+            continue
+        mask = (labels == label) & inside
+        claimed |= mask
+        changed_px += area
+        if area > max_area:
+            large_px += area
+            continue
+        items += _split(mask, landings, min_area)
+    # What only half the threshold sees (never less than noise), apart from what was judged above,
+    # is a faint change if it is solid: opened, not closed, so that the speckle with which a coder
+    # redraws a textured pile between two moments falls apart instead of joining up.
+    weak = (difference > max(threshold / 2, noise)).astype(np.uint8)
+    solid = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 20) | 1),) * 2)
+    count, labels = cv2.connectedComponents(cv2.morphologyEx(weak, cv2.MORPH_OPEN, solid), connectivity=8)
+    weak_in = np.bincount(labels[inside], minlength=count)
+    weak_beyond = np.bincount(labels[region.beyond > 0], minlength=count)
+    judged = np.bincount(labels[claimed], minlength=count)
+    faint = (weak_in >= FAINT_FRACTION * region.area) & (judged == 0)
+    faint &= weak_beyond <= BEYOND_SHARE * (weak_in + weak_beyond)
+    return Comparison(items, bool(faint[1:].any()), large_px / region.area, changed_px / region.area, threshold)
+
+
+def _difference(before: View, after: View, inside: np.ndarray) -> np.ndarray:
+    """Per pixel, the largest change of a channel in normalised units, smoothed over a few pixels.
+
+    What is left of a change of light after the gains (colour temperature drifts) is taken out
+    channel by channel: the median ratio over the opening, if it is small; a large one is the
+    contents changing (an emptying), not the light."""
+    old, new = before.normalised(), after.normalised()
+    usable = inside & (before.image.min(axis=2) > 8) & (after.image.min(axis=2) > 8)
+    usable &= (light.channel_max(before.image) < CLIPPED) & (light.channel_max(after.image) < CLIPPED)
+    old_gain: float | np.ndarray = before.gain
+    if np.count_nonzero(usable) > 0.2 * usable.size:
+        ratio = np.median(new[usable], axis=0) / np.maximum(np.median(old[usable], axis=0), 1e-3)
+        if np.all(np.abs(np.log(ratio)) < LIGHT_DRIFT):
+            old_gain = before.gain / ratio
+    change = light.channel_max(light.difference(after.image, after.gain, before.image, old_gain))
+    return cv2.GaussianBlur(change, (5, 5), 0)
+
+
+def _noise_level(before: Sequence[View], after: Sequence[View], inside: np.ndarray) -> float:
+    """The change that noise alone makes between the two means, measured on the views themselves:
+    the difference between the means of two halves of the more numerous side, processed like the
+    real one, at its ``NOISE_QUANTILE``, scaled to the real comparison's numbers of frames."""
+    views = after if len(after) >= len(before) else before
+    if len(views) < 2:
+        return 0.0
+    half = len(views) // 2
+    null = _difference(mean_view(views[:half]), mean_view(views[half:]), inside)[inside]
+    measured = np.sqrt(1 / half + 1 / (len(views) - half))
+    wanted = np.sqrt(1 / len(before) + 1 / len(after))
+    return float(np.quantile(null, NOISE_QUANTILE)) * wanted / measured * NOISE_MARGIN
+
+
+def _split(mask: np.ndarray, landings: Callable[[np.ndarray], list[Landing]] | None, min_area: float) -> list[Found]:
+    """One region of change as the items that landed in it at different moments; pixels that
+    settled at no moment of their own go to the nearest landing."""
+    moments = landings(mask) if landings is not None else []
+    if len(moments) < 2:
+        return [_found(mask, moments[0].seconds if moments else None)]
+    owner = np.zeros(mask.shape, np.int32)
+    distances = []
+    for i, moment in enumerate(moments, start=1):
+        owner[moment.mask & mask] = i
+        distances.append(cv2.distanceTransform((~moment.mask).astype(np.uint8), cv2.DIST_L2, 3))
+    nearest = np.argmin(np.stack(distances), axis=0) + 1
+    owner = np.where(mask & (owner == 0), nearest, owner) * mask
+    smallest = max(min_area, SPLIT_SHARE * mask.sum())
+    pieces = [(owner == i, moment.seconds) for i, moment in enumerate(moments, start=1)]
+    found = [_found(piece, at) for piece, at in pieces if piece.sum() >= smallest]
+    return found or [_found(mask, None)]
+
+
+def _found(mask: np.ndarray, landed_at: float | None) -> Found:
+    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
     outline, _ = cv2.findContours(
-        (labels[y : y + h, x : x + w] == largest).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        mask[y : y + h, x : x + w].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
     )
-    mask = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(mask, [cv2.convexHull(np.vstack(outline))], 255)
-    return Found(Box(x, y, w, h), mask)
-
-
-def item_crops(found: Found, regions: Sequence[np.ndarray], count: int, fill: int) -> list[np.ndarray]:
-    """RGB crops of the item from up to ``count`` settled views spread over ``regions`` (BGR).
-
-    Everything around the item's outline is painted ``fill`` (the model's letterbox grey):
-    the items that already lie in the bin are not what is being classified, and a
-    classifier trained on photos of single items is easily swayed by them.
-    """
-    if not regions:
-        return []
-    picks = np.unique(np.linspace(0, len(regions) - 1, min(count, len(regions))).round().astype(int))
-    out = []
-    for i in picks:
-        crop = found.box.cut(regions[i]).copy()
-        crop[found.mask == 0] = fill
-        out.append(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB))
-    return out
+    hull = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(hull, [cv2.convexHull(np.vstack(outline))], 255)
+    return Found(Box(x, y, w, h), hull, landed_at)

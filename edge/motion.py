@@ -1,81 +1,62 @@
-"""How much of each bin opening, and of the band around it, is moving, measured on a small
-grey copy of the frame.
+"""Each frame, once, small: shrunk to ``MOTION_WIDTH`` pixels wide, divided by its exposure's gain
+(``light.Exposure``) and differenced against the previous frame.
 
-Frame differencing rather than a running background: a deposited item stops counting as
-motion the moment it lies still, so a disposal ends when the hand is gone, not when a
-background model has slowly absorbed the item. The band around the opening is watched too:
-the inside of a plain coat passing over a bin does not change from frame to frame, but its
-edges move through the band, so the opening is not taken for settled while it is covered.
-Downscaling to ``MOTION_WIDTH`` keeps the stage far below a millisecond per bin and
-averages away sensor noise.
+Frame differencing says what moves; ``foreground.OpeningWatch`` compares the same small frame
+with a background to say what is there. Both work on normalised pixels, so an auto-exposure
+jump or a darker evening changes neither; the threshold for "moving" is a floor in those units,
+raised to ``NOISE_SIGMAS`` times the noise measured in them when the picture is noisier.
+Downscaling keeps the stage near a millisecond per frame and averages sensor noise away.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from binwatch.edge.light import Exposure, difference
+
 MOTION_WIDTH = 320
-BAND_FRACTION = 0.15  # width of the band around an opening, of the opening's smaller side
-
-Polygon = Sequence[tuple[int, int]]
+NOISE_SIGMAS = 4.0  # a change is real when it exceeds this many standard deviations of the noise
 
 
 @dataclass(frozen=True)
-class _Area:
-    window: tuple[slice, slice]
-    mask: np.ndarray  # of the window
-    pixels: int
+class SmallFrame:
+    """One frame as the motion stage sees it."""
 
-    def fraction(self, moving: np.ndarray) -> float:
-        return cv2.countNonZero(cv2.bitwise_and(moving[self.window], self.mask)) / self.pixels
-
-
-@dataclass(frozen=True)
-class Motion:
-    inside: float  # share of the opening's pixels that moved
-    around: float  # share of the band's pixels that moved
+    image: np.ndarray  # BGR uint8, as the camera gave it (only smaller)
+    moving: np.ndarray  # uint8 0/255: changed since the previous frame
+    gain: float  # exposure against the reference (1: as the first frame); divide by it to normalise
+    noise: float  # standard deviation of one normalised small pixel
+    threshold: float  # the change, in normalised grey levels, that counted as moving
 
 
 class MotionDetector:
-    """Per bin, the share of pixels whose grey level changed since the previous frame."""
+    """Shrinks, normalises and differences frames; ``scale`` maps frame pixels to small ones."""
 
-    def __init__(self, frame_size: tuple[int, int], polygons: Sequence[Polygon], pixel_delta: int):
+    def __init__(self, frame_size: tuple[int, int], pixel_delta: float):
         width, height = frame_size
         self.scale = min(1.0, MOTION_WIDTH / width)
         self.size = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
         self.pixel_delta = pixel_delta
-        self._areas = [self._areas_of(polygon) for polygon in polygons]
-        self._previous: np.ndarray | None = None
+        self.exposure = Exposure()
+        self._previous: tuple[np.ndarray, float] | None = None
 
-    def _areas_of(self, polygon: Polygon) -> tuple[_Area, _Area]:
-        points = np.round(np.asarray(polygon, np.float64) * self.scale).astype(np.int32)
-        inside = np.zeros(self.size[::-1], np.uint8)
-        cv2.fillPoly(inside, [points], 255)
-        _, _, w, h = cv2.boundingRect(points)
-        width = max(2, round(BAND_FRACTION * min(w, h)))
-        grown = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1)))
-        return _area(inside), _area(cv2.subtract(grown, inside))
-
-    def update(self, frame_bgr: np.ndarray) -> list[Motion]:
-        """This frame's motion, one per polygon (none for the first frame)."""
+    def update(self, frame_bgr: np.ndarray) -> SmallFrame:
         small = cv2.resize(frame_bgr, self.size, interpolation=cv2.INTER_AREA) if self.scale < 1.0 else frame_bgr
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        previous, self._previous = self._previous, grey
-        if previous is None or previous.shape != grey.shape:
-            return [Motion(0.0, 0.0) for _ in self._areas]
-        moving = cv2.threshold(cv2.absdiff(grey, previous), self.pixel_delta, 255, cv2.THRESH_BINARY)[1]
-        return [Motion(inside.fraction(moving), band.fraction(moving)) for inside, band in self._areas]
+        gain = self.exposure.update(grey)
+        threshold = max(self.pixel_delta, NOISE_SIGMAS * np.sqrt(2) * self.exposure.noise)
+        previous, self._previous = self._previous, (grey, gain)
+        if previous is None or previous[0].shape != grey.shape:
+            moving = np.zeros(grey.shape, np.uint8)
+        else:
+            moved = difference(grey, gain, *previous)
+            moving = cv2.threshold(moved, threshold, 255, cv2.THRESH_BINARY)[1].astype(np.uint8)
+        return SmallFrame(small, moving, gain, self.exposure.noise, threshold)
 
     def reset(self) -> None:
         """Forget the previous frame (after a gap in the stream it is no baseline)."""
         self._previous = None
-
-
-def _area(mask: np.ndarray) -> _Area:
-    x, y, w, h = cv2.boundingRect(mask)
-    window = (slice(y, y + h), slice(x, x + w))
-    return _Area(window, mask[window], max(1, cv2.countNonZero(mask)))
+        self.exposure.reset()

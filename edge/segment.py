@@ -1,12 +1,16 @@
-"""One disposal, one event: hysteresis over a bin's moving fractions.
+"""One disposal, one segment: when it starts, and when the opening is clear again.
 
-A disposal starts when the share of moving pixels in the opening stays at or above the
-on-threshold for ``start_frames`` frames (a single flicker does not start one). It ends once
-the opening has stayed below the off-threshold (half the on-threshold) for ``settle_s``
-seconds, so that a hand that hesitates over the opening does not split one disposal in two,
-and once the band around the opening has been as quiet for as long: something large
-passing over the bin is still there while its edges move. Times, not frame counts, measure
-the settling: a live stream drops frames.
+A disposal starts when the share of the opening that moves, or that is covered by something
+reaching over the rim, stays at or above the on-threshold for ``start_frames`` frames (a single
+flicker does not start one; an arm in the dark, too dim to show as motion, still covers the
+opening). It ends only
+when both hold: the opening has been quiet (below the off-threshold, half the on-threshold)
+for ``settle_s`` seconds, and nothing has reached over its rim for ``CLEAR_S`` seconds. A hand
+that hesitates over the opening, a person leaning over the bin or standing in front of it,
+an arm that keeps still in the dark: each is still over the rim, so none of them is taken for
+the view after the disposal, however long it keeps still. The frames that end a segment are
+therefore clear views of the opening, the "after" for ``isolate``. Times, not frame counts,
+measure everything: a live stream drops frames.
 """
 
 from __future__ import annotations
@@ -16,21 +20,24 @@ from datetime import datetime
 from enum import Enum
 
 OFF_RATIO = 0.5
+CLEAR_S = 0.4  # nothing over the rim for this long: the opening is clear
 
 
 class Role(Enum):
     """What a frame is to the bin: the agent keeps frames according to it."""
 
-    REFERENCE = "reference"  # calm, no disposal going on: the opening as it is "before"
-    MOTION = "motion"  # something moves in the opening (or, between disposals, around it)
-    STILL = "still"  # a disposal is going on but the opening is quiet: a candidate "after"
+    REFERENCE = "reference"  # no disposal going on, the opening quiet and clear: the opening as it is "before"
+    MOTION = "motion"  # something moves in the opening or reaches over its rim
+    STILL = "still"  # a disposal is going on, but the opening is quiet and clear: a candidate "after"
 
 
 @dataclass(frozen=True)
 class Segment:
     started_at: datetime
-    ended_at: datetime  # the last motion in the opening
-    settled: bool  # False: cut short (too long, or the stream ended) while the opening still moved
+    ended_at: datetime  # the last motion in the opening or over its rim
+    settled: bool  # False: cut short (too long, or the stream ended) while the opening was busy
+    reached_in: bool  # something came over the rim during it (an item cannot arrive otherwise)
+    reach_s: float = 0.0  # how long something reaching over the rim covered the opening (on-threshold)
 
 
 @dataclass
@@ -39,8 +46,10 @@ class _Disposal:
 
     started_at: datetime
     last_motion: datetime  # in the opening
-    last_stir: datetime  # in the band around it
+    last_over: datetime  # something over the rim
     last_seen: datetime  # the latest frame
+    reached_in: bool
+    reach_s: float = 0.0
 
 
 class Segmenter:
@@ -48,6 +57,7 @@ class Segmenter:
         self.on, self.off = on_fraction, on_fraction * OFF_RATIO
         self.start_frames, self.settle_s, self.max_event_s = start_frames, settle_s, max_event_s
         self._run: list[datetime] = []  # times of the frames in a row at or above the on-threshold, while idle
+        self._reached = False  # the run began with something over the rim
         self._current: _Disposal | None = None
         self._blocked = False  # after a cut: no new disposal until the opening has been calm
 
@@ -56,46 +66,60 @@ class Segmenter:
         """The start of the disposal in progress, if one is."""
         return self._current.started_at if self._current is not None else None
 
-    def update(self, t: datetime, inside: float, around: float = 0.0) -> tuple[Role, Segment | None]:
+    def update(
+        self, t: datetime, moving: float, over_rim: bool = False, reaching_in: float = 0.0
+    ) -> tuple[Role, Segment | None]:
+        """One frame: the share of the opening ``moving``, whether something is ``over_rim``, and the
+        share of the opening it covers (``reaching_in``)."""
         current = self._current
         if current is None:
-            return self._idle(t, inside, around), None
+            return self._idle(t, moving, over_rim, reaching_in), None
+        if reaching_in >= self.on:
+            current.reach_s += (t - current.last_seen).total_seconds()
         current.last_seen = t
-        if around >= self.off:
-            current.last_stir = t
-        cut = (t - current.started_at).total_seconds() >= self.max_event_s
-        if inside >= self.off:
+        if over_rim:
+            current.last_over, current.reached_in = t, True
+        if moving >= self.off:
             current.last_motion = t
-            return Role.MOTION, self._finish(current, t, settled=False) if cut else None
+        if (t - current.started_at).total_seconds() >= self.max_event_s:
+            return Role.MOTION, self._finish(current, max(current.last_motion, current.last_over), settled=False)
+        busy = moving >= self.off or over_rim
         quiet = (t - current.last_motion).total_seconds() >= self.settle_s
-        if quiet and (t - current.last_stir).total_seconds() >= self.settle_s or cut:
-            return Role.STILL, self._finish(current, current.last_motion, settled=quiet)
-        return Role.STILL, None
+        clear = (t - current.last_over).total_seconds() >= CLEAR_S
+        if quiet and clear:
+            return Role.STILL, self._finish(current, max(current.last_motion, current.last_over), settled=True)
+        return (Role.MOTION if busy else Role.STILL), None
 
-    def _idle(self, t: datetime, inside: float, around: float) -> Role:
-        if inside < self.off:
+    def _idle(self, t: datetime, moving: float, over_rim: bool, reaching_in: float) -> Role:
+        entering = max(moving, reaching_in)
+        if entering < self.off:
             self._run.clear()
-            if around < self.off:
-                self._blocked = False
-                return Role.REFERENCE
-            return Role.MOTION
-        if inside < self.on or self._blocked:
+            if over_rim or moving >= self.off:
+                return Role.MOTION
+            self._blocked = False
+            return Role.REFERENCE
+        if entering < self.on or self._blocked:
             self._run.clear()
             return Role.MOTION
+        if not self._run:
+            self._reached = False
         self._run.append(t)
+        self._reached |= over_rim
         if len(self._run) >= self.start_frames:
-            self._current = _Disposal(started_at=self._run[0], last_motion=t, last_stir=t, last_seen=t)
+            start = self._run[0]
+            self._current = _Disposal(start, t, t if self._reached else start, t, self._reached)
             self._run.clear()
         return Role.MOTION
 
     def _finish(self, disposal: _Disposal, ended_at: datetime, settled: bool) -> Segment:
         self._current = None
         self._blocked = not settled
-        return Segment(disposal.started_at, ended_at, settled)
+        return Segment(disposal.started_at, ended_at, settled, disposal.reached_in, disposal.reach_s)
 
     def close(self) -> Segment | None:
         """The stream ended: the disposal in progress, if any, settled if the opening was quiet last."""
         current = self._current
         if current is None:
             return None
-        return self._finish(current, current.last_motion, settled=current.last_seen > current.last_motion)
+        last = max(current.last_motion, current.last_over)
+        return self._finish(current, last, settled=current.last_seen > last)

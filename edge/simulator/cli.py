@@ -7,6 +7,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from binwatch.edge.simulator.conditions import PRESETS, STYLES
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -40,7 +42,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--mix", default="0.5,0.35,0.15", help="weights of correct, wrong-bin and kitchen-contamination disposals"
     )
     p.add_argument("--off-hours", type=float, default=0.2, help="fraction of disposals after the window closes")
-    p.add_argument("--passers", type=float, default=0.15, help="chance of a passer-by in each idle gap")
+    p.add_argument(
+        "--condition",
+        default="daylight",
+        metavar="NAME",
+        help="what makes the scene hard: " + ", ".join(PRESETS) + " (default daylight; see edge/simulator/README.md)",
+    )
+    p.add_argument(
+        "--style",
+        choices=STYLES,
+        default="oblique",
+        help="oblique: a camera above and in front of the bins, in perspective (default); top: straight from above",
+    )
+    p.add_argument("--passers", type=float, help="chance of a passer-by in each idle gap (default: the condition's)")
     p.add_argument("--collector-url", help="written into site.toml (default: a local collector on port 8000)")
     p.add_argument("--token", help="device token written into site.toml (default: a placeholder)")
     p.add_argument("--device-id", help="written into site.toml (default: scenario-cam)")
@@ -68,6 +82,8 @@ def run_scenario(args: argparse.Namespace) -> int:
         mix=items.Mix.parse(args.mix),
         off_hours=args.off_hours,
         passers=args.passers,
+        condition=args.condition,
+        style=args.style,
         progress=progress if sys.stderr.isatty() else None,
         **{key: value for key, value in site.items() if value is not None},
     )
@@ -81,7 +97,10 @@ def run_scenario(args: argparse.Namespace) -> int:
     scene = truth.load(result.truth)
     flags = Counter(flag.value for d in scene.disposals for flag in d.flags)
     flagged = ", ".join(f"{n} {flag}" for flag, n in sorted(flags.items())) or "none flagged"
-    print(f"{result.truth}: {len(scene.disposals)} disposals ({flagged}), {len(scene.passers_by)} passers-by")
+    print(
+        f"{result.truth}: {len(scene.disposals)} disposals ({flagged}), {len(scene.passers_by)} passers-by,"
+        f" {len(scene.bystanders)} bystanders, {len(scene.emptyings)} emptyings, condition {scene.condition}"
+    )
     print(
         f"{result.config}: try  binwatch edge eval --video {result.video} --truth {result.truth}"
         f" --config {result.config}"

@@ -10,6 +10,7 @@ when an item's photos run out.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,7 +89,7 @@ class ItemPool:
 
 
 def choose(
-    pool: ItemPool, bin_categories: list[str], mix: Mix, count: int, rng: np.random.Generator
+    pool: ItemPool, bin_categories: Sequence[str], mix: Mix, count: int, rng: np.random.Generator
 ) -> list[tuple[int, Sample]]:
     """``count`` (bin index, photo) pairs in the proportions of ``mix``, as far as the pool allows."""
     options = {

@@ -23,10 +23,9 @@ from binwatch.datasets import taxonomy
 from binwatch.datasets.images import decode_image, encode_jpeg, fit_within
 from binwatch.datasets.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, Sample, SampleSet, load
 from binwatch.edge.simulator import items, sprite
-from binwatch.edge.simulator.render import BAG
-from binwatch.edge.simulator.timeline import REST_SCALE
+from binwatch.edge.simulator.oblique import LINER
 
-IN_BIN_SIZE = 120  # long side of an item lying in a bin of the default 1280×720 scene
+IN_BIN_SIZE = 64  # long side of an item lying in a bin of the default 1280×720 scene (real sizes)
 CROP_MARGIN = 0.12  # context around the item, as an edge agent's crop has
 
 
@@ -65,11 +64,11 @@ def build(
 
 def _in_bin(rgb: np.ndarray) -> np.ndarray:
     """The photo as it lies in a bin of a scene: cut out, on the liner, with a little margin."""
-    item = sprite.transformed(sprite.cut_out(rgb, IN_BIN_SIZE), 0.0, REST_SCALE)
+    item = sprite.cut_out(rgb, IN_BIN_SIZE)
     w, h = item.size
     m = round(CROP_MARGIN * max(w, h))
     canvas = np.empty((h + 2 * m, w + 2 * m, 3), np.uint8)
-    canvas[:] = BAG
+    canvas[:] = LINER
     sprite.paste(canvas, item, (w / 2 + m, h / 2 + m))
     return canvas[:, :, ::-1].copy()
 

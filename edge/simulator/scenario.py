@@ -1,8 +1,9 @@
 """``render_scenario``: one call from a data set to a scene video, its truth and its site.toml.
 
-Two random streams are split off the seed: one plans the scene (items, bins, times), one
-draws it (floor, light, noise). The truth therefore depends only on the plan, and changing
-how things are drawn never changes what a seed's scene contains.
+Two random streams are split off the seed: one plans the scene (the camera's placement, items,
+bins, times), one draws it (floor, light, noise, what already lies in the bins). The truth
+therefore depends only on the plan, and changing how things are drawn never changes what a
+seed's scene contains.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,12 @@ from binwatch.datasets import taxonomy
 from binwatch.datasets.manifest import SampleSet, load
 from binwatch.edge import config
 from binwatch.edge.simulator import items, layout, timeline, truth
-from binwatch.edge.simulator.render import Renderer, open_writer
+from binwatch.edge.simulator.conditions import STYLES, Conditions, named
+from binwatch.edge.simulator.oblique import ObliqueStage
+from binwatch.edge.simulator.render import Renderer, Stage
+from binwatch.edge.simulator.sensor import Sensor
+from binwatch.edge.simulator.topview import TopStage
+from binwatch.edge.simulator.video import SceneWriter
 from binwatch.events.schema import category_key
 
 VIDEO, TRUTH, SITE = "scene.mp4", "truth.json", "site.toml"
@@ -49,7 +55,9 @@ def render_scenario(
     fps: float = 15.0,
     mix: items.Mix | None = None,
     off_hours: float = 0.2,
-    passers: float = 0.15,
+    passers: float | None = None,
+    condition: str | Conditions = "daylight",
+    style: str = "oblique",
     collector_url: str = DEFAULT_COLLECTOR,
     token: str = DEFAULT_TOKEN,
     device_id: str = "scenario-cam",
@@ -58,8 +66,9 @@ def render_scenario(
 ) -> Scenario:
     """Write ``scene.mp4``, ``truth.json`` and ``site.toml`` into ``out_dir``.
 
-    ``manifest`` is anything ``datasets.manifest.load`` opens (or an opened set);
-    ``progress(frame, frames)`` is called every second of video."""
+    ``manifest`` is anything ``datasets.manifest.load`` opens (or an opened set); ``condition``
+    a name of ``conditions.PRESETS`` or a ``Conditions``; ``passers``, when given, overrides its
+    chance of a passer-by; ``progress(frame, frames)`` is called every second of video."""
     if disposals < 1:
         raise ValueError(f"a scene needs at least one disposal, not {disposals}")
     width, height = size
@@ -67,14 +76,27 @@ def render_scenario(
         raise ValueError(f"frame size {width}x{height}: at least 160x90 and even, as video encoders need")
     if not 1 <= fps <= 60:
         raise ValueError(f"fps must be between 1 and 60, not {fps}")
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {', '.join(STYLES)}, not {style!r}")
     mix = mix or items.Mix()
+    conditions = named(condition) if isinstance(condition, str) else condition
+    if passers is not None:
+        if not 0 <= passers <= 1:
+            raise ValueError("passers is a chance between 0 and 1")
+        conditions = replace(conditions, passers=passers)
     data = manifest if isinstance(manifest, SampleSet) else load(manifest)
     plan_rng, draw_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
 
-    arranged = layout.arrange(layout.bin_categories(bins), width, height)
+    categories = layout.bin_categories(bins)
+    stage: Stage
+    if style == "oblique":
+        stage = ObliqueStage(categories, size, fps, conditions.shadows, plan_rng)
+    else:
+        stage = TopStage(categories, size, fps, conditions.shadows)
+    arranged = stage.bins
     pool = items.ItemPool(data, split, plan_rng)
-    picks = items.choose(pool, [b.category for b in arranged], mix, disposals, plan_rng)
-    scene = timeline.plan(arranged, picks, size, fps, plan_rng, off_hours, passers)
+    picks = items.choose(pool, categories, mix, disposals, plan_rng)
+    scene = timeline.plan(categories, picks, fps, plan_rng, conditions, off_hours)
     site = config.SiteConfig(
         device_id=device_id,
         site_id=site_id,
@@ -87,22 +109,23 @@ def render_scenario(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    codec = _write_video(
-        Renderer(scene, arranged, data.store, size, draw_rng), out / VIDEO, fps, size, scene.frames, progress
-    )
+    sensor = Sensor(size, fps, conditions, scene.exposure, draw_rng)
+    renderer = Renderer(scene, stage, data.store, sensor, items.usable_samples(data, split), draw_rng)
+    codec = _write_video(renderer, out / VIDEO, fps, size, scene.frames, conditions.crf, progress)
     render_s = time.perf_counter() - began
     generator = {
         "tool": "binwatch scenario",
         "manifest": str(data.store.location),
         "seed": seed,
         "split": split,
+        "style": style,
         "codec": codec,
         "mix": {"correct": mix.correct, "wrong_bin": mix.wrong_bin, "contamination": mix.contamination},
         "off_hours": off_hours,
-        "passers": passers,
+        "conditions": conditions.describe(),
         "taxonomy_version": taxonomy.TAXONOMY_VERSION,
     }
-    truth.write(describe(scene, arranged, site.schedule, size, generator), out / TRUTH)
+    truth.write(describe(scene, arranged, site.schedule, size, generator, conditions.name), out / TRUTH)
     config.dump(site, out / SITE)
     return Scenario(out / VIDEO, out / TRUTH, out / SITE, scene.frames, codec, render_s)
 
@@ -113,28 +136,42 @@ def describe(
     schedule: config.ScheduleConfig,
     size: tuple[int, int],
     generator: dict,
+    condition: str | None = None,
 ) -> truth.Truth:
     """The truth of a planned scene: what lands where and when, and which flags it deserves."""
     fps = scene.fps
+
+    def seconds(frame: int) -> float:
+        return round(frame / fps, 3)
+
     disposals = []
-    for reach in scene.reaches:
-        b = arranged[reach.bin]
-        item = reach.sample.item
+    for index, (visit, reach, drop) in enumerate(scene.drops):
+        b = arranged[visit.bin]
+        item = drop.sample.item
         if item is None:
-            raise ValueError(f"{reach.sample.path}: a scene's truth needs item-labelled photos")
+            raise ValueError(f"{drop.sample.path}: a scene's truth needs item-labelled photos")
         disposals.append(
             truth.TruthDisposal(
-                id=reach.index + 1,
-                t=round(reach.land / fps, 3),
-                t_start=round(reach.start / fps, 3),
-                t_end=round(reach.end / fps, 3),
+                id=index + 1,
+                t=seconds(drop.land),
+                t_start=seconds(reach.start),
+                t_end=seconds(reach.end),
                 bin_id=b.id,
                 item=item,
                 category=category_key(taxonomy.category_of(item)),
-                flags=truth.expected_flags(item, b.category, scene.wall_clock(reach.land), schedule),
-                image=reach.sample.path,
+                flags=truth.expected_flags(item, b.category, scene.wall_clock(drop.land), schedule),
+                image=drop.sample.path,
+                bagged=drop.bagged,
             )
         )
+    visits = {
+        kind: [
+            truth.TruthVisit(t_start=seconds(v.stand), t_end=seconds(v.leave), bin_id=arranged[v.bin].id)
+            for v in scene.visits
+            if v.kind == kind
+        ]
+        for kind in ("bystander", "emptying")
+    }
     return truth.Truth(
         format=truth.FORMAT,
         video=VIDEO,
@@ -147,9 +184,13 @@ def describe(
         bins=[truth.TruthBin(id=b.id, category=b.category, polygon=b.polygon) for b in arranged],
         disposals=disposals,
         passers_by=[
-            truth.TruthPasser(t_start=round(p.start / fps, 3), t_end=round(p.end / fps, 3), over_bins=p.over_bins)
+            truth.TruthPasser(t_start=seconds(p.start), t_end=seconds(p.end), over_bins=p.over_openings)
             for p in scene.passers
         ],
+        condition=condition,
+        bystanders=visits["bystander"],
+        emptyings=visits["emptying"],
+        exposure_jumps=[truth.TruthExposure(t=seconds(j.frame), gain=j.gain) for j in scene.exposure],
         generator=generator,
     )
 
@@ -160,17 +201,15 @@ def _write_video(
     fps: float,
     size: tuple[int, int],
     frames: int,
+    crf: int,
     progress: Callable[[int, int], None] | None,
 ) -> str:
     """Stream the frames into ``path``; a half-written video never takes the final name."""
     partial = path.with_name(path.stem + ".partial" + path.suffix)
-    writer, codec = open_writer(partial, fps, size)
-    try:
+    with SceneWriter(partial, fps, size, crf) as writer:
         for f, frame in enumerate(renderer.frames()):
             writer.write(frame)
             if progress is not None and f % round(fps) == 0:
                 progress(f, frames)
-    finally:
-        writer.release()
     os.replace(partial, path)
-    return codec
+    return writer.codec

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from binwatch.edge.simulator.truth import Truth, TruthDisposal, parse
-from binwatch.events.schema import VIOLATION_FLAGS, Event, Flag
+from binwatch.events.schema import REVIEW_FLAGS, VIOLATION_FLAGS, Event, Flag
 
 # The violations a scene's truth states; the review flags have no truth to be scored against.
 SCORED_FLAGS = [f for f in Flag if f in VIOLATION_FLAGS]
+COUNTED_FLAGS = [f for f in Flag if f in REVIEW_FLAGS]  # counted, per event and among matched ones
 
 FORMAT = "binwatch-eval/1"
 TOLERANCE_S = 2.0
@@ -53,36 +54,27 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
                 fn += 1
                 if matched is not None:
                     flag_errors.append(_flag_error(disposal, matched, flag, "missed"))
-        flags[flag.value] = {
-            "truth": tp + fn,
-            "events": tp + fp,
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "precision": _ratio(tp, tp + fp),
-            "recall": _ratio(tp, tp + fn),
-            "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        }
+        flags[flag.value] = _flag_counts(tp, fp, fn)
 
     matches = [(truth.disposals[j], events[i]) for i, j in pairs]
     predicted = [(d, e, e.prediction) for d, e in matches if e.prediction is not None]
     category_errors = [_category_error(d, e) for d, e, p in predicted if p.category != d.category]
     with_item = [(d, p) for d, _, p in predicted if d.item is not None]
     n_truth, n_events, n_matched = len(truth.disposals), len(events), len(pairs)
+    review = {
+        flag.value: {
+            "events": sum(flag in e.flags for e in events),
+            "matched": sum(flag in events[i].flags for i in matched_events),
+        }
+        for flag in COUNTED_FLAGS
+    }
     return {
         "format": FORMAT,
         "tolerance_s": tolerance_s,
-        "disposals": {
-            "truth": n_truth,
-            "events": n_events,
-            "matched": n_matched,
-            "recall": _ratio(n_matched, n_truth),
-            "precision": _ratio(n_matched, n_events),
-            "f1": _ratio(2 * n_matched, n_truth + n_events),
-            "count_error": n_events - n_truth,
-            "count_error_relative": _ratio(n_events - n_truth, n_truth),
-        },
+        "condition": truth.condition,
+        "disposals": _disposal_counts(n_truth, n_events, n_matched),
         "flags": flags,
+        "review": review,
         "classification": {
             "matched": n_matched,
             "with_prediction": len(predicted),
@@ -95,6 +87,87 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
         "flag_errors": sorted(flag_errors, key=lambda x: x["t"]),
         "category_errors": sorted(category_errors, key=lambda x: x["t"]),
     }
+
+
+def _disposal_counts(truth: int, events: int, matched: int) -> dict:
+    return {
+        "truth": truth,
+        "events": events,
+        "matched": matched,
+        "recall": _ratio(matched, truth),
+        "precision": _ratio(matched, events),
+        "f1": _ratio(2 * matched, truth + events),
+        "count_error": events - truth,
+        "count_error_relative": _ratio(events - truth, truth),
+    }
+
+
+def _flag_counts(tp: int, fp: int, fn: int) -> dict:
+    return {
+        "truth": tp + fn,
+        "events": tp + fp,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
+
+
+def merge(reports: Sequence[dict]) -> dict:
+    """Several scenes' reports as one: their counts added, the ratios computed again (the lists of
+    misses and errors are left to the scenes' own reports)."""
+    d = {key: sum(r["disposals"][key] for r in reports) for key in ("truth", "events", "matched")}
+    flags = {}
+    for name in (f.value for f in SCORED_FLAGS):
+        tp, fp, fn = (sum(r["flags"][name][key] for r in reports) for key in ("tp", "fp", "fn"))
+        flags[name] = _flag_counts(tp, fp, fn)
+    c = {
+        key: sum(r["classification"][key] for r in reports)
+        for key in ("matched", "with_prediction", "category_correct")
+    }
+    return {
+        "format": FORMAT,
+        "scenes": len(reports),
+        "disposals": _disposal_counts(d["truth"], d["events"], d["matched"]),
+        "flags": flags,
+        "review": {
+            name: {key: sum(r["review"][name][key] for r in reports) for key in ("events", "matched")}
+            for name in (f.value for f in COUNTED_FLAGS)
+        },
+        "classification": {**c, "category_accuracy": _ratio(c["category_correct"], c["with_prediction"])},
+    }
+
+
+def by_condition(reports: Sequence[tuple[str, dict]]) -> dict[str, dict]:
+    """(name, report) pairs merged per condition: the truth's ``condition``, else the given name."""
+    groups: dict[str, list[dict]] = {}
+    for name, report in reports:
+        groups.setdefault(report.get("condition") or name, []).append(report)
+    return {condition: merge(group) for condition, group in groups.items()}
+
+
+def format_conditions(merged: dict[str, dict]) -> str:
+    """One row per condition: disposals found, the flags' F1, the review flags, category accuracy."""
+    header = (
+        f"{'condition':<12} {'scenes':>6} {'truth':>5} {'events':>6} {'recall':>7} {'precision':>9}"
+        f" {'unseen':>6} {'mixed F1':>8} {'kitchen F1':>10} {'off-hours F1':>12} {'category':>8}"
+    )
+    lines = [header]
+    for condition, r in merged.items():
+        d, f = r["disposals"], r["flags"]
+        lines.append(
+            f"{condition:<12} {r['scenes']:>6} {d['truth']:>5} {d['events']:>6} {_pct(d['recall']):>7}"
+            f" {_pct(d['precision']):>9} {r['review'][Flag.ITEM_UNSEEN.value]['events']:>6}"
+            f" {_f1(f['mixed_disposal']):>8} {_f1(f['kitchen_contamination']):>10} {_f1(f['off_hours']):>12}"
+            f" {_pct(r['classification']['category_accuracy']):>8}"
+        )
+    return "\n".join(lines)
+
+
+def _f1(flag: dict) -> str:
+    return "—" if flag["f1"] is None else f"{flag['f1']:.3f}"
 
 
 def _match(
@@ -173,13 +246,15 @@ def format_table(report: dict) -> str:
         f" {'precision':>9} {'recall':>7} {'F1':>6}",
     ]
     for name, f in report["flags"].items():
-        f1 = "—" if f["f1"] is None else f"{f['f1']:.3f}"
+        f1 = _f1(f)
         lines.append(
             f"  {name:<22} {f['truth']:>5} {f['events']:>6} {f['tp']:>4} {f['fp']:>4} {f['fn']:>4} "
             f"{_pct(f['precision']):>9} {_pct(f['recall']):>7} {f1:>6}"
         )
+    review = ", ".join(f"{n['events']} {name} ({n['matched']} of them matched)" for name, n in report["review"].items())
     c = report["classification"]
     lines += [
+        f"  review flags: {review}",
         "",
         f"category accuracy {_pct(c['category_accuracy'])} ({c['category_correct']} of {c['with_prediction']}"
         f" matched events with a prediction); item accuracy {_pct(c['item_accuracy'])}",

@@ -107,3 +107,43 @@ def paste(frame: np.ndarray, sprite: Sprite, centre: Point, clip: np.ndarray | N
     src = sprite.bgr[sy : sy + fy1 - fy0, sx : sx + fx1 - fx0].astype(np.float32) * shade
     roi = frame[fy0:fy1, fx0:fx1]
     roi[:] = (roi * (1.0 - a) + src * a + 0.5).astype(np.uint8)
+
+
+BAG_TINTS = ((235, 235, 235), (240, 225, 210), (215, 235, 240), (225, 215, 240))  # BGR: clear, bluish, yellowish, pink
+
+
+def bagged(item: Sprite, rng: np.random.Generator) -> Sprite:
+    """``item`` inside a see-through plastic bag: a larger, wrinkled outline with a knot, a milky
+    tint over the item, and streaks of reflected light. The bag alone lets what lies under it
+    show through (its alpha is low); over the item it veils it."""
+    w, h = item.size
+    pad = max(4, round(0.18 * max(w, h)))
+    canvas = (h + 2 * pad + pad, w + 2 * pad)  # room for the knot at the top
+    top = pad * 2
+    alpha = np.zeros(canvas, np.float32)
+    alpha[top : top + h, pad : pad + w] = item.alpha
+    body = cv2.dilate((alpha > 0.3).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pad, pad)))
+    hull = cv2.convexHull(cv2.findNonZero(body))
+    outline = np.zeros(canvas, np.uint8)
+    cv2.fillPoly(outline, [hull], 1)
+    knot = (round(canvas[1] / 2 + rng.uniform(-0.2, 0.2) * w), top)
+    cv2.ellipse(outline, knot, (max(2, pad // 2), pad), 0, 0, 360, 1, -1)
+    bag = cv2.GaussianBlur(outline.astype(np.float32), (0, 0), max(1.0, pad / 5))
+    tint = np.array(BAG_TINTS[rng.integers(len(BAG_TINTS))], np.float32)
+    veil = rng.uniform(0.25, 0.45)
+    bgr = np.zeros((*canvas, 3), np.float32)
+    bgr[top : top + h, pad : pad + w] = item.bgr
+    colour = bgr * (1 - veil) + tint * veil
+    colour[alpha < 0.05] = tint * 0.8  # where only the bag is, its own milky colour
+    # Wrinkles and reflected light: a few streaks across the bag.
+    streaks = np.zeros(canvas, np.float32)
+    for _ in range(int(rng.integers(3, 7))):
+        x0, y0 = rng.uniform(0, canvas[1]), rng.uniform(0, canvas[0])
+        angle = rng.uniform(0, np.pi)
+        length = rng.uniform(0.3, 0.8) * max(canvas)
+        x1, y1 = x0 + length * np.cos(angle), y0 + length * np.sin(angle)
+        cv2.line(streaks, (round(x0), round(y0)), (round(x1), round(y1)), float(rng.uniform(-0.5, 1.0)), 1, cv2.LINE_AA)
+    streaks = cv2.GaussianBlur(streaks, (0, 0), 0.8) * bag
+    colour = colour + 90 * streaks[:, :, None]
+    bag_alpha = np.maximum(alpha * (1 - 0.15 * veil), bag * rng.uniform(0.35, 0.55))
+    return Sprite(np.clip(colour, 0, 255).astype(np.uint8), np.clip(bag_alpha, 0.0, 1.0))

@@ -1,28 +1,38 @@
-"""What happens when: every reach into a bin and every passer-by, in frames, planned before
-a single pixel is drawn, so that the truth file and the video come from one plan.
+"""What happens when: every visit of a person to a bin and every passer-by, in frames, planned
+before a single pixel is drawn, so that the truth file and the video come from one plan.
 
-Reaches never overlap one another or a passer-by: each disposal in the truth has exactly one
-arm, and the truth stays unambiguous. Scene time is anchored to a wall clock so that the
-morning collection window closes mid-scene and the last disposals fall outside it.
+The plan says nothing about pixels. Places are given on a bin's opening in relative terms
+(``(u, v)``: across, from the far rim to the near one) and sizes as shares of the opening's
+width, so the same plan can be drawn by either camera style (``oblique`` or ``top``).
+
+Visits never overlap: each disposal in the truth has exactly one arm, and the truth stays
+unambiguous. A visit is a person who walks up to one bin and then either throws one or two
+items (``disposal``: one reach, two items let go at once, or two reaches a few seconds apart),
+stands there and throws nothing (``bystander``), or lifts the full bag out (``emptying``).
+Scene time is anchored to a wall clock so that the morning collection window closes mid-scene
+and the last disposals fall outside it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from binwatch.datasets.manifest import Sample
-from binwatch.edge.simulator.layout import Bin
+from binwatch.edge.simulator.conditions import Conditions
 
 ALLOWED_HOURS = ["06:30-09:00", "18:00-21:00"]  # a typical timed drop-off schedule
 WINDOW_CLOSES = time(9, 0)
 SCENE_DATE = date(2026, 5, 18)
 LEAD_IN_S, LEAD_OUT_S = 4.0, 4.0  # quiet at both ends: a background model needs a moment to settle
-BOUNDARY_GAP_S = 8.0  # the idle gap in which the window closes, so no reach straddles it
-REST_SCALE = 0.88  # an item lying in the bin is further from the camera than one held up
+BOUNDARY_GAP_S = 8.0  # the idle gap in which the window closes, so no visit straddles it
+ITEM_SIZE = (0.22, 0.38)  # an item's long side, as a share of the opening's width: real sizes
+FALL_S = 0.2  # from letting go to lying in the bin
 
 SKIN_TONES = ((150, 180, 224), (120, 160, 205), (95, 130, 180), (70, 100, 150), (160, 195, 235))  # BGR
 CLOTHES = (
@@ -34,32 +44,67 @@ CLOTHES = (
     (30, 90, 160),
     (120, 60, 120),
     (170, 150, 120),
+    (35, 35, 40),
+    (90, 120, 150),
 )
+TROUSERS = ((40, 40, 45), (90, 60, 40), (110, 110, 110), (60, 70, 90), (150, 140, 120))
 HAIR = ((20, 20, 25), (30, 45, 70), (60, 60, 60), (170, 170, 175))
+
+VisitKind = Literal["disposal", "bystander", "emptying"]
+
+
+@dataclass(frozen=True)
+class Looks:
+    coat: tuple[int, int, int]
+    trousers: tuple[int, int, int]
+    skin: tuple[int, int, int]
+    hair: tuple[int, int, int]
+    height: float  # metres
+
+
+@dataclass(frozen=True)
+class Drop:
+    """One item thrown away: one disposal of the truth."""
+
+    sample: Sample
+    release: int  # the hand lets go
+    land: int  # first frame with the item lying in the bin
+    rest: tuple[float, float]  # (u, v) where it comes to lie on the bin's contents
+    size: float  # long side, as a share of the opening's width
+    carry_angle: float
+    rest_angle: float
+    bagged: bool  # inside a see-through plastic bag
 
 
 @dataclass(frozen=True)
 class Reach:
-    """One arm carrying one item into one bin."""
+    """One arm (both, for an emptying) from the body to the opening and back."""
 
-    index: int
+    start: int  # the hand leaves the body
+    arrive: int  # the hand is over the opening
+    release: int  # lets go of the items (an emptying: lifts the bag)
+    end: int  # the hand is back at the body
+    hand: tuple[float, float]  # (u, v) over the opening where the hand lets go
+    drops: tuple[Drop, ...]
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A person at one bin: walks in, stands, reaches (or not), walks off."""
+
+    kind: VisitKind
     bin: int
-    sample: Sample
-    start: int  # first frame of the visit; the hand is just outside the frame
-    arrive: int  # the item is over the opening
-    release: int  # the hand lets go
-    land: int  # first frame with the item lying in the bin
-    end: int  # the arm is outside the frame again
-    shoulder: tuple[float, float]  # outside the frame, below it: the person stands there
-    entry: tuple[float, float]  # hand position at ``start``
-    target: tuple[float, float]  # hand position while releasing
-    exit: tuple[float, float]  # hand position at ``end``
-    rest: tuple[float, float]  # centre of the item lying in the bin
-    item_size: int  # long side of the item in pixels, held up
-    carry_angle: float
-    rest_angle: float
-    sleeve: tuple[int, int, int]
-    skin: tuple[int, int, int]
+    start: int  # enters the picture
+    stand: int  # stands in front of the bin
+    leave: int  # starts to walk off
+    end: int  # out of the picture again
+    enters_from: int  # -1 left, +1 right
+    leaves_to: int
+    distance: float  # how far in front of the bin they stand, 0 (touching it) to 1 (half a metre)
+    offset: float  # sideways from the bin's centre, as a share of the bin's width
+    sway: float  # how much they move while standing, 0 to 1
+    reaches: tuple[Reach, ...]
+    looks: Looks
 
 
 @dataclass(frozen=True)
@@ -68,20 +113,27 @@ class Passer:
 
     start: int
     end: int
-    y: float
+    lane: float  # 0: brushing past the bins (heads over the openings), 1: near the camera
+    over_openings: bool
     rightwards: bool
-    over_bins: bool
-    size: float  # shoulder width in pixels
-    coat: tuple[int, int, int]
-    hair: tuple[int, int, int]
+    looks: Looks
+
+
+@dataclass(frozen=True)
+class ExposureJump:
+    frame: int  # the camera's gain starts to change
+    frames: int  # over this many frames
+    gain: float  # to this level (1: the scene's base exposure)
 
 
 @dataclass(frozen=True)
 class Timeline:
     fps: float
     frames: int
-    reaches: list[Reach]
+    visits: list[Visit]
     passers: list[Passer]
+    exposure: list[ExposureJump]
+    fill: list[float]  # per bin, how full it is at the start
     start_time: datetime
     allowed_hours: list[str]
     timezone: str
@@ -89,40 +141,65 @@ class Timeline:
     def wall_clock(self, frame: float) -> datetime:
         return self.start_time + timedelta(seconds=frame / self.fps)
 
+    @property
+    def drops(self) -> list[tuple[Visit, Reach, Drop]]:
+        """Every item thrown, in the order they land."""
+        found = [(v, r, d) for v in self.visits for r in v.reaches for d in r.drops]
+        return sorted(found, key=lambda x: x[2].land)
+
 
 def plan(
-    bins: list[Bin],
+    categories: Sequence[str],
     picks: list[tuple[int, Sample]],
-    size: tuple[int, int],
     fps: float,
     rng: np.random.Generator,
+    conditions: Conditions,
     off_hours: float = 0.2,
-    passers: float = 0.15,
     timezone: str = "Asia/Shanghai",
 ) -> Timeline:
-    """Lay out ``picks`` (bin index, photo) in time with idle gaps, passers-by in some gaps,
-    and a start time that puts the last ``off_hours`` fraction of disposals after the window."""
-    if not 0 <= off_hours <= 1 or not 0 <= passers <= 1:
-        raise ValueError("off_hours and passers are fractions between 0 and 1")
-    width, height = size
+    """Lay out ``picks`` (bin index, photo) in time as visits with idle gaps, passers-by,
+    bystanders and emptyings in some gaps, and a start time that puts the last ``off_hours``
+    fraction of disposals after the window closes."""
+    if not 0 <= off_hours <= 1:
+        raise ValueError("off_hours is a fraction between 0 and 1")
+
+    def at(seconds: float) -> int:
+        return round(seconds * fps)
+
+    groups = _group(picks, rng, conditions)
     n_off = round(off_hours * len(picks))
     first_off = len(picks) - n_off
-    cursor = round(LEAD_IN_S * fps)
-    reaches, walkers, boundary = [], [], None
-    for index, (bin_index, sample) in enumerate(picks):
-        gap = rng.uniform(8, 16) if rng.random() < 0.06 else rng.uniform(2.0, 5.0)  # now and then a lull
-        if index == first_off and index > 0:
+    cursor = at(LEAD_IN_S)
+    visits: list[Visit] = []
+    walkers: list[Passer] = []
+    boundary = None
+    thrown = 0
+    for bin_index, reaches_of in groups:
+        gap = rng.uniform(8, 16) if rng.random() < 0.06 else rng.uniform(1.5, 4.0)  # now and then a lull
+        count = sum(len(r) for r in reaches_of)
+        closing = n_off > 0 and 0 < thrown <= first_off < thrown + count
+        if closing:  # the window closes in the middle of a quiet gap
             gap = max(gap, BOUNDARY_GAP_S)
             boundary = cursor + gap * fps / 2
-        if rng.random() < passers:
-            walker = _passer(bins, width, height, cursor, fps, rng)
-            walkers.append(walker)
-            cursor = walker.end + round(rng.uniform(1.0, 3.0) * fps)
-        cursor += round(gap * fps)
-        reach = _reach(index, bins, bin_index, sample, width, height, cursor, fps, rng)
-        reaches.append(reach)
-        cursor = reach.end + 1
-    frames = cursor + round(LEAD_OUT_S * fps)
+        cursor += at(gap / 2)
+        if not closing:
+            if rng.random() < conditions.passers:
+                walkers.append(_passer(cursor, fps, rng, conditions))
+                cursor = walkers[-1].end + at(rng.uniform(0.5, 1.5))
+            extras: tuple[tuple[VisitKind, float], ...] = (
+                ("bystander", conditions.bystanders),
+                ("emptying", conditions.emptying),
+            )
+            for kind, chance in extras:
+                if rng.random() < chance:
+                    visits.append(_visit(kind, int(rng.integers(len(categories))), cursor, fps, rng))
+                    cursor = visits[-1].end + at(rng.uniform(0.8, 2.0))
+        cursor += at(gap / 2)
+        visit = _visit("disposal", bin_index, cursor, fps, rng, reaches_of, categories[bin_index], conditions)
+        visits.append(visit)
+        thrown += count
+        cursor = visit.end + 1
+    frames = cursor + at(LEAD_OUT_S)
     zone = ZoneInfo(timezone)
     closes = datetime.combine(SCENE_DATE, WINDOW_CLOSES, zone)
     if n_off == 0:
@@ -131,81 +208,157 @@ def plan(
         start = closes + timedelta(seconds=60)
     else:
         start = closes - timedelta(seconds=boundary / fps)
-    start = start.replace(microsecond=0)
-    return Timeline(fps, frames, reaches, walkers, start, list(ALLOWED_HOURS), timezone)
+    fill = [float(np.clip(conditions.fill * rng.uniform(0.5, 1.4), 0.0, 0.85)) for _ in categories]
+    return Timeline(
+        fps,
+        frames,
+        visits,
+        walkers,
+        _exposure(frames, fps, rng, conditions.exposure_jumps),
+        fill,
+        start.replace(microsecond=0),
+        list(ALLOWED_HOURS),
+        timezone,
+    )
 
 
-def _reach(
-    index: int,
-    bins: list[Bin],
+def _group(
+    picks: list[tuple[int, Sample]], rng: np.random.Generator, conditions: Conditions
+) -> list[tuple[int, list[list[Sample]]]]:
+    """The picks as visits: (bin, reaches, each a list of photos). Two picks share a visit
+    (two items let go at once, or two reaches in quick succession) when a later pick goes into
+    the same bin; it is moved forward, so the mix of the scene stays what was dealt."""
+    pending = list(picks)
+    groups: list[tuple[int, list[list[Sample]]]] = []
+    while pending:
+        bin_index, sample = pending.pop(0)
+        reaches = [[sample]]
+        roll = rng.random()
+        if roll < conditions.multi + conditions.quick:
+            partner = next((i for i, (b, _) in enumerate(pending[:12]) if b == bin_index), None)
+            if partner is not None:
+                other = pending.pop(partner)[1]
+                if roll < conditions.multi:
+                    reaches[0].append(other)
+                else:
+                    reaches.append([other])
+        groups.append((bin_index, reaches))
+    return groups
+
+
+def _looks(rng: np.random.Generator) -> Looks:
+    return Looks(
+        coat=CLOTHES[rng.integers(len(CLOTHES))],
+        trousers=TROUSERS[rng.integers(len(TROUSERS))],
+        skin=SKIN_TONES[rng.integers(len(SKIN_TONES))],
+        hair=HAIR[rng.integers(len(HAIR))],
+        height=float(rng.uniform(1.55, 1.85)),
+    )
+
+
+def _visit(
+    kind: VisitKind,
     bin_index: int,
-    sample: Sample,
-    width: int,
-    height: int,
     start: int,
     fps: float,
     rng: np.random.Generator,
-) -> Reach:
-    b = bins[bin_index]
-    ow, oh = b.opening_size
-    cx, cy = b.centre
-    item_size = round(min(ow, oh) * rng.uniform(0.58, 0.78))
-    rest_half = item_size * REST_SCALE / 2
-    slack_x, slack_y = max(0.0, ow / 2 - rest_half - 0.04 * ow), max(0.0, oh / 2 - rest_half - 0.04 * oh)
-    rest = (cx + rng.uniform(-slack_x, slack_x), cy + rng.uniform(-slack_y, slack_y))
-    shoulder = (cx + rng.uniform(-0.12, 0.12) * width, height + rng.uniform(0.25, 0.4) * height)
-    # The hand holds the item by its near end: the item's centre is ahead of the palm.
-    direction = np.subtract(rest, shoulder) / np.hypot(*np.subtract(rest, shoulder))
-    hand = np.subtract(rest, direction * 0.45 * item_size)
-    outside = height + 0.35 * ow + item_size
-    entry = (hand[0] + rng.uniform(-0.15, 0.15) * ow, outside)
-    exit_ = (hand[0] + rng.uniform(-0.3, 0.3) * ow, outside)
-    arrive = start + round(rng.uniform(0.9, 1.4) * fps)
-    release = arrive + round(rng.uniform(0.3, 0.7) * fps)
-    land = release + max(1, round(0.2 * fps))
-    end = release + round(rng.uniform(0.7, 1.1) * fps)
-    return Reach(
-        index=index,
-        bin=bin_index,
-        sample=sample,
+    reaches_of: list[list[Sample]] | None = None,
+    bin_category: str = "",
+    conditions: Conditions | None = None,
+) -> Visit:
+    def at(seconds: float) -> int:
+        return max(1, round(seconds * fps))
+
+    stand = start + at(rng.uniform(1.0, 1.8))
+    cursor = stand + at(rng.uniform(0.1, 0.5))
+    reaches = []
+    if kind == "bystander":
+        cursor += at(rng.uniform(3.0, 12.0))
+    elif kind == "emptying":
+        arrive = cursor + at(rng.uniform(0.8, 1.2))
+        lift = arrive + at(rng.uniform(0.8, 1.5))
+        end = lift + at(rng.uniform(1.0, 1.5))
+        reaches.append(Reach(cursor, arrive, lift, end, (0.5, 0.5), ()))
+        cursor = end
+    else:
+        assert conditions is not None
+        for i, samples in enumerate(reaches_of or []):
+            if i:
+                cursor += at(rng.uniform(0.4, 1.2))  # takes the next item out of a bag or a pocket
+            arrive = cursor + at(rng.uniform(0.7, 1.2))
+            release = arrive + at(rng.uniform(0.2, 0.9))  # some hesitate
+            land = release + at(FALL_S)
+            end = release + at(rng.uniform(0.6, 1.0))
+            rests = _rests(len(samples), rng)
+            drops = tuple(
+                Drop(
+                    sample=sample,
+                    release=release,
+                    land=land,
+                    rest=rest,
+                    size=float(rng.uniform(*ITEM_SIZE)),
+                    carry_angle=float(rng.uniform(-35, 35)),
+                    rest_angle=float(rng.uniform(-25, 25)),
+                    bagged=bool(bin_category != "kitchen" and rng.random() < conditions.bags),
+                )
+                for sample, rest in zip(samples, rests, strict=True)
+            )
+            hand = (float(np.mean([r[0] for r in rests])), float(np.mean([r[1] for r in rests])) - 0.1)
+            reaches.append(Reach(cursor, arrive, release, max(end, land + 1), hand, drops))
+            cursor = reaches[-1].end
+    leave = cursor + at(rng.uniform(0.1, 0.4))
+    side = 1 if rng.random() < 0.5 else -1
+    return Visit(
+        kind=kind,
+        bin=int(bin_index),
         start=start,
-        arrive=arrive,
-        release=release,
-        land=land,
-        end=max(end, land + 1),
-        shoulder=shoulder,
-        entry=entry,
-        target=(float(hand[0]), float(hand[1])),
-        exit=exit_,
-        rest=rest,
-        item_size=item_size,
-        carry_angle=rng.uniform(-35, 35),
-        rest_angle=rng.uniform(-12, 12),
-        sleeve=CLOTHES[rng.integers(len(CLOTHES))],
-        skin=SKIN_TONES[rng.integers(len(SKIN_TONES))],
+        stand=stand,
+        leave=leave,
+        end=leave + at(rng.uniform(1.0, 1.8)),
+        enters_from=side,
+        leaves_to=side if rng.random() < 0.6 else -side,
+        distance=float(rng.uniform(0.0, 1.0)),
+        offset=float(rng.uniform(-0.25, 0.25)),
+        sway=float(rng.uniform(0.3, 1.0)),
+        reaches=tuple(reaches),
+        looks=_looks(rng),
     )
 
 
-def _passer(bins: list[Bin], width: int, height: int, after: int, fps: float, rng: np.random.Generator) -> Passer:
-    """Across the openings (a challenge: motion over a bin with nothing left behind) or along the
-    floor in front of the bins, clear of the openings."""
-    size = bins[0].opening_size[0] * rng.uniform(0.8, 1.0)
-    over_bins = bool(rng.random() < 0.35)
-    if over_bins:
-        y = bins[0].centre[1] + rng.uniform(-0.1, 0.1) * size
-    else:
-        clear = bins[0].body[3] + 0.6 * size
-        y = rng.uniform(clear, max(clear, height - 0.15 * size))
-    speed = width * rng.uniform(0.35, 0.6)  # pixels per second
-    start = after + round(rng.uniform(0.5, 1.5) * fps)
-    duration = round((width + 2 * size) / speed * fps)
+def _rests(count: int, rng: np.random.Generator) -> list[tuple[float, float]]:
+    """Where ``count`` items come to lie, apart from each other when there are two."""
+    first = (float(rng.uniform(0.25, 0.75)), float(rng.uniform(0.25, 0.75)))
+    if count == 1:
+        return [first]
+    while True:
+        other = (float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8)))
+        if abs(other[0] - first[0]) > 0.4 or abs(other[1] - first[1]) > 0.45:
+            return [first, other]
+
+
+def _passer(after: int, fps: float, rng: np.random.Generator, conditions: Conditions) -> Passer:
+    over = bool(rng.random() < conditions.over_openings)
+    start = after + round(rng.uniform(0.3, 1.0) * fps)
     return Passer(
         start=start,
-        end=start + duration,
-        y=float(y),
+        end=start + round(rng.uniform(2.5, 4.5) * fps),
+        lane=float(rng.uniform(0.0, 0.25) if over else rng.uniform(0.45, 1.0)),
+        over_openings=over,
         rightwards=bool(rng.random() < 0.5),
-        over_bins=over_bins,
-        size=size,
-        coat=CLOTHES[rng.integers(len(CLOTHES))],
-        hair=HAIR[rng.integers(len(HAIR))],
+        looks=_looks(rng),
     )
+
+
+def _exposure(frames: int, fps: float, rng: np.random.Generator, per_minute: float) -> list[ExposureJump]:
+    """Auto-exposure steps: at random moments the gain moves to a new level within a few frames."""
+    jumps: list[ExposureJump] = []
+    level = 1.0
+    if per_minute <= 0:
+        return jumps
+    f = round(rng.exponential(60 / per_minute) * fps)
+    while f < frames:
+        factor = rng.uniform(1.15, 1.45) if rng.random() < 0.5 else 1 / rng.uniform(1.15, 1.45)
+        level = float(np.clip(level * factor, 0.6, 1.5))
+        jumps.append(ExposureJump(f, int(rng.integers(1, 5)), round(level, 3)))
+        f += round(rng.exponential(60 / per_minute) * fps) + round(2 * fps)
+    return jumps

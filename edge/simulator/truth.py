@@ -44,6 +44,7 @@ class TruthDisposal(_Model):
     category: CategoryKey
     flags: list[Flag]
     image: str | None = None
+    bagged: bool = False
 
     @field_validator("item")
     @classmethod
@@ -67,6 +68,19 @@ class TruthPasser(_Model):
     over_bins: bool = False
 
 
+class TruthVisit(_Model):
+    """Somebody at one bin who throws nothing in: a bystander, or a worker emptying it."""
+
+    t_start: Seconds
+    t_end: Seconds
+    bin_id: Identifier
+
+
+class TruthExposure(_Model):
+    t: Seconds
+    gain: Annotated[float, Field(gt=0)]
+
+
 class Truth(_Model):
     format: Literal["binwatch-truth/1"]
     video: str | None = None
@@ -79,6 +93,10 @@ class Truth(_Model):
     bins: list[TruthBin] = Field(min_length=1)
     disposals: list[TruthDisposal]
     passers_by: list[TruthPasser] = Field(default_factory=list)
+    condition: str | None = None
+    bystanders: list[TruthVisit] = Field(default_factory=list)
+    emptyings: list[TruthVisit] = Field(default_factory=list)
+    exposure_jumps: list[TruthExposure] = Field(default_factory=list)
     generator: dict[str, Any] = Field(default_factory=dict, description="how the scene was made; free-form")
 
     @model_validator(mode="after")
@@ -86,9 +104,10 @@ class Truth(_Model):
         bin_ids = [b.id for b in self.bins]
         if len(set(bin_ids)) != len(bin_ids):
             raise ValueError(f"bin ids repeat: {bin_ids}")
-        unknown = sorted({d.bin_id for d in self.disposals} - set(bin_ids))
+        named = [d.bin_id for d in self.disposals] + [v.bin_id for v in self.bystanders + self.emptyings]
+        unknown = sorted(set(named) - set(bin_ids))
         if unknown:
-            raise ValueError(f"disposals name unknown bins: {', '.join(unknown)}")
+            raise ValueError(f"disposals, bystanders or emptyings name unknown bins: {', '.join(unknown)}")
         ids = [d.id for d in self.disposals]
         if len(set(ids)) != len(ids):
             raise ValueError("disposal ids repeat")

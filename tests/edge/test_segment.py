@@ -1,4 +1,4 @@
-"""Event segmentation: motion inside a polygon, hysteresis, one disposal → one segment."""
+"""Segmentation: when a disposal starts and when the opening is clear again; motion and exposure."""
 
 from __future__ import annotations
 
@@ -7,25 +7,28 @@ from datetime import timedelta
 import cv2
 import numpy as np
 
-from binwatch.edge.motion import Motion, MotionDetector
+from binwatch.edge.light import Exposure, difference
+from binwatch.edge.motion import MotionDetector
 from binwatch.edge.offline import OFFLINE_START
-from binwatch.edge.segment import Role, Segmenter
+from binwatch.edge.segment import CLEAR_S, Role, Segmenter
 
 FPS = 10
 
 
-def feed(fractions, start_frames=2, settle_s=1.0, max_event_s=30.0, on=0.02):
-    """Run a segmenter over per-frame fractions; return (roles, segments as (start, end) frame indices)."""
+def feed(steps, start_frames=2, settle_s=1.0, max_event_s=30.0, on=0.02):
+    """Run a segmenter over per-frame (moving, over_rim, reaching_in) steps (a bare number: moving);
+    return (roles, segments as (start, end, settled, reached_in) frame indices)."""
     segmenter = Segmenter(on, start_frames, settle_s, max_event_s)
     roles, segments = [], []
-    for i, fraction in enumerate(fractions):
-        role, segment = segmenter.update(OFFLINE_START + timedelta(seconds=i / FPS), fraction)
+    for i, step in enumerate(steps):
+        moving, over, reaching = step if isinstance(step, tuple) else (step, False, 0.0)
+        role, segment = segmenter.update(OFFLINE_START + timedelta(seconds=i / FPS), moving, over, reaching)
         roles.append(role)
         if segment:
-            segments.append((_index(segment.started_at), _index(segment.ended_at), segment.settled))
+            segments.append((_index(segment.started_at), _index(segment.ended_at), segment.settled, segment.reached_in))
     closed = segmenter.close()
     if closed:
-        segments.append((_index(closed.started_at), _index(closed.ended_at), closed.settled))
+        segments.append((_index(closed.started_at), _index(closed.ended_at), closed.settled, closed.reached_in))
     return roles, segments
 
 
@@ -33,84 +36,118 @@ def _index(t):
     return round((t - OFFLINE_START).total_seconds() * FPS)
 
 
+ARM = (0.3, True, 0.2)  # an arm moving in the opening, over the rim
+STILL_ARM = (0.0, True, 0.15)  # the same arm, keeping still
+QUIET = 0.0
+
+
 def test_one_disposal_is_one_segment_from_first_motion_to_last():
-    fractions = [0.0] * 10 + [0.3] * 12 + [0.0] * 15
-    roles, segments = feed(fractions)
-    assert segments == [(10, 21, True)]
+    roles, segments = feed([QUIET] * 10 + [ARM] * 12 + [QUIET] * 15)
+    assert segments == [(10, 21, True, True)]
     assert roles[:10] == [Role.REFERENCE] * 10 and roles[25] is Role.STILL
 
 
 def test_a_single_flicker_starts_nothing():
-    _, segments = feed([0.0] * 5 + [0.5] + [0.0] * 5 + [0.5] + [0.0] * 20)
+    _, segments = feed([QUIET] * 5 + [0.5] + [QUIET] * 5 + [0.5] + [QUIET] * 20)
     assert segments == []
 
 
-def test_a_pause_shorter_than_settle_does_not_split_a_disposal():
-    # The hand stops over the opening for 0.6 s, then withdraws: still one disposal.
-    fractions = [0.0] * 5 + [0.2] * 8 + [0.0] * 6 + [0.2] * 5 + [0.0] * 15
-    _, segments = feed(fractions)
-    assert segments == [(5, 23, True)]
+def test_a_hand_keeping_still_over_the_opening_keeps_the_disposal_open():
+    # Still for 3 s (three times settle_s), in the dark too dim for motion: still over the rim.
+    roles, segments = feed([QUIET] * 5 + [ARM] * 8 + [STILL_ARM] * 30 + [ARM] * 4 + [QUIET] * 15)
+    assert segments == [(5, 46, True, True)]
+    assert roles[20] is Role.MOTION  # a still hand over the rim is never a candidate "after" view
+
+
+def test_the_opening_must_be_clear_for_a_moment_after_the_last_motion():
+    # Motion stopped long ago, but something stays over the rim until frame 40: the end waits for it.
+    _, segments = feed([QUIET] * 5 + [ARM] * 5 + [(0.0, True, 0.0)] * 30 + [QUIET] * 20)
+    assert segments == [(5, 39, True, True)]
+
+
+def test_something_reaching_in_too_dim_to_move_starts_a_disposal():
+    _, segments = feed([QUIET] * 5 + [(0.0, True, 0.1)] * 6 + [QUIET] * 15)
+    assert segments == [(5, 10, True, True)]
+
+
+def test_motion_that_never_came_over_the_rim_is_marked_so():
+    # The contents settling, or an insect: nothing reached in, so nothing can have been thrown in.
+    _, segments = feed([QUIET] * 5 + [0.2] * 4 + [QUIET] * 15)
+    assert segments == [(5, 8, True, False)]
 
 
 def test_between_the_thresholds_motion_continues_but_does_not_start():
     # Hysteresis: 0.015 is below the on-threshold (0.02) but above the off-threshold (0.01).
-    _, segments = feed([0.0] * 5 + [0.015] * 10 + [0.0] * 15)
+    _, segments = feed([QUIET] * 5 + [0.015] * 10 + [QUIET] * 15)
     assert segments == []
-    _, segments = feed([0.0] * 5 + [0.05] * 3 + [0.015] * 20 + [0.0] * 15)
-    assert segments == [(5, 27, True)]
+    _, segments = feed([QUIET] * 5 + [0.05] * 3 + [0.015] * 20 + [QUIET] * 15)
+    assert segments == [(5, 27, True, False)]
 
 
 def test_two_disposals_apart_are_two_segments():
-    fractions = [0.0] * 5 + [0.3] * 6 + [0.0] * 12 + [0.3] * 6 + [0.0] * 12
-    _, segments = feed(fractions)
-    assert segments == [(5, 10, True), (23, 28, True)]
+    _, segments = feed([QUIET] * 5 + [ARM] * 6 + [QUIET] * 12 + [ARM] * 6 + [QUIET] * 12)
+    assert segments == [(5, 10, True, True), (23, 28, True, True)]
 
 
 def test_endless_motion_is_cut_and_no_new_segment_starts_until_quiet():
-    fractions = [0.0] * 3 + [0.3] * 60 + [0.0] * 2 + [0.3] * 4 + [0.0] * 12
-    _, segments = feed(fractions, max_event_s=2.0)
-    assert segments[0] == (3, 23, False)
+    _, segments = feed([QUIET] * 3 + [ARM] * 60 + [QUIET] * 2 + [ARM] * 4 + [QUIET] * 12, max_event_s=2.0)
+    assert segments[0] == (3, 23, False, True)
     # After the cut the bin waits for quiet (frame 63) before it arms again.
-    assert segments[1:] == [(65, 68, True)]
+    assert segments[1:] == [(65, 68, True, True)]
 
 
 def test_close_reports_a_disposal_in_progress():
-    _, segments = feed([0.0] * 3 + [0.3] * 5)
-    assert segments == [(3, 7, False)]
-    _, segments = feed([0.0] * 3 + [0.3] * 5 + [0.0] * 3)
-    assert segments == [(3, 7, True)]
+    _, segments = feed([QUIET] * 3 + [ARM] * 5)
+    assert segments == [(3, 7, False, True)]
+    _, segments = feed([QUIET] * 3 + [ARM] * 5 + [QUIET] * 3)
+    assert segments == [(3, 7, True, True)]
 
 
-def test_a_coat_passing_over_the_opening_keeps_the_disposal_open_until_it_has_gone():
-    # Inside the plain coat nothing changes from frame to frame, but its edges move around the opening.
-    segmenter = Segmenter(0.02, 2, 1.0, 30.0)
-    steps = [(0.0, 0.0)] * 5 + [(0.3, 0.3)] * 3 + [(0.0, 0.2)] * 20 + [(0.3, 0.3)] * 3 + [(0.0, 0.0)] * 15
-    roles, segments = [], []
-    for i, (inside, around) in enumerate(steps):
-        role, segment = segmenter.update(OFFLINE_START + timedelta(seconds=i / FPS), inside, around)
-        roles.append(role)
-        if segment:
-            segments.append((_index(segment.started_at), _index(segment.ended_at), segment.settled, i))
-    assert segments == [(5, 30, True, 40)]  # one disposal, ended 1 s after the band calmed
-    assert roles[10] is Role.STILL  # the covered opening is a candidate view, but not the last one
-    # While idle, a busy band keeps the reference from being replaced by whatever stands there.
-    assert Segmenter(0.02, 2, 1.0, 30.0).update(OFFLINE_START, 0.0, 0.3)[0] is Role.MOTION
+def test_while_idle_something_over_the_rim_keeps_the_reference_from_being_replaced():
+    roles, _ = feed([(0.0, True, 0.01)] * 3 + [QUIET] * 3)
+    assert roles == [Role.MOTION] * 3 + [Role.REFERENCE] * 3
+    assert CLEAR_S < 1.0
 
 
-def test_motion_is_measured_inside_each_polygon_and_around_it():
-    size = (640, 360)
-    left = [(20, 20), (300, 20), (300, 300), (20, 300)]
-    right = [(340, 20), (620, 20), (620, 300), (340, 300)]
-    detector = MotionDetector(size, [left, right], pixel_delta=18)
+def _scene(rng, shift=0) -> np.ndarray:
+    frame = np.full((360, 640, 3), 110, np.uint8)
+    for i in range(8):
+        cv2.rectangle(frame, (40 + 75 * i, 40), (90 + 75 * i, 320), (60 + 20 * i, 200 - 15 * i, 90), -1)
+    if shift:
+        cv2.rectangle(frame, (100 + shift, 150), (200 + shift, 250), (240, 240, 240), -1)
+    return np.clip(frame + rng.normal(0, 2.5, frame.shape), 0, 255).astype(np.uint8)
+
+
+def test_motion_is_what_changes_between_frames_not_noise_nor_exposure():
     rng = np.random.default_rng(0)
-    frame = rng.integers(90, 110, (size[1], size[0], 3), dtype=np.uint8)
-    assert detector.update(frame) == [Motion(0.0, 0.0)] * 2
-    noisy = np.clip(frame + rng.normal(0, 3, frame.shape), 0, 255).astype(np.uint8)
-    assert detector.update(noisy) == [Motion(0.0, 0.0)] * 2  # sensor noise is not motion
-    moved = noisy.copy()
-    cv2.rectangle(moved, (60, 60), (200, 200), (230, 230, 230), -1)  # inside the left opening
-    cv2.rectangle(moved, (400, 320), (600, 355), (0, 0, 0), -1)  # just below the right one
-    left_motion, right_motion = detector.update(moved)
-    assert 0.2 < left_motion.inside < 0.35 and left_motion.around == 0.0
-    assert right_motion.inside == 0.0 and right_motion.around > 0.1
-    assert detector.update(moved) == [Motion(0.0, 0.0)] * 2  # an object lying still is no longer motion
+    detector = MotionDetector((640, 360), pixel_delta=18)
+    assert detector.update(_scene(rng)).moving.sum() == 0  # the first frame has no baseline
+    assert detector.update(_scene(rng)).moving.sum() == 0  # sensor noise is not motion
+    moved = detector.update(_scene(rng, shift=40))
+    assert 0.03 < moved.moving.mean() / 255 < 0.1  # the white square appeared: 4 % of the frame
+    brighter = np.clip(_scene(rng, shift=40).astype(np.float32) * 1.4, 0, 255).astype(np.uint8)
+    jumped = detector.update(brighter)  # auto-exposure: the whole picture 40 % brighter at once
+    assert jumped.moving.mean() / 255 < 0.002 and abs(jumped.gain / moved.gain - 1.4) < 0.05
+
+
+def test_exposure_measures_gain_and_noise_and_normalises_a_dark_picture():
+    rng = np.random.default_rng(1)
+    dark, exposure = Exposure(), Exposure()
+    day = cv2.cvtColor(_scene(rng), cv2.COLOR_BGR2GRAY)
+    evening = (day * 0.3).astype(np.uint8)
+    assert abs(dark.update(evening) - exposure.update(day) * 0.3) < 0.03  # gain: the median over mid grey
+    for _ in range(3):
+        exposure.update(cv2.cvtColor(_scene(rng), cv2.COLOR_BGR2GRAY))
+    quiet = exposure.noise
+    for _ in range(40):
+        noisy = np.clip(day + rng.normal(0, 8, day.shape), 0, 255).astype(np.uint8)
+        exposure.update(cv2.resize(noisy, None, fx=1, fy=1))
+    assert exposure.noise > 3 * quiet
+
+
+def test_a_clipped_pixel_counts_only_as_the_bound_it_is():
+    white = np.full((2, 2, 3), 255, np.uint8)
+    grey = np.full((2, 2, 3), 200, np.uint8)
+    assert difference(white, 1.3, white, 1.0).max() == 0  # white under more light is still white
+    assert difference(white, 1.0, grey, 1.0).max() == 55  # brighter than 200 by at least 55
+    assert difference(grey, 1.0, white, 1.0).max() == 55

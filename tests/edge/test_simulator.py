@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 from binwatch.datasets import manifest, taxonomy
 from binwatch.edge import config
 from binwatch.edge.simulator import cli, items, layout, scenario, sprite, timeline, truth
+from binwatch.edge.simulator.conditions import HARDER, PRESETS, named
+from binwatch.edge.simulator.oblique import ObliqueStage
 from binwatch.events.schema import Flag
 
 SAMPLES = Path(__file__).resolve().parents[2] / "edge" / "simulator" / "samples"
@@ -117,22 +120,28 @@ def test_flags_follow_the_taxonomy_and_the_schedule(scene):
     assert Flag.OFF_HOURS in seen and any(Flag.OFF_HOURS not in d.flags for d in t.disposals)
 
 
-def test_each_disposal_changes_its_own_opening_and_only_that(scene):
-    t = truth.load(scene / "truth.json")
-    frames = _frames(scene / "scene.mp4")
-    masks = {}
-    for b in t.bins:
-        masks[b.id] = np.zeros(frames[0].shape[:2], np.uint8)
-        cv2.fillPoly(masks[b.id], [np.array(b.polygon, np.int32)], 1)
-    for d, following in zip(t.disposals, t.disposals[1:] + [None], strict=True):
-        assert d.t_start < d.t <= d.t_end
-        assert following is None or d.t_end < following.t_start
-        before = frames[round(d.t_start * t.fps) - 1].astype(np.int16)
-        after = frames[min(len(frames) - 1, round(d.t_end * t.fps) + 1)].astype(np.int16)
-        changed = np.abs(after - before).max(axis=2) > 30  # well above noise, light drift and coding
-        share = {bin_id: changed[m > 0].mean() for bin_id, m in masks.items()}
-        assert share[d.bin_id] > 0.05, (d, share)
-        assert all(v < 0.01 for bin_id, v in share.items() if bin_id != d.bin_id), (d, share)
+def test_each_disposal_changes_its_own_opening_and_only_that(tmp_path):
+    """Before a person walks up and after they have gone, only the bin they threw into has changed."""
+    for style in ("oblique", "top"):
+        out = scenario.render_scenario(
+            SAMPLES, tmp_path / style, disposals=5, bins=3, seed=4, split="all", size=(640, 360), fps=8.0,
+            condition="steady", passers=0.0, style=style,
+        )  # fmt: skip
+        t = truth.load(out.truth)
+        frames = _frames(out.video)
+        masks = {}
+        for b in t.bins:
+            masks[b.id] = np.zeros(frames[0].shape[:2], np.uint8)
+            cv2.fillPoly(masks[b.id], [np.array(b.polygon, np.int32)], 1)
+        for d in t.disposals:
+            assert d.t_start < d.t <= d.t_end
+            # The person walks in over at most 2.3 s before the reach and is gone 2.5 s after it.
+            before = frames[round((d.t_start - 2.5) * t.fps)].astype(np.int16)
+            after = frames[min(len(frames) - 1, round((d.t_end + 2.5) * t.fps))].astype(np.int16)
+            changed = np.abs(after - before).max(axis=2) > 30  # well above noise, light and coding
+            share = {bin_id: changed[m > 0].mean() for bin_id, m in masks.items()}
+            assert share[d.bin_id] > 0.01, (style, d, share)
+            assert all(v < 0.01 for bin_id, v in share.items() if bin_id != d.bin_id), (style, d, share)
 
 
 def test_same_seed_same_scene(scene, tmp_path):
@@ -181,9 +190,10 @@ def test_without_a_kitchen_bin_there_is_no_contamination():
 def test_off_hours_fraction_falls_after_the_window_closes():
     data = manifest.load(SAMPLES)
     rng = np.random.default_rng(3)
-    bins = layout.arrange(layout.bin_categories(4), 640, 360)
-    picks = items.choose(items.ItemPool(data, "all", rng), [b.category for b in bins], items.Mix(), 20, rng)
-    plan = timeline.plan(bins, picks, (640, 360), 15.0, rng, off_hours=0.2)
+    categories = layout.bin_categories(4)
+    bins = ObliqueStage(categories, (640, 360), 15.0, False, rng).bins
+    picks = items.choose(items.ItemPool(data, "all", rng), categories, items.Mix(), 20, rng)
+    plan = timeline.plan(categories, picks, 15.0, rng, named("daylight"), off_hours=0.2)
     schedule = config.ScheduleConfig(allowed_hours=plan.allowed_hours, timezone=plan.timezone)
     t = scenario.describe(plan, bins, schedule, (640, 360), {})
     off = [Flag.OFF_HOURS in d.flags for d in t.disposals]
@@ -218,3 +228,85 @@ def test_bad_requests_say_what_is_wrong(tmp_path):
         scenario.render_scenario(SAMPLES, tmp_path, disposals=0, split="all")
     with pytest.raises(ValueError, match="three non-negative weights"):
         items.Mix.parse("0.5,0.5")
+
+
+def test_every_named_condition_renders(tmp_path):
+    for name in PRESETS:
+        out = scenario.render_scenario(
+            SAMPLES, tmp_path / name, disposals=2, bins=2, seed=11, split="all", size=(160, 90), fps=5.0, condition=name
+        )
+        t = truth.load(out.truth)
+        assert t.condition == name and t.generator["conditions"]["name"] == name and len(t.disposals) == 2
+    assert set(HARDER) <= set(PRESETS)
+
+
+def test_a_busy_scene_has_bystanders_emptyings_bags_quick_drops_and_exposure_jumps(tmp_path):
+    busy = replace(
+        named("hard"), name="busy", bystanders=1.0, emptying=1.0, bags=1.0, quick=1.0, multi=0.0, exposure_jumps=20.0
+    )
+    out = scenario.render_scenario(
+        SAMPLES, tmp_path, disposals=4, bins=3, seed=2, split="all", size=SIZE, fps=6.0, condition=busy, off_hours=0
+    )
+    t = truth.load(out.truth)
+    assert len(_frames(out.video)) == t.frames and t.condition == "busy"
+    assert len(t.bystanders) >= 2 and len(t.emptyings) >= 2 and len(t.exposure_jumps) >= 2
+    assert all(d.bagged == (t.bin(d.bin_id).category != "kitchen") for d in t.disposals)  # never into kitchen
+    pairs = list(zip(t.disposals[::2], t.disposals[1::2], strict=True))  # two items per visit
+    assert all(a.bin_id == b.bin_id and 1.0 < b.t - a.t < 4.0 for a, b in pairs)
+    everyone = [(v.t_start, v.t_end) for v in t.bystanders + t.emptyings] + [(d.t_start, d.t_end) for d in t.disposals]
+    assert all(v.t_end <= d.t_start or d.t_end <= v.t_start for v in t.bystanders + t.emptyings for d in t.disposals)
+    assert len(everyone) == len(t.bystanders) + len(t.emptyings) + 4
+
+
+def test_evening_is_darker_and_noisier_and_exposure_jumps_change_the_whole_picture(tmp_path):
+    def stats(name: str, **options) -> tuple[float, float, list[np.ndarray], truth.Truth]:
+        out = scenario.render_scenario(
+            SAMPLES, tmp_path / name, disposals=2, bins=2, seed=5, split="all", size=SIZE, fps=8.0, **options
+        )
+        frames = _frames(out.video)
+        grey = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY).astype(np.float32) for f in frames[:4]]
+        return float(np.mean(grey[0])), float(np.std(grey[1] - grey[0])), frames, truth.load(out.truth)
+
+    day, day_noise, _, _ = stats("day", condition="steady")
+    evening, evening_noise, _, _ = stats("evening", condition="evening")
+    assert evening < 0.5 * day and evening_noise > day_noise
+    jumpy = replace(named("steady"), name="jumpy", exposure_jumps=30.0)
+    _, _, frames, t = stats("jumpy", condition=jumpy)
+    assert t.exposure_jumps and t.condition == "jumpy"
+    jump = t.exposure_jumps[0]
+    before, after = (frames[round(jump.t * t.fps) + k].astype(np.float32) for k in (-1, 6))
+    assert abs(np.median(after) / np.median(before) - jump.gain) < 0.15 * jump.gain
+
+
+def test_a_bagged_item_is_veiled_and_larger_with_a_see_through_margin():
+    photo = np.zeros((60, 40, 3), np.uint8)
+    photo[:] = (200, 30, 30)
+    item = sprite.cut_out(photo, 60)
+    bag = sprite.bagged(item, np.random.default_rng(0))
+    assert bag.size[0] > item.size[0] and bag.size[1] > item.size[1]
+    pad = (bag.size[0] - item.size[0]) // 2
+    assert 0.2 < bag.alpha[bag.alpha.shape[0] // 2, pad - 3] < 0.7  # beside the item: only the bag, translucent
+    centre = bag.bgr[bag.size[1] // 2, bag.size[0] // 2].astype(int)
+    assert centre[2] > centre[0] > 30 + 20  # the red item, under a milky veil
+
+
+def test_a_truth_without_the_newer_fields_still_reads_and_bad_ones_are_named():
+    minimal = {
+        "format": "binwatch-truth/1",
+        "start_time": "2026-05-18T08:48:38+08:00",
+        "bins": [{"id": "k1", "category": "kitchen", "polygon": [[0, 0], [9, 0], [9, 9]]}],
+        "disposals": [{"id": 1, "t": 3.0, "bin_id": "k1", "category": "kitchen", "flags": []}],
+    }
+    t = truth.parse(minimal)
+    assert t.condition is None and t.bystanders == [] and t.emptyings == [] and not t.disposals[0].bagged
+    with pytest.raises(ValueError, match="emptyings.0.bin_id"):
+        truth.parse({**minimal, "emptyings": [{"t_start": 1, "t_end": 2}]})
+    with pytest.raises(ValueError, match="unknown bins: k9"):
+        truth.parse({**minimal, "bystanders": [{"t_start": 1, "t_end": 2, "bin_id": "k9"}]})
+
+
+def test_unknown_conditions_and_styles_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown condition 'dusk'; known: steady"):
+        scenario.render_scenario(SAMPLES, tmp_path, disposals=1, split="all", condition="dusk")
+    with pytest.raises(ValueError, match="style must be one of oblique, top"):
+        scenario.render_scenario(SAMPLES, tmp_path, disposals=1, split="all", style="fisheye")

@@ -1,0 +1,104 @@
+"""What lies in each bin, as the camera last saw its opening clear, and how full it looks.
+
+One ``Contents`` per bin keeps the latest clear view of the opening, an estimate of how much of
+it is covered, and a short history of what changed it: items that went in, and emptyings. This
+is the interface for fill levels (heartbeats, ``overflow`` and ``emptying`` events build on it):
+
+* ``fill_level()``: the share of the opening covered by contents, 0 for a bare bag, 1 when no
+  bag is to be seen any more; ``None`` before the first clear view. A camera sees no depth, so
+  this is coverage, not volume: a bin is "full" for it when its contents hide the bag.
+* ``changes``: the latest ``ContentsChange`` records (time, what happened, coverage before and
+  after, items since the last emptying), oldest first.
+* ``emptied_at``, ``items_since_emptied``.
+
+Coverage is measured as texture: an empty bag is smooth (soft folds), contents are not. A pixel
+is covered when the local contrast around it (standard deviation over a window a twentieth of
+the opening wide, in normalised grey levels) exceeds ``COVER_DELTA``; the covered pixels are
+then closed over gaps the size of an item's plain interior. An emptying is a change of a large
+part of the opening after which it is clearly smoother than before: nothing else takes
+contents away.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from binwatch.edge.region import Region, View
+
+COVER_DELTA = 7.0  # normalised grey levels of local contrast that a bare bag does not reach
+EMPTIED_DROP = 0.2  # an emptying lowers the coverage by at least this much …
+EMPTIED_CHANGE = 0.2  # … and changes at least this share of the opening
+HISTORY = 32
+
+ChangeKind = Literal["items", "emptied", "covered"]
+
+
+@dataclass(frozen=True)
+class ContentsChange:
+    at: datetime
+    kind: ChangeKind  # items went in; the bin was emptied; something larger than an item covers it
+    coverage_before: float | None
+    coverage_after: float
+    items: int  # items seen going in since the last emptying (after this change)
+
+
+class Contents:
+    def __init__(self, region: Region):
+        self.region = region
+        self.view: View | None = None
+        self.coverage: float | None = None
+        self.items_since_emptied = 0
+        self.emptied_at: datetime | None = None
+        self.changes: deque[ContentsChange] = deque(maxlen=HISTORY)
+        self._measured_at: datetime | None = None
+
+    def fill_level(self) -> float | None:
+        return self.coverage
+
+    def seen(self, view: View, every_s: float = 10.0) -> None:
+        """A clear view with no disposal going on; the coverage is measured now and then."""
+        self.view = view
+        if self._measured_at is None or (view.t - self._measured_at).total_seconds() >= every_s:
+            self.coverage = coverage(view, self.region)
+            self._measured_at = view.t
+
+    def changed(self, after: View, items: int, changed: float, large: float, before: View | None) -> ChangeKind:
+        """A disposal ended with ``after``: ``items`` items found, ``changed`` the share of the opening
+        that changed, ``large`` the share in changes larger than an item. Returns what happened."""
+        old = self.coverage if before is None else coverage(before, self.region)
+        new = coverage(after, self.region)
+        kind: ChangeKind = "items"
+        if changed >= EMPTIED_CHANGE and old is not None and new <= old - EMPTIED_DROP:
+            kind = "emptied"
+            self.items_since_emptied, self.emptied_at = 0, after.t
+        else:
+            self.items_since_emptied += items
+            if large > 0:
+                kind = "covered"
+        self.view, self.coverage, self._measured_at = after, new, after.t
+        self.changes.append(ContentsChange(after.t, kind, old, new, self.items_since_emptied))
+        return kind
+
+
+def coverage(view: View, region: Region) -> float:
+    """The share of the opening whose texture says it is covered by contents (see the module)."""
+    grey = cv2.cvtColor(np.clip(view.normalised(), 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    side = min(region.opening_size)
+    window = (max(3, (side // 20) | 1),) * 2
+    mean = cv2.boxFilter(grey, -1, window)
+    spread = np.sqrt(np.maximum(cv2.boxFilter(grey * grey, -1, window) - mean * mean, 0))
+    covered = (spread > COVER_DELTA).astype(np.uint8)
+    covered = cv2.morphologyEx(
+        covered, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 6) | 1),) * 2)
+    )
+    # The edge of the opening itself is contrast too: leave a strip as wide as the window out.
+    inside = cv2.erode(region.inside, cv2.getStructuringElement(cv2.MORPH_RECT, window)) > 0
+    if not inside.any():
+        inside = region.inside > 0
+    return round(float(covered[inside].mean()), 3)

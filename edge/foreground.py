@@ -1,0 +1,141 @@
+"""Per bin opening: a background of the opening and the ring around it, and what stands out of it.
+
+What stands out (the foreground) is either transient or deposited. A person, a hand, an arm,
+a shadow reaches over the rim from outside: foreground that lies on the rim itself, joined to
+foreground inside the opening or beyond it. An item lying in the bin stands out inside the
+opening only, detached from anything on the rim. ``OpeningWatch`` tells the two apart on the
+small normalised frame of ``motion``, every frame:
+
+* ``over_rim``: something extends over the rim. A disposal is not over while it does, so a hand
+  that hesitates, however still, or a bystander in front of the bin, is never taken for the
+  "after" view;
+* ``standing_out`` and ``reaching``: the masks behind these, which ``landing.Footage`` keeps
+  while a disposal goes on;
+* the moving shares of the opening and of the ring, from the frame difference.
+
+The background follows the light where nothing stands out (a few frames), absorbs what stands
+out but keeps still only slowly (``ABSORB_S``: a parked trolley or a bag left on the rim stops
+holding a disposal open after a while), and takes the opening's new contents at once when a
+disposal is concluded (``settle``). While a disposal goes on, a copy of the background as it
+began is held as well, and only what differs from both stands out: a person who stood long
+enough to be taken in leaves no ghost behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from binwatch.edge.light import channel_max, difference
+from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame
+
+RIM_FRACTION = 0.08  # width of the rim ring just outside the opening, of the opening's smaller side
+BAND_FRACTION = 0.2  # outer edge of the ring around the opening, of its smaller side
+FOLLOW_S = 0.7  # the background follows the light over this time where nothing stands out
+ABSORB_S = 20.0  # ... and takes in what stands out but keeps still over this time
+MIN_PIXELS = 2  # of a foreground blob on the rim, and of its part inside or beyond it
+
+
+@dataclass(frozen=True)
+class Observation:
+    moving: float  # share of the opening's pixels that moved since the previous frame
+    moving_band: float  # share of the ring's pixels that moved
+    over_rim: bool  # something reaches over the rim from outside
+    reaching_in: float  # share of the opening covered by what reaches over the rim
+    foreground: float  # share of the opening that differs from its background
+    standing_out: np.ndarray  # bool over the window: differs from the background
+    reaching: np.ndarray  # bool over the window: part of something over the rim
+
+
+class OpeningWatch:
+    """The small-frame model of one opening; ``window`` is its region of the small frame."""
+
+    def __init__(self, polygon: Sequence[tuple[int, int]], scale: float, small_size: tuple[int, int], delta: float):
+        points = np.round(np.asarray(polygon, np.float64) * scale).astype(np.int32)
+        full = np.zeros(small_size[::-1], np.uint8)
+        cv2.fillPoly(full, [points], 1)
+        _, _, w, h = cv2.boundingRect(points)
+        side = min(w, h)
+        rim, band = max(2, round(RIM_FRACTION * side)), max(4, round(BAND_FRACTION * side))
+
+        def grown(pixels: int) -> np.ndarray:
+            return cv2.dilate(full, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1)))
+
+        inner_rim, outer_rim, outer = grown(1), grown(rim + 1), grown(band)
+        x, y, w, h = cv2.boundingRect(outer)
+        self.window = (slice(y, y + h), slice(x, x + w))
+        self.inside = full[self.window].astype(bool)
+        self.rim = ((outer_rim - inner_rim)[self.window]).astype(bool)
+        self.beyond = ((outer - outer_rim)[self.window]).astype(bool)
+        self.band = ((outer - full)[self.window]).astype(bool)
+        self.area = max(1, int(self.inside.sum()))
+        self.delta = delta
+        self.background: np.ndarray | None = None
+        self.held: np.ndarray | None = None  # the background as a disposal began, while it goes on
+        self._t: float | None = None
+
+    def update(self, small: SmallFrame, t: float) -> Observation:
+        """This frame (``t`` in seconds, any origin) against the background; updates the background."""
+        image = small.image[self.window]
+        colour = image.astype(np.float32) * np.float32(1.0 / small.gain)
+        moving = small.moving[self.window] > 0
+        if self.background is None:
+            self.background = colour.copy()
+        dt = 0.0 if self._t is None else max(0.0, t - self._t)
+        self._t = t
+        threshold = max(self.delta, NOISE_SIGMAS * small.noise)
+        standing_out = self._differs(image, small.gain, self.background, threshold)
+        if self.held is not None:
+            # What looks again as it did when the disposal began stands out no longer: where a
+            # bystander stood until the background took them in, nothing is left once they go.
+            standing_out &= self._differs(image, small.gain, self.held, threshold)
+        standing_out = cv2.morphologyEx(standing_out, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+        count, labels = cv2.connectedComponents(standing_out, connectivity=8)
+        reaching = np.zeros(standing_out.shape, bool)
+        if count > 1:
+            on_rim = np.bincount(labels[self.rim], minlength=count)
+            inside = np.bincount(labels[self.inside], minlength=count)
+            beyond = np.bincount(labels[self.beyond], minlength=count)
+            over = (on_rim >= MIN_PIXELS) & ((inside >= MIN_PIXELS) | (beyond >= MIN_PIXELS))
+            over[0] = False
+            if over.any():
+                reaching = over[labels]
+        # Follow the light where nothing stands out; take in, slowly, what stands out but keeps still.
+        follow = 1 - np.exp(-dt / FOLLOW_S)
+        absorb = 1 - np.exp(-dt / ABSORB_S)
+        rate = np.where(standing_out > 0, np.where(moving, 0.0, absorb), follow).astype(np.float32)
+        self.background += rate[:, :, None] * (colour - self.background)
+        return Observation(
+            moving=float(np.count_nonzero(moving & self.inside)) / self.area,
+            moving_band=float(np.count_nonzero(moving & self.band)) / max(1, int(self.band.sum())),
+            over_rim=bool(reaching.any()),
+            reaching_in=float(np.count_nonzero(reaching & self.inside)) / self.area,
+            foreground=float(np.count_nonzero(standing_out.astype(bool) & self.inside)) / self.area,
+            standing_out=standing_out.astype(bool),
+            reaching=reaching,
+        )
+
+    @staticmethod
+    def _differs(image: np.ndarray, gain: float, background: np.ndarray, threshold: float) -> np.ndarray:
+        # The background as this exposure would show it, clipped where it would clip.
+        expected = np.minimum(background * gain, 255)
+        return (channel_max(difference(image, gain, expected, gain)) > threshold).astype(np.uint8)
+
+    def hold(self) -> None:
+        """A disposal begins: keep the background as it is now until ``settle``."""
+        if self.background is not None:
+            self.held = self.background.copy()
+
+    def release(self) -> None:
+        """A disposal ended without a clear view: nothing to take in, the held copy goes."""
+        self.held = None
+
+    def settle(self, small: SmallFrame) -> None:
+        """A disposal is concluded: what lies in the opening now is its background."""
+        self.held = None
+        if self.background is not None:
+            colour = small.image[self.window].astype(np.float32) * np.float32(1.0 / small.gain)
+            self.background[self.inside] = colour[self.inside]

@@ -1,0 +1,166 @@
+"""When each item of a disposal landed, and what it looked like then.
+
+While a disposal goes on, ``Footage`` keeps what the opening's watch saw in every frame (the
+small image, what stood out of the background, what reached over the rim) and, a few times a
+second, the opening at full resolution. Once the disposal is over and its final look is
+known, ``settled_at`` says for every small pixel from when on it kept that final look, in
+seconds, frames in which an arm or a person covered it not counting either way. An item settles
+when it lands; held still over the spot where it will lie, it is part of the arm and does not;
+a person who covers it afterwards does not move the moment, and what a person covered from the
+moment it landed settles when they leave.
+
+``landings`` groups the settle times of one region of change: groups a second or more apart
+are different moments. A later group is a later item only if its pixels still showed the old
+contents (nothing stood out there) when the earlier group settled; if they were covered then,
+by the arm or the person, they are the rest of the earlier item, uncovered when the person
+left. Two drops in quick succession that came to lie side by side become two items; one item
+that a hand covered in part does not.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from binwatch.edge.light import channel_max, difference
+from binwatch.edge.region import View
+
+GAP_S = 1.0  # settle times this far apart are different moments
+SHARE = 0.2  # a moment counts when at least this share of the region settled at it …
+SOLID = 0.5  # … in a solid blob: at least this share of it survives an erosion
+VIEW_EVERY_S = 0.2  # full-resolution views kept during a disposal, at most this often …
+MAX_VIEWS = 40  # … and at most this many: when full, every other one goes and the rate halves
+MAX_FRAMES = 450  # small frames kept (30 s at 15 fps); older ones count as settled before
+
+
+@dataclass(frozen=True)
+class _Frame:
+    seconds: float
+    image: np.ndarray  # the watch's window of the small frame, uint8 BGR
+    gain: float
+    standing_out: np.ndarray  # bool: differed from the background
+    reaching: np.ndarray  # bool: part of something over the rim
+
+
+@dataclass(frozen=True)
+class Landing:
+    """One item's moment: when its pixels settled, and which pixels of the region did then (the
+    rest of the region, settled at no moment of its own, goes to the nearest landing)."""
+
+    seconds: float
+    mask: np.ndarray  # bool, over the region at full resolution
+
+
+class Footage:
+    def __init__(self) -> None:
+        self._frames: deque[_Frame] = deque(maxlen=MAX_FRAMES)
+        self._views: list[tuple[float, View]] = []
+        self._every = VIEW_EVERY_S
+
+    def reset(self) -> None:
+        self._frames.clear()
+        self._views, self._every = [], VIEW_EVERY_S
+
+    def add(
+        self,
+        seconds: float,
+        image: np.ndarray,
+        gain: float,
+        standing_out: np.ndarray,
+        reaching: np.ndarray,
+        view: Callable[[], View],
+    ) -> None:
+        """One frame of the disposal; ``view`` cuts the full-resolution view, called only when one is kept."""
+        self._frames.append(_Frame(seconds, image.copy(), gain, standing_out, reaching))
+        if not self._views or seconds - self._views[-1][0] >= self._every:
+            self._views.append((seconds, view()))
+            if len(self._views) > MAX_VIEWS:
+                self._views, self._every = self._views[::2], 2 * self._every
+
+    def settled_at(self, final: np.ndarray, final_gain: float, threshold: float, old: np.ndarray) -> np.ndarray:
+        """Per small pixel, the moment (s) from which it kept its final look (within ``threshold`` of
+        ``final``) to the end, not counting frames in which something reaching over the rim
+        covered it; NaN where it looked so before the disposal (``old``: the background then, in
+        normalised units)."""
+        shape = final.shape[:2]
+        if not self._frames:
+            return np.full(shape, np.nan)
+        since = np.full(shape, np.inf)  # the start of the run of frames that look final, or inf
+        for frame in self._frames:
+            looks_final = channel_max(difference(frame.image, frame.gain, final, final_gain)) <= threshold
+            # Covered by an arm or a person, a pixel says nothing; otherwise it either looks final or not.
+            seen = ~frame.reaching
+            since[seen & ~looks_final] = np.inf
+            since[seen & looks_final & np.isinf(since)] = frame.seconds
+        unchanged = (
+            channel_max(difference(np.minimum(old * final_gain, 255), final_gain, final, final_gain)) <= threshold
+        )
+        return np.where(unchanged | np.isinf(since), np.nan, since)
+
+    def landings(
+        self, region_mask: np.ndarray, settled: np.ndarray, scale: Callable[[np.ndarray], np.ndarray]
+    ) -> list[Landing]:
+        """The moments at which the pixels of one region (full resolution) settled; ``scale`` maps a
+        small mask or map of the window to the region's resolution."""
+        full_settled = scale(settled.astype(np.float32))
+        times = full_settled[region_mask & ~np.isnan(full_settled)]
+        if times.size == 0:
+            return []
+        values, counts = np.unique(times, return_counts=True)
+        groups: list[list[int]] = [[0]]
+        for i in range(1, len(values)):
+            if values[i] - values[i - 1] >= GAP_S:
+                groups.append([])
+            groups[-1].append(i)
+        moments = []
+        for group in groups:
+            start, end = float(values[group[0]]), float(values[group[-1]])
+            pixels = region_mask & (full_settled >= start) & (full_settled <= end)
+            if counts[group].sum() >= SHARE * times.size and _solid(pixels):
+                moments.append((start, end))
+        if len(moments) < 2:
+            return [Landing(float(np.median(times)), region_mask)]
+        kept = [moments[0]]
+        for start, end in moments[1:]:
+            earlier = kept[-1]
+            pixels = region_mask & (full_settled >= start) & (full_settled <= end)
+            frame = self._frame_at(earlier[1])
+            if frame is not None and scale(frame.standing_out.astype(np.uint8))[pixels].mean() < 0.5:
+                kept.append((start, end))  # still the old contents when the earlier item settled
+            else:
+                kept[-1] = (earlier[0], end)  # covered then: the rest of the earlier item
+        if len(kept) < 2:
+            return [Landing(float(np.median(times)), region_mask)]
+        return [Landing(start, region_mask & (full_settled >= start) & (full_settled <= end)) for start, end in kept]
+
+    def view_after(self, seconds: float, mask_small: np.ndarray | None = None) -> View | None:
+        """The first kept full-resolution view from ``seconds`` on in which nothing over the rim covers
+        ``mask_small`` (small pixels of the window) much."""
+        for at, view in self._views:
+            if at < seconds:
+                continue
+            frame = self._frame_at(at)
+            if mask_small is None or frame is None or frame.reaching[mask_small].mean() < 0.2:
+                return view
+        return None
+
+    def _frame_at(self, seconds: float) -> _Frame | None:
+        best = None
+        for frame in self._frames:
+            if frame.seconds <= seconds:
+                best = frame
+        return best
+
+
+def _solid(pixels: np.ndarray) -> bool:
+    """Whether the pixels form a solid blob, as an item does, rather than the streaks and specks
+    where an item held over the spot, or a coder's noise, happened to look like the end for a moment:
+    half of them or more survive an erosion by a tenth of the blob's size."""
+    area = int(pixels.sum())
+    side = max(3, round(np.sqrt(area) / 10) | 1)  # a tenth of the blob's own size: thin streaks vanish
+    eroded = cv2.erode(pixels.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    return int(eroded.sum()) >= SOLID * area

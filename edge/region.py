@@ -1,0 +1,77 @@
+"""An opening's region at full resolution, and what the agent keeps of it: views.
+
+The region is the watch's window of the small frame (``foreground.OpeningWatch``) scaled up to
+the camera's resolution: the opening with a ring around it, so that a change can be seen to
+stop at the rim (an item in the bin) or to run on beyond it (a body, something left on the
+rim). A ``View`` is that region of one frame, or the mean of a few, with the exposure's gain,
+so that two views taken under different light can be compared in normalised units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class View:
+    t: datetime
+    image: np.ndarray  # BGR uint8 of the region (or float32, the mean of several)
+    gain: float  # exposure of the frame(s), against the reference
+
+    def normalised(self) -> np.ndarray:
+        return self.image.astype(np.float32) * (1.0 / self.gain)
+
+
+def mean_view(views: Sequence[View]) -> View:
+    """The mean of several views of a still scene, at their mean exposure: less noise."""
+    if len(views) == 1:
+        return views[0]
+    gain = float(np.mean([v.gain for v in views]))
+    image = np.asarray(np.mean([v.normalised() for v in views], axis=0, dtype=np.float32) * gain, np.float32)
+    return View(views[-1].t, image, gain)
+
+
+class Region:
+    """The window around one opening in frame coordinates, with masks of its parts."""
+
+    def __init__(self, polygon: Sequence[tuple[int, int]], window: tuple[slice, slice], scale: float, frame_size):
+        width, height = frame_size
+        rows, cols = window
+        self.y0, self.x0 = int(rows.start / scale), int(cols.start / scale)
+        self.y1, self.x1 = min(height, round(rows.stop / scale)), min(width, round(cols.stop / scale))
+        h, w = self.y1 - self.y0, self.x1 - self.x0
+        points = np.asarray(polygon, np.int32) - (self.x0, self.y0)
+        self.inside = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(self.inside, [points], 1)
+        _, _, pw, ph = cv2.boundingRect(points)
+        rim = max(2, round(0.08 * min(pw, ph)))
+        grown = cv2.dilate(self.inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1)))
+        self.beyond = (1 - grown).astype(np.uint8)  # further from the opening than the rim is wide
+        self.area = max(1, int(self.inside.sum()))
+        self.opening_size = (pw, ph)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.y1 - self.y0, self.x1 - self.x0
+
+    def cut(self, frame: np.ndarray) -> np.ndarray:
+        """A copy of the region (frames are kept after the caller moves on)."""
+        return frame[self.y0 : self.y1, self.x0 : self.x1].copy()
+
+    def view(self, frame: np.ndarray, t: datetime, gain: float) -> View:
+        return View(t, self.cut(frame), gain)
+
+    def scaled(self, small: np.ndarray) -> np.ndarray:
+        """A mask or map of the watch's small window, at this region's resolution."""
+        h, w = self.shape
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+
+    def shrunk(self, mask: np.ndarray, small_shape: tuple[int, int]) -> np.ndarray:
+        """A mask of this region, as a bool mask of the watch's small window."""
+        small = cv2.resize(mask.astype(np.uint8) * 255, small_shape[::-1], interpolation=cv2.INTER_AREA)
+        return small > 127

@@ -1,0 +1,198 @@
+"""Staged situations for the edge tests: a timeline written by hand, drawn by the simulator's
+stages (oblique by default) and camera, and handed to the agent frame by frame, without a video
+file in between.
+
+``stage(...)`` draws the frames; ``disposal``, ``bystander``, ``emptying`` and ``passer`` write
+the visits. Photos come from the shipped sample set by item name; ``Flat`` stands in for a photo
+that is a plain colour (an item the camera can hardly tell from the bag).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+from binwatch.datasets.manifest import Sample, load
+from binwatch.edge.agent import Agent
+from binwatch.edge.config import SiteConfig, parse
+from binwatch.edge.offline import OFFLINE_START
+from binwatch.edge.simulator import timeline as plan
+from binwatch.edge.simulator.conditions import Conditions, named
+from binwatch.edge.simulator.oblique import ObliqueStage
+from binwatch.edge.simulator.render import Renderer
+from binwatch.edge.simulator.sensor import Sensor
+from binwatch.edge.simulator.topview import TopStage
+from binwatch.events.schema import Event
+
+SAMPLES = Path(__file__).resolve().parents[2] / "edge" / "simulator" / "samples"
+FPS = 10.0
+SIZE = (640, 360)
+LOOKS = plan.Looks(coat=(40, 40, 130), trousers=(60, 70, 90), skin=(120, 160, 205), hair=(30, 45, 70), height=1.72)
+
+
+class Photos:
+    """The sample set's photos by item, and plain-coloured stand-ins (``flat:B,G,R``)."""
+
+    def __init__(self) -> None:
+        self.data = load(SAMPLES)
+        self.by_item = {s.item: s for s in self.data.samples}
+
+    def sample(self, item: str) -> Sample:
+        if item.startswith("flat:"):
+            return Sample(path=item, category="other", item="plastic_bag")
+        return self.by_item[item]
+
+    def read_rgb(self, path: str) -> np.ndarray:
+        if path.startswith("flat:"):
+            b, g, r = (int(v) for v in path[5:].split(","))
+            return np.full((80, 60, 3), (r, g, b), np.uint8)
+        return self.data.store.read_rgb(path)
+
+    @property
+    def location(self) -> Path:
+        return SAMPLES
+
+
+PHOTOS = Photos()
+
+
+def at(seconds: float) -> int:
+    return round(seconds * FPS)
+
+
+def disposal(
+    bin_index: int,
+    start_s: float,
+    items: list[list[str]],
+    *,
+    hesitate_s: float = 0.4,
+    between_s: float = 0.8,
+    rests: list[list[tuple[float, float]]] | None = None,
+    distance: float = 0.3,
+    bagged: bool = False,
+) -> plan.Visit:
+    """A person walks up to a bin and makes one reach per list of ``items`` (several items in a
+    list are let go at once), ``between_s`` apart; each reach hesitates ``hesitate_s``."""
+    stand = at(start_s + 1.2)
+    cursor = stand + at(0.3)
+    reaches = []
+    for i, names in enumerate(items):
+        if i:
+            cursor += at(between_s)
+        arrive = cursor + at(1.0)
+        release = arrive + at(hesitate_s)
+        land = release + at(plan.FALL_S)
+        end = release + at(0.8)
+        spots = rests[i] if rests else [(0.3 + 0.4 * k, 0.5) for k in range(len(names))] or [(0.5, 0.5)]
+        drops = tuple(
+            plan.Drop(PHOTOS.sample(name), release, land, spot, 0.3, 10.0, 5.0 * k, bagged)
+            for k, (name, spot) in enumerate(zip(names, spots[: len(names)], strict=True))
+        )
+        hand = (float(np.mean([s[0] for s in spots])), float(np.mean([s[1] for s in spots])) - 0.1)
+        reaches.append(plan.Reach(cursor, arrive, release, end, hand, drops))
+        cursor = end
+    leave = cursor + at(0.2)
+    return plan.Visit(
+        "disposal",
+        bin_index,
+        at(start_s),
+        stand,
+        leave,
+        leave + at(1.4),
+        -1,
+        1,
+        distance,
+        0.0,
+        0.4,
+        tuple(reaches),
+        LOOKS,
+    )
+
+
+def bystander(bin_index: int, start_s: float, stand_s: float, distance: float = 0.1) -> plan.Visit:
+    stand = at(start_s + 1.2)
+    leave = stand + at(stand_s)
+    return plan.Visit(
+        "bystander", bin_index, at(start_s), stand, leave, leave + at(1.4), 1, -1, distance, 0.0, 0.8, (), LOOKS
+    )
+
+
+def emptying(bin_index: int, start_s: float) -> plan.Visit:
+    stand = at(start_s + 1.2)
+    reach = plan.Reach(stand + at(0.3), stand + at(1.3), stand + at(2.5), stand + at(3.7), (0.5, 0.5), ())
+    leave = reach.end + at(0.2)
+    return plan.Visit(
+        "emptying", bin_index, at(start_s), stand, leave, leave + at(1.4), -1, -1, 0.2, 0.0, 0.3, (reach,), LOOKS
+    )
+
+
+def passer(start_s: float, seconds: float = 3.0, over: bool = True) -> plan.Passer:
+    return plan.Passer(at(start_s), at(start_s + seconds), 0.05 if over else 0.8, over, True, LOOKS)
+
+
+@dataclass(frozen=True)
+class Staged:
+    frames: list[np.ndarray]
+    site: SiteConfig
+    timeline: plan.Timeline
+
+    def run(self, agent: Agent) -> list[Event]:
+        """The frames through ``agent``, dated from ``OFFLINE_START``; every event, the last at close."""
+        events = []
+        for i, frame in enumerate(self.frames):
+            events += agent.process(frame, OFFLINE_START + timedelta(seconds=i / FPS))
+        return events + agent.close()
+
+    def seconds(self, event: Event) -> tuple[float, float]:
+        return (event.started_at - OFFLINE_START).total_seconds(), (event.ended_at - OFFLINE_START).total_seconds()
+
+
+def stage(
+    visits: list[plan.Visit],
+    seconds: float,
+    *,
+    passers: list[plan.Passer] | None = None,
+    conditions: Conditions | str = "steady",
+    exposure: list[plan.ExposureJump] | None = None,
+    fill: float = 0.1,
+    categories: tuple[str, ...] = ("kitchen", "other", "recyclable"),
+    style: str = "oblique",
+    size: tuple[int, int] = SIZE,
+    seed: int = 0,
+) -> Staged:
+    """Draw the visits (in time order, not overlapping) over ``seconds`` of a scene."""
+    conditions = named(conditions) if isinstance(conditions, str) else conditions
+    rng = np.random.default_rng(seed)
+    stage_ = (
+        ObliqueStage(list(categories), size, FPS, conditions.shadows, rng)
+        if style == "oblique"
+        else TopStage(list(categories), size, FPS, conditions.shadows)
+    )
+    timeline = plan.Timeline(
+        FPS,
+        at(seconds),
+        visits,
+        passers or [],
+        exposure or [],
+        [fill] * len(categories),
+        OFFLINE_START,
+        [],
+        "Asia/Shanghai",
+    )
+    sensor = Sensor(size, FPS, conditions, timeline.exposure, rng)
+    pile = [s for s in PHOTOS.data.samples if s.item]
+    renderer = Renderer(timeline, stage_, PHOTOS, sensor, pile, rng)  # type: ignore[arg-type]
+    frames = list(renderer.frames())
+    site = parse(
+        {
+            "device_id": "box-1",
+            "site_id": "site-1",
+            "collector": {"url": "http://127.0.0.1:9", "token": "secret"},
+            "camera": {"source": "staged.mp4", "fps": FPS, "realtime": False},
+            "bins": [{"id": b.id, "category": b.category, "polygon": b.polygon} for b in stage_.bins],
+        }
+    )
+    return Staged(frames, site, timeline)

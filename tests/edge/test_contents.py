@@ -1,0 +1,79 @@
+"""The bins' contents: coverage as a fill level, emptyings, and when each item landed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import cv2
+import numpy as np
+
+from binwatch.edge.contents import Contents, coverage
+from binwatch.edge.landing import Footage
+from binwatch.edge.region import View
+from tests.edge.scene import DATA
+from tests.edge.test_isolate import NOW, region_of, views
+
+
+def pile(count: int):
+    def draw(frame):
+        for i in range(count):
+            x, y = 110 + (i % 5) * 56, 60 + (i // 5) * 56
+            frame[y : y + 50, x : x + 50] = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (50, 50))
+
+    return draw
+
+
+def test_coverage_grows_with_the_contents_and_a_bare_bag_has_none():
+    rng, region = np.random.default_rng(0), region_of()
+    levels = [coverage(views(rng, region, pile(n), count=1)[0], region) for n in (0, 5, 10, 20)]
+    assert levels[0] < 0.05 and levels == sorted(levels) and levels[-1] > 0.6
+
+
+def test_an_emptying_is_told_from_items_going_in():
+    rng, region = np.random.default_rng(1), region_of()
+    contents = Contents(region)
+    full, bare = views(rng, region, pile(20), count=1)[0], views(rng, region, count=1)[0]
+    contents.seen(full)
+    assert contents.changed(bare, items=0, changed=0.7, large=0.7, before=full) == "emptied"
+    assert contents.items_since_emptied == 0 and contents.emptied_at == bare.t
+    one = views(rng, region, pile(1), count=1)[0]
+    assert contents.changed(one, items=1, changed=0.02, large=0.0, before=bare) == "items"
+    assert contents.fill_level() == contents.changes[-1].coverage_after > contents.changes[0].coverage_after
+    assert [c.kind for c in contents.changes] == ["emptied", "items"] and contents.items_since_emptied == 1
+
+
+def test_settle_times_and_landings_of_two_items_in_one_region():
+    """Two items land 2.5 s apart side by side; a person covers part of the first until 8 s."""
+    region = region_of()
+    watch_shape = (region.shape[0] // 2, region.shape[1] // 2)
+    footage = Footage()
+    first = (slice(20, 40), slice(20, 40))  # in the small window
+    second = (slice(20, 40), slice(40, 60))
+    covered = (slice(35, 40), slice(20, 40))  # the near part of the first item, under the person
+    base = np.full((*watch_shape, 3), 40, np.uint8)
+    for i in range(90):
+        seconds = i / 10
+        image = base.copy()
+        standing_out = np.zeros(watch_shape, bool)
+        if seconds >= 2.0:
+            image[first] = 200
+            standing_out[first] = True
+        if seconds >= 4.5:
+            image[second] = 120
+            standing_out[second] = True
+        reaching = np.zeros(watch_shape, bool)
+        if seconds < 8.0:
+            image[covered] = 90
+            reaching[covered] = True
+        view = View(NOW + timedelta(seconds=seconds), np.full((*region.shape, 3), i, np.uint8), 1.0)
+        footage.add(seconds, image, 1.0, standing_out | reaching, reaching, lambda view=view: view)
+    settled = footage.settled_at(image, 1.0, 20, base.astype(np.float32))
+    assert settled[25, 25] == 2.0 and settled[25, 45] == 4.5 and settled[37, 25] == 8.0
+    region_mask = np.zeros(region.shape, bool)
+    region_mask[40:80, 40:120] = True  # both items, at full resolution
+    landings = footage.landings(region_mask, settled, region.scaled)
+    assert [landing.seconds for landing in landings] == [2.0, 4.5]  # 8.0 was the first item, uncovered
+    assert landings[0].mask[45, 50] and landings[1].mask[45, 100]
+    seen = footage.view_after(2.2)
+    assert seen is not None and seen.t >= NOW + timedelta(seconds=2.2)
+    assert int(seen.image[0, 0, 0]) == round((seen.t - NOW).total_seconds() * 10)

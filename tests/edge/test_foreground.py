@@ -1,0 +1,94 @@
+"""The opening's background: what reaches over the rim, what lies inside, and no ghosts."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from binwatch.edge.foreground import OpeningWatch
+from binwatch.edge.motion import MotionDetector
+from tests.edge.scene import BAG, DATA
+
+SIZE = (640, 360)
+POLYGON = [(200, 100), (440, 100), (440, 260), (200, 260)]
+RIM = (30, 150, 60)  # BGR of a green bin's rim
+
+
+def frame(rng, draw=None, gain=1.0) -> np.ndarray:
+    image = np.full((SIZE[1], SIZE[0], 3), 130, np.uint8)
+    cv2.rectangle(image, (180, 80), (460, 280), RIM, -1)
+    cv2.fillPoly(image, [np.asarray(POLYGON)], BAG)
+    if draw:
+        draw(image)
+    lit = image.astype(np.float32) * gain
+    return np.clip(lit + rng.normal(0, 2.5, image.shape), 0, 255).astype(np.uint8)
+
+
+def arm(image, hand=(320, 180)):
+    """A sleeve from below the frame, over the rim, to a hand in the opening."""
+    cv2.line(image, (hand[0] + 40, SIZE[1] + 20), hand, (140, 80, 30), 34)
+    cv2.circle(image, hand, 18, (120, 160, 205), -1)
+
+
+def item(image, at=(300, 150)):
+    image[at[1] : at[1] + 50, at[0] : at[0] + 50] = cv2.resize(cv2.imread(str(DATA / "battery.jpg")), (50, 50))
+
+
+class Watched:
+    """A motion detector and one opening's watch, fed frame by frame."""
+
+    def __init__(self):
+        self.motion = MotionDetector(SIZE, 18)
+        self.watch = OpeningWatch(POLYGON, self.motion.scale, self.motion.size, 18)
+        self.t = 0.0
+
+    def see(self, image, step_s=0.1):
+        self.t += step_s
+        return self.watch.update(self.motion.update(image), self.t)
+
+
+def test_an_arm_over_the_rim_reaches_in_and_an_item_lying_inside_does_not():
+    rng, watched = np.random.default_rng(0), Watched()
+    for _ in range(5):
+        assert not watched.see(frame(rng)).over_rim
+    reaching = watched.see(frame(rng, arm))
+    assert reaching.over_rim and reaching.reaching_in > 0.05
+    assert reaching.reaching[watched.watch.inside].any() and reaching.reaching[watched.watch.rim].any()
+    for _ in range(5):
+        lying = watched.see(frame(rng, item))
+    assert not lying.over_rim and lying.foreground > 0.03 and lying.reaching_in == 0
+    assert lying.standing_out[watched.watch.inside].any()
+
+
+def test_a_shadow_across_the_rim_reaches_in_until_it_has_gone():
+    rng, watched = np.random.default_rng(1), Watched()
+    for _ in range(5):
+        watched.see(frame(rng))
+
+    def shadow(image):
+        region = image[150:360, 260:380]
+        region[:] = (region * 0.55).astype(np.uint8)
+
+    assert watched.see(frame(rng, shadow)).over_rim
+    assert not watched.see(frame(rng)).over_rim
+
+
+def test_an_exposure_jump_makes_nothing_stand_out():
+    rng, watched = np.random.default_rng(2), Watched()
+    for _ in range(5):
+        watched.see(frame(rng, item))
+    for gain in (1.35, 0.7, 1.1):
+        seen = watched.see(frame(rng, item, gain=gain))
+        assert not seen.over_rim and seen.foreground < 0.01 and seen.moving < 0.01
+
+
+def test_somebody_who_stood_long_enough_to_be_taken_in_leaves_no_ghost():
+    rng, watched = np.random.default_rng(3), Watched()
+    for _ in range(5):
+        watched.see(frame(rng))
+    watched.watch.hold()  # a disposal begins
+    for _ in range(40):  # 40 s of a still arm, a frame a second: the background takes it in
+        watched.see(frame(rng, arm), step_s=1.0)
+    assert not watched.see(frame(rng, arm)).over_rim
+    gone = watched.see(frame(rng))
+    assert not gone.over_rim and gone.foreground < 0.01

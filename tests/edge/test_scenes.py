@@ -1,0 +1,164 @@
+"""The agent in staged situations, each drawn by the simulator and run through the real model:
+one rule of the segmentation per test."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+
+from binwatch.edge import agent as agent_module
+from binwatch.edge import consensus
+from binwatch.edge.agent import Agent
+from binwatch.edge.eventid import FileEventIds
+from binwatch.edge.offline import OFFLINE_START
+from binwatch.edge.outbox import Outbox
+from binwatch.edge.simulator.timeline import ExposureJump
+from binwatch.edge.storage import Layout
+from binwatch.events.schema import Flag
+from tests.edge import staged
+
+
+@pytest.fixture
+def agent_for(classifier):
+    def make(scene: staged.Staged) -> Agent:
+        return Agent(scene.site, classifier)
+
+    return make
+
+
+def test_a_hesitating_hand_does_not_end_the_disposal(agent_for):
+    # The hand keeps still over the opening for 2.5 s before letting go.
+    scene = staged.stage([staged.disposal(0, 1.0, [["plastic_bottle"]], hesitate_s=2.5)], 12.0)
+    events = scene.run(agent_for(scene))
+    reach = scene.timeline.visits[0].reaches[0]
+    assert len(events) == 1
+    started, ended = scene.seconds(events[0])
+    assert ended >= reach.release / staged.FPS  # not concluded while the hand hesitated
+    assert events[0].prediction is not None and Flag.ITEM_UNSEEN not in events[0].flags
+
+
+def test_somebody_standing_in_front_of_a_bin_is_no_disposal(agent_for):
+    scene = staged.stage([staged.bystander(1, 1.0, 8.0, distance=0.0)], 14.0)
+    agent = agent_for(scene)
+    assert scene.run(agent) == []
+
+
+def test_passers_by_over_the_openings_are_no_disposal(agent_for):
+    scene = staged.stage([], 12.0, passers=[staged.passer(1.0), staged.passer(6.0, over=False)])
+    assert scene.run(agent_for(scene)) == []
+
+
+def test_two_drops_in_quick_succession_are_two_items(agent_for):
+    # The second item comes to lie touching the first, 2.5 s later: one region of change, two landings.
+    visit = staged.disposal(1, 1.0, [["battery"], ["cardboard"]], rests=[[(0.3, 0.2)], [(0.62, 0.25)]], distance=1.0)
+    scene = staged.stage([visit], 16.0, fill=0.0)
+    events = scene.run(agent_for(scene))
+    assert len(events) == 2 and all(e.prediction is not None for e in events)
+
+
+def test_two_items_let_go_at_once_are_two_items(agent_for):
+    visit = staged.disposal(0, 1.0, [["fruit_peel", "plastic_bottle"]], rests=[[(0.15, 0.4), (0.85, 0.6)]])
+    scene = staged.stage([visit], 12.0)
+    assert len(scene.run(agent_for(scene))) == 2
+
+
+def test_the_items_of_one_disposal_from_a_file_are_events_of_their_own(classifier, tmp_path):
+    # From a video file, ids derive from the disposal (``eventid``): each item needs one of its own,
+    # the same again when the file is read again, or the outbox keeps only the first.
+    visit = staged.disposal(0, 1.0, [["fruit_peel", "plastic_bottle"]], rests=[[(0.15, 0.4), (0.85, 0.6)]])
+    scene = staged.stage([visit], 12.0)
+    ids = FileEventIds(uuid.uuid5(uuid.NAMESPACE_URL, "staged"), OFFLINE_START, staged.FPS)
+    runs = []
+    for _ in range(2):
+        agent = Agent(scene.site, classifier, outbox=Outbox(Layout(tmp_path / "store")))
+        agent.event_ids = ids
+        runs.append([e.event_id for e in scene.run(agent)])
+        assert agent.outbox is not None and agent.outbox.depth() == 2
+    assert len(set(runs[0])) == 2 and runs[0] == runs[1]
+
+
+def test_an_emptied_bin_is_no_disposal_and_its_fill_level_drops(agent_for):
+    scene = staged.stage([staged.emptying(1, 1.0)], 12.0, fill=0.7)
+    agent = agent_for(scene)
+    assert scene.run(agent) == []
+    contents = agent.bins[1].contents
+    assert [c.kind for c in contents.changes] == ["emptied"]
+    change = contents.changes[0]
+    assert change.coverage_before is not None and change.coverage_after < change.coverage_before - 0.2
+    assert agent.fill_levels()["other-2"] == change.coverage_after
+
+
+def test_exposure_jumps_are_no_disposals_and_hide_none(agent_for):
+    jumps = [
+        ExposureJump(staged.at(2.0), 2, 1.35),
+        ExposureJump(staged.at(6.5), 1, 0.7),
+        ExposureJump(staged.at(13.0), 3, 1.2),
+    ]
+    visit = staged.disposal(2, 10.0, [["cardboard"]])
+    scene = staged.stage([visit], 20.0, exposure=jumps)
+    events = scene.run(agent_for(scene))
+    assert len(events) == 1 and events[0].bin_id == "recyclable-3"
+
+
+def test_in_evening_light_items_are_found(agent_for):
+    visits = [staged.disposal(0, 1.0, [["fruit_peel"]]), staged.disposal(2, 8.0, [["plastic_bottle"]])]
+    scene = staged.stage(visits, 16.0, conditions="evening")
+    events = scene.run(agent_for(scene))
+    assert [e.bin_id for e in events] == ["kitchen-1", "recyclable-3"]
+    assert all(e.prediction is not None for e in events)
+
+
+def test_an_item_in_a_see_through_bag_is_found(agent_for):
+    scene = staged.stage([staged.disposal(2, 1.0, [["plastic_bottle"]], bagged=True)], 10.0)
+    events = scene.run(agent_for(scene))
+    assert len(events) == 1 and events[0].prediction is not None
+
+
+def test_a_disposal_whose_item_cannot_be_isolated_is_sent_for_review(agent_for):
+    # An item a little lighter than the bag, deep in it: the change is there, too faint to cut out.
+    scene = staged.stage([staged.disposal(0, 1.0, [["flat:85,88,92"]])], 10.0, fill=0.0)
+    events = scene.run(agent_for(scene))
+    assert len(events) == 1
+    assert events[0].prediction is None and Flag.ITEM_UNSEEN in events[0].flags
+
+
+def test_a_hand_that_drops_nothing_is_no_disposal(agent_for):
+    visit = staged.disposal(0, 1.0, [[]])
+    scene = staged.stage([visit], 10.0)
+    assert scene.run(agent_for(scene)) == []
+
+
+def test_fill_levels_rise_as_items_go_in(agent_for):
+    visits = [
+        staged.disposal(1, 1.0, [["cardboard"]], rests=[[(0.25, 0.3)]]),
+        staged.disposal(1, 9.0, [["plastic_bottle"]], rests=[[(0.75, 0.6)]]),
+    ]
+    scene = staged.stage(visits, 16.0, fill=0.0)
+    agent = agent_for(scene)
+    assert len(scene.run(agent)) == 2
+    levels = [c.coverage_after for c in agent.bins[1].contents.changes]
+    assert len(levels) == 2 and levels[0] < levels[1]
+    assert agent.fill_levels()["other-2"] == levels[1]
+
+
+def test_the_crops_come_from_the_landing_and_from_the_settled_view(agent_for, monkeypatch):
+    seen: list[list[np.ndarray]] = []
+
+    def recording(classifier, crops):
+        seen.append([c.copy() for c in crops])
+        return consensus.classify(classifier, crops)
+
+    monkeypatch.setattr(agent_module, "classify", recording)
+    scene = staged.stage([staged.disposal(2, 1.0, [["plastic_bottle"]], hesitate_s=1.0)], 10.0, conditions="daylight")
+    assert len(scene.run(agent_for(scene))) == 1
+    [crops] = seen
+    settled, landed, context, mirrored = crops[0], crops[1], crops[2], crops[3]
+    assert len(crops) == 5 and np.array_equal(mirrored, settled[:, ::-1])
+    # The same item at two moments: alike, but not the same pixels (light, noise, the person nearby).
+    assert settled.shape == landed.shape
+    difference = np.abs(settled.astype(int) - landed.astype(int)).mean()
+    assert 0.5 < difference < 25
+    # With context: a wider box, nothing painted grey around the item.
+    assert context.shape != settled.shape and (np.abs(context.astype(int) - 128).max(axis=2) > 3).mean() > 0.9
