@@ -2,17 +2,21 @@
 
 ``register(subparsers)`` adds the commands; FastAPI and SQLAlchemy are imported inside the
 handlers, so ``binwatch --help`` works on an edge box without the collector's packages.
+What goes wrong in a command is reported in one place (``_reported``): one line on stderr,
+its cause with it, and exit status 1, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import getpass
 import sys
 from pathlib import Path
 
 from binwatch.collector.entity_types import EntityType
+from binwatch.collector.errors import CollectorError
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -31,7 +35,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     def command(name: str, func, help: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=help, description=help)
-        sub.set_defaults(func=func)
+        sub.set_defaults(func=_reported(func))
         return sub
 
     serve = command("serve", _serve, "run the HTTP service (uvicorn)")
@@ -55,8 +59,15 @@ def register(subparsers) -> argparse.ArgumentParser:
         "--bin",
         action="append",
         default=[],
-        metavar="BIN_ID:CATEGORY",
-        help="a bin and its category (repeat); e.g. --bin k1:kitchen --bin o1:other",
+        metavar="BIN_ID:CATEGORY[:LITRES]",
+        help="a bin, its category and capacity (repeat); e.g. --bin k1:kitchen:240 --bin o1:other",
+    )
+    site.add_argument(
+        "--zone",
+        action="append",
+        default=[],
+        metavar="ZONE_ID:KIND",
+        help="a ground zone (littering) or collection zone (repeat); e.g. --zone g1:ground --zone lane:collection",
     )
 
     device = command("add-device", _add_device, "register a device at a site and print its token (once)")
@@ -69,7 +80,8 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     user = command("add-user", _add_user, "add a reviewer or admin account")
     user.add_argument("--username", required=True)
-    user.add_argument("--role", required=True, choices=("reviewer", "admin"))
+    user.add_argument("--role", required=True, choices=("reviewer", "admin", "entity"))
+    user.add_argument("--entity", type=int, dest="entity_id", help="the responsible entity of an entity user")
     user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
     model = command("add-model", _add_model, "register an ONNX model version in the registry")
@@ -86,6 +98,23 @@ def register(subparsers) -> argparse.ArgumentParser:
     ledger = command("ledger", _ledger, "write the Art. 15(5) ledger as CSV")
     ledger.add_argument("--out", type=Path, help="file to write (default: standard output)")
     _range_args(ledger)
+
+    expire = command(
+        "expire-evidence", _expire_evidence, "delete the evidence files whose retention has ended (the events stay)"
+    )
+    expire.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+
+    blobs = command(
+        "migrate-blobs",
+        _migrate_blobs,
+        "copy the local evidence and model files into the bucket of BLOB_STORE (idempotent, resumable)",
+    )
+    blobs.add_argument("--from", dest="source", type=Path, help="the local store (default: DATA_DIR/blobs)")
+    blobs.add_argument("--to", dest="target", help="s3://bucket/prefix (default: BLOB_STORE)")
+    blobs.add_argument("--jobs", type=int, default=8, help="files copied at a time (default 8)")
+    blobs.add_argument(
+        "--remove-local", action="store_true", help="delete each local file once its copy in the bucket is verified"
+    )
     return parser
 
 
@@ -102,23 +131,29 @@ def _settings(args, **extra):
     return load_settings(args.config, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def _run(args, work) -> int:
-    """Open the (migrated) database, run ``work(settings, db)``, and report the collector's errors plainly."""
-    from binwatch.collector.db.engine import Database
-    from binwatch.collector.errors import CollectorError
-    from binwatch.collector.server import migrate
+def _reported(func):
+    """``func(args)``, with the errors a user can act on as one line on stderr and exit status 1:
+    the collector's own, bad settings (``ValueError``), files and ports (``OSError``). Each is
+    raised with a message that says its cause (``with_database``, ``listen``, ``load_settings``)."""
 
-    try:
-        settings = _settings(args)
-        migrate(settings)
-        db = Database(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
+    @functools.wraps(func)
+    def run(args) -> int:
         try:
-            return work(settings, db)
-        finally:
-            db.dispose()
-    except (CollectorError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+            return func(args)
+        except (CollectorError, ValueError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def _run(args, work, **extra) -> int:
+    """Open the (migrated) database and run ``work(settings, db)``."""
+    from binwatch.collector.server import migrate, with_database
+
+    settings = _settings(args, **extra)
+    migrate(settings)
+    return with_database(settings, lambda db: work(settings, db))
 
 
 def _serve(args) -> int:
@@ -149,20 +184,18 @@ def _add_entity(args) -> int:
 
 
 def _add_site(args) -> int:
-    from binwatch.collector.provisioning import create_site
+    from binwatch.collector.provisioning import create_site, parse_plan
 
-    bins = {}
-    for spec in args.bin:
-        bin_id, sep, category = spec.partition(":")
-        if not sep:
-            print(f"error: --bin {spec!r}: expected BIN_ID:CATEGORY", file=sys.stderr)
-            return 2
-        bins[bin_id] = category
+    try:
+        plan = parse_plan(args.bin, args.zone)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     def work(settings, db):
         with db.write() as session:
             site = create_site(
-                session, site_id=args.site_id, name=args.name, address=args.address, entity_id=args.entity, bins=bins
+                session, site_id=args.site_id, name=args.name, address=args.address, entity_id=args.entity, **plan
             )
             print(site.id)
         return 0
@@ -210,7 +243,9 @@ def _add_user(args) -> int:
 
     def work(settings, db):
         with db.write() as session:
-            user = create_user(session, username=args.username, password=password, role=args.role)
+            user = create_user(
+                session, username=args.username, password=password, role=args.role, entity_id=args.entity_id
+            )
             print(f"user {user.username} ({user.role}) id {user.id}")
         return 0
 
@@ -218,14 +253,14 @@ def _add_user(args) -> int:
 
 
 def _add_model(args) -> int:
-    from binwatch.collector.blobs import LocalBlobStore
+    from binwatch.collector.blobs import open_store
     from binwatch.collector.registry import parse_metrics, register_file
 
     def work(settings, db):
         metrics = parse_metrics(args.metrics.read_text(encoding="utf-8")) if args.metrics else {}
         row, created = register_file(
             db,
-            LocalBlobStore(settings.blob_dir),
+            open_store(settings),
             args.file,
             version=args.version,
             metrics=metrics,
@@ -241,13 +276,13 @@ def _add_model(args) -> int:
 
 
 def _export(args) -> int:
-    from binwatch.collector.blobs import LocalBlobStore
+    from binwatch.collector.blobs import open_store
     from binwatch.collector.export import export_folder, reviewed_samples
 
     def work(settings, db):
         with db.read() as session:
             samples = reviewed_samples(
-                session, LocalBlobStore(settings.blob_dir), since=args.since, until=args.until, site_id=args.site_id
+                session, open_store(settings), since=args.since, until=args.until, site_id=args.site_id
             )
             summary = export_folder(samples, args.out)
         print(f"{summary.exported} reviewed crops written to {args.out} ({summary.skipped} unreadable skipped)")
@@ -261,7 +296,7 @@ def _ledger(args) -> int:
 
     def work(settings, db):
         with db.read() as session:
-            rows = ledger_rows(session, since=args.since, until=args.until, site_id=args.site_id)
+            rows = ledger_rows(session, since=args.since, until=args.until, site_id=args.site_id, zone=settings.zone)
         text = "".join(ledger_csv(rows))
         if args.out:
             args.out.write_text(text, encoding="utf-8")
@@ -271,3 +306,59 @@ def _ledger(args) -> int:
         return 0
 
     return _run(args, work)
+
+
+def _expire_evidence(args) -> int:
+    from binwatch.collector.blobs import open_store
+    from binwatch.collector.retention import count_due, sweep
+
+    def work(settings, db):
+        if args.dry_run:
+            due = count_due(db, settings)
+            print(f"{due.files} evidence files ({due.bytes / 2**20:.1f} MiB) are past their retention")
+        else:
+            swept = sweep(db, open_store(settings), settings)
+            print(f"{swept.files} evidence files ({swept.bytes / 2**20:.1f} MiB) deleted; their events stay")
+        return 0
+
+    return _run(args, work)
+
+
+def _migrate_blobs(args) -> int:
+    from binwatch.collector.blob_migration import check_references, migrate_blobs
+    from binwatch.collector.blobs import LocalBlobStore
+    from binwatch.collector.s3 import S3BlobStore
+
+    if args.jobs < 1:
+        print("error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+
+    def work(settings, db):
+        if not settings.blob_store:
+            print("error: name the bucket: --to s3://bucket/prefix or BINWATCH_COLLECTOR_BLOB_STORE", file=sys.stderr)
+            return 2
+        source_dir = args.source or settings.blob_dir
+        if not source_dir.is_dir():
+            print(f"error: {source_dir}: no such folder", file=sys.stderr)
+            return 1
+        source, target = LocalBlobStore(source_dir), S3BlobStore.from_settings(settings)
+        print(f"copying {source.root} to {settings.blob_store}", file=sys.stderr)
+        report = migrate_blobs(
+            source,
+            target,
+            jobs=args.jobs,
+            remove_local=args.remove_local,
+            progress=lambda r: print(r.line(), file=sys.stderr, flush=True),
+        )
+        if not report.gave_up:
+            check_references(db, target, report)
+        print(report.line())
+        for key, why in sorted(report.failed.items()):
+            print(f"failed: {key}: {why}", file=sys.stderr)
+        for key in report.missing:
+            print(f"missing: {key} is referenced by the database and in neither store", file=sys.stderr)
+        if report.missing:
+            print(f"{len(report.missing)} referenced files are missing", file=sys.stderr)
+        return 1 if report.failed or report.missing else 0
+
+    return _run(args, work, blob_store=args.target)

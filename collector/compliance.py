@@ -10,6 +10,10 @@ eyes and accuse no one. The flags that stand are:
 - corrected: ``off_hours`` if it was reported (it depends on the time, not the item), plus the
   item flags judged again from the corrected label.
 The item rule is the one the edge applies (``events.rules.item_flags``).
+
+Littering, overflow and mixed collection carry no flags: each is a violation by its kind, and stays
+one unless a supervisor rejects it as a false positive. Emptying and litter_cleared report what
+happened and are never violations.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from collections.abc import Iterable
 from binwatch.collector.db.tables import ReviewStatus
 from binwatch.datasets.taxonomy import is_kitchen_contaminant
 from binwatch.events.rules import item_flags
-from binwatch.events.schema import VIOLATION_FLAGS, Flag
+from binwatch.events.schema import VIOLATION_FLAGS, EventKind, Flag
 
 ITEM_FLAGS = frozenset({Flag.MIXED_DISPOSAL.value, Flag.KITCHEN_CONTAMINATION.value})
 VIOLATIONS = frozenset(f.value for f in VIOLATION_FLAGS)
+VIOLATION_KINDS = frozenset(k.value for k in (EventKind.LITTERING, EventKind.OVERFLOW, EventKind.MIXED_COLLECTION))
 
 
 def standing_flags(
@@ -45,6 +50,13 @@ def standing_flags(
     if status is ReviewStatus.CONFIRMED:
         return (reported & VIOLATIONS) | (judged if Flag.UNCERTAIN.value in reported else set())
     return (reported & VIOLATIONS) - ITEM_FLAGS | judged
+
+
+def is_compliant(kind: str, status: ReviewStatus, standing: set[str]) -> bool:
+    """A disposal: no flag stands; a violation kind: only once rejected; emptying, litter_cleared: always."""
+    if kind in VIOLATION_KINDS:
+        return status is ReviewStatus.REJECTED
+    return not standing
 
 
 def _contaminant(item: str | None) -> bool:

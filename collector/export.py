@@ -61,6 +61,7 @@ def reviewed_samples(
             Event.review_status.in_([ReviewStatus.CONFIRMED.value, ReviewStatus.CORRECTED.value]),
             Event.label_category.is_not(None),
             EvidenceFile.uploaded_at.is_not(None),
+            EvidenceFile.expired_at.is_(None),  # deleted by retention
         )
         .order_by(Event.started_at, Event.id)
     )

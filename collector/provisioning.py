@@ -6,14 +6,14 @@ Used by the admin API, the ``binwatch collector add-*`` commands and the demo, s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TypeGuard
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from binwatch.collector.credentials import DEVICE_PREFIX, hash_password, new_token, token_digest
-from binwatch.collector.db.tables import Bin, Device, Entity, Event, Login, Role, Site, User, utcnow
+from binwatch.collector.db.tables import Bin, Device, Entity, Event, Login, Role, Site, User, Zone, ZoneKind, utcnow
 from binwatch.collector.entity_types import EntityType
 from binwatch.collector.errors import Conflict, Invalid, NotFound
 from binwatch.collector.names import Address, Identifier, Name, OptionalText, Password, Username, checked
@@ -55,6 +55,8 @@ def delete_entity(session: Session, entity_id: int) -> None:
     entity = get_entity(session, entity_id)
     if session.scalar(select(func.count()).select_from(Site).where(Site.entity_id == entity_id)):
         raise Conflict(f"entity {entity_id} is responsible for sites; give them another entity first")
+    if session.scalar(select(func.count()).select_from(User).where(User.entity_id == entity_id)):
+        raise Conflict(f"entity {entity_id} has user accounts; move or remove them first")
     session.delete(entity)
     session.flush()
 
@@ -67,9 +69,18 @@ def get_entity(session: Session, entity_id: int) -> Entity:
 
 
 def create_site(
-    session: Session, *, site_id: str, name: str, address: str, entity_id: int, bins: Mapping[str, str] | None = None
+    session: Session,
+    *,
+    site_id: str,
+    name: str,
+    address: str,
+    entity_id: int,
+    bins: Mapping[str, str] | None = None,
+    capacities: Mapping[str, float] | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> Site:
-    """A drop-off point with its bins (bin id → category) and its responsible entity."""
+    """A drop-off point with its bins (bin id → category; capacities in litres by bin id), its ground and
+    collection zones (zone id → kind) and its responsible entity."""
     site_id = checked(Identifier, site_id, "site id")
     if session.get(Site, site_id) is not None:
         raise Conflict(f"site {site_id} exists")
@@ -79,7 +90,8 @@ def create_site(
         address=checked(Address, address, "address"),
         entity_id=_existing_entity(session, entity_id),
     )
-    site.bins = _bins(bins or {})
+    site.bins = _bins(bins or {}, capacities or {})
+    site.zones = _zones(zones or {})
     session.add(site)
     session.flush()
     return site
@@ -93,7 +105,10 @@ def update_site(
     address: str | None = None,
     entity_id: int | None = None,
     bins: Mapping[str, str] | None = None,
+    capacities: Mapping[str, float] | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> Site:
+    """``bins`` (with their ``capacities``) and ``zones``, when given, replace the site's lists."""
     site = get_site(session, site_id)
     if name is not None:
         site.name = checked(Name, name, "site name")
@@ -102,11 +117,17 @@ def update_site(
     if entity_id is not None:
         site.entity_id = _existing_entity(session, entity_id)
     if bins is not None:
-        wanted = _bins(bins)
+        wanted = _bins(bins, capacities or {})
         session.execute(delete(Bin).where(Bin.site_id == site.id))
         session.flush()
         session.expire(site, ["bins"])
         site.bins = wanted
+    if zones is not None:
+        wanted_zones = _zones(zones)
+        session.execute(delete(Zone).where(Zone.site_id == site.id))
+        session.flush()
+        session.expire(site, ["zones"])
+        site.zones = wanted_zones
     session.flush()
     return site
 
@@ -170,12 +191,19 @@ def get_device(session: Session, device_id: str) -> Device:
     return device
 
 
-def create_user(session: Session, *, username: str, password: str, role: Role | str) -> User:
+def create_user(
+    session: Session, *, username: str, password: str, role: Role | str, entity_id: int | None = None
+) -> User:
+    """An account; a user of the ``entity`` role belongs to one responsible entity and sees only its sites."""
     username = checked(Username, username, "user name")
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
         raise Conflict(f"user {username} exists")
+    role = _role(role)
     user = User(
-        username=username, password_hash=hash_password(checked(Password, password, "password")), role=_role(role).value
+        username=username,
+        password_hash=hash_password(checked(Password, password, "password")),
+        role=role.value,
+        entity_id=_user_entity(session, role, entity_id),
     )
     session.add(user)
     session.flush()
@@ -189,11 +217,16 @@ def update_user(
     role: Role | str | None = None,
     active: bool | None = None,
     password: str | None = None,
+    entity_id: int | None = None,
 ) -> User:
-    """Change a user; a new password, a new role or a deactivation ends the user's logins."""
+    """Change a user; a new password, a new role or entity, or a deactivation ends the user's logins."""
     user = get_user(session, user_id)
-    if role is not None:
-        user.role = _role(role).value
+    moved = entity_id is not None and entity_id != user.entity_id
+    if role is not None or entity_id is not None:
+        new_role = _role(role) if role is not None else Role(user.role)
+        kept = user.entity_id if new_role is Role.ENTITY else None
+        user.entity_id = _user_entity(session, new_role, entity_id if entity_id is not None else kept)
+        user.role = new_role.value
     if active is not None:
         user.active = active
     if password is not None:
@@ -202,7 +235,7 @@ def update_user(
     admins = select(func.count()).select_from(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
     if session.scalar(admins) == 0:
         raise Conflict("this would leave no active admin")
-    if role is not None or active is False or password is not None:
+    if role is not None or moved or active is False or password is not None:
         session.execute(delete(Login).where(Login.user_id == user.id))
     return user
 
@@ -220,18 +253,68 @@ def _existing_entity(session: Session, entity_id: int) -> int:
     return entity_id
 
 
-def _bins(bins: Mapping[str, str]) -> list[Bin]:
+def parse_plan(bins: Iterable[str], zones: Iterable[str]) -> dict:
+    """``BIN_ID:CATEGORY[:LITRES]`` and ``ZONE_ID:KIND`` specs (command line, admin page) as ``create_site``
+    takes them; ``ValueError`` names a malformed one."""
+    plan: dict[str, dict] = {"bins": {}, "capacities": {}, "zones": {}}
+    for spec in (s.strip() for s in bins if s.strip()):
+        parts = [part.strip() for part in spec.split(":")]
+        if len(parts) not in (2, 3) or not all(parts[:2]):
+            raise ValueError(f"bin {spec!r}: write BIN_ID:CATEGORY or BIN_ID:CATEGORY:LITRES")
+        bin_id, category = parts[:2]
+        plan["bins"][bin_id] = category
+        if len(parts) == 3 and parts[2]:
+            try:
+                plan["capacities"][bin_id] = float(parts[2])
+            except ValueError:
+                raise ValueError(f"bin {spec!r}: the capacity must be a number of litres") from None
+    for spec in (s.strip() for s in zones if s.strip()):
+        zone_id, sep, kind = spec.partition(":")
+        if not sep or not zone_id.strip():
+            raise ValueError(f"zone {spec!r}: write ZONE_ID:KIND (ground or collection)")
+        plan["zones"][zone_id.strip()] = kind.strip()
+    return plan
+
+
+def _bins(bins: Mapping[str, str], capacities: Mapping[str, float]) -> list[Bin]:
     result = []
     for bin_id, category in bins.items():
         checked(Identifier, bin_id, "bin id")
         if not _is_category(category):
             raise Invalid(f"bin {bin_id}: unknown category {category!r}; expected one of {', '.join(CATEGORY_KEYS)}")
-        result.append(Bin(id=bin_id, category=category))
+        capacity = capacities.get(bin_id)
+        if capacity is not None and not 0 < capacity <= 100_000:
+            raise Invalid(f"bin {bin_id}: capacity {capacity} L is not between 0 and 100000 litres")
+        result.append(Bin(id=bin_id, category=category, capacity_l=capacity))
+    unknown = sorted(set(capacities) - set(bins))
+    if unknown:
+        raise Invalid(f"capacities given for bins the site does not list: {', '.join(unknown)}")
+    return result
+
+
+def _zones(zones: Mapping[str, str]) -> list[Zone]:
+    result = []
+    for zone_id, kind in zones.items():
+        checked(Identifier, zone_id, "zone id")
+        if kind not in {k.value for k in ZoneKind}:
+            raise Invalid(f"zone {zone_id}: unknown kind {kind!r}; expected one of {', '.join(ZoneKind)}")
+        result.append(Zone(id=zone_id, kind=kind))
     return result
 
 
 def _is_category(value: str) -> TypeGuard[CategoryKey]:
     return value in CATEGORY_KEYS
+
+
+def _user_entity(session: Session, role: Role, entity_id: int | None) -> int | None:
+    """The entity of an ``entity`` user, which must have one; reviewers and admins belong to none."""
+    if role is not Role.ENTITY:
+        if entity_id is not None:
+            raise Invalid(f"only a user of the entity role belongs to an entity, not a {role.value}")
+        return None
+    if entity_id is None:
+        raise Invalid("a user of the entity role needs the id of its responsible entity")
+    return _existing_entity(session, entity_id)
 
 
 def _entity_type(value: EntityType | str) -> EntityType:
@@ -247,4 +330,4 @@ def _role(value: Role | str) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise Invalid(f"unknown role {value!r}; expected reviewer or admin") from None
+        raise Invalid(f"unknown role {value!r}; expected one of {', '.join(Role)}") from None

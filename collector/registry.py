@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from binwatch.collector.blobs import BlobStore
@@ -63,7 +64,13 @@ def add_version(
     metrics: dict,
     user: User | None = None,
 ) -> tuple[ModelVersion, bool]:
-    """Register a model file after checking its SHA-256; the same file again is a no-op (False)."""
+    """Register a model file after checking its SHA-256; the same file again is a no-op (False).
+
+    A version's file is written once. The row is inserted first, and the file is written while
+    the insert is still uncommitted: a second upload of the version, from any worker, waits on
+    the row's key until the first commits, then finds it (200 for the same file, 409 for
+    another) without writing a byte. If the file cannot be stored, the row is rolled back.
+    """
     key = model_key(version)
     sha256 = sha256.lower()
     if upload.sha256 != sha256:
@@ -73,24 +80,35 @@ def add_version(
     with db.read() as session:
         existing = session.get(ModelVersion, version)
         if existing is not None:
-            if existing.sha256 != sha256:
-                raise Conflict(f"model version {version} exists with another file")
-            return existing, False
-    store.put(key, upload.rewind())
-    with db.write() as session:
-        if session.get(ModelVersion, version) is not None:
-            raise Conflict(f"model version {version} was registered meanwhile")
-        row = ModelVersion(
-            version=version,
-            sha256=sha256,
-            size=upload.size,
-            metrics=metrics,
-            uploaded_at=utcnow(),
-            uploaded_by=user.id if user else None,
-        )
-        session.add(row)
-        session.flush()
-        return row, True
+            return _same_file(existing, sha256), False
+    try:
+        with db.write() as session:
+            if (existing := session.get(ModelVersion, version)) is not None:
+                return _same_file(existing, sha256), False
+            row = ModelVersion(
+                version=version,
+                sha256=sha256,
+                size=upload.size,
+                metrics=metrics,
+                uploaded_at=utcnow(),
+                uploaded_by=user.id if user else None,
+            )
+            session.add(row)
+            session.flush()  # claims the version: a concurrent insert of it blocks here until this commits
+            store.put(key, upload.rewind(), sha256)
+            return row, True
+    except IntegrityError:
+        with db.read() as session:
+            existing = session.get(ModelVersion, version)
+        if existing is None:
+            raise
+        return _same_file(existing, sha256), False
+
+
+def _same_file(existing: ModelVersion, sha256: str) -> ModelVersion:
+    if existing.sha256 != sha256:
+        raise Conflict(f"model version {existing.version} exists with another file")
+    return existing
 
 
 def register_file(

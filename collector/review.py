@@ -11,11 +11,13 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from binwatch.collector.compliance import standing_flags
+from binwatch.collector.compliance import is_compliant, standing_flags
 from binwatch.collector.db.tables import Event, EventFlag, Review, ReviewAction, ReviewStatus, Role, User, utcnow
 from binwatch.collector.errors import Conflict, Forbidden, Invalid, NotFound
 from binwatch.collector.names import Note, checked
+from binwatch.collector.workorders import cancel_orders_of
 from binwatch.datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS, category_of
+from binwatch.events.schema import EventKind
 
 
 def state_of(event: Event) -> dict:
@@ -50,10 +52,12 @@ def review_event(
         status = ReviewStatus.CONFIRMED
         item, category = event.pred_item, event.pred_category
     elif action is ReviewAction.REJECT:
-        if not reported:
+        if not event.flagged:
             raise Conflict(f"event {event_id} has no flag to reject")
         status, item, category = ReviewStatus.REJECTED, None, None
     elif action is ReviewAction.CORRECT:
+        if event.kind != EventKind.DISPOSAL.value:
+            raise Conflict(f"event {event_id} is a {event.kind} event: only a disposal's item can be corrected")
         status = ReviewStatus.CORRECTED
         item, category = _label(item, category)
     else:
@@ -70,7 +74,7 @@ def review_event(
             "label_item": item,
             "label_category": category,
             "standing_flags": sorted(standing),
-            "compliant": not standing,
+            "compliant": is_compliant(event.kind, status, standing),
             "note": note,
             "reviewed_by": user.id,
             "reviewed_at": now.isoformat(),
@@ -87,6 +91,8 @@ def review_event(
     )
     session.add(review)
     session.flush()
+    if status is ReviewStatus.REJECTED:
+        cancel_orders_of(session, event.id, user, now)
     return review
 
 
@@ -119,6 +125,27 @@ def undo_review(session: Session, event_id: str, user: User, note: str = "") -> 
     session.add(undo)
     session.flush()
     return undo
+
+
+def review_many(
+    session: Session,
+    event_ids: list[str],
+    user: User,
+    action: ReviewAction,
+    *,
+    item: str | None = None,
+    category: str | None = None,
+    note: str = "",
+) -> list[Review]:
+    """One verdict (or undo) on several events in the caller's transaction, each audited on its own.
+    Any refusal raises, so the caller's rollback leaves every one of them as it was."""
+    if not event_ids:
+        raise Invalid("no events given")
+    if len(set(event_ids)) != len(event_ids):
+        raise Invalid("an event is named twice")
+    if action is ReviewAction.UNDO:
+        return [undo_review(session, event_id, user, note) for event_id in event_ids]
+    return [review_event(session, e, user, action, item=item, category=category, note=note) for e in event_ids]
 
 
 def history(session: Session, event_id: str) -> list[Review]:

@@ -1,8 +1,10 @@
 """Statistics of disposals per site, per responsible entity and per day.
 
 ``compliance_rate`` = compliant disposals / disposals (see ``compliance`` for what is
-compliant); ``backlog`` = flagged disposals not yet reviewed. Days are local days in the
-configured time zone, fixed when the event is stored.
+compliant); ``backlog`` = flagged events not yet reviewed. ``kinds`` counts the events of each
+kind (disposals included); ``kinds_standing`` the littering, overflow and mixed-collection events
+that stand (not rejected); ``unresolved`` the littering and overflow events not yet resolved.
+Days are local days in the configured time zone, fixed when the event is stored.
 """
 
 from __future__ import annotations
@@ -15,11 +17,16 @@ from typing import Literal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from binwatch.collector.compliance import VIOLATION_KINDS
 from binwatch.collector.db.tables import Entity, Event, EventFlag, ReviewStatus, Site
-from binwatch.events.schema import Flag
+from binwatch.events.schema import EventKind, Flag
 
 Grouping = Literal["site", "entity", "day"]
 FLAG_KEYS = tuple(f.value for f in Flag)
+KIND_KEYS = tuple(k.value for k in EventKind)
+STANDING_KINDS = tuple(k for k in KIND_KEYS if k in VIOLATION_KINDS)
+IS_DISPOSAL = Event.kind == EventKind.DISPOSAL.value
+UNRESOLVED = Event.kind.in_([EventKind.LITTERING.value, EventKind.OVERFLOW.value]) & Event.resolved_at.is_(None)
 
 
 @dataclass
@@ -33,6 +40,9 @@ class Tally:
     backlog: int = 0
     flags_reported: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLAG_KEYS, 0))
     flags_standing: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLAG_KEYS, 0))
+    kinds: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KIND_KEYS, 0))
+    kinds_standing: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STANDING_KINDS, 0))
+    unresolved: int = 0
 
     @property
     def compliance_rate(self) -> float | None:
@@ -80,17 +90,32 @@ def tally(
     counts = (
         _filtered(base, since, until, site_id, entity_id)
         .add_columns(
-            func.count(),
-            count_where(Event.flagged.is_(True)),
-            count_where(Event.compliant.is_(True)),
+            count_where(IS_DISPOSAL),
+            count_where(IS_DISPOSAL & Event.flagged.is_(True)),
+            count_where(IS_DISPOSAL & Event.compliant.is_(True)),
             count_where(Event.review_status != ReviewStatus.UNREVIEWED.value),
             count_where(Event.flagged.is_(True) & (Event.review_status == ReviewStatus.UNREVIEWED.value)),
+            count_where(UNRESOLVED),
+            *(count_where(Event.kind == k) for k in KIND_KEYS),
+            *(count_where((Event.kind == k) & Event.compliant.is_(False)) for k in STANDING_KINDS),
         )
         .group_by(key, label)
     )
     tallies: dict[str, Tally] = {}
-    for k, lab, disposals, flagged, compliant, reviewed, backlog in session.execute(counts):
-        tallies[str(k)] = Tally(str(k), str(lab), disposals, flagged, compliant, reviewed, backlog)
+    for k, lab, disposals, flagged, compliant, reviewed, backlog, unresolved, *by_kind in session.execute(counts):
+        kinds, standing = by_kind[: len(KIND_KEYS)], by_kind[len(KIND_KEYS) :]
+        tallies[str(k)] = Tally(
+            str(k),
+            str(lab),
+            disposals,
+            flagged,
+            compliant,
+            reviewed,
+            backlog,
+            kinds=dict(zip(KIND_KEYS, kinds, strict=True)),
+            kinds_standing=dict(zip(STANDING_KINDS, standing, strict=True)),
+            unresolved=unresolved,
+        )
 
     flags = _filtered(base.join(EventFlag, EventFlag.event_id == Event.id), since, until, site_id, entity_id)
     flags = flags.add_columns(
@@ -107,12 +132,12 @@ def total(tallies: list[Tally]) -> Tally:
     result = Tally("total", "total")
     sums: defaultdict[str, int] = defaultdict(int)
     for t in tallies:
-        for name in ("disposals", "flagged", "compliant", "reviewed", "backlog"):
+        for name in ("disposals", "flagged", "compliant", "reviewed", "backlog", "unresolved"):
             sums[name] += getattr(t, name)
-        for flag, n in t.flags_reported.items():
-            result.flags_reported[flag] = result.flags_reported.get(flag, 0) + n
-        for flag, n in t.flags_standing.items():
-            result.flags_standing[flag] = result.flags_standing.get(flag, 0) + n
+        for counts in ("flags_reported", "flags_standing", "kinds", "kinds_standing"):
+            into = getattr(result, counts)
+            for key, n in getattr(t, counts).items():
+                into[key] = into.get(key, 0) + n
     for name, n in sums.items():
         setattr(result, name, n)
     return result

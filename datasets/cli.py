@@ -25,6 +25,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     pack.add_argument("--quality", type=int, default=70)
     pack.set_defaults(func=run_pack)
 
+    crops = data_sub.add_parser(
+        "scene-crops", help="drop photos into simulated bin scenes and keep the agent's crops of them (a data set)"
+    )
+    crops.add_argument("data", help="the photos: manifest.csv, a folder or a packed zip")
+    crops.add_argument("out", type=Path, help="folder for images/ and manifest.csv")
+    crops.add_argument("--scenes", type=int, default=1)
+    crops.add_argument("--disposals", type=int, default=100, help="per scene")
+    crops.add_argument("--seed", type=int, default=0, help="of the first scene; the next ones count up")
+    crops.add_argument("--width", type=int, default=1280)
+    crops.add_argument("--height", type=int, default=720)
+    crops.add_argument("--per-disposal", type=int, default=2, help="crops kept per disposal")
+    crops.set_defaults(func=run_scene_crops)
+
 
 def run_stats(args) -> int:
     from binwatch.datasets import manifest, split, stats
@@ -43,6 +56,16 @@ def run_stats(args) -> int:
     print(stats.format_table(result["all"]))
     print(f"\nsplit (seed {args.seed}, groups kept whole): {len(train)} train, {len(val)} val")
     print(f"skipped rows: {data.describe_skips()}")
+    return 0
+
+
+def run_scene_crops(args) -> int:
+    from binwatch.training.scene_crops import scene_crops
+
+    result = scene_crops(
+        args.data, args.out, args.scenes, args.disposals, args.seed, (args.width, args.height), args.per_disposal
+    )
+    print(json.dumps(result))
     return 0
 
 

@@ -11,10 +11,19 @@ import hashlib
 import io
 import zipfile
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from binwatch.datasets.images import ImageDecodeError, encode_jpeg, fit_within
 from binwatch.datasets.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, SampleSet
+
+
+def packed_name(path: str) -> str:
+    """The name of an image in the zip: under ``images/``, without ``..`` (waste-v2 points into its
+    sibling ``../waste-v1/``), so that unpacking the zip never writes outside its folder."""
+    parts = [p for p in PurePosixPath(path).parts if p not in ("..", ".", "/")]
+    if parts and parts[0] == "images":
+        parts = parts[1:]
+    return "/".join(["images", *parts])
 
 
 def pack(samples: SampleSet, out: Path, max_side: int = 160, quality: int = 70) -> Counter:
@@ -32,7 +41,7 @@ def pack(samples: SampleSet, out: Path, max_side: int = 160, quality: int = 70) 
                 tally["skipped: undecodable"] += 1
                 continue
             data = encode_jpeg(rgb, quality)
-            name = "images/" + sample.path.removeprefix("images/")
+            name = packed_name(sample.path)
             archive.writestr(name, data)
             writer.writerow(
                 {

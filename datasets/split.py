@@ -42,3 +42,27 @@ def split_by_group(
     train = [s for s in samples if s.group not in val_groups]
     val = [s for s in samples if s.group in val_groups]
     return train, val
+
+
+def split_by_source(samples: list[Sample], val_sources: list[str]) -> tuple[list[Sample], list[Sample]]:
+    """``(train, val)`` with whole sources held out: what a model scores on photos from a source
+    it never saw, which is what a new camera is. A group that reaches into a held-out source
+    (the same can photographed for two collections) is kept out of training entirely."""
+    known = sorted({s.source for s in samples})
+    unknown = sorted(set(val_sources) - set(known))
+    if unknown:
+        raise ValueError(f"unknown source(s) {', '.join(unknown)}; the data has {', '.join(known)}")
+    if not val_sources:
+        raise ValueError("name at least one source to hold out")
+    held = set(val_sources)
+    if held >= set(known):
+        raise ValueError("holding out every source leaves nothing to train on")
+    val = [s for s in samples if s.source in held]
+    touched = {s.group for s in val}
+    train = [s for s in samples if s.source not in held and s.group not in touched]
+    return train, val
+
+
+def parse_sources(text: str | None) -> list[str]:
+    """``"a,b, c"`` → ``["a", "b", "c"]``; empty or ``None`` → ``[]``."""
+    return [name.strip() for name in (text or "").split(",") if name.strip()]

@@ -2,15 +2,21 @@
 
 Art. 12 sets four categories; Art. 16(3) names what must not go into the kitchen bin.
 Bin colours follow GB/T 19095-2019. Every item maps to exactly one category.
-Bump ``TAXONOMY_VERSION`` whenever a category, an item or a mapping changes: a model
-records the version it was trained on and refuses to load under another.
+
+Bump ``TAXONOMY_VERSION`` whenever an item is added, and record the version's items in
+``VERSIONS``. A model records the version it was trained on and its own labels; a model of
+a version listed there keeps working, because an item keeps its key and its category in
+every later version (an item that changed category would be a new key). A model of an
+unknown version is refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-TAXONOMY_VERSION = "zmd-2024.1"
+import numpy as np
+
+TAXONOMY_VERSION = "zmd-2024.2"
 
 
 class TaxonomyMismatch(ValueError):
@@ -60,6 +66,7 @@ ITEMS: tuple[Item, ...] = (
     Item("lamp", "hazardous", "灯管", "Lamp"),
     Item("medicine", "hazardous", "药品", "Medicine"),
     Item("paint", "hazardous", "油漆及其容器", "Paint and its container"),
+    Item("thermometer", "hazardous", "水银温度计", "Mercury thermometer"),  # zmd-2024.2: mercury, like lamps
     # Kitchen (Art. 12(3)).
     Item("eggshell", "kitchen", "蛋壳", "Eggshell"),
     Item("food_waste", "kitchen", "剩菜剩饭", "Food waste"),
@@ -71,6 +78,7 @@ ITEMS: tuple[Item, ...] = (
     Item("cigarette_butt", "other", "烟头", "Cigarette butt"),
     Item("disposable_tableware", "other", "一次性餐具", "Disposable tableware", True),
     Item("lighter", "other", "打火机", "Lighter"),
+    Item("mask", "other", "口罩", "Face mask"),  # zmd-2024.2: used masks and respirators
     Item("mirror", "other", "镜子", "Mirror"),
     Item("packaging", "other", "包装袋", "Packaging (snack bags, wrappers)", True),
     Item("plastic_bag", "other", "塑料袋", "Plastic bag", True),
@@ -81,6 +89,12 @@ ITEMS: tuple[Item, ...] = (
 
 CATEGORY_KEYS: tuple[str, ...] = tuple(c.key for c in CATEGORIES)
 ITEM_KEYS: tuple[str, ...] = tuple(i.key for i in ITEMS)
+
+# The items of every version a model may have been trained on, in the order that version listed them.
+VERSIONS: dict[str, tuple[str, ...]] = {
+    "zmd-2024.1": tuple(k for k in ITEM_KEYS if k not in ("thermometer", "mask")),
+    TAXONOMY_VERSION: ITEM_KEYS,
+}
 _CATEGORY_BY_KEY = {c.key: c for c in CATEGORIES}
 _ITEM_BY_KEY = {i.key: i for i in ITEMS}
 
@@ -107,10 +121,27 @@ def is_kitchen_contaminant(item_key: str) -> bool:
     return item(item_key).kitchen_contaminant
 
 
-def check_version(found: str, what: str = "model") -> None:
-    """Fail loudly when ``found`` is not the taxonomy this code knows."""
-    if found != TAXONOMY_VERSION:
+def category_matrix(labels: list[str], categories: list[str]) -> np.ndarray:
+    """items × categories 0/1 matrix (float32): a category's probability is the sum of its items'."""
+    matrix = np.zeros((len(labels), len(categories)), np.float32)
+    for row, label in enumerate(labels):
+        matrix[row, categories.index(category_of(label))] = 1.0
+    return matrix
+
+
+def check_version(found: str, what: str = "model", labels: list[str] | None = None) -> None:
+    """Fail loudly when ``found`` is not a taxonomy version this code knows, or when ``labels``
+    (a model's own) are not exactly the items of that version."""
+    if found not in VERSIONS:
         raise TaxonomyMismatch(
-            f"{what} was made for taxonomy {found!r} but this binwatch uses {TAXONOMY_VERSION!r}; "
-            "retrain or export the model with this version, or install the binwatch that matches it"
+            f"{what} was made for taxonomy {found!r} but this binwatch knows {', '.join(map(repr, VERSIONS))}; "
+            "retrain or export the model with one of these, or install the binwatch that matches it"
+        )
+    if labels is not None and sorted(labels) != sorted(VERSIONS[found]):
+        extra = sorted(set(labels) - set(VERSIONS[found]))
+        lacking = sorted(set(VERSIONS[found]) - set(labels))
+        raise TaxonomyMismatch(
+            f"{what}: its labels are not the items of taxonomy {found!r}"
+            + (f"; unknown: {', '.join(extra)}" if extra else "")
+            + (f"; missing: {', '.join(lacking)}" if lacking else "")
         )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -28,6 +29,7 @@ from functools import partial
 import numpy as np
 
 from binwatch.edge import flags as rules
+from binwatch.edge.announce import Announcer
 from binwatch.edge.camera import CameraError
 from binwatch.edge.clip import ClipBuffer, usable_codec
 from binwatch.edge.config import BinConfig, SiteConfig, check_polygons
@@ -40,6 +42,7 @@ from binwatch.edge.foreground import OpeningWatch
 from binwatch.edge.ground import GroundChange, GroundWatch
 from binwatch.edge.isolate import Box, compare
 from binwatch.edge.landing import Footage
+from binwatch.edge.modelcheck import verified
 from binwatch.edge.motion import NOISE_SIGMAS, MotionDetector, SmallFrame
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.region import Region, View, mean_view
@@ -58,8 +61,8 @@ GROUND_LEAD_S = 10.0  # a littering clip reaches this far before the litter kept
 
 
 def load_classifier(config: SiteConfig) -> Classifier:
-    """The site's model, or the shipped release model; one thread, as the box runs it."""
-    return Classifier(config.model or default_model_path(), threads=1)
+    """The site's model, or the shipped release model, checked as roll-out checks one; one thread."""
+    return verified(config.model or default_model_path())
 
 
 @dataclass
@@ -89,6 +92,7 @@ class _Verdict:
     flags: list[Flag]
     release_at: datetime
     model_version: str  # the model that classified it, even if another is swapped in while it waits
+    item: int = 0  # which item of the disposal: a disposal of several items is as many events
 
 
 @dataclass
@@ -105,13 +109,23 @@ class Agent:
     """Frames with their timestamps in; events out, in the order they are concluded.
 
     With an ``outbox`` the agent keeps evidence and commits every event there before
-    returning it; without one it only decides (offline evaluation).
+    returning it; without one it only decides (offline evaluation). ``event_ids``, set for a
+    video file (``eventid.FileEventIds``), derives each event's id; otherwise ids are random.
     """
 
+    event_ids: Callable[[str, datetime], uuid.UUID] | None = None
+
     def __init__(
-        self, config: SiteConfig, classifier: Classifier, *, outbox: Outbox | None = None, timing: Timing | None = None
+        self,
+        config: SiteConfig,
+        classifier: Classifier,
+        *,
+        outbox: Outbox | None = None,
+        timing: Timing | None = None,
+        announcer: Announcer | None = None,
     ):
         self.config, self.classifier, self.outbox = config, classifier, outbox
+        self.announcer = announcer  # told of each verdict the moment it is concluded (``edge/announce.py``)
         self.timing = timing or Timing()
         self.frame_size: tuple[int, int] | None = None
         self.counts = {"frames": 0, "disposals": 0, "flagged": 0, "no_item": 0, "item_unseen": 0, "emptied": 0}
@@ -122,6 +136,7 @@ class Agent:
         self._ready: list[Event] = []  # overflows and emptyings: sent as they happen
         self._last: tuple[np.ndarray, SmallFrame] | None = None
         self._origin: datetime | None = None
+        self._last_t: datetime | None = None  # the latest frame's time: when a verdict is concluded
         if outbox is not None:
             usable_codec(config.clips.codec)  # fail at start, not at the first flagged event
 
@@ -165,10 +180,13 @@ class Agent:
                 f"{frame.shape[1]}x{frame.shape[0]}; the bin polygons are for the first"
             )
         assert self._origin is not None
+        self._last_t = t
         seconds = (t - self._origin).total_seconds()
         concluded = []
         with self.timing.measure("motion"):
             small = self.motion.update(frame)
+        with self.timing.measure("openings"):
+            updates = []
             for b in self.bins:
                 seen = b.watch.update(small, seconds)
                 was_idle = b.segmenter.started_at is None
@@ -177,6 +195,9 @@ class Agent:
                     b.before, b.still = list(b.reference), deque(maxlen=STILL_VIEWS)
                     b.footage.reset()
                     b.watch.hold()
+                updates.append((b, seen, role, segment))
+        with self.timing.measure("footage"):
+            for b, seen, _, segment in updates:
                 if b.segmenter.started_at is not None or segment is not None:
                     b.footage.add(
                         seconds,
@@ -186,6 +207,8 @@ class Agent:
                         seen.reaching,
                         partial(b.region.view, frame, t, small.gain),
                     )
+        with self.timing.measure("views"):
+            for b, _, role, segment in updates:
                 if role is Role.REFERENCE:
                     b.reference.append(b.region.view(frame, t, small.gain))
                     b.contents.seen(b.reference[-1])
@@ -285,7 +308,7 @@ class Agent:
                 log.debug("motion at bin %s left nothing behind; not a disposal", b.config.id)
             return
         size, fill = self.classifier.preprocess.size, self.classifier.preprocess.pad_value
-        for item in found.items:
+        for index, item in enumerate(found.items):
             landed = None
             if item.landed_at is not None:
                 mask = np.zeros(b.region.shape, bool)
@@ -295,7 +318,7 @@ class Agent:
             with self.timing.measure("classify"):
                 consensus = classify(self.classifier, crops)
             box = item.box.shifted(b.region.x0, b.region.y0)
-            self._decide(b, segment, frame, box, consensus, [])
+            self._decide(b, segment, frame, box, consensus, [], index)
 
     def _unseen(self, b: _Bin, segment: Segment, frame: np.ndarray, why: str) -> None:
         self.counts["item_unseen"] += 1
@@ -310,14 +333,19 @@ class Agent:
         box: Box | None,
         consensus: Consensus | None,
         review: list[Flag],
+        item: int = 0,
     ) -> None:
         decided = rules.decide(
             b.config.category, consensus, segment.started_at, self.config.thresholds, self.config.schedule
         )
+        if self.announcer is not None and self._last_t is not None:
+            self.announcer.verdict(b.config, decided, self._last_t)
         flags = decided + [f for f in review if f not in decided]
         hold = self.outbox is not None and bool(flags)
         release_at = segment.ended_at + timedelta(seconds=self.config.clips.post_s if hold else 0)
-        self._waiting.append(_Verdict(b, segment, frame, box, consensus, flags, release_at, self.classifier.version))
+        self._waiting.append(
+            _Verdict(b, segment, frame, box, consensus, flags, release_at, self.classifier.version, item)
+        )
 
     def _release(self, now: datetime | None) -> list[Event]:
         """Events whose clip is complete (all of them when ``now`` is None)."""
@@ -352,7 +380,10 @@ class Agent:
         self, b: _Bin, kind: EventKind, level: float, started: datetime, ended: datetime, frame: np.ndarray
     ) -> Event:
         """An overflow (its snapshot the evidence) or an emptying (a ledger row, no evidence)."""
-        event_id = uuid.uuid4()
+        event_id = self._kind_id(b.config.id, started, kind)
+        if self.outbox is not None and (known := self.outbox.stored(event_id)) is not None:
+            log.info("%s at bin %s is event %s, committed by an earlier run", kind.value, b.config.id, event_id)
+            return known
         files: list[EvidenceFile] = []
         if self.outbox is not None and kind is EventKind.OVERFLOW:
             with self.timing.measure("evidence"):
@@ -401,7 +432,18 @@ class Agent:
 
     def _emit_ground(self, n: _Noted) -> Event:
         litter, cleared = n.change.litter, n.change.cleared
-        event_id = uuid.uuid4() if cleared else litter.event_id
+        kind = EventKind.LITTER_CLEARED if cleared else EventKind.LITTERING
+        if self.event_ids is None:
+            event_id = uuid.uuid4() if cleared else litter.event_id
+        else:  # from a file: the id a re-run gives again; the clearing names the littering's
+            at = litter.cleared_at if cleared else litter.started_at
+            assert at is not None
+            event_id = self._kind_id(litter.zone.id, at, kind)
+            if not cleared:
+                litter.event_id = event_id
+        if self.outbox is not None and (known := self.outbox.stored(event_id)) is not None:
+            log.info("%s in zone %s is event %s, committed by an earlier run", kind.value, litter.zone.id, event_id)
+            return known
         files: list[EvidenceFile] = []
         if self.outbox is not None:
             clips = self.config.clips
@@ -418,7 +460,7 @@ class Agent:
         started = litter.cleared_at if cleared else litter.started_at
         assert started is not None  # a cleared litter has its clearing time
         event = Event(
-            kind=EventKind.LITTER_CLEARED if cleared else EventKind.LITTERING,
+            kind=kind,
             event_id=event_id,
             device_id=self.config.device_id,
             site_id=self.config.site_id,
@@ -443,7 +485,10 @@ class Agent:
         return event
 
     def _emit(self, v: _Verdict) -> Event:
-        event_id = uuid.uuid4()
+        event_id = self._event_id(v)
+        if self.outbox is not None and (known := self.outbox.stored(event_id)) is not None:
+            log.info("disposal at bin %s is event %s, committed by an earlier run", v.bin.config.id, event_id)
+            return known
         files: list[EvidenceFile] = []
         if self.outbox is not None:
             with self.timing.measure("evidence"):
@@ -482,6 +527,20 @@ class Agent:
             },
         )
         return event
+
+    def _event_id(self, v: _Verdict) -> uuid.UUID:
+        """Random; or, from a file, derived from the disposal, each further item's from the first's."""
+        if self.event_ids is None:
+            return uuid.uuid4()
+        first = self.event_ids(v.bin.config.id, v.segment.started_at)
+        return first if v.item == 0 else uuid.uuid5(first, f"item {v.item}")
+
+    def _kind_id(self, key: str, started_at: datetime, kind: EventKind) -> uuid.UUID:
+        """The id of a ground or fill event at ``key`` (zone or bin): random, or from a file derived
+        like a disposal's, apart from any disposal's by its kind."""
+        if self.event_ids is None:
+            return uuid.uuid4()
+        return uuid.uuid5(self.event_ids(key, started_at), kind.value)
 
     def _evidence(self, event_id: uuid.UUID, v: _Verdict) -> list[EvidenceFile]:
         clips = self.config.clips

@@ -1,15 +1,18 @@
 """Frames from the site's camera through OpenCV: a video file, a device index, or a stream URL.
 
-A video file is finite: it ends, and that is the end of the run. A device or a stream is
-not: when it stops delivering, it is reopened with exponential backoff, its state is
-``reconnecting`` (heartbeats say so) and each loss is logged; it never ends the run. The
-first frame after a reopening is marked as following a gap, so motion is not measured
-across it. ``first_frame`` grabs a single frame (``check-config``).
+A video file is finite: it ends, and that is the end of the run. Its frames are dated from
+the file itself (``file_start``), so that reading it again dates every frame as before, and
+a file that ends before the frames its header announces is reported (``shortfall``). A
+device or a stream is not finite: when it stops delivering, it is reopened with exponential
+backoff, its state is ``reconnecting`` (heartbeats say so) and each loss is logged; it never
+ends the run. The first frame after a reopening is marked as following a gap, so motion is
+not measured across it. ``first_frame`` grabs a single frame (``check-config``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -59,6 +62,20 @@ def video_fps(capture: cv2.VideoCapture, fallback: float) -> float:
     return fps if 0 < fps <= 240 else fallback
 
 
+def file_start(capture: cv2.VideoCapture, path: str, fps: float) -> datetime:
+    """When the first frame of a video file was taken: the file was finished at its modification
+    time, and its frames run up to then. Fixed by the file, unlike the time it is read at."""
+    duration_s = max(capture.get(cv2.CAP_PROP_FRAME_COUNT), 0.0) / fps
+    return datetime.fromtimestamp(os.stat(path).st_mtime, UTC) - timedelta(seconds=duration_s)
+
+
+def shortfall(capture: cv2.VideoCapture, frames_read: int) -> int:
+    """Frames a video file's header announces that could not be read: a truncated or damaged file.
+    One frame of slack, for containers that round their count; 0 when the count is unknown."""
+    announced = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    return announced - frames_read if announced > 0 and announced - frames_read > 1 else 0
+
+
 def first_frame(config: CameraConfig) -> np.ndarray:
     """One frame from the configured camera (``check-config``)."""
     capture = open_capture(config.source)
@@ -78,6 +95,7 @@ class Camera:
         self.timing = timing or Timing()
         self.state: CameraState = "stopped"
         self.losses = 0
+        self.incomplete: str | None = None  # why a video file ended early
 
     def frames(self, stop: threading.Event) -> Iterator[Frame]:
         try:
@@ -93,7 +111,7 @@ class Camera:
         if not capture.isOpened():
             raise CameraError(f"{self.config.source}: cannot open this video file")
         fps = video_fps(capture, self.config.fps)
-        started, clock = datetime.now(UTC), time.monotonic()
+        started, clock = file_start(capture, str(self.config.source), fps), time.monotonic()
         self.state = "streaming"
         index = 0
         try:
@@ -101,7 +119,14 @@ class Camera:
                 read_start = time.perf_counter()
                 ok, image = capture.read()
                 if not ok:
-                    log.info("video file %s ended after %d frames", self.config.source, index)
+                    if missing := shortfall(capture, index):
+                        self.incomplete = (
+                            f"video file {self.config.source} ended after {index} frames, {missing} fewer than its "
+                            "header announces: it is truncated or damaged"
+                        )
+                        log.warning("%s", self.incomplete)
+                    else:
+                        log.info("video file %s ended after %d frames", self.config.source, index)
                     return
                 self.timing.add("capture", (time.perf_counter() - read_start) * 1000.0)
                 if self.config.realtime:
@@ -145,7 +170,8 @@ class FrameFeed:
     """Reads the camera in its own thread so that a slow step never stalls capture.
 
     A live source drops its oldest waiting frame when the pipeline falls behind (a camera
-    does not wait); a video file played as fast as possible waits instead, losing nothing.
+    does not wait); a video file waits instead, losing nothing, in real time or not: the same
+    file must give the same events every time it is read (``eventid``).
     ``None`` from ``get`` means the source has ended.
     """
 
@@ -153,7 +179,7 @@ class FrameFeed:
         self.camera, self.stop = camera, stop
         self.dropped = 0
         self.error: Exception | None = None
-        self._lossless = is_file(camera.config.source) and not camera.config.realtime
+        self._lossless = is_file(camera.config.source)
         self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=QUEUE_FRAMES)
         self._thread = threading.Thread(target=self._read, name="camera", daemon=True)
 

@@ -42,6 +42,11 @@ def register(sub) -> None:
     status.add_argument("--json", action="store_true", help="print the summary as JSON")
     status.set_defaults(func=_status)
 
+    sounds = commands.add_parser("sounds", help="speak the announcements into sound files with espeak-ng")
+    sounds.add_argument("--out", required=True, type=Path, help="folder for <flag>.<lang>.wav (announce.sounds)")
+    sounds.add_argument("--speed", type=int, default=180, help="words per minute (default 180)")
+    sounds.set_defaults(func=_sounds)
+
     evaluate = commands.add_parser(
         "eval",
         help="run the agent offline on scenes and score it against their truth",
@@ -60,10 +65,12 @@ def _run(args: argparse.Namespace) -> int:
     from binwatch.edge import config, live, logs
 
     site = config.load(args.config)
-    if args.log_format == "json":
-        logs.use_json_logs()
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return live.run(site)
+    if args.log_format == "text":
+        return live.run(site)
+    logs.use_json_logs()
+    with logs.native_stderr_as_json():  # FFmpeg's and OpenCV's own lines become JSON entries too
+        return live.run(site)
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -149,6 +156,19 @@ def format_status(summary: dict) -> str:
         lines.append(f"  last error: {summary['last_error']}")
     lines += [f"  PARKED {p['event_id']}: {p['error']}" for p in summary["parked"]]
     return "\n".join(lines)
+
+
+def _sounds(args: argparse.Namespace) -> int:
+    from binwatch.edge.announce import VoiceError, make_sounds
+
+    try:
+        made = make_sounds(args.out, speed_wpm=args.speed)
+    except VoiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for file in made:
+        print(f"{file} ({file.stat().st_size / 1024:.0f} kB)")
+    return 0
 
 
 def _eval(args: argparse.Namespace) -> int:

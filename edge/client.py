@@ -2,10 +2,12 @@
 
 The URL paths live here and nowhere else: ingest (events, evidence, heartbeats) and the
 current model for roll-out (``edge/rollout.py``). An answer is sorted into what to do next:
-done (200/201), retry later (connection errors, timeouts, 408, 429, 5xx), refused for good
-(any other 4xx or 3xx: the row is parked and logged), or refused for the device as a whole
-(401, 403: a wrong or revoked token, or a token of another device). The last is not parked:
-it concerns every event alike, and once an operator fixes the token they all go through.
+done (200/201), retry later (connection errors, timeouts, 408, 429, 5xx, and any other 4xx
+that says when to come back with ``Retry-After``: the collector refuses an event dated ahead
+of its clock that way, until its clock has caught up), refused for good (any other 4xx or
+3xx: the row is parked and logged), or refused for the device as a whole (401, 403: a wrong
+or revoked token, or a token of another device). The last is not parked: it concerns every
+event alike, and once an operator fixes the token they all go through.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ def judge(response: httpx.Response) -> Answer:
     if status in (200, 201):
         return Answer(Outcome.DONE, str(status))
     detail = f"{status} {response.reason_phrase}: {response.text[:300]}".strip()
-    if status in RETRY_STATUSES or status >= 500:
-        return Answer(Outcome.RETRY, detail, _retry_after(response.headers.get("retry-after")))
+    retry_after = _retry_after(response.headers.get("retry-after"))
+    if status in RETRY_STATUSES or status >= 500 or (status >= 400 and retry_after is not None):
+        return Answer(Outcome.RETRY, detail, retry_after)
     if status in DEVICE_STATUSES:
         return Answer(Outcome.UNAUTHORIZED, detail)
     return Answer(Outcome.REFUSED, detail)

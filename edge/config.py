@@ -9,6 +9,7 @@ renders the key reference of ``edge/README.md`` from them.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Iterator, Sequence
@@ -17,12 +18,14 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeGuard, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import shapely
 import tomli_w
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
+from shapely.validation import explain_validity
 
-from binwatch.events.schema import CategoryKey, Identifier
+from binwatch.events.schema import VIOLATION_FLAGS, CategoryKey, Flag, Identifier
 
 HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
@@ -67,6 +70,13 @@ def _polygon(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
         raise ValueError("at least 3 points")
     if any(x < 0 or y < 0 for x, y in points):
         raise ValueError("coordinates must be non-negative")
+    # A bow tie (points out of order) fills two triangles that meet at a point, not the area meant.
+    outline = shapely.Polygon(points)
+    if not outline.is_valid:  # explain_validity says where, e.g. "Self-intersection[640 360]"
+        raise ValueError(
+            f"the outline crosses itself or encloses nothing ({explain_validity(outline)}); "
+            "list the points in order around it"
+        )
     return points
 
 
@@ -79,7 +89,8 @@ class BinConfig(_Section):
         description="the bin's category, one of " + ", ".join(f"`{c}`" for c in get_args(CategoryKey))
     )
     polygon: Polygon = Field(
-        description="the opening: at least 3 `[x, y]` points in camera pixels, all inside the camera frame"
+        description="the opening: at least 3 `[x, y]` points in camera pixels, in order around it (its "
+        "outline may not cross itself), all inside the camera frame"
     )
 
 
@@ -89,7 +100,8 @@ class ZoneConfig(_Section):
         description="`ground`: floor beside the bins where nothing may be left (Art. 16: no dumping beside them)"
     )
     polygon: Polygon = Field(
-        description="the zone: at least 3 `[x, y]` points in camera pixels, all inside the camera frame"
+        description="the zone: at least 3 `[x, y]` points in camera pixels, in order around it (its "
+        "outline may not cross itself), all inside the camera frame"
     )
 
 
@@ -169,6 +181,13 @@ class ThresholdConfig(_Section):
     consensus_agreement: float = Field(
         default=0.6, ge=0, le=1, description="share of crops that must agree with the consensus for a flag"
     )
+    abstain_confidence: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="below this calibrated confidence a suspected violation is marked `uncertain`, not flagged; "
+        "default: the model's own threshold (none for a model without one)",
+    )
 
 
 class ClipConfig(_Section):
@@ -235,12 +254,83 @@ def _window(text: str) -> tuple[time, time]:
     return start, end
 
 
+class AnnounceConfig(_Section):
+    enabled: bool = Field(default=False, description="speak to the resident at the bin when a disposal is flagged")
+    voice: Literal["command", "mqtt"] = Field(
+        default="command",
+        description="`command`: play a sound file per flag and language; `mqtt`: publish to `mqtt_topic` for a "
+        "separate speaker",
+    )
+    command: list[str] = Field(
+        default=["aplay", "-q", "{file}"],
+        min_length=1,
+        description="the player, run once per language; `{file}`, `{flag}`, `{lang}` and `{text}` are filled in",
+    )
+    sounds: Path | None = Field(
+        default=None,
+        description="folder of `<flag>.<lang>.wav` files; unset: the shipped ones (`binwatch edge sounds` makes "
+        "others with espeak-ng)",
+    )
+    languages: list[Literal["zh", "en"]] = Field(
+        default=["zh", "en"], min_length=1, description="spoken in this order, one file each"
+    )
+    flags: list[Flag] = Field(
+        default=[Flag.KITCHEN_CONTAMINATION, Flag.MIXED_DISPOSAL, Flag.OFF_HOURS],
+        min_length=1,
+        description="the flags that are announced, most important first: a disposal with several gets the first",
+    )
+    mqtt_url: str = Field(
+        default="mqtt://127.0.0.1:1883", pattern=r"^mqtt://[^\s/]+/?$", description="the local broker of `mqtt`"
+    )
+    mqtt_topic: str = Field(
+        default="binwatch/{site_id}/announce",
+        min_length=1,
+        description="the topic of `mqtt` (`{site_id}`, `{device_id}` filled in)",
+    )
+    repeat_after_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="the same flag is not announced again within this time, so a queue of residents is not "
+        "lectured once each",
+    )
+    min_gap_s: float = Field(default=4.0, ge=0, description="the least time between two announcements of any flag")
+    max_delay_s: float = Field(
+        default=2.0, gt=0, le=60, description="an announcement that cannot start this soon after its verdict is dropped"
+    )
+    quiet_hours: list[str] = Field(
+        default_factory=list,
+        description='`"HH:MM-HH:MM"` windows (in `schedule.timezone`) when nothing is announced',
+    )
+    timeout_s: float = Field(default=10.0, gt=0, le=120, description="a player still running after this is stopped")
+
+    @field_validator("flags")
+    @classmethod
+    def _violations(cls, flags: list[Flag]) -> list[Flag]:
+        accusing = [f for f in flags if f not in VIOLATION_FLAGS]
+        if accusing:
+            raise ValueError(f"only violations are announced, not {', '.join(f.value for f in accusing)}")
+        return flags
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _windows(cls, windows: list[str]) -> list[str]:
+        for window in windows:
+            _window(window)
+        return windows
+
+
 class StorageConfig(_Section):
     dir: Path = Field(
         default=Path("binwatch-data"), description="outbox database, evidence files, downloaded models, temporary files"
     )
     budget_mb: float = Field(
         default=2048.0, gt=0, description="evidence waiting to be sent plus the database may not exceed this many MB"
+    )
+    reserve_mb: float = Field(
+        default=256.0,
+        ge=0,
+        description="MB of the storage device kept free: waiting evidence is evicted (as for the budget) before "
+        "the disk fills, so that events can still be committed",
     )
     keep_delivered_days: float = Field(
         default=7.0, ge=0, description="delivered outbox rows are forgotten after this many days (`status` history)"
@@ -272,6 +362,7 @@ class SiteConfig(_Section):
     clips: ClipConfig = ClipConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     storage: StorageConfig = StorageConfig()
+    announce: AnnounceConfig = AnnounceConfig()
 
     @model_validator(mode="after")
     def _unique_bins(self) -> SiteConfig:
@@ -318,6 +409,8 @@ def _default(field: FieldInfo) -> str:
     value = field.get_default(call_default_factory=True)
     if value is None:
         return "unset"
+    if isinstance(value, list):  # on one line, as a table cell needs (a JSON array of strings is TOML too)
+        return "`" + json.dumps(to_jsonable_python(value), ensure_ascii=False) + "`"
     return "`" + tomli_w.dumps({"key": to_jsonable_python(value)}).removeprefix("key = ").strip() + "`"
 
 
@@ -354,6 +447,8 @@ def parse(data: dict, source: str = "<config>", base: Path | None = None) -> Sit
         updates: dict[str, object] = {"storage": config.storage.model_copy(update={"dir": base / config.storage.dir})}
         if config.model is not None:
             updates["model"] = base / config.model
+        if config.announce.sounds is not None:
+            updates["announce"] = config.announce.model_copy(update={"sounds": base / config.announce.sounds})
         if isinstance(config.camera.source, str) and "://" not in config.camera.source:
             updates["camera"] = config.camera.model_copy(update={"source": str(base / config.camera.source)})
         config = config.model_copy(update=updates)

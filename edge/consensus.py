@@ -24,6 +24,7 @@ class Consensus:
     contaminant_probability: float  # averaged mass on the Art. 16(3) kitchen-bin contaminants
     contaminant_agreement: float  # share of crops whose top item is such a contaminant
     frames: int
+    abstain_below: float | None = None  # the model's calibrated confidence below which it accuses no one
 
     def probability_not(self, category: str) -> float:
         return 1.0 - self.top.category_scores[category]
@@ -55,4 +56,5 @@ def combine(item_probs: np.ndarray, category_probs: np.ndarray, meta: ModelMetad
         contaminant_probability=float(item_probs.mean(axis=0)[contaminant].sum()),
         contaminant_agreement=float(np.mean(contaminant[item_probs.argmax(axis=1)])),
         frames=len(item_probs),
+        abstain_below=meta.calibration.abstain_below,
     )

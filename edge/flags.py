@@ -5,7 +5,9 @@ The item rules themselves are ``events.rules.item_flags``, shared with the colle
 use it for their truth; ``edge/simulator/truth.py`` states the rules again on purpose, so the
 simulator's ground truth cannot inherit a mistake from the code it measures), and ``decide``
 applies the rules to what the camera saw, passing on only what the consensus is confident of.
-Both add ``off_hours`` from the site's schedule.
+Below the model's calibrated abstain threshold it accuses no one: a violation the rules would
+see in the top prediction becomes ``uncertain``, for a supervisor to judge. Both add
+``off_hours`` from the site's schedule.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from binwatch.edge.config import ScheduleConfig, ThresholdConfig
 from binwatch.edge.consensus import Consensus
 from binwatch.events.rules import item_flags
 from binwatch.events.schema import Flag
+from binwatch.inference.calibration import abstains
 
 
 def within_hours(at: datetime, schedule: ScheduleConfig) -> bool:
@@ -45,16 +48,22 @@ def rule_flags(bin_category: str, item: str | None, at: datetime, schedule: Sche
 def decide(
     bin_category: str, consensus: Consensus | None, at: datetime, thresholds: ThresholdConfig, schedule: ScheduleConfig
 ) -> list[Flag]:
-    """The flags for what the camera saw: a rule sees only what an agreeing consensus is confident of."""
+    """The flags for what the camera saw: a rule sees only what an agreeing consensus is confident of,
+    and below the abstain threshold (the site's, else the model's) a suspected violation is ``uncertain``."""
     flags = []
     if consensus is not None:
-        agreed = consensus.category_agreement >= thresholds.consensus_agreement
-        confident_other = agreed and consensus.probability_not(bin_category) >= thresholds.mixed_confidence
-        contaminant = (
-            consensus.contaminant_probability >= thresholds.contamination_confidence
-            and consensus.contaminant_agreement >= thresholds.consensus_agreement
-        )
-        flags = item_flags(bin_category, consensus.top.category if confident_other else None, contaminant)
+        contaminant_likely = consensus.contaminant_probability >= thresholds.contamination_confidence
+        abstain_below = thresholds.abstain_confidence
+        if abstain_below is None:
+            abstain_below = consensus.abstain_below
+        if abstains(consensus.top.category_score, abstain_below):
+            suspected = item_flags(bin_category, consensus.top.category, contaminant_likely)
+            flags = [Flag.UNCERTAIN] if suspected else []
+        else:
+            agreed = consensus.category_agreement >= thresholds.consensus_agreement
+            confident_other = agreed and consensus.probability_not(bin_category) >= thresholds.mixed_confidence
+            contaminant = contaminant_likely and consensus.contaminant_agreement >= thresholds.consensus_agreement
+            flags = item_flags(bin_category, consensus.top.category if confident_other else None, contaminant)
     if not within_hours(at, schedule):
         flags.append(Flag.OFF_HOURS)
     return flags

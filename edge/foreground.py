@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from binwatch.edge.light import difference
+from binwatch.edge.light import channel_max, difference
 from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame
 
 RIM_FRACTION = 0.08  # width of the rim ring just outside the opening, of the opening's smaller side
@@ -139,4 +139,4 @@ def stands_out(image: np.ndarray, gain: float, background: np.ndarray, threshold
     """uint8 0/1: where ``image`` (at exposure ``gain``) differs from a normalised ``background``."""
     # The background as this exposure would show it, clipped where it would clip.
     expected = np.minimum(background * gain, 255)
-    return (difference(image, gain, expected, gain).max(axis=2) > threshold).astype(np.uint8)
+    return (channel_max(difference(image, gain, expected, gain)) > threshold).astype(np.uint8)

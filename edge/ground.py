@@ -36,7 +36,7 @@ import numpy as np
 from binwatch.edge.config import LitterConfig, ZoneConfig
 from binwatch.edge.foreground import FOLLOW_S, MIN_PIXELS, stands_out
 from binwatch.edge.isolate import Box
-from binwatch.edge.light import CLIPPED
+from binwatch.edge.light import CLIPPED, channel_max
 from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame
 
 MARGIN_FRACTION = 0.6  # the watched window reaches this share of the zone's height beyond it
@@ -120,7 +120,7 @@ class GroundWatch:
         # raw mask, grown: following the pixels an opening drops would eat into litter from its edge).
         rate = np.float32(1 - np.exp(-dt / FOLLOW_S))
         # A clipped pixel says only that the ground is at least that bright: not learnt either.
-        near = (cv2.dilate(raw, np.ones((3, 3), np.uint8)) > 0) | (image.max(axis=2) >= CLIPPED)
+        near = (cv2.dilate(raw, np.ones((3, 3), np.uint8)) > 0) | (channel_max(image) >= CLIPPED)
         self.background += np.where(near, np.float32(0), rate)[:, :, None] * (colour - self.background)
         return changes
 

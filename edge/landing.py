@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from binwatch.edge.light import difference
+from binwatch.edge.light import channel_max, difference
 from binwatch.edge.region import View
 
 GAP_S = 1.0  # settle times this far apart are different moments
@@ -91,13 +91,13 @@ class Footage:
             return np.full(shape, np.nan)
         since = np.full(shape, np.inf)  # the start of the run of frames that look final, or inf
         for frame in self._frames:
-            looks_final = difference(frame.image, frame.gain, final, final_gain).max(axis=2) <= threshold
+            looks_final = channel_max(difference(frame.image, frame.gain, final, final_gain)) <= threshold
             # Covered by an arm or a person, a pixel says nothing; otherwise it either looks final or not.
             seen = ~frame.reaching
             since[seen & ~looks_final] = np.inf
             since[seen & looks_final & np.isinf(since)] = frame.seconds
         unchanged = (
-            difference(np.minimum(old * final_gain, 255), final_gain, final, final_gain).max(axis=2) <= threshold
+            channel_max(difference(np.minimum(old * final_gain, 255), final_gain, final, final_gain)) <= threshold
         )
         return np.where(unchanged | np.isinf(since), np.nan, since)
 

@@ -1,8 +1,17 @@
 """``binwatch edge run``: the agent on a live source, the way the box runs it.
 
 The frame loop runs in the main thread; the camera, delivery, heartbeats and model roll-out
-each in a thread of their own, so that none of them holds up a frame. A model verified by
-roll-out is swapped in between two frames; SIGTERM or SIGINT stop the run cleanly.
+each in a thread of their own, so that none of them holds up a frame. The helper threads are
+supervised: one that fails is logged and restarted, one that keeps failing stops the run with
+status 1. A model verified by roll-out is swapped in between two frames; SIGTERM or SIGINT
+stop the run cleanly.
+
+What a restart costs. A video file is read again from its start, and its events get the ids
+they had (``eventid``): nothing is lost and nothing counted twice. A live camera does not
+wait: what happens while the agent is down is not seen. A clean stop (SIGTERM) concludes the
+disposals that have settled and commits them, flagged ones with a clip cut short; a crash or
+SIGKILL loses the disposals not yet committed: those still in progress, and flagged ones
+waiting up to ``clips.post_s`` for the end of their clip. Everything committed survives both.
 """
 
 from __future__ import annotations
@@ -13,16 +22,20 @@ import signal
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from binwatch.edge.agent import Agent, load_classifier
-from binwatch.edge.camera import Camera, FrameFeed
+from binwatch.edge.announce import make_announcer
+from binwatch.edge.camera import Camera, CameraError, FrameFeed, file_start, is_file, open_capture, video_fps
 from binwatch.edge.client import CollectorClient
 from binwatch.edge.config import SiteConfig
 from binwatch.edge.delivery import Delivery
+from binwatch.edge.eventid import FileEventIds
 from binwatch.edge.heartbeat import HeartbeatSender
-from binwatch.edge.outbox import Outbox
+from binwatch.edge.outbox import Outbox, OutboxError
 from binwatch.edge.rollout import ModelUpdater, load_installed
 from binwatch.edge.storage import Layout
+from binwatch.edge.supervisor import Supervisor
 from binwatch.edge.timing import Timing
 from binwatch.events.schema import Heartbeat
 from binwatch.inference.classifier import Classifier
@@ -41,17 +54,22 @@ class LiveAgent:
         self.stop = threading.Event()  # everything stops
         self.started = time.monotonic()
         self.timing = Timing()
+        self.supervisor = Supervisor(self.stop)
         layout = Layout(config.storage.dir)
-        self.outbox = Outbox(layout)
+        check_s = config.collector.model_check_s
+        # With roll-out on, the model it installed last wins over the configured one, which is
+        # checked as roll-out checks a download: a bad model is refused now, not at the first disposal.
+        classifier = (load_installed(layout.models) if check_s > 0 else None) or load_classifier(config)
+        self.outbox = Outbox(layout, reserve_bytes=int(config.storage.reserve_mb * 2**20))
         self.outbox.recover()
         self.outbox.enforce_budget(int(config.storage.budget_mb * 2**20))
-        check_s = config.collector.model_check_s
-        # With roll-out on, the model it installed last wins over the configured one.
-        classifier = (load_installed(layout.models) if check_s > 0 else None) or load_classifier(config)
         self.client = CollectorClient(config.collector)
         self.delivery = Delivery(self.outbox, self.client, config.collector, self.timing)
         self.camera = Camera(config.camera, self.timing)
-        self.agent = Agent(config, classifier, outbox=self.outbox, timing=self.timing)
+        self.announcer = make_announcer(config)
+        self.agent = Agent(config, classifier, outbox=self.outbox, timing=self.timing, announcer=self.announcer)
+        if is_file(config.camera.source):
+            self.agent.event_ids = file_event_ids(config)
         self.heartbeats = HeartbeatSender(self.client, config.collector.heartbeat_s, self.heartbeat)
         self.rollout = None
         if check_s > 0:
@@ -96,14 +114,10 @@ class LiveAgent:
         return self.timing.stage_ms()
 
     def run(self) -> int:
-        threads = [
-            threading.Thread(target=self.delivery.run, args=(self.stop,), name="delivery", daemon=True),
-            threading.Thread(target=self.heartbeats.run, args=(self.stop,), name="heartbeat", daemon=True),
-        ]
+        self.supervisor.start("delivery", self.delivery.run)
+        self.supervisor.start("heartbeat", self.heartbeats.run)
         if self.rollout is not None:
-            threads.append(threading.Thread(target=self.rollout.run, args=(self.stop,), name="rollout", daemon=True))
-        for thread in threads:
-            thread.start()
+            self.supervisor.start("rollout", self.rollout.run)
         feed = FrameFeed(self.camera, self.stop).start()
         log.info(
             "edge agent %s at site %s watching %d bins; model %s",
@@ -140,13 +154,19 @@ class LiveAgent:
                 log.info("source ended; delivering the %d waiting events", self.outbox.depth())
                 while self.outbox.depth() and not self.stop.wait(0.2):
                     pass
+            if self.camera.incomplete:
+                status = 1  # logged by the camera: the file is truncated or damaged
+        except OutboxError as exc:
+            log.critical("the outbox cannot be written (%s); stopping with status 1", exc)
+            status = 1
         finally:
             self.stop.set()
             self.delivery.wake()
             self.heartbeats.wake()
             feed.join()
-            for thread in threads:
-                thread.join(timeout=self.config.collector.timeout_s + 1)
+            self.supervisor.join(timeout_s=self.config.collector.timeout_s + 1)
+            if self.supervisor.failed:
+                status = 1
             counts = self.agent.counts
             log.info(
                 "stopped: %d frames (%d dropped), %d disposals (%d flagged), %d motions that left nothing behind, "
@@ -159,6 +179,8 @@ class LiveAgent:
                 self.outbox.depth(),
             )
             self.heartbeats.beat()  # the last word: the camera has stopped, and this is the backlog left
+            if self.announcer is not None:
+                self.announcer.close()
             self.client.close()
             self.outbox.close()
         return status
@@ -166,6 +188,19 @@ class LiveAgent:
     def request_stop(self, signum: int, _frame) -> None:
         log.info("received %s; finishing", signal.Signals(signum).name)
         self.stop.set()
+
+
+def file_event_ids(config: SiteConfig) -> FileEventIds:
+    """The ids of the events of the video file the camera reads, dated as ``Camera`` dates its frames."""
+    source = str(config.camera.source)
+    capture = open_capture(source)
+    try:
+        if not capture.isOpened():
+            raise CameraError(f"{source}: cannot open this video file")
+        fps = video_fps(capture, config.camera.fps)
+        return FileEventIds.of(Path(source), config.device_id, file_start(capture, source, fps), fps)
+    finally:
+        capture.release()
 
 
 def run(config: SiteConfig) -> int:

@@ -27,9 +27,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import numpy as np
 
 from binwatch.edge.client import CollectorClient, DownloadError, ModelOffer, Outcome
+from binwatch.edge.modelcheck import Rejected, verified
 from binwatch.edge.storage import fsync_dir
 from binwatch.inference.classifier import Classifier
 
@@ -37,10 +37,6 @@ log = logging.getLogger(__name__)
 
 INSTALLED = "current.json"  # {"version", "sha256", "file"} of the model handed over last
 PART = ".part"
-
-
-class Rejected(Exception):
-    """The offered file is not a usable model: discard it and do not fetch it again."""
 
 
 class ModelUpdater:
@@ -159,18 +155,6 @@ class ModelUpdater:
         fsync_dir(self.models_dir)
 
 
-def verified(path: Path, version: str) -> Classifier:
-    """The model at ``path``, loaded and smoke-tested, calling itself ``version``; else ``Rejected``."""
-    try:
-        classifier = Classifier(path, threads=1)
-        if classifier.version != version:
-            raise ValueError(f"its metadata calls it {classifier.version!r}, not {version!r}")
-        smoke_test(classifier)
-    except Exception as exc:  # any failure to load or run means: not this model
-        raise Rejected(f"does not load or run: {exc}") from exc
-    return classifier
-
-
 def load_installed(models_dir: Path) -> Classifier | None:
     """The model roll-out installed last, checked again; ``None`` when there is none or it is unusable."""
     record_path = models_dir / INSTALLED
@@ -183,20 +167,9 @@ def load_installed(models_dir: Path) -> Classifier | None:
             if hashlib.file_digest(f, "sha256").hexdigest() != record["sha256"]:
                 raise ValueError(f"{path.name} changed on disk")
         classifier = verified(path, record["version"])
-    except (OSError, ValueError, KeyError, TypeError, Rejected) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # Rejected is a ValueError
         log.warning("the model installed by roll-out cannot be used (%s); starting with the configured one", exc)
         record_path.unlink(missing_ok=True)
         return None
     log.info("starting with model %s, installed by roll-out (%s)", classifier.version, path)
     return classifier
-
-
-def smoke_test(classifier: Classifier) -> None:
-    """One prediction on a synthetic image: the outputs must be finite probabilities."""
-    rng = np.random.default_rng(0)
-    image = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
-    items, categories = classifier.probabilities(classifier.preprocess.batch([image]))
-    if items.shape != (1, len(classifier.meta.labels)) or categories.shape != (1, len(classifier.meta.categories)):
-        raise ValueError(f"unexpected output shapes {items.shape}, {categories.shape}")
-    if not (np.isfinite(items).all() and abs(float(categories.sum()) - 1.0) < 1e-2):
-        raise ValueError("outputs are not probabilities")

@@ -1,8 +1,11 @@
 """How fast the pipeline runs: per-stage latency and the frame rate, for heartbeats and the demo.
 
-Stages: ``capture`` (read and decode), ``motion``, ``buffer`` (clip ring buffer), ``isolate``,
-``classify``, ``evidence`` and ``deliver``. Heartbeats report exponential moving averages,
-the recent state rather than the mean since boot; benchmarks read the plain means.
+Stages: ``capture`` (read and decode), ``motion`` (the small normalised frame and what moves
+in it), ``openings`` (each opening's background, rim test and hysteresis), ``footage`` (the
+small frames kept while a disposal goes on), ``views`` (the clear full-resolution views of the
+openings), ``buffer`` (clip ring buffer), ``isolate``, ``classify``, ``evidence`` and
+``deliver``. Heartbeats report exponential moving averages, the recent state rather than the
+mean since boot; benchmarks read the plain means.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 SMOOTHING = 0.1
@@ -18,7 +21,9 @@ RATE_WINDOW_S = 10.0
 
 
 class Timing:
-    def __init__(self):
+    def __init__(self, clock: Callable[[], float] = time.perf_counter):
+        """``clock`` in seconds: the wall clock, or (benchmarks) ``time.process_time``."""
+        self._clock = clock
         self._ms: dict[str, float] = {}
         self._totals: dict[str, tuple[float, int]] = {}
         self._frames: deque[float] = deque()
@@ -26,11 +31,11 @@ class Timing:
 
     @contextmanager
     def measure(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
+        start = self._clock()
         try:
             yield
         finally:
-            self.add(stage, (time.perf_counter() - start) * 1000.0)
+            self.add(stage, (self._clock() - start) * 1000.0)
 
     def add(self, stage: str, ms: float) -> None:
         with self._lock:

@@ -13,11 +13,22 @@ validates.
 
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
 
 from binwatch.datasets.taxonomy import CATEGORY_KEYS, ITEM_KEYS
 
@@ -39,7 +50,25 @@ def category_key(name: str) -> CategoryKey:
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+# Wire types: what JSON says is taken as it is, never coerced. Pydantic's lax mode would read "0.9" as
+# a number and 1700000000 as a time; a box that sends either has a bug to find, not a value to guess.
+# Model-wide strict mode cannot be used: FastAPI validates the parsed JSON in Python mode, where
+# strict refuses the strings that UUIDs, enums and times are on the wire. So the strictness is per type.
+Probability = Annotated[float, Strict(), Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Measure = Annotated[float, Strict(), Field(ge=0.0, allow_inf_nan=False)]
+Count = Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)]
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def _iso_text(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE_TIME.match(value)):
+        return value
+    raise ValueError("expected ISO 8601 text with a UTC offset, e.g. 2026-11-20T09:30:00+08:00")
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+SchemaVersion = Annotated[int, Strict(), Field(ge=1, le=SCHEMA_VERSION)]
 
 
 class Flag(StrEnum):
@@ -90,7 +119,7 @@ class Evidence(_Strict):
     kind: EvidenceKind
     name: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
     sha256: Sha256
-    size: Annotated[int, Field(gt=0)]
+    size: Annotated[Count, Field(gt=0)]
 
 
 class Prediction(_Strict):
@@ -99,7 +128,7 @@ class Prediction(_Strict):
     category: CategoryKey
     category_score: Probability
     category_scores: dict[CategoryKey, Probability] = Field(default_factory=dict)
-    frames: Annotated[int, Field(ge=1, description="crops combined into this prediction")] = 1
+    frames: Annotated[Count, Field(ge=1, description="crops combined into this prediction")] = 1
 
     @field_validator("item")
     @classmethod
@@ -123,7 +152,7 @@ _NEEDS: Final = {
 class Event(_Strict):
     """One observation at a drop-off point; flagged or not, every disposal is sent."""
 
-    schema_version: Literal[1, 2] = SCHEMA_VERSION
+    schema_version: SchemaVersion = SCHEMA_VERSION
     kind: EventKind = EventKind.DISPOSAL
     event_id: uuid.UUID
     device_id: Identifier
@@ -138,8 +167,8 @@ class Event(_Strict):
     categories: list[CategoryKey] | None = Field(
         default=None, description="mixed_collection: the categories of the bins emptied together", max_length=4
     )
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: Moment
+    ended_at: Moment
     prediction: Prediction | None = Field(
         default=None, description="absent when no item could be isolated for classification"
     )
@@ -180,16 +209,16 @@ class Event(_Strict):
 
 
 class Heartbeat(_Strict):
-    schema_version: Literal[1, 2] = SCHEMA_VERSION
+    schema_version: SchemaVersion = SCHEMA_VERSION
     device_id: Identifier
     site_id: Identifier
-    sent_at: AwareDatetime
+    sent_at: Moment
     model_version: Annotated[str, Field(min_length=1, max_length=64)]
     camera_state: CameraState
-    fps: Annotated[float, Field(ge=0)]
-    stage_ms: dict[Annotated[str, Field(max_length=32)], Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
-    outbox_depth: Annotated[int, Field(ge=0)]
-    uptime_s: Annotated[float, Field(ge=0)] = 0.0
+    fps: Measure
+    stage_ms: dict[Annotated[str, Field(max_length=32)], Measure] = Field(default_factory=dict)
+    outbox_depth: Count
+    uptime_s: Measure = 0.0
     fill_levels: dict[Identifier, Probability] = Field(
         default_factory=dict, description="estimated share of each bin's capacity in use, by bin id"
     )

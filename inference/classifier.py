@@ -1,8 +1,10 @@
 """Run an exported binwatch ONNX model with onnxruntime: no PyTorch, nothing but the file.
 
 The model file carries its labels, categories, taxonomy version, preprocessing and
-version in its metadata (``binwatch.*`` keys); a file without them, or made for another
-taxonomy, is refused with a clear message.
+version in its metadata (``binwatch.*`` keys); a file without them, or made for a taxonomy
+this binwatch does not know, is refused with a clear message. A model's labels are its own
+(a model of an older taxonomy has fewer items) and map to categories through the taxonomy.
+Its calibration (``binwatch.calibration``, optional) is applied to every probability it returns.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import onnxruntime as ort
 
 from binwatch.datasets import taxonomy
 from binwatch.datasets.preprocess import Preprocess
+from binwatch.inference.calibration import Calibration, tempered
 
 META_PREFIX = "binwatch."
 RELEASE_DIR = Path(__file__).resolve().parent.parent / "model" / "release"
@@ -35,6 +38,17 @@ class ModelMetadata:
     version: str
     precision: str = "fp32"
     metrics: dict = field(default_factory=dict)
+    calibration: Calibration = Calibration()
+
+    @property
+    def to_category(self) -> np.ndarray:
+        return taxonomy.category_matrix(self.labels, self.categories)
+
+    def calibrated(self, item_probs: np.ndarray, category_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The graph's outputs → calibrated (item, category) probabilities (as they are at T = 1)."""
+        if self.calibration.temperature == 1.0:
+            return item_probs, category_probs
+        return tempered(item_probs, self.to_category, self.calibration.temperature)
 
     def to_props(self) -> dict[str, str]:
         """As ONNX ``metadata_props`` (string → string)."""
@@ -46,6 +60,7 @@ class ModelMetadata:
             "version": self.version,
             "precision": self.precision,
             "metrics": json.dumps(self.metrics),
+            "calibration": json.dumps(self.calibration.to_dict()),
         }
         return {META_PREFIX + k: v for k, v in values.items()}
 
@@ -60,15 +75,13 @@ class ModelMetadata:
                 version=props[META_PREFIX + "version"],
                 precision=props.get(META_PREFIX + "precision", "fp32"),
                 metrics=json.loads(props.get(META_PREFIX + "metrics", "{}")),
+                calibration=Calibration.from_dict(json.loads(props.get(META_PREFIX + "calibration", "{}"))),
             )
         except KeyError as exc:
             raise ModelFileError(f"{name}: not a binwatch model (metadata {exc.args[0]!r} missing)") from None
         except (ValueError, TypeError) as exc:
             raise ModelFileError(f"{name}: malformed binwatch metadata ({exc})") from None
-        taxonomy.check_version(meta.taxonomy_version, f"model {name}")
-        unknown = [label for label in meta.labels if label not in taxonomy.ITEM_KEYS]
-        if unknown:
-            raise ModelFileError(f"{name}: labels not in the taxonomy: {', '.join(unknown)}")
+        taxonomy.check_version(meta.taxonomy_version, f"model {name}", meta.labels)
         return meta
 
 
@@ -133,9 +146,9 @@ class Classifier:
         return self.meta.preprocess
 
     def probabilities(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Preprocessed N×3×S×S float32 → (item probabilities, category probabilities)."""
+        """Preprocessed N×3×S×S float32 → calibrated (item probabilities, category probabilities)."""
         item_probs, category_probs = self.session.run(None, {self.input_name: batch})
-        return item_probs, category_probs
+        return self.meta.calibrated(item_probs, category_probs)
 
     def predict(self, images: Sequence[np.ndarray], batch_size: int = 32) -> list[ItemPrediction]:
         """RGB uint8 images of any size → one prediction each."""

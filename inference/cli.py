@@ -25,18 +25,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="all",
         help="evaluate on the whole set or one side of the seeded group split",
     )
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=int, default=0, help="of the split and of the degradations")
+    evaluate.add_argument("--sources", help="only these sources (comma-separated), e.g. ones a model never saw")
+    evaluate.add_argument(
+        "--degrade",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="accuracy by crop size and camera condition on N images degraded on the fly (0: skip)",
+    )
     evaluate.add_argument("--out", type=Path, default=Path("runs/eval"), help="folder for report JSON and PNG")
     evaluate.add_argument("--latency-images", type=int, default=100)
     evaluate.set_defaults(func=run_eval)
 
 
 def run_predict(args) -> int:
+    from binwatch.datasets.images import IMAGE_SUFFIXES
     from binwatch.inference.classifier import Classifier, default_model_path
-    from binwatch.inference.predict import predict_paths, write_jsonl
+    from binwatch.inference.predict import expand, predict_paths, write_jsonl
 
+    files = list(expand(args.paths))
+    if not files:
+        raise FileNotFoundError(
+            f"no images found in {', '.join(args.paths)} (image files end in {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
     classifier = Classifier(args.model or default_model_path(), threads=args.threads)
-    errors = write_jsonl(predict_paths(classifier, args.paths, args.batch_size), sys.stdout)
+    errors = write_jsonl(predict_paths(classifier, files, args.batch_size), sys.stdout)
     return 1 if errors else 0
 
 
@@ -54,15 +68,24 @@ def load_classifier(path: str, threads: int):
 def run_eval(args) -> int:
     from binwatch.datasets import manifest, split
     from binwatch.inference.classifier import default_model_path
-    from binwatch.inference.evaluate import confusion_png, evaluate, format_table
+    from binwatch.inference.evaluate import confusion_png, degraded, evaluate, format_table
 
     classifier = load_classifier(args.model or str(default_model_path()), threads=1)
     data = manifest.load(args.data)
     if args.split != "all":
         train, val = split.split_by_group(data.samples, 0.2, args.seed)
         data = data.subset(val if args.split == "val" else train)
+    sources = split.parse_sources(args.sources)
+    if sources:
+        known = {s.source for s in data.samples}
+        unknown = sorted(set(sources) - known)
+        if unknown:
+            raise ValueError(f"unknown source(s) {', '.join(unknown)}; the data has {', '.join(sorted(known))}")
+        data = data.subset([s for s in data.samples if s.source in sources])
     report = evaluate(classifier, data, latency_images=args.latency_images)
-    report.update(data=str(args.data), split=args.split, model_path=str(classifier.path))
+    if args.degrade:
+        report["degraded"] = degraded(classifier, data, args.degrade, args.seed)
+    report.update(data=str(args.data), split=args.split, sources=sources, model_path=str(classifier.path))
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"eval-{classifier.meta.version}-{classifier.meta.precision}-{args.split}"
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2))

@@ -1,11 +1,14 @@
 """The checkpoint format: weights plus everything needed to use them without guessing.
 
-A checkpoint carries its labels, the taxonomy version, the preprocessing and the
-validation metrics; ``last.pt`` also carries the optimiser state for ``--resume``.
+A checkpoint carries its labels, the taxonomy version, the preprocessing, the validation
+metrics and, once fitted, its calibration (temperature and abstain threshold, see
+``inference/calibration.py``); ``last.pt`` also carries the optimiser state for ``--resume``.
+Checkpoints written before a field existed load with its default.
 """
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +30,8 @@ class ModelInfo:
     taxonomy_version: str = taxonomy.TAXONOMY_VERSION
     categories: list[str] = field(default_factory=lambda: list(taxonomy.CATEGORY_KEYS))
     metrics: dict = field(default_factory=dict)
+    calibration: dict = field(default_factory=dict)
+    freeze_blocks: int = 0  # how it was trained: a teacher's stored features are cut at the same block
 
     def to_dict(self) -> dict:
         return {
@@ -37,6 +42,8 @@ class ModelInfo:
             "taxonomy_version": self.taxonomy_version,
             "categories": self.categories,
             "metrics": self.metrics,
+            "calibration": self.calibration,
+            "freeze_blocks": self.freeze_blocks,
         }
 
     @classmethod
@@ -55,17 +62,23 @@ def save(path: Path, state_dict: dict, info: ModelInfo, train_state: dict | None
 
 
 def load(path: str | Path) -> dict:
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as exc:  # what torch raises for damaged files
+        raise ValueError(f"{path}: not a readable checkpoint, truncated or corrupt ({exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a binwatch checkpoint")
-    taxonomy.check_version(payload["info"]["taxonomy_version"], f"checkpoint {path}")
+    info = payload["info"]
+    taxonomy.check_version(info["taxonomy_version"], f"checkpoint {path}", info["labels"])
     return payload
 
 
 def build(payload: dict) -> tuple[ItemAndCategory, ModelInfo]:
     """The eval-mode network with item and category outputs, and its info."""
     info = ModelInfo.from_dict(payload["info"])
-    net = create_model(len(info.labels), pretrained=False)
+    net = create_model(len(info.labels), pretrained=False, arch=info.arch)
     net.load_state_dict(payload["state_dict"])
     model = ItemAndCategory(net, info.labels, info.categories).eval()
     return model, info

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from binwatch.inference.calibration import Calibration
 from binwatch.inference.classifier import ModelMetadata
 from binwatch.model import checkpoint
 
@@ -22,10 +23,16 @@ class CheckpointClassifier:
         self.path = Path(path)
         self.model, info = checkpoint.build(checkpoint.load(self.path))
         self.meta = ModelMetadata(
-            info.labels, info.categories, info.taxonomy_version, info.preprocess, info.version, "pytorch-fp32"
+            info.labels,
+            info.categories,
+            info.taxonomy_version,
+            info.preprocess,
+            info.version,
+            "pytorch-fp32",
+            calibration=Calibration.from_dict(info.calibration),
         )
 
     @torch.inference_mode()
     def probabilities(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         items, categories = self.model(torch.from_numpy(batch))
-        return items.numpy(), categories.numpy()
+        return self.meta.calibrated(items.numpy(), categories.numpy())

@@ -52,6 +52,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_options(train, TrainConfig, positional=("data",))
     train.set_defaults(func=run_train)
 
+    loso = sub.add_parser(
+        "loso", help="leave one source out: one model per held-out source, accuracy on each (a table and JSON)"
+    )
+    # Each fold holds out its source, keeps its last epoch and never resumes.
+    add_config_options(
+        loso, TrainConfig, positional=("data",), exclude=("val_sources", "val_data", "val_fraction", "select", "resume")
+    )
+    loso.add_argument("--sources", help="the sources to hold out, comma-separated (default: every source)")
+    loso.add_argument("--compare", metavar="MODEL", help="also score this model (ONNX or .pt) on each held-out source")
+    loso.add_argument(
+        "--per-source", type=int, default=0, metavar="N", help="at most N images of each source (a seeded draw)"
+    )
+    loso.set_defaults(func=run_loso, out="runs/loso")
+
     export = sub.add_parser("export", help="checkpoint → FP32 and INT8 ONNX, each checked against its source")
     # Calibration and checks use the default split of --data, the one ``binwatch train`` makes by default.
     add_config_options(export, ExportConfig, positional=("checkpoint",), exclude=("val_fraction", "seed"))
@@ -73,6 +87,16 @@ def run_train(args) -> int:
     from binwatch.training.train import train
 
     print(train(config_from(TrainConfig, args)))
+    return 0
+
+
+def run_loso(args) -> int:
+    from binwatch.datasets.split import parse_sources
+    from binwatch.training.loso import format_table, loso
+
+    report = loso(config_from(TrainConfig, args), parse_sources(args.sources), args.compare, args.per_source)
+    print(format_table(report))
+    print(f"\nreport: {args.out}/loso.json, calibration: {args.out}/calibration.json")
     return 0
 
 

@@ -43,6 +43,49 @@ class TrainConfig:
     review_weight: float = field(
         default=1.0, metadata={"help": "draw images whose source is 'review' this many times as often"}
     )
+    val_sources: str | None = field(
+        default=None,
+        metadata={
+            "help": "hold out these sources (comma-separated) whole as the validation set, instead of the group "
+            "split; the calibration (temperature, abstain threshold) is then fitted on them"
+        },
+    )
+    extra_data: str | None = field(
+        default=None,
+        metadata={
+            "help": "more training data, comma-separated (e.g. `binwatch data scene-crops` output); never validated "
+            "on, and rows of held-out sources or validation groups are left out"
+        },
+    )
+    arch: str = field(
+        default="tf_efficientnet_lite0", metadata={"help": "tf_efficientnet_lite0 (edge) or tf_efficientnet_lite2"}
+    )
+    camera: float = field(
+        default=0.5, metadata={"help": "share of training views that are camera views (cut-out in a bin scene)"}
+    )
+    masks: str = field(
+        default="runs/cache/masks", metadata={"help": "folder of cached cut-out masks (shared between runs)"}
+    )
+    store_views: int = field(
+        default=0,
+        metadata={
+            "help": "train on stored features of the frozen part, N augmented views per image, photo and camera "
+            "views in turn (the CPU recipe; needs --freeze-blocks); 0: train end to end on fresh views"
+        },
+    )
+    feature_store: str = field(
+        default="runs/cache/features", metadata={"help": "folder of stored features (shared between runs)"}
+    )
+    select: str = field(
+        default="best",
+        metadata={"help": "best: the epoch with the best validation macro-F1; last: the last epoch (for LOSO)"},
+    )
+    teacher: str | None = field(default=None, metadata={"help": "checkpoint of a teacher to distil from"})
+    distill_weight: float = field(default=0.5, metadata={"help": "share of the loss that follows the teacher"})
+    distill_temperature: float = 2.0
+    target_precision: float = field(
+        default=0.9, metadata={"help": "precision the abstain threshold is chosen for (on held-out sources)"}
+    )
 
 
 @dataclass
@@ -57,6 +100,18 @@ class ExportConfig:
     check_images: int = 512
     val_fraction: float = 0.2
     seed: int = 0
+    val_sources: str | None = field(
+        default=None, metadata={"help": "check on these held-out sources (comma-separated), as trained"}
+    )
+    calibration: str | None = field(
+        default=None,
+        metadata={"help": "calibration JSON (e.g. from `binwatch loso`) to store instead of the checkpoint's own"},
+    )
+    quant_method: str = field(default="percentile", metadata={"help": "INT8 calibration: percentile, minmax, entropy"})
+    quant_camera: float = field(
+        default=0.0, metadata={"help": "share of INT8 calibration images that are camera views"}
+    )
+    masks: str = "runs/cache/masks"
 
 
 @dataclass

@@ -3,6 +3,10 @@
 Checks: FP32 ONNX against PyTorch on real images (max abs difference of the
 probabilities), INT8 against FP32 (top-1 agreement on items and categories). A model
 that fails a bound is not written to its final name and the command exits non-zero.
+The check images are the validation side of the training run: its group split, or its
+held-out sources (``--val-sources``), where the category accuracy of both files is also
+reported, since that is where INT8 must not fall behind. The calibration (temperature,
+abstain threshold) goes into the metadata: the checkpoint's own, or ``--calibration``.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import torch
 
 from binwatch.datasets import manifest, split
 from binwatch.datasets.images import ImageDecodeError
+from binwatch.inference.calibration import Calibration
 from binwatch.inference.classifier import Classifier, ModelMetadata
 from binwatch.model import checkpoint
+from binwatch.training.camera_views import SceneMaker
 from binwatch.training.config import ExportConfig
 from binwatch.training.quantize import quantize
 
@@ -30,19 +36,28 @@ class ExportCheckFailed(RuntimeError):
     """An exported model disagrees with its source beyond the allowed bound."""
 
 
-def load_arrays(samples: manifest.SampleSet, preprocess, limit: int, seed: int) -> list[np.ndarray]:
-    """Up to ``limit`` preprocessed images, spread over the set, skipping undecodable ones."""
+def load_arrays(
+    samples: manifest.SampleSet, preprocess, limit: int, seed: int, scenes: SceneMaker | None = None, camera: float = 0
+) -> tuple[list[np.ndarray], list[str]]:
+    """Up to ``limit`` preprocessed images spread over the set (a share ``camera`` of them as camera
+    views), skipping undecodable ones; and their categories."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(samples))
     arrays: list[np.ndarray] = []
+    categories: list[str] = []
     for i in order:
         if len(arrays) >= limit:
             break
         try:
-            arrays.append(preprocess(samples.store.read_rgb(samples.samples[i].path)))
+            rgb = samples.store.read_rgb(samples.samples[i].path)
         except ImageDecodeError as exc:
             log.warning("skipping %s", exc)
-    return arrays
+            continue
+        if scenes is not None and rng.random() < camera:
+            rgb = scenes(rgb, rng)
+        arrays.append(preprocess(rgb))
+        categories.append(samples.samples[i].category)
+    return arrays, categories
 
 
 def export_onnx(model: torch.nn.Module, path: Path, size: int, meta: ModelMetadata) -> None:
@@ -81,11 +96,25 @@ def export(cfg: ExportConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     model, info = checkpoint.build(checkpoint.load(cfg.checkpoint))
     data = manifest.load(cfg.data)
-    train, val = split.split_by_group([s for s in data.samples if s.item], cfg.val_fraction, cfg.seed)
-    check_arrays = load_arrays(data.subset(val), info.preprocess, cfg.check_images, cfg.seed)
-    calib_arrays = load_arrays(data.subset(train), info.preprocess, cfg.calibration_images, cfg.seed + 1)
+    labelled = [s for s in data.samples if s.item]
+    held = split.parse_sources(cfg.val_sources)
+    if held:
+        train, val = split.split_by_source(labelled, held)
+    else:
+        train, val = split.split_by_group(labelled, cfg.val_fraction, cfg.seed)
+    scenes = None
+    if cfg.quant_camera:
+        scenes = SceneMaker(data.subset(train), cfg.masks, info.preprocess.pad_value, seed=cfg.seed)
+    check_arrays, check_categories = load_arrays(data.subset(val), info.preprocess, cfg.check_images, cfg.seed)
+    calib_arrays, _ = load_arrays(
+        data.subset(train), info.preprocess, cfg.calibration_images, cfg.seed + 1, scenes, cfg.quant_camera
+    )
     if not check_arrays or not calib_arrays:
         raise ExportCheckFailed(f"{cfg.data}: no readable images to check or calibrate with")
+    if cfg.calibration:
+        calibration = Calibration.from_dict(json.loads(Path(cfg.calibration).read_text()))
+    else:
+        calibration = Calibration.from_dict(info.calibration)
 
     stem = f"binwatch-{info.version}"
     fp32_path, int8_path = out / f"{stem}-fp32.onnx", out / f"{stem}-int8.onnx"
@@ -97,21 +126,23 @@ def export(cfg: ExportConfig) -> dict:
         info.version,
         "fp32",
         {k: v for k, v in info.metrics.items() if k in ("accuracy", "macro_f1", "ece", "epoch")},
+        calibration,
     )
     export_onnx(model, fp32_path, info.preprocess.size, meta)
 
     with torch.no_grad():
-        torch_items, torch_cats = (t.numpy() for t in model(torch.from_numpy(np.stack(check_arrays))))
+        torch_items, torch_cats = meta.calibrated(*(t.numpy() for t in model(torch.from_numpy(np.stack(check_arrays)))))
     fp32 = Classifier(fp32_path)
     onnx_items, onnx_cats = run_batches(fp32, check_arrays)
     max_diff = float(max(np.abs(onnx_items - torch_items).max(), np.abs(onnx_cats - torch_cats).max()))
 
     tmp_int8 = int8_path.with_suffix(".tmp.onnx")
-    quantize(fp32_path, tmp_int8, calib_arrays)
+    quantize(fp32_path, tmp_int8, calib_arrays, cfg.quant_method)
     write_metadata(tmp_int8, ModelMetadata(**{**meta.__dict__, "precision": "int8"}))
     int8_items, int8_cats = run_batches(Classifier(tmp_int8), check_arrays)
     item_agreement = float((int8_items.argmax(1) == onnx_items.argmax(1)).mean())
     category_agreement = float((int8_cats.argmax(1) == onnx_cats.argmax(1)).mean())
+    truth = np.array([info.categories.index(c) for c in check_categories])
     report = {
         "version": info.version,
         "checkpoint": str(cfg.checkpoint),
@@ -120,6 +151,11 @@ def export(cfg: ExportConfig) -> dict:
         "fp32_vs_torch_max_abs_diff": max_diff,
         "int8_vs_fp32_item_agreement": item_agreement,
         "int8_vs_fp32_category_agreement": category_agreement,
+        "check_side": f"held-out sources {', '.join(held)}" if held else "group split",
+        "fp32_category_accuracy": float((onnx_cats.argmax(1) == truth).mean()),
+        "int8_category_accuracy": float((int8_cats.argmax(1) == truth).mean()),
+        "quantisation": {"method": cfg.quant_method, "camera_views": cfg.quant_camera},
+        "calibration": calibration.to_dict(),
         "bounds": {
             "max_abs_diff": cfg.max_abs_diff,
             "min_item_agreement": cfg.min_item_agreement,

@@ -3,6 +3,11 @@
 QDQ format, per-channel weights: onnxruntime fuses it into integer convolutions on
 x86 and ARM. The final softmax and the item→category sum stay in float so that the
 probabilities keep their resolution.
+
+Activation ranges come from the calibration images by one of three methods: ``percentile``
+(99.99th, robust to outliers, but it holds every activation of every image in memory: about
+11 GB for 256 images at 160 px), ``minmax`` (running minima and maxima: little memory, but one
+bright outlier widens a range) or ``entropy`` (histograms, KL-optimal ranges).
 """
 
 from __future__ import annotations
@@ -29,8 +34,20 @@ class BatchReader(CalibrationDataReader):
         return None if batch is None else {self.input_name: batch}
 
 
-def quantize(fp32_path: Path, int8_path: Path, calibration: list[np.ndarray], batch_size: int = 32) -> None:
+METHODS = {
+    "percentile": (CalibrationMethod.Percentile, {"CalibPercentile": 99.99}),
+    "minmax": (CalibrationMethod.MinMax, {"CalibMovingAverage": True}),
+    "entropy": (CalibrationMethod.Entropy, {}),
+}
+
+
+def quantize(
+    fp32_path: Path, int8_path: Path, calibration: list[np.ndarray], method: str = "percentile", batch_size: int = 32
+) -> None:
     """``calibration``: preprocessed 3×S×S float32 arrays."""
+    if method not in METHODS:
+        raise ValueError(f"unknown INT8 calibration method {method!r}; known: {', '.join(METHODS)}")
+    calibrate_method, options = METHODS[method]
     model = onnx.load(str(fp32_path))
     input_name = model.graph.input[0].name
     tail = [node.name for node in model.graph.node if node.op_type in FLOAT_TAIL_OPS]
@@ -46,7 +63,7 @@ def quantize(fp32_path: Path, int8_path: Path, calibration: list[np.ndarray], ba
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             per_channel=True,
-            calibrate_method=CalibrationMethod.Percentile,
+            calibrate_method=calibrate_method,
             nodes_to_exclude=tail,
-            extra_options={"CalibPercentile": 99.99},
+            extra_options=options,
         )

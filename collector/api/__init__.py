@@ -4,13 +4,41 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from binwatch.collector.api import auth, devices, events, export, health, ingest, models, sites, stats, users
+from binwatch.collector.api import (
+    auth,
+    devices,
+    events,
+    export,
+    health,
+    ingest,
+    models,
+    platform,
+    reviews,
+    sites,
+    stats,
+    users,
+    workorders,
+)
 
 API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (health, auth, ingest, events, stats, export, devices, sites, users, models):
+    for module in (
+        health,
+        auth,
+        ingest,
+        events,
+        reviews,
+        stats,
+        export,
+        devices,
+        sites,
+        users,
+        models,
+        workorders,
+        platform,
+    ):
         router.include_router(module.router)
     return router

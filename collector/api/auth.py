@@ -12,7 +12,7 @@ from binwatch.collector.auth import check_password, close_login, open_login
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Login, User
 from binwatch.collector.settings import Settings
-from binwatch.collector.throttle import LoginThrottle
+from binwatch.collector.throttle import LoginThrottle, Throttled
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -22,20 +22,20 @@ def authenticate(
 ) -> tuple[User, str, Login]:
     """Check a password under the rate limit: the user and a new login, or HTTP 401/429. Shared with the login page."""
     throttle: LoginThrottle = request.app.state.login_throttle
-    keys = (f"user:{username.lower()}", f"client:{request.client.host if request.client else '-'}")
-    wait = throttle.retry_after(*keys)
-    if wait > 0:
+    user_key = f"user:{username.lower()}"
+    try:
+        attempt = throttle.begin(user_key, f"client:{request.client.host if request.client else '-'}")
+    except Throttled as exc:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "too many failed logins; try again later",
-            headers={"Retry-After": str(int(wait) + 1)},
-        )
+            headers={"Retry-After": str(int(exc.retry_after) + 1)},
+        ) from None
     with db.write() as session:
         user = check_password(session, username, password)
         if user is None:
-            throttle.failed(*keys)
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user name or password")
-        throttle.succeeded(keys[0])
+        throttle.succeeded(session, attempt, user_key)
         token, login = open_login(session, user, settings.session_ttl_s)
         session.expunge_all()
     return user, token, login

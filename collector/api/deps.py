@@ -23,6 +23,7 @@ from binwatch.collector.credentials import DEVICE_PREFIX
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Login, Role, User
 from binwatch.collector.lookups import Lookups
+from binwatch.collector.scope import Scope
 from binwatch.collector.settings import Settings
 
 device_bearer = HTTPBearer(
@@ -95,6 +96,24 @@ async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
+async def staff_user(user: Annotated[User, Depends(current_user)]) -> User:
+    """A reviewer or an admin: a responsible entity's user may not review or raise work orders."""
+    if user.role == Role.ENTITY.value:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "supervisors only (reviewers and admins)")
+    return user
+
+
+async def entity_user(user: Annotated[User, Depends(current_user)]) -> User:
+    """A user of a responsible entity: the one who acknowledges and closes its work orders."""
+    if user.role != Role.ENTITY.value:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a responsible entity's users")
+    return user
+
+
+async def user_scope(user: Annotated[User, Depends(current_user)]) -> Scope:
+    return Scope.of(user)
+
+
 async def device_or_admin(
     request: Request,
     db: Annotated[Database, Depends(get_db)],
@@ -118,3 +137,6 @@ DeviceDep = Annotated[DeviceIdentity, Depends(current_device)]
 LoginDep = Annotated[Login, Depends(current_login)]
 UserDep = Annotated[User, Depends(current_user)]
 AdminDep = Annotated[User, Depends(admin_user)]
+StaffDep = Annotated[User, Depends(staff_user)]
+EntityUserDep = Annotated[User, Depends(entity_user)]
+ScopeDep = Annotated[Scope, Depends(user_scope)]

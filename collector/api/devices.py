@@ -7,24 +7,29 @@ from sqlalchemy import select
 
 from binwatch.collector.api.defs.admin import DeviceIn, DeviceOut, DeviceToken
 from binwatch.collector.api.defs.common import IdPath, errors
-from binwatch.collector.api.deps import AdminDep, DatabaseDep, LookupsDep, ReadSession, SettingsDep, UserDep
-from binwatch.collector.db.tables import Device, utcnow
+from binwatch.collector.api.deps import AdminDep, DatabaseDep, LookupsDep, ReadSession, ScopeDep, SettingsDep
+from binwatch.collector.db.tables import Device, Site, utcnow
 from binwatch.collector.provisioning import create_device, get_device, revoke_device, rotate_device_token
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
 
 @router.get("", response_model=list[DeviceOut], responses=errors(401))
-def list_devices(session: ReadSession, user: UserDep, settings: SettingsDep) -> list[DeviceOut]:
+def list_devices(session: ReadSession, scope: ScopeDep, settings: SettingsDep) -> list[DeviceOut]:
     """Every device with its last heartbeat; ``online`` is false once it is unheard for the configured time."""
     now = utcnow()
-    devices = session.scalars(select(Device).order_by(Device.site_id, Device.id))
+    query = select(Device).order_by(Device.site_id, Device.id)
+    if scope.entity_id is not None:
+        query = query.join(Site, Site.id == Device.site_id).where(Site.entity_id == scope.entity_id)
+    devices = session.scalars(query)
     return [DeviceOut.of(d, settings.device_offline_after_s, now) for d in devices]
 
 
 @router.get("/{device_id}", response_model=DeviceOut, responses=errors(401, 404, 422))
-def get_one(device_id: IdPath, session: ReadSession, user: UserDep, settings: SettingsDep) -> DeviceOut:
-    return DeviceOut.of(get_device(session, device_id), settings.device_offline_after_s, utcnow())
+def get_one(device_id: IdPath, session: ReadSession, scope: ScopeDep, settings: SettingsDep) -> DeviceOut:
+    device = get_device(session, device_id)
+    scope.check_site(session, device.site_id, f"no device {device_id}")
+    return DeviceOut.of(device, settings.device_offline_after_s, utcnow())
 
 
 @router.post("", response_model=DeviceToken, status_code=status.HTTP_201_CREATED, responses=errors(401, 403, 409, 422))

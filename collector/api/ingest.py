@@ -39,9 +39,22 @@ async def post_event(
     bins = lookups.cached_bins(device.site_id)
     if bins is None:
         bins = await run_in_threadpool(lookups.bins, device.site_id)
+    zones = None
+    if event.zone_id is not None:
+        zones = lookups.cached_zones(device.site_id)
+        if zones is None:
+            zones = await run_in_threadpool(lookups.zones, device.site_id)
     result = await db.run_write(
         partial(
-            ingest, db, device, event, bins=bins, zone=settings.zone, max_evidence_bytes=settings.max_evidence_bytes
+            ingest,
+            db,
+            device,
+            event,
+            bins=bins,
+            zones=zones,
+            zone=settings.zone,
+            max_evidence_bytes=settings.max_evidence_bytes,
+            max_clock_skew_s=settings.max_clock_skew_s,
         )
     )
     if not result.created:
@@ -94,7 +107,7 @@ async def put_evidence(
 
 
 @router.post("/heartbeats", response_model=HeartbeatAck, responses=errors(401, 403, 413, 422))
-def post_heartbeat(heartbeat: Heartbeat, device: DeviceDep, db: DatabaseDep) -> HeartbeatAck:
+def post_heartbeat(heartbeat: Heartbeat, device: DeviceDep, db: DatabaseDep, settings: SettingsDep) -> HeartbeatAck:
     with db.write() as session:
-        received = record_heartbeat(session, device, heartbeat)
+        received = record_heartbeat(session, device, heartbeat, settings.max_clock_skew_s)
     return HeartbeatAck(device_id=device.id, received_at=received)

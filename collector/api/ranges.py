@@ -54,8 +54,18 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     return ByteRange(start, end)
 
 
-def blob_response(request: Request, store: BlobStore, key: str, media_type: str, filename: str, etag: str) -> Response:
-    """The blob ``key`` shown inline as ``filename``; ``etag`` (its SHA-256) is what ``If-Range`` must name."""
+def blob_response(
+    request: Request,
+    store: BlobStore,
+    key: str,
+    media_type: str,
+    filename: str,
+    etag: str,
+    attachment: bool = False,
+) -> Response:
+    """The blob ``key`` shown inline as ``filename`` (or saved as it: ``attachment``); ``etag`` (its
+    SHA-256) is what ``If-Range`` must name."""
+    disposition = "attachment" if attachment else "inline"
     headers = {"ETag": f'"{etag}"', "Cache-Control": "private, max-age=3600"}
     path = store.local_path(key)
     if path is not None:
@@ -69,12 +79,12 @@ def blob_response(request: Request, store: BlobStore, key: str, media_type: str,
             media_type=media_type,
             filename=filename,
             stat_result=stat_result,
-            content_disposition_type="inline",
+            content_disposition_type=disposition,
         )
     size = store.size(key)
     if size is None:
         raise NotFound("the file is missing from the store")
-    headers.update({"Accept-Ranges": "bytes", "Content-Disposition": f'inline; filename="{filename}"'})
+    headers.update({"Accept-Ranges": "bytes", "Content-Disposition": f'{disposition}; filename="{filename}"'})
     try:
         wanted = parse_range(request.headers.get("range"), size)
     except Unsatisfiable:

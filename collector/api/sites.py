@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from binwatch.collector.api.defs.admin import EntityIn, EntityOut, EntityPatch, SiteIn, SiteOut, SitePatch
 from binwatch.collector.api.defs.common import EntityId, IdPath, errors
-from binwatch.collector.api.deps import AdminDep, DatabaseDep, LookupsDep, ReadSession, UserDep
+from binwatch.collector.api.deps import AdminDep, DatabaseDep, LookupsDep, ReadSession, ScopeDep
 from binwatch.collector.db.tables import Entity, Site
 from binwatch.collector.provisioning import (
     create_entity,
@@ -23,18 +23,30 @@ from binwatch.collector.provisioning import (
 router = APIRouter(tags=["sites"])
 
 
-def _bins(bins) -> dict[str, str] | None:
-    return None if bins is None else {b.bin_id: b.category for b in bins}
+def _plan(bins, zones) -> dict:
+    """The bins, their capacities and the zones of a site body, as ``create_site``/``update_site`` take them."""
+    plan: dict = {}
+    if bins is not None:
+        plan["bins"] = {b.bin_id: b.category for b in bins}
+        plan["capacities"] = {b.bin_id: b.capacity_l for b in bins if b.capacity_l is not None}
+    if zones is not None:
+        plan["zones"] = {z.zone_id: z.kind.value for z in zones}
+    return plan
 
 
 @router.get("/sites", response_model=list[SiteOut], responses=errors(401))
-def list_sites(session: ReadSession, user: UserDep) -> list[SiteOut]:
-    return [SiteOut.of(s) for s in session.scalars(select(Site).order_by(Site.id))]
+def list_sites(session: ReadSession, scope: ScopeDep) -> list[SiteOut]:
+    query = select(Site).order_by(Site.id)
+    if scope.entity_id is not None:
+        query = query.where(Site.entity_id == scope.entity_id)
+    return [SiteOut.of(s) for s in session.scalars(query)]
 
 
 @router.get("/sites/{site_id}", response_model=SiteOut, responses=errors(401, 404, 422))
-def get_one_site(site_id: IdPath, session: ReadSession, user: UserDep) -> SiteOut:
-    return SiteOut.of(get_site(session, site_id))
+def get_one_site(site_id: IdPath, session: ReadSession, scope: ScopeDep) -> SiteOut:
+    site = get_site(session, site_id)
+    scope.check_site(session, site.id)
+    return SiteOut.of(site)
 
 
 @router.post(
@@ -48,17 +60,22 @@ def post_site(body: SiteIn, admin: AdminDep, db: DatabaseDep) -> SiteOut:
             name=body.name,
             address=body.address,
             entity_id=body.entity_id,
-            bins=_bins(body.bins),
+            **_plan(body.bins, body.zones),
         )
         return SiteOut.of(site)
 
 
 @router.patch("/sites/{site_id}", response_model=SiteOut, responses=errors(401, 403, 404, 422))
 def patch_site(site_id: IdPath, body: SitePatch, admin: AdminDep, db: DatabaseDep, lookups: LookupsDep) -> SiteOut:
-    """Change a site; ``bins``, when given, replaces the whole list."""
+    """Change a site; ``bins`` or ``zones``, when given, replaces the whole list."""
     with db.write() as session:
         site = update_site(
-            session, site_id, name=body.name, address=body.address, entity_id=body.entity_id, bins=_bins(body.bins)
+            session,
+            site_id,
+            name=body.name,
+            address=body.address,
+            entity_id=body.entity_id,
+            **_plan(body.bins, body.zones),
         )
         out = SiteOut.of(site)
     lookups.forget_site(site_id)
@@ -73,12 +90,16 @@ def remove_site(site_id: IdPath, admin: AdminDep, db: DatabaseDep) -> None:
 
 
 @router.get("/entities", response_model=list[EntityOut], responses=errors(401))
-def list_entities(session: ReadSession, user: UserDep) -> list[EntityOut]:
-    return [EntityOut.of(e) for e in session.scalars(select(Entity).order_by(Entity.id))]
+def list_entities(session: ReadSession, scope: ScopeDep) -> list[EntityOut]:
+    query = select(Entity).order_by(Entity.id)
+    if scope.entity_id is not None:
+        query = query.where(Entity.id == scope.entity_id)
+    return [EntityOut.of(e) for e in session.scalars(query)]
 
 
 @router.get("/entities/{entity_id}", response_model=EntityOut, responses=errors(401, 404, 422))
-def get_one_entity(entity_id: EntityId, session: ReadSession, user: UserDep) -> EntityOut:
+def get_one_entity(entity_id: EntityId, session: ReadSession, scope: ScopeDep) -> EntityOut:
+    scope.check_entity(entity_id)
     return EntityOut.of(get_entity(session, entity_id))
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from binwatch.collector.api.defs.common import EntityIdQuery, IdQuery, errors
 from binwatch.collector.api.defs.stats import StatsOut, TallyOut
-from binwatch.collector.api.deps import ReadSession, UserDep
+from binwatch.collector.api.deps import ReadSession, ScopeDep, SettingsDep
 from binwatch.collector.errors import Invalid
 from binwatch.collector.ledger import ledger_csv, ledger_rows
 from binwatch.collector.stats import Tally, tally, total
@@ -32,6 +32,9 @@ def tally_out(t: Tally) -> TallyOut:
         backlog=t.backlog,
         flags_reported=t.flags_reported,
         flags_standing=t.flags_standing,
+        kinds=t.kinds,
+        kinds_standing=t.kinds_standing,
+        unresolved=t.unresolved,
     )
 
 
@@ -43,7 +46,7 @@ def _check_range(since: dt.date | None, until: dt.date | None) -> None:
 @router.get("/stats", response_model=StatsOut, responses=errors(401, 422))
 def get_stats(
     session: ReadSession,
-    user: UserDep,
+    scope: ScopeDep,
     by: Literal["site", "entity", "day"] = "site",
     since: DayQuery = None,
     until: DayQuery = None,
@@ -52,7 +55,7 @@ def get_stats(
 ) -> StatsOut:
     """Disposals, flags by type (reported and standing), compliance rate and review backlog."""
     _check_range(since, until)
-    rows = tally(session, by, since=since, until=until, site_id=site_id, entity_id=entity_id)
+    rows = tally(session, by, since=since, until=until, site_id=site_id, entity_id=scope.entity(entity_id))
     return StatsOut(by=by, since=since, until=until, rows=[tally_out(t) for t in rows], total=tally_out(total(rows)))
 
 
@@ -63,15 +66,19 @@ def get_stats(
 )
 def get_ledger(
     session: ReadSession,
-    user: UserDep,
+    scope: ScopeDep,
+    settings: SettingsDep,
     since: DayQuery = None,
     until: DayQuery = None,
     site_id: IdQuery = None,
     entity_id: EntityIdQuery = None,
 ) -> StreamingResponse:
-    """The Art. 15(5) ledger: per drop-off point and day, disposals by bin, standing flags, compliance, reviews."""
+    """The Art. 15(5) ledger: per drop-off point and day, disposals by bin, standing flags, compliance, reviews,
+    the events around the bins; a row per emptying (estimated quantity) and per work-order step."""
     _check_range(since, until)
-    rows = ledger_rows(session, since=since, until=until, site_id=site_id, entity_id=entity_id)
+    rows = ledger_rows(
+        session, since=since, until=until, site_id=site_id, entity_id=scope.entity(entity_id), zone=settings.zone
+    )
     name = f"ledger-{since or 'start'}-{until or 'now'}.csv"
     return StreamingResponse(
         ledger_csv(rows),

@@ -1,4 +1,4 @@
-"""Accounts of reviewers and admins (admins only)."""
+"""Accounts of reviewers, admins and responsible entities' users (admins only)."""
 
 from __future__ import annotations
 
@@ -26,11 +26,17 @@ def list_users(session: ReadSession, admin: AdminDep) -> list[UserOut]:
 @router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses=errors(401, 403, 409, 422))
 def post_user(body: UserIn, admin: AdminDep, db: DatabaseDep) -> UserOut:
     with db.write() as session:
-        return UserOut.of(create_user(session, username=body.username, password=body.password, role=body.role))
+        user = create_user(
+            session, username=body.username, password=body.password, role=body.role, entity_id=body.entity_id
+        )
+        return UserOut.of(user)
 
 
 @router.patch("/{user_id}", response_model=UserOut, responses=errors(401, 403, 404, 409, 422))
 def patch_user(user_id: UserId, body: UserPatch, admin: AdminDep, db: DatabaseDep) -> UserOut:
-    """Change role, activity or password; any of these ends the user's current logins."""
+    """Change role, entity, activity or password; any of these ends the user's current logins."""
     with db.write() as session:
-        return UserOut.of(update_user(session, user_id, role=body.role, active=body.active, password=body.password))
+        user = update_user(
+            session, user_id, role=body.role, active=body.active, password=body.password, entity_id=body.entity_id
+        )
+        return UserOut.of(user)

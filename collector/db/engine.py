@@ -5,7 +5,8 @@ and sleep in SQLite's busy handler, every write goes through a pool of one conne
 starts its transactions with ``BEGIN IMMEDIATE``: writers queue in Python, in order, and a
 read never has to be upgraded to a write mid-transaction. The ingest path runs on one
 writer thread (``run_write``), and WAL checkpoints run on another (``checkpoint``).
-PostgreSQL gets one ordinary pool.
+PostgreSQL gets one ordinary pool per process, ``pool_size`` connections kept open and up to
+``max_overflow`` more in a burst (the settings ``DB_POOL_SIZE`` and ``DB_MAX_OVERFLOW``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -24,13 +25,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from binwatch.collector.db.checkpoint import SAFETY_VALVE_PAGES, WalCheckpointer
 
+if TYPE_CHECKING:
+    from binwatch.collector.settings import Settings
+
 T = TypeVar("T")
 
 
-def make_engine(url: str, *, writer: bool = False, sqlite_synchronous: str = "NORMAL") -> Engine:
+def make_engine(
+    url: str, *, writer: bool = False, sqlite_synchronous: str = "NORMAL", pool_size: int = 10, max_overflow: int = 10
+) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if writer else {"pool_size": 8, "max_overflow": 8}
@@ -59,10 +65,12 @@ def make_engine(url: str, *, writer: bool = False, sqlite_synchronous: str = "NO
 class Database:
     """The collector's database: ``read()`` for queries, ``write()`` for one committed transaction."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL"):
+    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10, max_overflow: int = 10):
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        self.read_engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
+        self.read_engine = make_engine(
+            url, sqlite_synchronous=sqlite_synchronous, pool_size=pool_size, max_overflow=max_overflow
+        )
         self.write_engine = (
             make_engine(url, writer=True, sqlite_synchronous=sqlite_synchronous) if self.is_sqlite else self.read_engine
         )
@@ -73,6 +81,15 @@ class Database:
         self._background_lock = threading.Lock()
         database = make_url(url).database
         self._checkpoint_path = database if self.is_sqlite and database not in (None, "", ":memory:") else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(
+            settings.db_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
 
     async def run_write(self, fn: Callable[..., T], *args) -> T:
         """Run ``fn(*args)`` off the event loop; with SQLite on the one writer thread, so that writes

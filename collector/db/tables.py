@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -66,9 +67,10 @@ def to_utc(value: dt.datetime, what: str) -> dt.datetime:
 class Role(StrEnum):
     REVIEWER = "reviewer"
     ADMIN = "admin"
+    ENTITY = "entity"  # a user of a responsible entity (Art. 14): its own sites and work orders only
 
 
-RoleName = Literal["reviewer", "admin"]  # the values of Role, as the users table holds them
+RoleName = Literal["reviewer", "admin", "entity"]  # the values of Role, as the users table holds them
 
 
 class ReviewStatus(StrEnum):
@@ -117,6 +119,9 @@ class Site(Base):
     bins: Mapped[list[Bin]] = relationship(
         back_populates="site", cascade="all, delete-orphan", order_by="Bin.id", lazy="selectin"
     )
+    zones: Mapped[list[Zone]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="Zone.id", lazy="selectin"
+    )
 
 
 class Bin(Base):
@@ -126,7 +131,26 @@ class Bin(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     category: Mapped[CategoryKey] = mapped_column(String(16))
 
+    capacity_l: Mapped[float | None] = mapped_column(Float)  # litres; what the ledger's quantities are estimated from
+
     site: Mapped[Site] = relationship(back_populates="bins")
+
+
+class ZoneKind(StrEnum):
+    GROUND = "ground"  # the ground beside the bins, where littering is seen (Art. 16)
+    COLLECTION = "collection"  # where the bins are emptied into a vehicle (Art. 18)
+
+
+class Zone(Base):
+    """A zone of the site's camera that is not a bin opening; events name it by ``zone_id``."""
+
+    __tablename__ = "zones"
+
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+
+    site: Mapped[Site] = relationship(back_populates="zones")
 
 
 class Device(Base):
@@ -151,6 +175,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[RoleName] = mapped_column(String(16))
+    entity_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -169,16 +194,36 @@ class Login(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class LoginAttempt(Base):
+    """A login attempt under one rate-limit key, kept unless it succeeded: the throttle every worker shares."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key", "key", "at"), Index("ix_login_attempts_at", "at"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class Event(Base):
-    """One disposal as the edge box reported it, plus the current state of its review."""
+    """One observation as the edge box reported it (a disposal, littering, …), plus the current state of its review."""
 
     __tablename__ = "events"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), default="disposal", server_default="disposal")
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="RESTRICT"))
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
-    bin_id: Mapped[str] = mapped_column(String(64))
-    bin_category: Mapped[str] = mapped_column(String(16))
+    bin_id: Mapped[str | None] = mapped_column(String(64))
+    bin_category: Mapped[str | None] = mapped_column(String(16))
+    zone_id: Mapped[str | None] = mapped_column(String(64))
+    fill_level: Mapped[float | None] = mapped_column(Float)
+    quantity_l: Mapped[float | None] = mapped_column(Float)  # emptying: fill level × the bin's capacity, when known
+    resolves: Mapped[str | None] = mapped_column(String(36), index=True)  # litter_cleared: the littering it ends
+    categories: Mapped[list[str] | None] = mapped_column(JSON)  # mixed_collection
+    # littering: when the ground was seen clear again; overflow: when the bin was emptied; and by which event
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(36))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     day: Mapped[dt.date] = mapped_column(Date)
@@ -211,6 +256,7 @@ class Event(Base):
         Index("ix_events_site_day", "site_id", "day"),
         Index("ix_events_review", "flagged", "review_status", "started_at"),
         Index("ix_events_device", "device_id", "started_at"),
+        Index("ix_events_kind", "kind", "started_at"),
     )
 
 
@@ -227,9 +273,20 @@ class EventFlag(Base):
     standing: Mapped[bool] = mapped_column(Boolean)
 
 
+LIVE_EVIDENCE = "uploaded_at IS NOT NULL AND expired_at IS NULL"
+
+
 class EvidenceFile(Base):
+    """A declared evidence file; ``uploaded_at`` once it is stored, ``expired_at`` once retention deleted it."""
+
     __tablename__ = "evidence"
-    __table_args__ = {"sqlite_with_rowid": False}  # as event_flags
+    __table_args__ = (
+        # The files the retention sweep may delete, oldest first; deleted ones leave the index.
+        Index(
+            "ix_evidence_live", "uploaded_at", sqlite_where=text(LIVE_EVIDENCE), postgresql_where=text(LIVE_EVIDENCE)
+        ),
+        {"sqlite_with_rowid": False},  # as event_flags
+    )
 
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -237,6 +294,12 @@ class EvidenceFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def available(self) -> bool:
+        """Stored and not yet deleted by retention: there is a file to show."""
+        return self.uploaded_at is not None and self.expired_at is None
 
 
 class Review(Base):
@@ -279,3 +342,110 @@ class ModelActivation(Base):
     activated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     rolled_back: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WorkOrderState(StrEnum):
+    OPEN = "open"  # issued to the responsible entity (预警)
+    ACKNOWLEDGED = "acknowledged"  # the entity has taken it on (处理)
+    CLOSED = "closed"  # put right, with a note and a photo (销项)
+    CANCELLED = "cancelled"  # withdrawn by a supervisor
+
+
+class WorkOrder(Base):
+    """A rectification order (整改工单) for a drop-off point, addressed to its responsible entity (Art. 14)."""
+
+    __tablename__ = "work_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="RESTRICT"))
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id", ondelete="RESTRICT"), index=True)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    close_note: Mapped[str] = mapped_column(Text, default="")
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    photo_size: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    site: Mapped[Site] = relationship(lazy="joined")
+    creator: Mapped[User | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        Index("ix_work_orders_entity", "entity_id", "state", "due_at"),
+        Index("ix_work_orders_state", "state", "due_at"),
+        Index("ix_work_orders_site", "site_id", "created_at"),
+    )
+
+
+class WorkOrderStep(Base):
+    """The audit log of a work order: every step, who took it, and the order's state before and after."""
+
+    __tablename__ = "work_order_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class PlatformMessage(Base):
+    """A change to publish to the city platform (Art. 25), written in the transaction that made the change."""
+
+    __tablename__ = "platform_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the order of publication
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(16))
+    site_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # not yet accepted by the target; retried with backoff
+    DELIVERED = "delivered"
+    REFUSED = "refused"  # the target answered with a final refusal (a 4xx); kept for an admin to retry
+    CANCELLED = "cancelled"  # its webhook is no longer configured
+
+
+class PlatformDelivery(Base):
+    """One message to one target: ``mqtt`` or a webhook by name; the durable queue of at-least-once delivery."""
+
+    __tablename__ = "platform_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("platform_messages.id", ondelete="CASCADE"), index=True)
+    target: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    message: Mapped[PlatformMessage] = relationship(lazy="joined")
+
+    __table_args__ = (Index("ix_platform_deliveries_queue", "target", "state", "id"),)
+
+
+class Lease(Base):
+    """Which collector process does the background work (publication, automatic work orders): one at a time."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -18,10 +18,10 @@ STATIC = Path(__file__).with_name("static")
 
 def install_web(app: FastAPI) -> None:
     """Add the pages, their static files, and error answers as pages for everything outside the API."""
-    from binwatch.collector.web import admin, reports, review, session
+    from binwatch.collector.web import admin, platform, queue, reports, review, session, workorders
     from binwatch.collector.web.render import page
 
-    for module in (session, review, reports, admin):
+    for module in (session, queue, review, reports, admin, workorders, platform):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -31,6 +31,10 @@ def install_web(app: FastAPI) -> None:
     @app.exception_handler(session.LoginRequired)
     async def _login_required(_request: Request, exc: session.LoginRequired):
         return session.login_redirect(exc)
+
+    @app.exception_handler(session.EntityHome)
+    async def _entity_home(_request: Request, _exc: session.EntityHome):
+        return session.redirect("/work-orders")
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException):

@@ -19,6 +19,7 @@ from binwatch.collector.provisioning import (
     create_entity,
     create_site,
     create_user,
+    parse_plan,
     revoke_device,
     rotate_device_token,
     update_entity,
@@ -27,6 +28,7 @@ from binwatch.collector.provisioning import (
 )
 from binwatch.collector.registry import add_version, list_versions, make_current, parse_metrics, roll_back
 from binwatch.collector.spool import measure_file
+from binwatch.collector.web.labels import text
 from binwatch.collector.web.render import page
 from binwatch.collector.web.session import Csrf, PageAdmin, check_csrf, redirect
 
@@ -34,16 +36,12 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 Text = Annotated[str, Form(max_length=2000)]
 
 
-def parse_bins(text: str) -> dict[str, str]:
-    """``bin_id:category`` per line or comma (``k1:kitchen, o1:other``)."""
-    bins = {}
-    for part in text.replace(",", "\n").splitlines():
-        if part.strip():
-            bin_id, sep, category = part.partition(":")
-            if not sep:
-                raise CollectorError(f"bin {part.strip()!r}: write BIN_ID:CATEGORY")
-            bins[bin_id.strip()] = category.strip()
-    return bins
+def parse_site_plan(bins: str, zones: str) -> dict:
+    """``bin_id:category[:litres]`` and ``zone_id:kind`` per line or comma (``k1:kitchen:240, o1:other``)."""
+    try:
+        return parse_plan(bins.replace(",", "\n").splitlines(), zones.replace(",", "\n").splitlines())
+    except ValueError as exc:
+        raise CollectorError(str(exc)) from None
 
 
 def _act(request: Request, url: str, work, ok: str):
@@ -70,7 +68,7 @@ def entities_create(request: Request, admin: PageAdmin, csrf: Csrf, name: Text, 
         request,
         "/admin/entities",
         lambda s: create_entity(s, name=name, type=type, contact=contact),
-        f"entity {name} added",
+        text("saved.entity_added", name=name),
     )
 
 
@@ -83,7 +81,7 @@ def entities_update(
         request,
         "/admin/entities",
         lambda s: update_entity(s, entity_id, name=name, type=type, contact=contact),
-        f"entity {name} saved",
+        text("saved.entity", name=name),
     )
 
 
@@ -105,13 +103,15 @@ def sites_create(
     address: Text,
     entity_id: Annotated[int, Form()],
     bins: Text = "",
+    zones: Text = "",
 ):
     check_csrf(request.state.login, csrf)
 
     def work(session):
-        create_site(session, site_id=site_id, name=name, address=address, entity_id=entity_id, bins=parse_bins(bins))
+        plan = parse_site_plan(bins, zones)
+        create_site(session, site_id=site_id, name=name, address=address, entity_id=entity_id, **plan)
 
-    return _act(request, "/admin/sites", work, f"site {site_id} added")
+    return _act(request, "/admin/sites", work, text("saved.site_added", id=site_id))
 
 
 @router.post("/sites/{site_id}")
@@ -124,13 +124,15 @@ def sites_update(
     address: Text,
     entity_id: Annotated[int, Form()],
     bins: Text = "",
+    zones: Text = "",
 ):
     check_csrf(request.state.login, csrf)
 
     def work(session):
-        update_site(session, site_id, name=name, address=address, entity_id=entity_id, bins=parse_bins(bins))
+        plan = parse_site_plan(bins, zones)
+        update_site(session, site_id, name=name, address=address, entity_id=entity_id, **plan)
 
-    response = _act(request, "/admin/sites", work, f"site {site_id} saved")
+    response = _act(request, "/admin/sites", work, text("saved.site", id=site_id))
     request.app.state.lookups.forget_site(site_id)
     return response
 
@@ -171,7 +173,8 @@ def devices_token(device_id: str, request: Request, admin: PageAdmin, csrf: Csrf
 @router.post("/devices/{device_id}/revoke")
 def devices_revoke(device_id: str, request: Request, admin: PageAdmin, csrf: Csrf):
     check_csrf(request.state.login, csrf)
-    response = _act(request, "/admin/devices", lambda s: revoke_device(s, device_id), f"device {device_id} revoked")
+    done = text("saved.device_revoked", id=device_id)
+    response = _act(request, "/admin/devices", lambda s: revoke_device(s, device_id), done)
     request.app.state.lookups.forget_device(device_id)
     return response
 
@@ -179,17 +182,22 @@ def devices_revoke(device_id: str, request: Request, admin: PageAdmin, csrf: Csr
 @router.get("/users")
 def users_page(request: Request, admin: PageAdmin):
     with request.app.state.db.read() as session:
-        return page(request, "admin_users.html", {"users": list(session.scalars(select(User).order_by(User.id)))})
+        users = list(session.scalars(select(User).order_by(User.id)))
+        entities = list(session.scalars(select(Entity).order_by(Entity.id)))
+        return page(request, "admin_users.html", {"users": users, "entities": entities})
 
 
 @router.post("/users")
-def users_create(request: Request, admin: PageAdmin, csrf: Csrf, username: Text, password: Text, role: Text):
+def users_create(
+    request: Request, admin: PageAdmin, csrf: Csrf, username: Text, password: Text, role: Text, entity_id: Text = ""
+):
     check_csrf(request.state.login, csrf)
+    entity = int(entity_id) if entity_id.isdigit() else None
     return _act(
         request,
         "/admin/users",
-        lambda s: create_user(s, username=username, password=password, role=role),
-        f"user {username} added",
+        lambda s: create_user(s, username=username, password=password, role=role, entity_id=entity),
+        text("saved.user_added", name=username),
     )
 
 
@@ -202,13 +210,15 @@ def users_update(
     role: Text,
     active: Annotated[bool, Form()] = False,
     password: Text = "",
+    entity_id: Text = "",
 ):
     check_csrf(request.state.login, csrf)
+    entity = int(entity_id) if entity_id.isdigit() and role == "entity" else None
     return _act(
         request,
         "/admin/users",
-        lambda s: update_user(s, user_id, role=role, active=active, password=password or None),
-        "user saved",
+        lambda s: update_user(s, user_id, role=role, active=active, password=password or None, entity_id=entity),
+        text("saved.user"),
     )
 
 
@@ -224,10 +234,12 @@ async def models_upload(
     admin: PageAdmin,
     csrf: Csrf,
     version: Text,
-    sha256: Text,
     file: Annotated[UploadFile, File()],
+    sha256: Text = "",
     metrics: Text = "{}",
 ):
+    """Register an uploaded model. The SHA-256 is optional: the page's script computes it in the
+    browser, so that the server's own hash checks the transfer; without one the server's is kept."""
     check_csrf(request.state.login, csrf)
     settings = request.app.state.settings
 
@@ -238,7 +250,7 @@ async def models_upload(
             request.app.state.store,
             version=version,
             upload=upload,
-            sha256=sha256.strip(),
+            sha256=sha256.strip() or upload.sha256,
             metrics=parse_metrics(metrics),
             user=admin,
         )
@@ -247,16 +259,17 @@ async def models_upload(
         await run_in_threadpool(work)
     except CollectorError as exc:
         return redirect("/admin/models", error=str(exc))
-    return redirect("/admin/models", ok=f"model {version} registered")
+    return redirect("/admin/models", ok=text("saved.model", version=version))
 
 
 @router.post("/models/{version}/current")
 def models_current(version: str, request: Request, admin: PageAdmin, csrf: Csrf):
     check_csrf(request.state.login, csrf)
-    return _act(request, "/admin/models", lambda s: make_current(s, version, admin), f"model {version} is current")
+    done = text("saved.model_current", version=version)
+    return _act(request, "/admin/models", lambda s: make_current(s, version, admin), done)
 
 
 @router.post("/models/rollback")
 def models_rollback(request: Request, admin: PageAdmin, csrf: Csrf):
     check_csrf(request.state.login, csrf)
-    return _act(request, "/admin/models", roll_back, "rolled back to the previous version")
+    return _act(request, "/admin/models", roll_back, text("saved.rolled_back"))

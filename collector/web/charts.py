@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from binwatch.collector.stats import Tally
+from binwatch.collector.web.labels import text
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,15 @@ class Chart:
     gridlines: list[Label]
 
 
-def compliance_by_row(rows: list[Tally], width: int = 640, row_height: int = 26) -> Chart:
+# Two widths of each chart, one shown by the stylesheet: on a phone, the wide one scaled down to fit
+# would have 6-pixel letters.
+WIDE, NARROW = 640, 360
+
+
+def compliance_by_row(rows: list[Tally], width: int = WIDE, row_height: int = 26) -> Chart:
     """Horizontal bars: the compliance rate of each site (or entity), 0–100 %."""
-    left, right = 180, 60
+    left, right = (180, 60) if width >= WIDE else (110, 50)
+    label_chars = (left - 12) // 6
     span = width - left - right
     height = row_height * len(rows) + 30
     bars, labels = [], []
@@ -50,16 +57,16 @@ def compliance_by_row(rows: list[Tally], width: int = 640, row_height: int = 26)
                 span * rate,
                 row_height - 8,
                 "bar-ok" if rate >= 0.9 else "bar-warn",
-                f"{t.label}: {rate * 100:.1f} % of {t.disposals}",
+                f"{t.label}: " + text("stats.of", rate=f"{rate * 100:.1f} %", n=t.disposals),
             )
         )
-        labels.append(Label(left - 8, y + row_height / 2, t.label[:28], "end"))
+        labels.append(Label(left - 8, y + row_height / 2, t.label[:label_chars], "end"))
         labels.append(Label(left + span * rate + 6, y + row_height / 2, f"{rate * 100:.1f} %", "start"))
     grid = [Label(left + span * f, height - 6, f"{int(f * 100)} %") for f in (0, 0.25, 0.5, 0.75, 1.0)]
     return Chart(width, height, bars, labels, grid)
 
 
-def disposals_by_day(rows: list[Tally], width: int = 640, height: int = 220) -> Chart:
+def disposals_by_day(rows: list[Tally], width: int = WIDE, height: int = 220) -> Chart:
     """Stacked columns per day: compliant disposals below, non-compliant above."""
     left, bottom, top = 40, 40, 10
     plot_h = height - bottom - top
@@ -67,16 +74,16 @@ def disposals_by_day(rows: list[Tally], width: int = 640, height: int = 220) -> 
     step = (width - left - 10) / max(len(rows), 1)
     column = max(min(step * 0.7, 40), 2)
     bars, labels = [], []
-    every = max(1, len(rows) // 10)
+    every = max(1, -(-len(rows) // max(1, width // 64)))  # a day label every ~64 units
     for i, t in enumerate(rows):
         x = left + i * step + (step - column) / 2
         ok_h = plot_h * t.compliant / peak
         bad_h = plot_h * (t.disposals - t.compliant) / peak
         base = top + plot_h
-        bars.append(Bar(x, base - ok_h, column, ok_h, "bar-ok", f"{t.key}: {t.compliant} compliant"))
-        bars.append(
-            Bar(x, base - ok_h - bad_h, column, bad_h, "bar-bad", f"{t.key}: {t.disposals - t.compliant} not compliant")
-        )
+        ok_title = f"{t.key}: {t.compliant} · " + text("stats.legend_ok")
+        bad_title = f"{t.key}: {t.disposals - t.compliant} · " + text("stats.legend_bad")
+        bars.append(Bar(x, base - ok_h, column, ok_h, "bar-ok", ok_title))
+        bars.append(Bar(x, base - ok_h - bad_h, column, bad_h, "bar-bad", bad_title))
         if i % every == 0:
             labels.append(Label(x + column / 2, height - bottom + 16, t.key[5:]))
     grid = [Label(left - 6, top + plot_h * (1 - f), str(round(peak * f)), "end") for f in (0, 0.5, 1.0)]

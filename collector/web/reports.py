@@ -13,9 +13,11 @@ from binwatch.collector.api.defs.admin import DeviceOut
 from binwatch.collector.db.tables import Device, Event, Site, utcnow
 from binwatch.collector.ledger import ledger_csv, ledger_rows
 from binwatch.collector.stats import tally, total
-from binwatch.collector.web.charts import compliance_by_row, disposals_by_day
+from binwatch.collector.web.charts import NARROW, WIDE, compliance_by_row, disposals_by_day
+from binwatch.collector.web.labels import text
 from binwatch.collector.web.render import page
 from binwatch.collector.web.session import PageUser, redirect
+from binwatch.collector.workorders import find_orders
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,11 +31,12 @@ def stats_page(request: Request, user: PageUser, since: str = "", until: str = "
     try:
         first, last = _day(since), _day(until)
     except ValueError:
-        return redirect("/stats", error="dates are YYYY-MM-DD")
+        return redirect("/stats", error=text("bad_date"))
     with request.app.state.db.read() as session:
         tally_by = partial(tally, session, since=first, until=last, site_id=site or None)
         by_site, by_entity, by_day = tally_by("site"), tally_by("entity"), tally_by("day")
         sites = list(session.scalars(select(Site).order_by(Site.id)))
+        overdue_orders = find_orders(session, now=utcnow(), site_id=site or None, overdue=True, limit=200)
     return page(
         request,
         "stats.html",
@@ -42,9 +45,10 @@ def stats_page(request: Request, user: PageUser, since: str = "", until: str = "
             "by_entity": by_entity,
             "by_day": by_day,
             "overall": total(by_site),
-            "site_chart": compliance_by_row(by_site),
-            "day_chart": disposals_by_day(by_day),
+            "site_charts": [compliance_by_row(by_site, width) for width in (WIDE, NARROW)],
+            "day_charts": [disposals_by_day(by_day, width) for width in (WIDE, NARROW)],
             "sites": sites,
+            "overdue_orders": overdue_orders,
             "since": since,
             "until": until,
             "site": site,
@@ -57,9 +61,9 @@ def ledger_download(request: Request, user: PageUser, since: str = "", until: st
     try:
         first, last = _day(since), _day(until)
     except ValueError:
-        return redirect("/stats", error="dates are YYYY-MM-DD")
+        return redirect("/stats", error=text("bad_date"))
     with request.app.state.db.read() as session:
-        rows = ledger_rows(session, since=first, until=last, site_id=site or None)
+        rows = ledger_rows(session, since=first, until=last, site_id=site or None, zone=request.app.state.settings.zone)
     return StreamingResponse(
         ledger_csv(rows),
         media_type="text/csv; charset=utf-8",

@@ -56,8 +56,20 @@ async def page_login(request: Request) -> Login:
     return login
 
 
-async def page_user(login: Annotated[Login, Depends(page_login)]) -> User:
+class EntityHome(Exception):
+    """A responsible entity's user on a supervisors' page: answered with its work orders."""
+
+
+async def page_member(login: Annotated[Login, Depends(page_login)]) -> User:
+    """Anyone logged in, a responsible entity's user included (its work-order pages)."""
     return login.user
+
+
+async def page_user(user: Annotated[User, Depends(page_member)]) -> User:
+    """A supervisor (reviewer or admin)."""
+    if user.role == Role.ENTITY.value:
+        raise EntityHome()
+    return user
 
 
 async def page_admin(user: Annotated[User, Depends(page_user)]) -> User:
@@ -73,6 +85,7 @@ def check_csrf(login: Login, token: str) -> None:
 
 
 PageUser = Annotated[User, Depends(page_user)]
+PageMember = Annotated[User, Depends(page_member)]
 PageAdmin = Annotated[User, Depends(page_admin)]
 PageLogin = Annotated[Login, Depends(page_login)]
 Csrf = Annotated[str, Form(alias="csrf")]
@@ -87,7 +100,7 @@ def safe_next(url: str | None) -> str:
 
 @router.get("/login")
 def login_form(request: Request, next: str = "/review", expired: bool = False):
-    return page(request, "login.html", {"next": safe_next(next), "expired": expired})
+    return page(request, "login.html", {"next": safe_next(next), "expired": expired, "username": ""})
 
 
 @router.post("/login")
@@ -95,13 +108,17 @@ def login_submit(
     request: Request,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
-    next: Annotated[str, Form(max_length=2000)] = "/review",
+    next: Annotated[str, Form(max_length=2000)] = "",
 ):
     settings = request.app.state.settings
+    next = next or request.query_params.get("next", "")  # the form's field, else the page's own address
     try:
         _user, token, _login = authenticate(request, request.app.state.db, settings, username, password)
     except HTTPException as exc:
-        return page(request, "login.html", {"next": safe_next(next), "failed": exc.detail}, status_code=exc.status_code)
+        # The form comes back with the user name and the destination kept: only the password is typed again.
+        failed = "login.throttled" if exc.status_code == status.HTTP_429_TOO_MANY_REQUESTS else "login.failed"
+        context = {"next": safe_next(next), "failed": failed, "username": username}
+        return page(request, "login.html", context, status_code=exc.status_code, headers=exc.headers)
     response = redirect(safe_next(next))
     response.set_cookie(
         COOKIE,

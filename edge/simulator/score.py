@@ -84,16 +84,7 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
         "format": FORMAT,
         "tolerance_s": tolerance_s,
         "condition": truth.condition,
-        "disposals": {
-            "truth": n_truth,
-            "events": n_events,
-            "matched": n_matched,
-            "recall": _ratio(n_matched, n_truth),
-            "precision": _ratio(n_matched, n_events),
-            "f1": _ratio(2 * n_matched, n_truth + n_events),
-            "count_error": n_events - n_truth,
-            "count_error_relative": _ratio(n_events - n_truth, n_truth),
-        },
+        "disposals": _disposal_counts(n_truth, n_events, n_matched),
         "flags": flags,
         "review": review,
         "classification": {
@@ -199,6 +190,28 @@ def format_litter(section: dict) -> list[str]:
     return lines
 
 
+def _disposal_counts(truth: int, events: int, matched: int) -> dict:
+    return {
+        **_counts(truth, events, matched),
+        "f1": _ratio(2 * matched, truth + events),
+        "count_error": events - truth,
+        "count_error_relative": _ratio(events - truth, truth),
+    }
+
+
+def _flag_counts(tp: int, fp: int, fn: int) -> dict:
+    return {
+        "truth": tp + fn,
+        "events": tp + fp,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
+
+
 def merge(reports: Sequence[dict]) -> dict:
     """Several scenes' reports as one: their counts added, the ratios computed again (the lists of
     misses and errors are left to the scenes' own reports)."""
@@ -214,14 +227,7 @@ def merge(reports: Sequence[dict]) -> dict:
     return {
         "format": FORMAT,
         "scenes": len(reports),
-        "disposals": {
-            **d,
-            "recall": _ratio(d["matched"], d["truth"]),
-            "precision": _ratio(d["matched"], d["events"]),
-            "f1": _ratio(2 * d["matched"], d["truth"] + d["events"]),
-            "count_error": d["events"] - d["truth"],
-            "count_error_relative": _ratio(d["events"] - d["truth"], d["truth"]),
-        },
+        "disposals": _disposal_counts(d["truth"], d["events"], d["matched"]),
         "flags": flags,
         "review": {
             name: {key: sum(r["review"][name][key] for r in reports) for key in ("events", "matched")}
@@ -290,19 +296,6 @@ def _closest(candidates: Sequence[tuple]) -> list[tuple[int, int]]:
 
 def _seconds(at: datetime, start: datetime) -> float:
     return (at - start).total_seconds()
-
-
-def _flag_counts(tp: int, fp: int, fn: int) -> dict:
-    return {
-        "truth": tp + fn,
-        "events": tp + fp,
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "precision": _ratio(tp, tp + fp),
-        "recall": _ratio(tp, tp + fn),
-        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-    }
 
 
 def _counts(truth: int, events: int, matched: int) -> dict:

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from binwatch.collector.app import create_app
 from binwatch.collector.server import serve_in_thread
 from binwatch.collector.settings import Settings
+from tests.collector.objectstore import S3_CREDENTIALS, S3Bucket, s3_server, s3_url
 from tests.collector.support import PASSWORDS, LiveServer, Template, World, provision
 
 
@@ -63,3 +64,19 @@ def live_server(world: World) -> Iterator[LiveServer]:
     server = serve_in_thread(world.app)
     yield LiveServer(server.url, world)
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 (a real HTTP endpoint, port chosen by the OS), for the whole session."""
+    server = s3_server()
+    yield s3_url(server)
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str, monkeypatch) -> S3Bucket:
+    """A new, empty bucket on the S3 server; boto3 in this process and its children finds test credentials."""
+    for name, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    return S3Bucket.create(s3_endpoint)

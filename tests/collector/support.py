@@ -15,7 +15,12 @@ from fastapi.testclient import TestClient
 
 from binwatch.collector.provisioning import create_device, create_entity, create_site, create_user
 
-PASSWORDS = {"admin": "admin-password-1", "rita": "reviewer-password-1", "remy": "reviewer-password-2"}
+PASSWORDS = {
+    "admin": "admin-password-1",
+    "rita": "reviewer-password-1",
+    "remy": "reviewer-password-2",
+    "erin": "entity-password-1",  # a user of site A's responsible entity
+}
 SITE_A_BINS = {"k1": "kitchen", "o1": "other", "r1": "recyclable", "h1": "hazardous"}
 
 
@@ -32,6 +37,24 @@ def clip(size: int = 50_000, seed: int = 0) -> bytes:
     """Bytes that start like an MP4 file; the collector checks hash and size, not the codec."""
     head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
     return head + np.random.default_rng(seed).integers(0, 256, size - len(head), dtype=np.uint8).tobytes()
+
+
+def h264_clip(tmp: Path, frames: int = 24, size: tuple[int, int] = (320, 180)) -> bytes:
+    """A real H.264 MP4 (the edge's own writer), which a browser plays: a bar moving across a grey field."""
+    from binwatch.edge.clip import write_mp4
+
+    start = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    images = []
+    for i in range(frames):
+        image = np.full((size[1], size[0], 3), 90, np.uint8)
+        x = i * size[0] // frames
+        image[:, x : x + size[0] // 10] = (40, 160, 240)
+        ok, data = cv2.imencode(".jpg", image)
+        assert ok
+        images.append((start + dt.timedelta(seconds=i / 12), data.tobytes()))
+    path = tmp / "clip.mp4"
+    write_mp4(path, images, "avc1", lambda frame: frame)
+    return path.read_bytes()
 
 
 def sha(data: bytes) -> str:
@@ -135,6 +158,9 @@ def provision(app: FastAPI) -> tuple[int, dict[str, str], dict[str, int]]:
             "admin": create_user(session, username="admin", password=PASSWORDS["admin"], role="admin").id,
             "rita": create_user(session, username="rita", password=PASSWORDS["rita"], role="reviewer").id,
             "remy": create_user(session, username="remy", password=PASSWORDS["remy"], role="reviewer").id,
+            "erin": create_user(
+                session, username="erin", password=PASSWORDS["erin"], role="entity", entity_id=entity.id
+            ).id,
         }
         return entity.id, tokens, users
 

@@ -56,7 +56,8 @@ def test_sites_and_bins(world: World):
     r = world.client.patch(
         "/api/v1/sites/site-c", json={"bins": [{"bin_id": "o1", "category": "other"}]}, headers=admin(world)
     )
-    assert r.json()["bins"] == [{"bin_id": "o1", "category": "other"}] and r.json()["name"] == "三号楼 Block C"
+    assert r.json()["bins"] == [{"bin_id": "o1", "category": "other", "capacity_l": None}]
+    assert r.json()["name"] == "三号楼 Block C"
     assert world.client.get("/api/v1/sites/site-c", headers=world.user()).json()["bins"][0]["bin_id"] == "o1"
     assert world.client.delete("/api/v1/sites/site-c", headers=admin(world)).status_code == 204
     assert world.client.delete("/api/v1/sites/site-a", headers=admin(world)).status_code == 409  # has devices

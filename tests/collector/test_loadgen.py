@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from benchmarks.collector_loadgen import NotLoopback, SimDevice, loopback_target, main, run
+from benchmarks.collector_loadgen import FleetLoad, NotLoopback, SimDevice, loopback_target, main, run, run_fleet
 
 
 @pytest.mark.parametrize(
@@ -92,3 +92,57 @@ def test_resends_post_each_copy_and_record_the_answers(live_server, tmp_path, ca
     assert all(sorted(statuses) == [200, 201] for statuses in answers.values())
     stats = world.client.get("/api/v1/stats", headers=world.user()).json()
     assert stats["total"]["disposals"] == 20
+
+
+def test_a_fleet_keeps_its_timetable_and_uploads_the_evidence(live_server):
+    """Open loop: heartbeats and disposals at their rates; flagged disposals with three files, the others their crop."""
+    world = live_server.world
+    devices = [SimDevice(d, "site-a", world.device_tokens[d], "k1", "kitchen") for d in ("dev-a", "dev-a2")]
+    load = FleetLoad(
+        heartbeat_s=1.0, disposals_per_hour=7200, flagged=0.5, snapshot_bytes=3000, crop_bytes=800, clip_bytes=9000
+    )
+    results = asyncio.run(run_fleet(live_server.url, devices, load, requests=10_000, duration=4.0, seed=3))
+    summary = results.summary()
+    assert results.errors == 0 and results.missed == 0 and set(summary["statuses"]) <= {"200", "201"}
+    assert summary["kinds"]["heartbeat"]["requests"] == pytest.approx(2 * 4, abs=2)  # one a second per box
+    assert 4 <= results.events <= 40  # 2 boxes x 2 a second x 4 s, drawn at random
+    events = world.client.get("/api/v1/events", params={"limit": 200}, headers=world.user()).json()["events"]
+    assert len(events) == results.events
+    stored = 0
+    for event in events:
+        detail = world.client.get(f"/api/v1/events/{event['event_id']}", headers=world.user()).json()
+        kinds = {e["kind"] for e in detail["evidence"] if e["uploaded"]}
+        assert kinds == ({"snapshot", "crop", "clip"} if event["flags"] else {"crop"})
+        stored += sum(e["size"] for e in detail["evidence"])
+    assert results.evidence_bytes == stored and summary["evidence_mb_per_s"] > 0
+    assert summary["kinds"]["evidence"]["requests"] == sum(3 if e["flags"] else 1 for e in events)
+
+
+def test_a_fleet_from_the_command_line_is_bounded(live_server, tmp_path, capsys):
+    world = live_server.world
+    devices_file = tmp_path / "devices.json"
+    devices_file.write_text(
+        json.dumps(
+            [
+                {
+                    "device_id": "dev-a",
+                    "site_id": "site-a",
+                    "token": world.device_tokens["dev-a"],
+                    "bin_id": "k1",
+                    "bin_category": "kitchen",
+                }
+            ]
+        )
+    )
+    argv = ["--url", live_server.url, "--target", "fleet", "--devices-file", str(devices_file), "--devices", "1"]
+    assert main([*argv, "--heartbeat-s", "0.1", "--requests", "7", "--duration", "30"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (
+        summary["requests"] == 7
+        and summary["elapsed_s"] < 10
+        and summary["offered_events_per_s"] == round(200 / 3600, 2)
+    )
+    with pytest.raises(SystemExit):
+        main([*argv, "--evidence-bytes", "1,2"])
+    with pytest.raises(SystemExit):
+        main([*argv, "--flagged", "2"])

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import os
+import time
 from pathlib import Path
 from typing import get_args
 
 import pytest
+from sqlalchemy import select
 
 from binwatch.collector.api.ranges import Unsatisfiable, parse_range
-from binwatch.collector.blobs import BadKey, LocalBlobStore
+from binwatch.collector.app import create_app
+from binwatch.collector.blobs import BadKey, ChecksumMismatch, LocalBlobStore
 from binwatch.collector.compliance import standing_flags
-from binwatch.collector.db.tables import ReviewAction, ReviewActionName, ReviewStatus, Role, RoleName
+from binwatch.collector.db.tables import LoginAttempt, ReviewAction, ReviewActionName, ReviewStatus, Role, RoleName
 from binwatch.collector.jpeg import jpeg_size
-from binwatch.collector.settings import Settings, load_settings, settings_table
-from binwatch.collector.throttle import LoginThrottle
-from tests.collector.support import jpeg
+from binwatch.collector.lookups import Lookups
+from binwatch.collector.provisioning import revoke_device
+from binwatch.collector.settings import Settings, SettingsError, load_settings, settings_table
+from binwatch.collector.throttle import LoginThrottle, Throttled
+from tests.collector.support import jpeg, sha
 
 
 @pytest.mark.parametrize(
@@ -24,7 +31,7 @@ from tests.collector.support import jpeg
 def test_blob_keys_cannot_leave_the_store(tmp_path, key):
     store = LocalBlobStore(tmp_path / "blobs")
     with pytest.raises(BadKey):
-        store.put(key, io.BytesIO(b"x"))
+        store.put(key, io.BytesIO(b"x"), sha(b"x"))
     with pytest.raises(BadKey):
         store.size(key)
     assert not (tmp_path / "x").exists() and not (tmp_path / "passwd").exists()
@@ -33,14 +40,50 @@ def test_blob_keys_cannot_leave_the_store(tmp_path, key):
 def test_blob_store_roundtrip_and_ranges(tmp_path):
     store = LocalBlobStore(tmp_path)
     data = bytes(range(256)) * 2000
-    store.put("evidence/ab/e1/clip", io.BytesIO(data))
+    store.put("evidence/ab/e1/clip", io.BytesIO(data), sha(data))
     assert store.size("evidence/ab/e1/clip") == len(data)
     assert b"".join(store.read("evidence/ab/e1/clip")) == data
     assert b"".join(store.read("evidence/ab/e1/clip", 1000, 300_000)) == data[1000:300_001]
     assert not list(tmp_path.glob("evidence/ab/e1/.upload-*"))
+    store.put("evidence/ab/e2/crop", io.BytesIO(b"crop"), sha(b"crop"))
+    assert list(store.keys()) == ["evidence/ab/e1/clip", "evidence/ab/e2/crop"]
     store.delete("evidence/ab/e1/clip")
     store.delete("evidence/ab/e1/clip")
     assert store.size("evidence/ab/e1/clip") is None
+    assert not (tmp_path / "evidence/ab/e1").exists() and (tmp_path / "evidence/ab/e2").is_dir()  # no empty folders
+
+
+def test_blob_store_refuses_bytes_that_are_not_the_verified_ones(tmp_path):
+    """A file whose bytes changed between the upload's check and the store is not kept, nor is its temporary file."""
+    store = LocalBlobStore(tmp_path)
+    store.put("models/v1.onnx", io.BytesIO(b"first"), sha(b"first"))
+    with pytest.raises(ChecksumMismatch):
+        store.put("models/v1.onnx", io.BytesIO(b"second"), sha(b"other"))
+    assert b"".join(store.read("models/v1.onnx")) == b"first"
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["v1.onnx"]
+    (tmp_path / "models" / ".upload-x1y2").write_bytes(b"half")  # a write that a crash cut short
+    assert list(store.keys()) == ["models/v1.onnx"]
+
+
+def test_uploads_a_kill_left_behind_are_swept_at_start(tmp_path):
+    """A put killed between its temporary file and the rename leaves ``.upload-*`` behind; only old ones go,
+    for another worker may be writing its own right now."""
+    blobs = tmp_path / "data" / "blobs"
+    store = LocalBlobStore(blobs)
+    store.put("evidence/ab/e1/clip", io.BytesIO(b"kept"), sha(b"kept"))
+    old = [blobs / "evidence" / "ab" / "e1" / ".upload-k1ll3d", blobs / "models" / ".upload-x"]
+    fresh = blobs / "evidence" / "ab" / "e1" / ".upload-writing"
+    for path in (*old, fresh):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half a file")
+    hours_ago = time.time() - 2 * 3600
+    for path in old:
+        os.utime(path, (hours_ago, hours_ago))
+    app = create_app(Settings(data_dir=tmp_path / "data"))
+    app.state.db.dispose()
+    assert not any(path.exists() for path in old)
+    assert fresh.exists() and store.size("evidence/ab/e1/clip") == 4
+    assert store.sweep(older_than_s=0) == 1 and not fresh.exists()
 
 
 @pytest.mark.parametrize(
@@ -80,21 +123,28 @@ def test_jpeg_size():
     assert jpeg_size(b"\xff\xd8\xff\xe0\x00\x01") is None
 
 
-def test_login_throttle_window():
-    now = [0.0]
-    throttle = LoginThrottle(max_failures=3, window_s=60, clock=lambda: now[0])
+def test_login_throttle_window(app):
+    now = [dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)]
+    throttle = LoginThrottle(app.state.db, max_failures=3, window_s=60, clock=lambda: now[0])
     for _ in range(3):
-        assert throttle.retry_after("user:a", "client:x") == 0
-        throttle.failed("user:a", "client:x")
-    assert throttle.retry_after("user:a") == pytest.approx(60)
-    assert throttle.retry_after("user:b") == 0
-    now[0] = 30
-    assert throttle.retry_after("user:b", "client:x") == pytest.approx(30)
-    now[0] = 61
-    assert throttle.retry_after("user:a", "client:x") == 0
-    throttle.failed("user:a")
-    throttle.succeeded("user:a")
-    assert throttle.retry_after("user:a") == 0
+        throttle.begin("user:a", "client:x")  # counted until it succeeds: these three failed
+    with pytest.raises(Throttled) as refused:
+        throttle.begin("user:a")
+    assert refused.value.retry_after == pytest.approx(60)
+    now[0] += dt.timedelta(seconds=30)
+    with pytest.raises(Throttled) as refused:
+        throttle.begin("user:c", "client:x")  # blocked by the client's three failures
+    assert refused.value.retry_after == pytest.approx(30)
+    throttle.begin("user:b")
+    now[0] += dt.timedelta(seconds=31)  # the three failures have left the window; user:b's attempt has not
+    attempt = throttle.begin("user:a", "client:x")
+    with app.state.db.write() as session:
+        throttle.succeeded(session, attempt, "user:a")
+    for _ in range(3):
+        throttle.begin("user:a")  # a success cleared the user's failures: three more may fail
+    with app.state.db.read() as session:
+        keys = sorted(session.scalars(select(LoginAttempt.key)))
+    assert keys == ["user:a"] * 3 + ["user:b"]  # refused attempts and those that left the window are gone
 
 
 def test_settings_precedence(tmp_path, monkeypatch):
@@ -125,6 +175,15 @@ def test_bad_settings_are_refused(tmp_path, toml):
         load_settings(config)
 
 
+def test_bad_settings_are_one_line_that_names_them(tmp_path):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, port=99999, timezone="Mars/Olympus", database_url="postgresql://u:secret@h/db")
+    message = str(caught.value)
+    assert "\n" not in message and "secret" not in message
+    assert "port (BINWATCH_COLLECTOR_PORT): Input should be less than or equal to 65535" in message
+    assert "timezone (BINWATCH_COLLECTOR_TIMEZONE)" in message
+
+
 def test_missing_settings_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_settings(tmp_path / "nope.toml")
@@ -153,6 +212,18 @@ def test_the_readme_table_of_settings_is_rendered_from_them():
 )
 def test_standing_flags(reported, status, bin_category, item, category, expected):
     assert standing_flags(reported, status, bin_category, item, category) == expected
+
+
+def test_without_a_cache_a_revoked_token_is_refused_at_once(world):
+    """AUTH_CACHE_S=0: what another worker changed in the database applies to the next request."""
+    cached, uncached = Lookups(world.app.state.db, ttl_s=5), Lookups(world.app.state.db, ttl_s=0)
+    token = world.device_tokens["dev-b"]
+    assert cached.device(token).id == uncached.device(token).id == "dev-b"
+    assert uncached.cached_device(token) is None
+    with world.app.state.db.write() as session:
+        revoke_device(session, "dev-b")  # as another worker would: these caches are not told
+    assert cached.device(token) is not None  # remembered for up to 5 s
+    assert uncached.device(token) is None
 
 
 def test_lookups_forget_and_expire(world):

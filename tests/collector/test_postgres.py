@@ -144,3 +144,34 @@ def test_concurrent_copies_of_one_event_store_it_once(pg_world):
         t.join()
     assert errors == []
     assert sum(r.created for r in results) == 1 and len({r.received_at for r in results}) == 1
+
+
+def test_queue_counts_neighbours_and_batch_review_on_postgres(pg_world):
+    """The queue's facet counts (FILTER, grouping by local day) and a batch verdict, on PostgreSQL."""
+    import datetime as dt
+
+    world = pg_world
+    bodies = [
+        make_event("dev-b", flags=("mixed_disposal",), started_at=dt.datetime(2026, 11, 20, 1, tzinfo=dt.UTC)),
+        make_event("dev-b", flags=("uncertain",), started_at=dt.datetime(2026, 11, 21, 17, tzinfo=dt.UTC)),
+        make_event("dev-b", flags=("off_hours", "uncertain"), started_at=dt.datetime(2026, 11, 21, 18, tzinfo=dt.UTC)),
+    ]
+    for body in bodies:
+        world.post_event(body)
+    counts = world.client.get("/api/v1/events/counts", params={"site_id": "site-b"}, headers=world.user()).json()
+    assert counts["total"] == 3 and counts["by_severity"] == {"violation": 2, "review": 1}
+    assert counts["by_flag"] == {"mixed_disposal": 1, "uncertain": 2, "off_hours": 1}
+    assert counts["by_day"] == {"2026-11-22": 2, "2026-11-20": 1}
+    ids = [b["event_id"] for b in bodies]
+    from binwatch.collector.db.tables import Event
+    from binwatch.collector.search import EventFilter, neighbours
+
+    with world.app.state.db.read() as session:
+        newer, older = neighbours(session, EventFilter(site_id="site-b"), session.get_one(Event, ids[1]))
+        assert (newer.id, older.id) == (ids[2], ids[0])
+    r = world.client.post("/api/v1/reviews", json={"event_ids": ids[:2], "action": "confirm"}, headers=world.user())
+    assert r.status_code == 200 and len(r.json()) == 2
+    counts = world.client.get(
+        "/api/v1/events/counts", params={"site_id": "site-b", "severity": "violation"}, headers=world.user()
+    ).json()
+    assert counts["total"] == 1 and counts["by_day"] == {"2026-11-22": 1}

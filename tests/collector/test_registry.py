@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import threading
+import time
 
 import pytest
 
+from binwatch.collector.blobs import LocalBlobStore
+from binwatch.collector.db.tables import ModelVersion
+from binwatch.collector.errors import Conflict
+from binwatch.collector.registry import add_version
+from binwatch.collector.spool import measure_file
 from tests.collector.support import World, sha
 
 
@@ -133,3 +141,67 @@ def test_devices_fetch_the_current_model(world: World):
     assert world.client.get("/api/v1/device/model", headers=world.user("admin")).status_code == 401
     assert world.client.get("/api/v1/models/nope/file", headers=world.device()).status_code == 404
     assert json.loads(world.client.get("/api/v1/models", headers=world.user("admin")).text)[0]["current"]
+
+
+class SlowStore(LocalBlobStore):
+    """A store that takes its time to write, so that two uploads of one version overlap; it counts its writes."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.writes: list[str] = []
+
+    def put(self, key, source, sha256):
+        self.writes.append(key)
+        time.sleep(0.3)
+        super().put(key, source, sha256)
+
+
+@pytest.mark.parametrize("same_file", [False, True], ids=["two files", "one file twice"])
+def test_one_version_uploaded_twice_at_once_is_written_once(world: World, tmp_path, same_file):
+    """The loser of the race gets a conflict (or, for the same file, the winner's row) and writes no byte."""
+    store = SlowStore(tmp_path / "blobs")
+    files = [onnx("a", 200_000), onnx("a" if same_file else "b", 200_000)]
+    outcomes: list[str] = ["", ""]
+    barrier = threading.Barrier(2)
+
+    def register(i: int) -> None:
+        upload = measure_file(io.BytesIO(files[i]), 2**20)
+        barrier.wait()
+        try:
+            _row, created = add_version(
+                world.app.state.db, store, version="v9", upload=upload, sha256=sha(files[i]), metrics={}
+            )
+            outcomes[i] = "created" if created else "found"
+        except Conflict:
+            outcomes[i] = "conflict"
+
+    threads = [threading.Thread(target=register, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == sorted(["created", "found" if same_file else "conflict"])
+    winner = files[outcomes.index("created")]
+    assert store.writes == ["models/v9.onnx"]  # written once, by the winner
+    assert [p.name for p in (tmp_path / "blobs" / "models").iterdir()] == ["v9.onnx"]  # no temporary file either
+    assert b"".join(store.read("models/v9.onnx")) == winner
+    with world.app.state.db.read() as session:
+        assert session.get(ModelVersion, "v9").sha256 == sha(winner)
+
+
+def test_a_version_whose_file_cannot_be_stored_is_not_registered(world: World, tmp_path):
+    class FullDisk(LocalBlobStore):
+        def put(self, key, source, sha256):
+            raise OSError(28, "No space left on device")
+
+    data = onnx("c")
+    with pytest.raises(OSError):
+        add_version(
+            world.app.state.db,
+            FullDisk(tmp_path),
+            version="v10",
+            upload=measure_file(io.BytesIO(data), 2**20),
+            sha256=sha(data),
+            metrics={},
+        )
+    assert upload(world, "v10", data).status_code == 201  # the version is still free

@@ -1,7 +1,8 @@
 """Every API route against every role: who is let in and who is refused.
 
 The table must name every operation of the OpenAPI document, so that a new route cannot be
-added without saying who may call it.
+added without saying who may call it. A responsible entity's user (role ``entity``) may call the
+``scoped`` routes, and sees only its own entity's sites there (``test_scope.py``).
 """
 
 from __future__ import annotations
@@ -21,20 +22,33 @@ ACCESS = {
     ("POST", "/api/v1/heartbeats"): "device",
     ("GET", "/api/v1/device/model"): "device",
     ("GET", "/api/v1/models/{version}/file"): "device_or_admin",
-    ("GET", "/api/v1/events"): "user",
-    ("GET", "/api/v1/events/{event_id}"): "user",
-    ("GET", "/api/v1/events/{event_id}/evidence/{kind}"): "user",
-    ("POST", "/api/v1/events/{event_id}/review"): "user",
-    ("POST", "/api/v1/events/{event_id}/undo"): "user",
-    ("GET", "/api/v1/events/{event_id}/reviews"): "user",
-    ("GET", "/api/v1/stats"): "user",
-    ("GET", "/api/v1/ledger.csv"): "user",
-    ("GET", "/api/v1/devices"): "user",
-    ("GET", "/api/v1/devices/{device_id}"): "user",
-    ("GET", "/api/v1/sites"): "user",
-    ("GET", "/api/v1/sites/{site_id}"): "user",
-    ("GET", "/api/v1/entities"): "user",
-    ("GET", "/api/v1/entities/{entity_id}"): "user",
+    ("GET", "/api/v1/events"): "scoped",
+    ("GET", "/api/v1/events/counts"): "scoped",
+    ("POST", "/api/v1/reviews"): "staff",
+    ("GET", "/api/v1/events/{event_id}"): "scoped",
+    ("GET", "/api/v1/events/{event_id}/evidence/{kind}"): "scoped",
+    ("POST", "/api/v1/events/{event_id}/review"): "staff",
+    ("POST", "/api/v1/events/{event_id}/undo"): "staff",
+    ("GET", "/api/v1/events/{event_id}/reviews"): "scoped",
+    ("GET", "/api/v1/stats"): "scoped",
+    ("GET", "/api/v1/ledger.csv"): "scoped",
+    ("GET", "/api/v1/devices"): "scoped",
+    ("GET", "/api/v1/devices/{device_id}"): "scoped",
+    ("GET", "/api/v1/sites"): "scoped",
+    ("GET", "/api/v1/sites/{site_id}"): "scoped",
+    ("GET", "/api/v1/entities"): "scoped",
+    ("GET", "/api/v1/entities/{entity_id}"): "scoped",
+    ("GET", "/api/v1/work-orders"): "scoped",
+    ("GET", "/api/v1/work-orders/{order_id}"): "scoped",
+    ("GET", "/api/v1/work-orders/{order_id}/photo"): "scoped",
+    ("POST", "/api/v1/work-orders"): "staff",
+    ("POST", "/api/v1/work-orders/{order_id}/reopen"): "staff",
+    ("POST", "/api/v1/work-orders/{order_id}/cancel"): "staff",
+    ("POST", "/api/v1/work-orders/{order_id}/acknowledge"): "entity",
+    ("POST", "/api/v1/work-orders/{order_id}/close"): "entity",
+    ("GET", "/api/v1/platform/status"): "admin",
+    ("GET", "/api/v1/platform/deliveries"): "admin",
+    ("POST", "/api/v1/platform/deliveries/{delivery_id}/retry"): "admin",
     ("GET", "/api/v1/export/reviewed.zip"): "admin",
     ("POST", "/api/v1/devices"): "admin",
     ("POST", "/api/v1/devices/{device_id}/token"): "admin",
@@ -61,15 +75,22 @@ PARAMS = {
     "site_id": "site-b",
     "entity_id": "2",
     "user_id": "3",
+    "order_id": "1",
+    "delivery_id": "1",
 }
-# Who may call what: admins may do what reviewers may; devices only their own routes.
+# Who may call what: admins may do what reviewers may; devices only their own routes; a responsible
+# entity's user the scoped routes (within its entity) and the steps of its own work orders.
 ALLOWED = {
-    "public": {"anonymous", "device", "reviewer", "admin"},
+    "public": {"anonymous", "device", "reviewer", "admin", "entity"},
     "device": {"device"},
     "device_or_admin": {"device", "admin"},
-    "user": {"reviewer", "admin"},
+    "user": {"reviewer", "admin", "entity"},
+    "scoped": {"reviewer", "admin", "entity"},
+    "staff": {"reviewer", "admin"},
+    "entity": {"entity"},
     "admin": {"admin"},
 }
+PEOPLE = ("user", "scoped", "staff", "entity", "admin")
 
 
 def test_the_table_names_every_operation(world: World):
@@ -87,7 +108,7 @@ def call(world: World, method: str, path: str, headers: dict):
     return world.client.request(method, url, headers=headers)
 
 
-@pytest.mark.parametrize("role", ["anonymous", "device", "reviewer", "admin"])
+@pytest.mark.parametrize("role", ["anonymous", "device", "reviewer", "admin", "entity"])
 def test_each_role_on_each_route(world: World, role):
     body = make_event()
     world.post_event(body)
@@ -96,6 +117,7 @@ def test_each_role_on_each_route(world: World, role):
         "device": world.device("dev-b"),
         "reviewer": world.user("rita"),
         "admin": world.user("admin"),
+        "entity": world.user("erin"),
     }[role]
     wrong = []
     for (method, path), access in ACCESS.items():
@@ -107,9 +129,9 @@ def test_each_role_on_each_route(world: World, role):
             wrong.append(f"{role} refused ({status}) on {method} {path}")
         if not allowed and status not in (401, 403):
             wrong.append(f"{role} let in ({status}) on {method} {path}")
-        if not allowed and role in ("anonymous", "device") and access in ("user", "admin") and status != 401:
+        if not allowed and role in ("anonymous", "device") and access in PEOPLE and status != 401:
             wrong.append(f"{role} got {status}, not 401, on {method} {path}")
-        if not allowed and role == "reviewer" and access == "admin" and status != 403:
-            wrong.append(f"reviewer got {status}, not 403, on {method} {path}")
+        if not allowed and role in ("reviewer", "admin", "entity") and access in PEOPLE and status != 403:
+            wrong.append(f"{role} got {status}, not 403, on {method} {path}")
         assert status < 500, f"{status} on {method} {path}"
     assert not wrong, "\n".join(wrong)

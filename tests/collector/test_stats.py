@@ -127,3 +127,18 @@ def test_ledger_csv(world: World, data):
     )
     assert only_b.text.count("\r\n") == 2
     assert world.client.get("/api/v1/ledger.csv").status_code == 401
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x","a")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+def test_ledger_cells_that_look_like_formulas_are_text(world: World, name):
+    """OWASP's CSV injection: a spreadsheet runs a cell starting with = + - @ tab or CR as a formula."""
+    from binwatch.collector.db.tables import Entity, Site
+
+    with world.app.state.db.write() as session:
+        session.get(Entity, world.entity_id).name = name
+        session.get(Site, "site-a").address = name
+    world.post_event(make_event())
+    r = world.client.get("/api/v1/ledger.csv", headers=world.user())
+    (row,) = csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))
+    assert row["entity_name"] == row["site_address"] == "'" + name
+    assert row["site_name"] == "Block A" and row["disposals"] == "1"  # plain cells as they were

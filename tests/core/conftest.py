@@ -40,11 +40,20 @@ TINY = {"epochs": 2, "batch_size": 8, "size": 64, "workers": 0, "device": "cpu",
 
 
 @pytest.fixture(scope="session")
-def tiny_config(item_folder):
+def cache_dir(tmp_path_factory) -> Path:
+    """Cut-out masks and stored features of the tests' runs, shared between them."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_config(item_folder, cache_dir):
     """``(out, **overrides) -> TrainConfig``: two epochs at 64 px on the CPU over ``item_folder``."""
     from binwatch.training.config import TrainConfig
 
-    return lambda out, **overrides: TrainConfig(**{"data": str(item_folder), "out": str(out), **TINY, **overrides})
+    caches = {"masks": str(cache_dir / "masks"), "feature_store": str(cache_dir / "features")}
+    return lambda out, **overrides: TrainConfig(
+        **{"data": str(item_folder), "out": str(out), **TINY, **caches, **overrides}
+    )
 
 
 @pytest.fixture(scope="session")

@@ -60,3 +60,72 @@ def test_data_stats_and_bad_input_messages(samples_dir, tmp_path):
     assert stats["all"]["total"] == stats["train"]["total"] + stats["val"]["total"]
     result = binwatch("data", "stats", str(tmp_path), check=False)
     assert result.returncode == 2 and "no images found" in result.stderr
+
+
+def test_eval_tables_by_crop_size_and_condition_are_deterministic(samples_dir, tmp_path):
+    args = ["eval", "--data", str(samples_dir), "--latency-images", "0", "--degrade", "12"]
+    first = binwatch(*args, "--out", str(tmp_path / "a"), "--sources", "zju-garbage26,trashnet")
+    binwatch(*args, "--out", str(tmp_path / "b"), "--sources", "zju-garbage26,trashnet")
+    assert "crop long side" in first.stdout and "low light" in first.stdout and "coverage" in first.stdout
+    a = json.loads(next((tmp_path / "a").glob("eval-*.json")).read_text())
+    b = json.loads(next((tmp_path / "b").glob("eval-*.json")).read_text())
+    assert a["degraded"] == b["degraded"] and a["images"] == 27  # 23 + 4 photos of the two sources
+    assert set(a["per_source_accuracy"]) == {"zju-garbage26", "trashnet"}
+    assert set(a["degraded"]["by_size"]) <= {"<40", "40-60", "60-80", "80-120", ">=120"}
+    assert sum(row["images"] for row in a["degraded"]["by_size"].values()) == 12 * 5
+    assert set(a["degraded"]["by_condition"]) >= {"clean", "motion blur", "low light", "JPEG q20"}
+    curve = a["coverage_curve"]
+    assert curve[0]["threshold"] == 0 and curve[0]["coverage"] == 1 and curve[0]["precision"] == a["accuracy"]
+    result = binwatch(*args, "--out", str(tmp_path / "c"), "--sources", "nowhere", check=False)
+    assert result.returncode == 2 and "unknown source" in result.stderr
+
+
+def test_the_release_model_evaluates_data_of_the_newer_taxonomy(samples_dir, tmp_path):
+    """Masks and thermometers are items 2026.11.26 never had: it is scored on their categories."""
+    data = tmp_path / "new"
+    images = sorted((samples_dir / "images").rglob("*.jpg"))
+    for item, picks in (("mask", images[:3]), ("thermometer", images[3:5]), ("battery", images[5:7])):
+        (data / item).mkdir(parents=True)
+        for p in picks:
+            (data / item / p.name).write_bytes(p.read_bytes())
+    binwatch("eval", "--data", str(data), "--out", str(tmp_path / "out"), "--latency-images", "0", "--degrade", "0")
+    report = json.loads(next((tmp_path / "out").glob("eval-*.json")).read_text())
+    assert report["images"] == 7 and report["item"]["images"] == 2  # only the batteries have a label in the model
+    assert report["per_category"]["other"]["support"] == 3 and report["per_category"]["hazardous"]["support"] == 4
+
+
+def one_error_line(result) -> str:
+    """The command failed with exactly one line on stderr and no traceback; that line."""
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_predict_on_a_folder_without_images_says_so(tmp_path):
+    (tmp_path / "notes.txt").write_text("no pictures here")
+    line = one_error_line(binwatch("predict", str(tmp_path), check=False))
+    assert "no images found" in line and str(tmp_path) in line
+
+
+def test_export_of_a_corrupt_checkpoint_is_one_line(samples_dir, tmp_path):
+    release = next((Path(__file__).resolve().parents[2] / "model" / "release").glob("*.pt"))
+    truncated, garbage = tmp_path / "truncated.pt", tmp_path / "garbage.pt"
+    truncated.write_bytes(release.read_bytes()[:5000])
+    garbage.write_bytes(b"not a checkpoint at all")
+    for bad in (truncated, garbage):
+        result = binwatch("export", str(bad), "--data", str(samples_dir), "--out", str(tmp_path / "out"), check=False)
+        assert "not a readable checkpoint" in one_error_line(result)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_demo_on_a_port_in_use_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = binwatch("demo", "--port", str(port), "--dir", str(tmp_path / "demo"), check=False)
+    line = one_error_line(result)
+    assert f"127.0.0.1:{port}" in line and "in use" in line

@@ -72,3 +72,22 @@ def test_split_is_deterministic_stratified_and_keeps_groups_whole():
     for item in ("broom", "mirror", "shells"):
         share = sum(s.item == item for s in val) / 60
         assert 0.15 <= share <= 0.3
+
+
+def test_pack_names_never_leave_the_zip(tmp_path, samples_dir):
+    """waste-v2 rows point into the sibling waste-v1 folder (``../waste-v1/images/…``)."""
+    from binwatch.datasets.pack import packed_name
+
+    assert packed_name("../waste-v1/images/trashnet/a/1.jpg") == "images/waste-v1/images/trashnet/a/1.jpg"
+    assert packed_name("images/drink-phone/can/2.jpg") == "images/drink-phone/can/2.jpg"
+    (tmp_path / "v1" / "images").mkdir(parents=True)
+    (tmp_path / "v2").mkdir()
+    rows = (samples_dir / "manifest.csv").read_text().splitlines()
+    header, first = rows[0], rows[1]
+    src = samples_dir / first.split(",")[0]
+    (tmp_path / "v1" / "images" / "a.jpg").write_bytes(src.read_bytes())
+    (tmp_path / "v2" / "manifest.csv").write_text(header + "\n../v1/images/a.jpg," + first.split(",", 1)[1] + "\n")
+    pack(manifest.load(tmp_path / "v2"), tmp_path / "v2.zip", max_side=64)
+    packed = manifest.load(tmp_path / "v2.zip")
+    assert [s.path for s in packed.samples] == ["images/v1/images/a.jpg"]
+    assert packed.store.read_rgb(packed.samples[0].path).shape[2] == 3

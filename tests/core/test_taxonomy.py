@@ -33,3 +33,23 @@ def test_unknown_labels_and_versions_fail_clearly():
     with pytest.raises(taxonomy.TaxonomyMismatch, match="retrain or export"):
         taxonomy.check_version("zmd-1999.1")
     taxonomy.check_version(taxonomy.TAXONOMY_VERSION)
+
+
+def test_2024_2_adds_masks_and_thermometers_and_keeps_every_older_item():
+    assert taxonomy.TAXONOMY_VERSION == "zmd-2024.2"
+    assert taxonomy.category_of("mask") == "other" and taxonomy.category_of("thermometer") == "hazardous"
+    assert not taxonomy.is_kitchen_contaminant("mask")
+    old = taxonomy.VERSIONS["zmd-2024.1"]
+    assert len(old) == 30 and set(taxonomy.ITEM_KEYS) - set(old) == {"mask", "thermometer"}
+    for version, items in taxonomy.VERSIONS.items():
+        assert set(items) <= set(taxonomy.ITEM_KEYS), version  # an item never leaves: old models keep working
+
+
+def test_a_model_must_carry_exactly_its_versions_items():
+    old = list(taxonomy.VERSIONS["zmd-2024.1"])
+    taxonomy.check_version("zmd-2024.1", "model", old)
+    taxonomy.check_version("zmd-2024.2", "model", list(reversed(taxonomy.ITEM_KEYS)))  # any order
+    with pytest.raises(taxonomy.TaxonomyMismatch, match="missing: mask, thermometer"):
+        taxonomy.check_version("zmd-2024.2", "model", old)
+    with pytest.raises(taxonomy.TaxonomyMismatch, match="unknown: mask"):
+        taxonomy.check_version("zmd-2024.1", "model", [*old, "mask"])

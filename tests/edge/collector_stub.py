@@ -30,8 +30,9 @@ class StubCollector:
         self.heartbeats: list[Heartbeat] = []
         self.posts: Counter[str] = Counter()  # event_id → POSTs received, repeats included
         self.fail_with: int | None = None  # answer every request with this status
-        # method → store an event or file, then hang up without answering, this many times (heartbeats
-        # are answered: which request comes first after a change of plan is a matter of timing)
+        self.fail_headers: dict[str, str] = {}  # and these headers
+        # method → store an event or file, then hang up without answering, this many times (heartbeats are
+        # not queued, so their answers are never lost here: that would test nothing and race with the events)
         self.lose: Counter[str] = Counter()
         self.model: dict | None = None  # the current model's {version, sha256, size, url}; None: 404
         self.model_files: dict[str, bytes] = {}  # version → what /api/v1/models/{version}/file sends
@@ -78,7 +79,7 @@ class StubCollector:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return _answer(request, 401, {"detail": "unknown token"})
         if self.fail_with is not None:
-            return _answer(request, self.fail_with, {"detail": "told to fail"})
+            return _answer(request, self.fail_with, {"detail": "told to fail"}, self.fail_headers)
         parts = request.path.strip("/").split("/")
         if method == "GET":
             return self._get(request, parts)
@@ -163,10 +164,12 @@ class StubCollector:
         return (201 if created else 200), {"event_id": event_id, "kind": kind}
 
 
-def _answer(request: BaseHTTPRequestHandler, status: int, reply: dict) -> None:
+def _answer(request: BaseHTTPRequestHandler, status: int, reply: dict, headers: dict[str, str] | None = None) -> None:
     data = json.dumps(reply).encode()
     request.send_response(status)
     request.send_header("Content-Type", "application/json")
     request.send_header("Content-Length", str(len(data)))
+    for name, value in (headers or {}).items():
+        request.send_header(name, value)
     request.end_headers()
     request.wfile.write(data)

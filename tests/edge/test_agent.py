@@ -78,7 +78,8 @@ def test_with_an_outbox_flagged_events_carry_snapshot_crop_and_clip(scene_video,
             assert abs(frames - span * scene.FPS) <= 2
         else:
             assert kinds == [EvidenceKind.CROP]
-    assert set(agent.timing.stage_ms()) == {"motion", "buffer", "isolate", "classify", "evidence"}
+    stages = {"motion", "openings", "footage", "views", "buffer", "isolate", "classify", "evidence"}
+    assert set(agent.timing.stage_ms()) == stages
 
 
 def test_polygons_outside_the_frame_are_a_config_error(scene_video, tmp_path, classifier):

@@ -19,7 +19,7 @@ from tests.servers import free_port
 def write_video(path, frames=20, fps=10.0, fourcc="mp4v"):
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (160, 96))
     for i in range(frames):
-        writer.write(np.full((96, 160, 3), i * 10, np.uint8))
+        writer.write(np.full((96, 160, 3), i * 10 % 256, np.uint8))
     writer.release()
     return path
 
@@ -89,3 +89,35 @@ def test_a_stream_that_drops_is_reopened_with_backoff_and_reported(tmp_path, cap
             server.shutdown()
             server.server_close()
     assert camera.state == "stopped"
+
+
+def test_a_truncated_file_is_reported_not_taken_for_its_end(tmp_path, caplog):
+    whole = write_video(tmp_path / "whole.avi", frames=40, fourcc="MJPG")
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])  # the header still says 40 frames
+    camera = Camera(CameraConfig(source=str(cut), realtime=False))
+    frames = list(camera.frames(threading.Event()))
+    assert 0 < len(frames) < 39
+    assert camera.incomplete and f"{40 - len(frames)} fewer than its header announces" in camera.incomplete
+    assert "truncated or damaged" in caplog.text and caplog.records[-1].levelname == "WARNING"
+    complete = Camera(CameraConfig(source=str(whole), realtime=False))
+    assert len(list(complete.frames(threading.Event()))) == 40 and complete.incomplete is None
+
+
+def test_a_file_is_dated_by_itself_so_reading_it_again_gives_the_same_times(tmp_path):
+    video = write_video(tmp_path / "v.mp4", frames=12, fps=10)
+    first = [f.t for f in Camera(CameraConfig(source=str(video), realtime=False)).frames(threading.Event())]
+    time.sleep(0.05)
+    again = [f.t for f in Camera(CameraConfig(source=str(video), realtime=True)).frames(threading.Event())]
+    assert first == again
+    assert (first[-1] + (first[1] - first[0])).timestamp() == pytest.approx(video.stat().st_mtime)  # ends at its mtime
+
+
+def test_a_file_in_real_time_drops_no_frame_even_when_the_pipeline_falls_behind(tmp_path):
+    video = write_video(tmp_path / "v.mp4", frames=30, fps=100)
+    feed = FrameFeed(Camera(CameraConfig(source=str(video), realtime=True)), threading.Event()).start()
+    got = []
+    time.sleep(0.5)  # the file has played to its end meanwhile: a live camera would have lost frames
+    while (frame := feed.get(timeout=2)) is not None:
+        got.append(frame)
+    assert len(got) == 30 and feed.dropped == 0

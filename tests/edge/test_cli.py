@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import types
 
 import cv2
 import numpy as np
 
 from binwatch.cli import main
-from binwatch.edge import simulator
 from binwatch.edge.config import dump
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.storage import Layout
@@ -73,11 +71,10 @@ def test_eval_runs_offline_and_hands_events_and_truth_to_the_scorer(scene_video,
         seen.update(events=events, truth=truth)
         return {"disposals": len(events)}
 
-    scorer = types.ModuleType("binwatch.edge.simulator.score")
-    scorer.score, scorer.format_table = score, lambda report: f"table: {report['disposals']} disposals"
-    monkeypatch.setitem(sys.modules, "binwatch.edge.simulator.score", scorer)
-    # Once another test imported the real scorer, the package holds it as an attribute: replace that too.
-    monkeypatch.setattr(simulator, "score", scorer, raising=False)
+    from binwatch.edge.simulator import score as scorer
+
+    monkeypatch.setattr(scorer, "score", score)
+    monkeypatch.setattr(scorer, "format_table", lambda report: f"table: {report['disposals']} disposals")
     config = write_config(tmp_path, scene_video)
     (tmp_path / "truth.json").write_text(json.dumps([{"t": 1.0}]))
     args = [

@@ -76,6 +76,13 @@ def test_a_stream_url_and_a_device_index_are_left_alone(tmp_path):
         ),
         (lambda d: d.update(litter={"stay_s": 0.2}), "litter.stay_s"),
         (lambda d: d.update(litter={"stay": 5}), "litter.stay: unknown key"),
+        # a bow tie: the corners of a square listed across instead of around it
+        (lambda d: d["bins"][0].update(polygon=[[0, 0], [100, 100], [100, 0], [0, 100]]), "Self-intersection[50 50]"),
+        (
+            lambda d: d["bins"][2].update(polygon=[[0, 0], [50, 0], [100, 0]]),
+            "bins.2.polygon: Value error, the outline",
+        ),
+        (lambda d: d["bins"][1].update(polygon=[[0, 0], [60, 0], [60, 60], [60, 0], [0, 60]]), "crosses itself"),
     ],
 )
 def test_a_bad_key_is_named(tmp_path, change, expected):

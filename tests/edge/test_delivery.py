@@ -90,6 +90,22 @@ def test_5xx_and_429_are_retried_honouring_retry_after(tmp_path, collector):
     assert judge(httpx.Response(408)).outcome is Outcome.RETRY
 
 
+def test_an_event_the_collector_finds_too_early_waits_instead_of_being_parked(tmp_path, collector):
+    """The collector refuses an event dated ahead of its clock with 422 and Retry-After: a box whose clock
+    runs a little fast gets its event in once the collector's clock has caught up, instead of losing it."""
+    outbox, delivery = setup(tmp_path, collector.url)
+    event_id = add(outbox)
+    collector.fail_with, collector.fail_headers = 422, {"Retry-After": "30"}
+    assert delivery.step() > 0
+    summary = outbox.summary()
+    assert summary["parked"] == [] and summary["backlog"] == 1 and "422" in summary["last_error"]
+    collector.fail_with = None
+    outbox._db.execute("UPDATE events SET next_attempt_at = 0")  # the wait is over
+    run_until_empty(delivery, outbox)
+    assert event_id in collector.events
+    assert judge(httpx.Response(422)).outcome is Outcome.REFUSED  # without Retry-After: for good
+
+
 def test_a_conflict_is_parked_loudly_and_the_queue_moves_on(tmp_path, collector, caplog):
     outbox, delivery = setup(tmp_path, collector.url)
     first = add(outbox)

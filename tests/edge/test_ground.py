@@ -1,14 +1,28 @@
 """Ground zones in staged situations, drawn by the simulator and run through the agent: litter
-left beside a bin and taken away, people standing on the ground, light that changes over litter."""
+left beside a bin and taken away, people standing on the ground, light that changes over litter;
+and the new kinds delivered to the real collector, which stores them."""
 
 from __future__ import annotations
 
+import threading
+import uuid
 from dataclasses import replace
 
 import cv2
 import pytest
+from sqlalchemy import select
 
+from binwatch.collector.app import create_app
+from binwatch.collector.db.tables import Event as StoredEvent
+from binwatch.collector.db.tables import EvidenceFile as StoredEvidence
+from binwatch.collector.provisioning import create_device, create_entity, create_site
+from binwatch.collector.server import serve_in_thread
+from binwatch.collector.settings import Settings
 from binwatch.edge.agent import Agent
+from binwatch.edge.client import CollectorClient
+from binwatch.edge.delivery import Delivery
+from binwatch.edge.eventid import NAMESPACE, FileEventIds
+from binwatch.edge.offline import OFFLINE_START
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.simulator.timeline import ExposureJump
 from binwatch.edge.storage import Layout
@@ -90,3 +104,86 @@ def test_with_an_outbox_littering_carries_snapshot_crop_and_clip_and_clearing_it
     crop = cv2.imread(str(outbox.layout.evidence / next(e.name for e in found.evidence if e.kind is EvidenceKind.CROP)))
     assert crop is not None and min(crop.shape[:2]) >= 8
     assert "ground" in agent.timing.stage_ms()
+
+
+def test_a_video_file_read_again_gives_its_ground_and_fill_events_the_ids_they_had(classifier, tmp_path):
+    item = staged.litter(0, 3.6)
+    scene = staged.stage([staged.ground("littering", item, 1.0), staged.ground("clearing", item, 20.0)], 28.0)
+    site = scene.site.model_copy(update={"storage": scene.site.storage.model_copy(update={"dir": tmp_path})})
+    outbox = Outbox(Layout(site.storage.dir))
+    ids = FileEventIds(uuid.uuid5(NAMESPACE, "staged"), OFFLINE_START, staged.FPS)
+    runs = []
+    for _ in range(2):
+        agent = Agent(site, classifier, outbox=outbox)
+        agent.event_ids = ids
+        runs.append(scene.run(agent))
+    first, again = runs
+    assert _kinds(first) == [EventKind.LITTERING, EventKind.LITTER_CLEARED] and first[1].resolves == first[0].event_id
+    assert [e.event_id for e in again] == [e.event_id for e in first] and outbox.depth() == 2
+    outbox.close()
+
+
+def test_littering_its_clearing_an_overflow_and_an_emptying_are_stored_by_the_real_collector(classifier, tmp_path):
+    # The collector's side of issue 14 takes the edge's new kinds: delivered from the outbox to the real
+    # app (uvicorn on 127.0.0.1), validated against the site's zones and bins, stored with their evidence.
+    item = staged.litter(0, 3.6)
+    litter = staged.stage([staged.ground("littering", item, 1.0), staged.ground("clearing", item, 20.0)], 28.0)
+    full = staged.stage(
+        [staged.disposal(0, 1.0, [["plastic_bottle"]], rests=[[(0.3, 0.4)]]), staged.emptying(1, 8.0)],
+        16.0,
+        fill=0.95,
+    )
+    data_dir = tmp_path / "collector"
+    app = create_app(Settings(data_dir=data_dir))
+    with app.state.db.write() as session:
+        entity = create_entity(session, name="Ground Property Co.", type="property_company")
+        create_site(
+            session,
+            site_id="site-1",
+            name="Block 1",
+            address="1 Road",
+            entity_id=entity.id,
+            bins={b.id: b.category for b in litter.site.bins},
+            capacities={b.id: 240.0 for b in litter.site.bins},
+            zones={z.id: "ground" for z in litter.site.zones},
+        )
+        _, token = create_device(session, device_id="box-1", site_id="site-1")
+    server = serve_in_thread(app)
+    try:
+        site = litter.site.model_copy(
+            update={
+                "storage": litter.site.storage.model_copy(update={"dir": tmp_path / "box"}),
+                "clips": litter.site.clips.model_copy(update={"pre_s": 1.0, "post_s": 1.0}),
+                "collector": litter.site.collector.model_copy(update={"url": server.url, "token": token}),
+                "fill": litter.site.fill.model_copy(update={"overflow_level": 0.6}),
+            }
+        )
+        outbox = Outbox(Layout(site.storage.dir))
+        events = litter.run(Agent(site, classifier, outbox=outbox))
+        events += full.run(Agent(site.model_copy(update={"bins": full.site.bins}), classifier, outbox=outbox))
+        sent = {e.kind: e for e in events if e.kind is not EventKind.DISPOSAL}
+        assert set(sent) == {EventKind.LITTERING, EventKind.LITTER_CLEARED, EventKind.OVERFLOW, EventKind.EMPTYING}
+        client = CollectorClient(site.collector)
+        try:
+            assert Delivery(outbox, client, site.collector).drain(threading.Event(), 60)
+        finally:
+            client.close()
+        outbox.close()
+    finally:
+        server.stop()
+    with app.state.db.read() as session:
+        stored = {e.id: e for e in session.scalars(select(StoredEvent))}
+        uploaded = {(f.event_id, f.kind) for f in session.scalars(select(StoredEvidence)) if f.uploaded_at}
+    app.state.db.dispose()
+    assert {str(e.event_id) for e in events} == set(stored)
+    littering = stored[str(sent[EventKind.LITTERING].event_id)]
+    cleared = stored[str(sent[EventKind.LITTER_CLEARED].event_id)]
+    assert littering.kind == "littering" and littering.zone_id == "ground-left"
+    assert cleared.resolves == littering.id and littering.resolved_by == cleared.id
+    assert littering.resolved_at is not None
+    overflow = stored[str(sent[EventKind.OVERFLOW].event_id)]
+    emptying = stored[str(sent[EventKind.EMPTYING].event_id)]
+    assert overflow.bin_id == "kitchen-1" and overflow.fill_level >= 0.6
+    assert emptying.bin_id == "other-2" and emptying.quantity_l == pytest.approx(emptying.fill_level * 240.0, abs=0.1)
+    declared = {(str(e.event_id), f.kind.value) for e in sent.values() for f in e.evidence}
+    assert declared and declared <= uploaded

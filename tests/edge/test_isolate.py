@@ -117,6 +117,32 @@ def test_in_a_noisy_picture_the_threshold_rises_and_a_faint_change_is_reported()
     assert found.items == [] and found.faint
 
 
+def test_in_a_dark_compressed_picture_a_new_encoding_of_the_same_contents_is_no_item():
+    # Evening: the picture at a fifth of daylight, brightened by 1 / gain to compare. Each run of still
+    # frames is encoded anew (here JPEG), which redraws the textured contents by a few raw grey levels.
+    rng, region, gain = np.random.default_rng(1), region_of(), 0.2
+    pile = [(130, 80, "battery"), (220, 90, "cardboard"), (160, 170, "plastic_bottle"), (280, 180, "fruit_peel")]
+
+    def dark(extra=None, quality=40) -> list[View]:
+        frame = np.full((SIZE[1], SIZE[0], 3), 120, np.uint8)
+        cv2.fillPoly(frame, [np.asarray(POLYGON)], BAG)
+        for x, y, item in pile:
+            photo(frame, x, y, side=60, item=item)
+        if extra:
+            extra(frame)
+        lit = np.clip(frame.astype(np.float32) * gain + rng.normal(0, 2.5, frame.shape), 0, 255).astype(np.uint8)
+        coded = cv2.imdecode(cv2.imencode(".jpg", lit, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR)
+        return [View(NOW, region.cut(coded), gain)] * 4  # a coder repeats a still picture exactly
+
+    found = compare(dark(), dark(), region, 30, 0.004, 0.5)
+    assert found.items == [] and not found.faint and found.threshold >= 8 / gain
+    # A real item is still found, its own contrast far above the coder's.
+    with_item = compare(
+        dark(), dark(lambda f: photo(f, 320, 90, side=60, item="disposable_tableware")), region, 30, 0.004, 0.5
+    )
+    assert len(with_item.items) == 1 and close_to(boxes(with_item, region)[0], (320, 90, 60, 60), tolerance=6)
+
+
 def test_one_region_that_landed_at_two_moments_is_two_items():
     rng, region = np.random.default_rng(8), region_of()
     after = views(rng, region, lambda f: (photo(f, 180, 120, side=60), photo(f, 240, 120, side=60, item="cardboard")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -178,3 +179,151 @@ def test_delivered_rows_are_pruned_after_a_while(tmp_path):
     outbox.mark_delivered(str(event.event_id))
     assert outbox.prune_delivered(3600) == 0
     assert outbox.prune_delivered(-1) == 1
+
+
+# The outbox file as the first releases wrote it (no PRAGMA user_version): deployed boxes hold such files,
+# with undelivered events in them, when they are upgraded.
+FIRST_RELEASE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    bin_id TEXT NOT NULL,
+    flagged INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'delivered', 'parked')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT,
+    delivered_at REAL
+);
+CREATE INDEX IF NOT EXISTS events_due ON events (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS evidence (
+    event_id TEXT NOT NULL REFERENCES events (event_id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'uploaded', 'evicted', 'refused')),
+    PRIMARY KEY (event_id, kind)
+);
+"""
+
+
+def first_release_outbox(layout: Layout) -> dict[str, Event]:
+    """A file of the first release's format: a pending event, one accepted with a file left, one delivered."""
+    layout.create()
+    db = sqlite3.connect(layout.database, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(FIRST_RELEASE_SCHEMA)
+    events = {}
+    for state, sizes in (("pending", {"snapshot": 700, "clip": 5000}), ("sent", {"crop": 300}), ("delivered", {})):
+        event, files = make_event(layout, state == "pending", sizes)
+        events[state] = event
+        db.execute(
+            "INSERT INTO events (event_id, created_at, bin_id, flagged, body, state, next_attempt_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (str(event.event_id), time.time(), event.bin_id, int(event.flagged), event.model_dump_json(), state, 0),
+        )
+        for f in files:
+            db.execute(
+                "INSERT INTO evidence (event_id, kind, name, size) VALUES (?, ?, ?, ?)",
+                (str(event.event_id), f.evidence.kind.value, f.path.name, f.evidence.size),
+            )
+    db.close()
+    return events
+
+
+def test_a_first_release_outbox_is_upgraded_and_its_undelivered_events_are_delivered(tmp_path, collector):
+    from binwatch.edge.client import CollectorClient
+    from binwatch.edge.config import CollectorConfig
+    from binwatch.edge.delivery import Delivery
+    from binwatch.edge.outbox import VERSION
+
+    layout = Layout(tmp_path)
+    events = first_release_outbox(layout)
+    outbox = Outbox(layout)
+    assert outbox._read("PRAGMA user_version")[0][0] == VERSION >= 2
+    outbox.recover()
+    assert outbox.depth() == 2 and len(list(layout.evidence.iterdir())) == 3  # nothing lost in the upgrade
+    # Version 2 takes events about a zone, which have no bin.
+    zone_event = Event(
+        kind="littering",
+        event_id=uuid.uuid4(),
+        device_id="box-1",
+        site_id="site-1",
+        zone_id="ground-1",
+        started_at=OFFLINE_START,
+        ended_at=OFFLINE_START,
+        model_version="test",
+    )
+    assert outbox.add(zone_event, [])
+
+    config = CollectorConfig(url=collector.url, token="secret", timeout_s=2, retry_max_s=1)
+    delivery = Delivery(outbox, CollectorClient(config), config)
+    # The collector stand-in knows disposals' evidence; the sent event's body must be there already.
+    collector.events[str(events["sent"].event_id)] = events["sent"].model_dump(mode="json")
+    for _ in range(20):
+        if outbox.depth() == 0:
+            break
+        delivery.step()
+    assert outbox.depth() == 0
+    for state in ("pending", "sent"):
+        event = events[state]
+        for evidence in event.evidence:
+            data = collector.evidence[(str(event.event_id), evidence.kind.value)]
+            assert hashlib.sha256(data).hexdigest() == evidence.sha256
+    assert str(events["delivered"].event_id) not in collector.posts  # delivered before the upgrade: not again
+    assert Outbox(layout)._read("PRAGMA user_version")[0][0] == VERSION  # opening it again changes nothing
+
+
+def test_an_outbox_of_a_newer_binwatch_is_refused_not_downgraded(tmp_path):
+    from binwatch.edge.outbox import VERSION, OutboxError
+
+    Outbox(Layout(tmp_path)).close()
+    with sqlite3.connect(Layout(tmp_path).database) as db:
+        db.execute(f"PRAGMA user_version = {VERSION + 1}")
+    with pytest.raises(OutboxError, match=f"newer binwatch \\(outbox schema {VERSION + 1}"):
+        Outbox(Layout(tmp_path))
+
+
+def test_a_full_disk_at_commit_costs_waiting_evidence_never_a_committed_event(tmp_path, caplog):
+    """SQLite's page limit gives the error a full disk gives: SQLITE_FULL, "database or disk is full"."""
+    outbox = Outbox(Layout(tmp_path))
+    committed = []
+    for flagged in (False, True):
+        event, files = make_event(outbox.layout, flagged, {"crop": 20_000} if not flagged else {"clip": 50_000})
+        assert outbox.add(event, files)
+        committed.append(str(event.event_id))
+    with outbox._lock:  # fill the file's pages to a limit with old delivered rows: the next commit finds no room
+        db = outbox._db
+        db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0] + 4}")
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            while True:
+                db.execute(
+                    "INSERT INTO events (event_id, created_at, bin_id, flagged, body, state, next_attempt_at)"
+                    " VALUES (hex(randomblob(16)), 0, 'b', 0, hex(randomblob(300)), 'delivered', 0)"
+                )
+    event, files = make_event(outbox.layout, True, {"snapshot": 1000})
+    assert outbox.add(event, files) is False  # no crash, and the loss is said
+    assert f"LOST disposal {event.event_id}" in caplog.text and "database or disk is full" in caplog.text
+    assert "the disk is full" in caplog.text and "evicted the crop of unflagged event" in caplog.text
+    assert not files[0].path.exists()  # the lost event's files do not linger
+    undelivered = "SELECT event_id FROM events WHERE state = 'pending' ORDER BY created_at"
+    assert [r[0] for r in outbox._read(undelivered)] == committed
+    assert outbox.stored(uuid.UUID(committed[1])).flags == [Flag.MIXED_DISPOSAL]
+    with outbox._lock:
+        outbox._db.execute("PRAGMA max_page_count = 1073741823")
+    event, files = make_event(outbox.layout, False, {"crop": 100})
+    assert outbox.add(event, files) and outbox.depth() == 3  # room again: commits go on
+
+
+def test_the_budget_keeps_the_reserve_free_on_the_device(tmp_path, caplog):
+    outbox = Outbox(Layout(tmp_path))
+    for flagged in (True, False):
+        event, files = make_event(outbox.layout, flagged, {"crop": 1000, "clip": 4000})
+        outbox.add(event, files)
+    assert outbox.enforce_budget(10 * 2**30) == []  # far within the budget, and no reserve
+    outbox.reserve_bytes = outbox.free_bytes() + 2**30  # more than the device has free: all evidence must go
+    evicted = outbox.enforce_budget(10 * 2**30)
+    assert len(evicted) == 4 and "less than the reserve" in caplog.text
+    assert "no waiting evidence is left to evict" in caplog.text
+    assert outbox.depth() == 2 and list(outbox.layout.evidence.iterdir()) == []  # the events stay

@@ -3,10 +3,19 @@ one rule of the segmentation per test."""
 
 from __future__ import annotations
 
+import uuid
+
+import numpy as np
 import pytest
 
+from binwatch.edge import agent as agent_module
+from binwatch.edge import consensus
 from binwatch.edge.agent import Agent
+from binwatch.edge.eventid import FileEventIds
+from binwatch.edge.offline import OFFLINE_START
+from binwatch.edge.outbox import Outbox
 from binwatch.edge.simulator.timeline import ExposureJump
+from binwatch.edge.storage import Layout
 from binwatch.events.schema import EventKind, Flag
 from tests.edge import staged
 
@@ -53,6 +62,21 @@ def test_two_items_let_go_at_once_are_two_items(agent_for):
     visit = staged.disposal(0, 1.0, [["fruit_peel", "plastic_bottle"]], rests=[[(0.15, 0.4), (0.85, 0.6)]])
     scene = staged.stage([visit], 12.0)
     assert len(scene.run(agent_for(scene))) == 2
+
+
+def test_the_items_of_one_disposal_from_a_file_are_events_of_their_own(classifier, tmp_path):
+    # From a video file, ids derive from the disposal (``eventid``): each item needs one of its own,
+    # the same again when the file is read again, or the outbox keeps only the first.
+    visit = staged.disposal(0, 1.0, [["fruit_peel", "plastic_bottle"]], rests=[[(0.15, 0.4), (0.85, 0.6)]])
+    scene = staged.stage([visit], 12.0)
+    ids = FileEventIds(uuid.uuid5(uuid.NAMESPACE_URL, "staged"), OFFLINE_START, staged.FPS)
+    runs = []
+    for _ in range(2):
+        agent = Agent(scene.site, classifier, outbox=Outbox(Layout(tmp_path / "store")))
+        agent.event_ids = ids
+        runs.append([e.event_id for e in scene.run(agent)])
+        assert agent.outbox is not None and agent.outbox.depth() == 2
+    assert len(set(runs[0])) == 2 and runs[0] == runs[1]
 
 
 def test_an_emptied_bin_is_no_disposal_and_its_fill_level_drops(agent_for):
@@ -138,3 +162,24 @@ def test_a_queue_of_residents_is_one_disposal_each(agent_for):
         ("kitchen-1", True),
         ("other-2", True),
     ]
+
+
+def test_the_crops_come_from_the_landing_and_from_the_settled_view(agent_for, monkeypatch):
+    seen: list[list[np.ndarray]] = []
+
+    def recording(classifier, crops):
+        seen.append([c.copy() for c in crops])
+        return consensus.classify(classifier, crops)
+
+    monkeypatch.setattr(agent_module, "classify", recording)
+    scene = staged.stage([staged.disposal(2, 1.0, [["plastic_bottle"]], hesitate_s=1.0)], 10.0, conditions="daylight")
+    assert len(scene.run(agent_for(scene))) == 1
+    [crops] = seen
+    settled, landed, context, mirrored = crops[0], crops[1], crops[2], crops[3]
+    assert len(crops) == 5 and np.array_equal(mirrored, settled[:, ::-1])
+    # The same item at two moments: alike, but not the same pixels (light, noise, the person nearby).
+    assert settled.shape == landed.shape
+    difference = np.abs(settled.astype(int) - landed.astype(int)).mean()
+    assert 0.5 < difference < 25
+    # With context: a wider box, nothing painted grey around the item.
+    assert context.shape != settled.shape and (np.abs(context.astype(int) - 128).max(axis=2) > 3).mean() > 0.9

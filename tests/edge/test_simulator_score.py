@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from binwatch.edge.simulator.score import SCORED_FLAGS, format_table, merge, score
+from binwatch.edge.simulator.score import SCORED_FLAGS, by_condition, format_conditions, format_table, merge, score
 from binwatch.events.schema import Event, EventKind, Flag, Prediction
 
 START = datetime.fromisoformat("2026-05-18T08:58:00+08:00")
@@ -249,3 +249,29 @@ def test_emptying_events_match_the_workers_time_at_the_bin():
     assert report["emptying"] == {"truth": 1, "events": 3, "matched": 1, "recall": 1.0, "precision": 0.3333}
     assert "emptyings: truth 1  events 3  matched 1" in format_table(report)
     assert merge([report, report])["emptying"]["matched"] == 2
+
+
+def test_scenes_of_one_condition_add_up_and_each_condition_gets_a_row():
+    unseen = event("kitchen-1", 9.0, 11.0, [Flag.ITEM_UNSEEN])
+    reports = [
+        ("a", score(perfect(), {**TRUTH, "condition": "evening"})),
+        (
+            "b",
+            score(
+                perfect()[1:] + [event("other-2", 60.0, 61.0, [MIXED], "battery")], {**TRUTH, "condition": "evening"}
+            ),
+        ),
+        ("c", score([unseen, *perfect()[1:]], TRUTH)),  # no condition in its truth: the scene's name
+    ]
+    merged = by_condition(reports)
+    assert list(merged) == ["evening", "c"]
+    d = merged["evening"]["disposals"]
+    assert (merged["evening"]["scenes"], d["truth"], d["events"], d["matched"]) == (2, 8, 8, 7)
+    assert d["recall"] == d["precision"] == 7 / 8
+    mixed = merged["evening"]["flags"]["mixed_disposal"]
+    assert (mixed["tp"], mixed["fp"], mixed["fn"]) == (4, 1, 0) and mixed["f1"] == pytest.approx(8 / 9, abs=1e-4)
+    assert merged["c"]["review"]["item_unseen"] == {"events": 1, "matched": 1}
+    rows = format_conditions(merged).splitlines()
+    assert rows[0].split()[:6] == ["condition", "scenes", "truth", "events", "recall", "precision"]
+    assert rows[1].split()[:6] == ["evening", "2", "8", "8", "87.5%", "87.5%"]
+    assert rows[2].split()[:7] == ["c", "1", "4", "4", "100.0%", "100.0%", "1"]

@@ -46,6 +46,9 @@ def test_reviews_retrain_promote_and_roll_out(tmp_path):
             seed=5,
             split="all",
             size=(640, 360),
+            # The loop's mechanics, not the agent in hard scenes: steady light, seen from above.
+            condition="steady",
+            style="top",
             collector_url=server.url,
             device_id="demo-box",
             site_id="demo-site",

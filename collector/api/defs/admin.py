@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from binwatch.collector.api.defs.common import Request
-from binwatch.collector.db.tables import Device, Entity, RoleName, Site, User
+from binwatch.collector.db.tables import Device, Entity, RoleName, Site, User, ZoneKind
 from binwatch.collector.entity_types import ENTITY_TYPE_LABELS, EntityType
 from binwatch.collector.names import Address, Identifier, Name, OptionalText, Password, Username
 from binwatch.events.schema import CategoryKey
@@ -53,6 +53,14 @@ class EntityOut(BaseModel):
 class BinDef(Request):
     bin_id: Identifier
     category: CategoryKey
+    capacity_l: float | None = Field(
+        None, gt=0, le=100_000, description="litres; the ledger estimates what an emptying took from it"
+    )
+
+
+class ZoneDef(Request):
+    zone_id: Identifier
+    kind: ZoneKind = Field(description="`ground`: beside the bins (littering); `collection`: where bins are emptied")
 
 
 class SiteIn(Request):
@@ -61,6 +69,7 @@ class SiteIn(Request):
     address: Address
     entity_id: int = Field(ge=1, le=2**31 - 1)
     bins: list[BinDef] = Field(default_factory=list, max_length=64)
+    zones: list[ZoneDef] = Field(default_factory=list, max_length=64)
 
 
 class SitePatch(Request):
@@ -68,6 +77,7 @@ class SitePatch(Request):
     address: Address | None = None
     entity_id: int | None = Field(None, ge=1, le=2**31 - 1)
     bins: list[BinDef] | None = Field(None, max_length=64)
+    zones: list[ZoneDef] | None = Field(None, max_length=64)
 
 
 class SiteOut(BaseModel):
@@ -78,6 +88,7 @@ class SiteOut(BaseModel):
     entity_name: str
     entity_type: EntityType
     bins: list[BinDef]
+    zones: list[ZoneDef]
 
     @classmethod
     def of(cls, site: Site) -> SiteOut:
@@ -88,7 +99,8 @@ class SiteOut(BaseModel):
             entity_id=site.entity_id,
             entity_name=site.entity.name,
             entity_type=EntityType(site.entity.type),
-            bins=[BinDef(bin_id=b.id, category=b.category) for b in site.bins],
+            bins=[BinDef(bin_id=b.id, category=b.category, capacity_l=b.capacity_l) for b in site.bins],
+            zones=[ZoneDef(zone_id=z.id, kind=ZoneKind(z.kind)) for z in site.zones],
         )
 
 
@@ -137,25 +149,38 @@ class DeviceOut(BaseModel):
         )
 
 
+EntityRef = Annotated[int, Field(ge=1, le=2**31 - 1, description="the responsible entity of an `entity` user")]
+
+
 class UserIn(Request):
     username: Username
     password: Password
     role: RoleName
+    entity_id: EntityRef | None = None
 
 
 class UserPatch(Request):
     role: RoleName | None = None
     active: bool | None = None
     password: Password | None = None
+    entity_id: EntityRef | None = None
 
 
 class UserOut(BaseModel):
     id: int
     username: str
     role: RoleName
+    entity_id: int | None = Field(description="an `entity` user's responsible entity; null for the others")
     active: bool
     created_at: dt.datetime
 
     @classmethod
     def of(cls, user: User) -> UserOut:
-        return cls(id=user.id, username=user.username, role=user.role, active=user.active, created_at=user.created_at)
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            entity_id=user.entity_id,
+            active=user.active,
+            created_at=user.created_at,
+        )

@@ -23,10 +23,12 @@ ERRORS = {
     403: {"model": Problem, "description": "not allowed for this role or device"},
     404: {"model": Problem, "description": "no such thing"},
     409: {"model": Problem, "description": "contradicts what is stored"},
+    410: {"model": Problem, "description": "deleted at the end of its retention period"},
     413: {"model": Problem, "description": "body too large"},
     415: {"model": Problem, "description": "wrong kind of file"},
     422: {"model": Problem, "description": "invalid input"},
     429: {"model": Problem, "description": "too many attempts"},
+    503: {"model": Problem, "description": "the object store failed; try again later"},
 }
 
 

@@ -11,7 +11,10 @@ from pydantic import BaseModel, Field
 from binwatch.collector.api.defs.common import Request
 from binwatch.collector.db.tables import Event, EvidenceFile, Review, ReviewActionName
 from binwatch.collector.names import Note
-from binwatch.events.schema import CategoryKey, EvidenceKind, Flag
+from binwatch.collector.search import QueueCounts
+from binwatch.events.schema import CategoryKey, EventKind, EvidenceKind, Flag
+
+MAX_BATCH = 200  # events in one review request: a queue page holds at most 100
 
 
 class EventAck(BaseModel):
@@ -56,27 +59,40 @@ class EvidenceOut(BaseModel):
     sha256: str
     size: int
     uploaded: bool
-    url: str | None = Field(description="download address (bearer login token), once uploaded")
+    expired_at: dt.datetime | None = Field(
+        description="when retention deleted the file (the event stays); null while it is kept"
+    )
+    url: str | None = Field(description="download address (bearer login token), once uploaded and until expired")
 
     @classmethod
     def of(cls, evidence: EvidenceFile, evidence_url) -> EvidenceOut:
-        uploaded = evidence.uploaded_at is not None
         return cls(
             kind=EvidenceKind(evidence.kind),
             name=evidence.name,
             sha256=evidence.sha256,
             size=evidence.size,
-            uploaded=uploaded,
-            url=evidence_url(evidence.kind) if uploaded else None,
+            uploaded=evidence.uploaded_at is not None,
+            expired_at=evidence.expired_at,
+            url=evidence_url(evidence.kind) if evidence.available else None,
         )
 
 
 class EventSummary(BaseModel):
     event_id: uuid.UUID
+    kind: EventKind
     device_id: str
     site_id: str
-    bin_id: str
-    bin_category: CategoryKey
+    bin_id: str | None = Field(description="null for littering, litter_cleared and mixed_collection")
+    bin_category: CategoryKey | None
+    zone_id: str | None = Field(description="ground zone (littering, litter_cleared) or collection zone")
+    fill_level: float | None = Field(description="overflow: share of the bin in use; emptying: before emptying")
+    quantity_l: float | None = Field(description="emptying: fill level × the bin's capacity in litres, when known")
+    categories: list[CategoryKey] | None = Field(description="mixed_collection: the categories emptied together")
+    resolves: uuid.UUID | None = Field(description="litter_cleared: the littering event it ends")
+    resolved_at: dt.datetime | None = Field(
+        description="littering: when the ground was seen clear again; overflow: when the bin was emptied"
+    )
+    resolved_by: uuid.UUID | None = Field(description="the litter_cleared or emptying event that resolved it")
     started_at: dt.datetime
     ended_at: dt.datetime
     received_at: dt.datetime
@@ -93,10 +109,18 @@ class EventSummary(BaseModel):
     def fields_of(cls, event: Event) -> dict:
         return {
             "event_id": event.id,
+            "kind": event.kind,
             "device_id": event.device_id,
             "site_id": event.site_id,
             "bin_id": event.bin_id,
             "bin_category": event.bin_category,
+            "zone_id": event.zone_id,
+            "fill_level": event.fill_level,
+            "quantity_l": event.quantity_l,
+            "categories": event.categories,
+            "resolves": event.resolves,
+            "resolved_at": event.resolved_at,
+            "resolved_by": event.resolved_by,
             "started_at": event.started_at,
             "ended_at": event.ended_at,
             "received_at": event.received_at,
@@ -177,3 +201,29 @@ class ReviewRequest(Request):
 
 class UndoRequest(Request):
     note: Note = ""
+
+
+class ReviewManyRequest(Request):
+    event_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BATCH, description="each named once")
+    action: Literal["confirm", "reject", "correct", "undo"] = Field(
+        description="the same verdict for every event, or undo: the newest review of each"
+    )
+    item: str | None = Field(None, max_length=64, description="corrected item (taxonomy key); sets the category")
+    category: CategoryKey | None = Field(None, description="corrected category, when the item is unknown")
+    note: Note = ""
+
+
+class QueueCountsOut(BaseModel):
+    total: int = Field(description="unreviewed flagged events under all the filters")
+    by_severity: dict[Literal["violation", "review"], int] = Field(description="under every filter but severity")
+    by_flag: dict[Flag, int] = Field(description="per reported flag, under every filter but flag")
+    by_day: dict[dt.date, int] = Field(description="per local day, newest first, under every filter but day")
+
+    @classmethod
+    def of(cls, counts: QueueCounts) -> QueueCountsOut:
+        return cls(
+            total=counts.total,
+            by_severity=counts.by_severity,
+            by_flag={Flag(flag): n for flag, n in counts.by_flag.items()},
+            by_day=counts.by_day,
+        )

@@ -16,9 +16,14 @@ class TallyOut(BaseModel):
     compliant: int
     compliance_rate: float | None = Field(description="compliant / disposals; null with no disposals")
     reviewed: int
-    backlog: int = Field(description="flagged disposals not reviewed yet")
+    backlog: int = Field(description="flagged events not reviewed yet")
     flags_reported: dict[str, int]
     flags_standing: dict[str, int]
+    kinds: dict[str, int] = Field(description="events of each kind, disposals included")
+    kinds_standing: dict[str, int] = Field(
+        description="littering, overflow and mixed-collection events not rejected as false positives"
+    )
+    unresolved: int = Field(description="littering not yet cleared and overflows not yet emptied")
 
 
 class StatsOut(BaseModel):

@@ -1,0 +1,104 @@
+"""The work-order pages over HTTP: a supervisor raises an order from the page, the entity's user is kept to
+its own pages and closes the order with a photo, the statistics page lists overdue orders, admins see
+the platform queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from fastapi.testclient import TestClient
+
+from binwatch.collector.db.tables import utcnow
+from binwatch.collector.workorders import create_order
+from tests.collector.support import PASSWORDS, World, jpeg, make_event
+
+
+def browser(world: World, username: str) -> TestClient:
+    client = TestClient(world.app, follow_redirects=False)
+    r = client.post("/login", data={"username": username, "password": PASSWORDS[username], "next": "/work-orders"})
+    assert r.status_code == 303
+    return client
+
+
+def csrf(client: TestClient, path: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def confirmed(world: World, device: str = "dev-a", **overrides) -> dict:
+    body = make_event(device, evidence={"snapshot": jpeg(160, 120, 4)}, **overrides)
+    world.post_event(body)
+    world.upload(body, "snapshot", jpeg(160, 120, 4))
+    world.client.post(f"/api/v1/events/{body['event_id']}/review", json={"action": "confirm"}, headers=world.user())
+    return body
+
+
+def test_raise_acknowledge_close_and_reopen_from_the_pages(world: World):
+    event = confirmed(world)
+    rita = browser(world, "rita")
+    listing = rita.get("/work-orders").text
+    assert event["event_id"] in listing and "待下发" in listing
+    r = rita.post(
+        "/work-orders",
+        data={"csrf": csrf(rita, "/work-orders"), "event_id": event["event_id"], "note": "清理塑料袋", "due_h": "6"},
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/work-orders/")
+    url = r.headers["location"].split("?")[0]
+    order = world.client.get(f"/api/v1{url}", headers=world.user()).json()
+    assert order["note"] == "清理塑料袋" and order["state"] == "open"
+    assert 5.9 < (dt.datetime.fromisoformat(order["due_at"]) - utcnow()).total_seconds() / 3600 <= 6
+
+    erin = browser(world, "erin")
+    assert erin.get("/review").headers["location"] == "/work-orders"  # supervisors' pages send it home
+    assert erin.get("/stats").headers["location"] == "/work-orders"
+    page = erin.get(url)
+    assert page.status_code == 200 and 'id="acknowledge"' in page.text and "reopen" not in page.text
+    assert erin.get(f"{url}/evidence/snapshot").content == jpeg(160, 120, 4)
+    token = csrf(erin, url)
+    assert erin.post(f"{url}/acknowledge", data={"csrf": token, "note": "收到"}).status_code == 303
+    photo = jpeg(200, 150, 7)
+    r = erin.post(
+        f"{url}/close",
+        data={"csrf": token, "note": "已清理"},
+        files={"photo": ("after.jpg", photo, "image/jpeg")},
+    )
+    assert r.status_code == 303 and "error" not in r.headers["location"]
+    assert erin.get(f"{url}/photo").content == photo
+    closed = erin.get(url).text
+    assert '已销项 <span lang="en">Closed</span>' in closed and "销项" in closed and "签收" in closed
+
+    page = rita.get(url).text
+    assert 'id="reopen"' in page
+    rita.post(f"{url}/reopen", data={"csrf": csrf(rita, url), "note": "照片不清楚"})
+    assert world.client.get(f"/api/v1{url}", headers=world.user()).json()["state"] == "open"
+
+
+def test_the_entity_user_sees_only_its_orders(world: World):
+    own, other = confirmed(world), confirmed(world, "dev-b", bin_id="x1", bin_category="other")
+    ids = []
+    for event in (own, other):
+        r = world.client.post("/api/v1/work-orders", json={"event_id": event["event_id"]}, headers=world.user())
+        ids.append(r.json()["order_id"])
+    erin = browser(world, "erin")
+    listing = erin.get("/work-orders").text
+    assert f'href="/work-orders/{ids[0]}"' in listing and f'href="/work-orders/{ids[1]}"' not in listing
+    assert "待下发" not in listing  # no raising for an entity
+    assert erin.get(f"/work-orders/{ids[1]}").status_code == 404
+    assert erin.get(f"/work-orders/{ids[1]}/evidence/snapshot").status_code == 404
+    r = erin.post(f"/work-orders/{ids[1]}/acknowledge", data={"csrf": csrf(erin, "/work-orders"), "note": ""})
+    assert r.status_code == 404
+
+
+def test_statistics_list_overdue_orders_and_admins_see_the_platform_queue(world: World):
+    event = confirmed(world)
+    past = utcnow() - dt.timedelta(hours=3)
+    with world.app.state.db.write() as session:
+        order = create_order(session, event["event_id"], None, due_at=past + dt.timedelta(hours=1), now=past)
+        order_id = order.id
+    stats = browser(world, "rita").get("/stats").text
+    overdue = stats[stats.index('id="overdue-orders"') :]
+    assert f'href="/work-orders/{order_id}"' in overdue and "厨余混杂" in overdue
+    admin = browser(world, "admin")
+    page = admin.get("/admin/platform")
+    assert page.status_code == 200 and "平台对接" in page.text
+    assert browser(world, "rita").get("/admin/platform").status_code == 403
