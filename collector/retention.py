@@ -32,12 +32,11 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 
 from binwatch.collector.blobs import BlobStore
 from binwatch.collector.db.engine import Database
-from binwatch.collector.db.tables import Event, EvidenceFile, ReviewStatus, WorkOrder, WorkOrderState, utcnow
+from binwatch.collector.db.tables import OPEN_ORDER_STATES, Event, EvidenceFile, ReviewStatus, WorkOrder, utcnow
 from binwatch.collector.evidence import evidence_key
 from binwatch.collector.settings import Settings
 
 BATCH = 200
-OPEN_ORDER = (WorkOrderState.OPEN.value, WorkOrderState.ACKNOWLEDGED.value)
 log = logging.getLogger("collector")
 
 
@@ -65,7 +64,7 @@ def due(settings: Settings, now: dt.datetime) -> Select[EvidenceFile]:
                 and_(reviewed, Event.compliant.is_(True), Event.reviewed_at < compliant_until),
                 and_(reviewed, Event.compliant.is_(False), Event.reviewed_at < violation_until),
             ),
-            ~exists().where(WorkOrder.event_id == Event.id, WorkOrder.state.in_(OPEN_ORDER)),
+            ~exists().where(WorkOrder.event_id == Event.id, WorkOrder.state.in_(OPEN_ORDER_STATES)),
         )
         .order_by(EvidenceFile.uploaded_at)
     )

@@ -22,14 +22,24 @@ from sqlalchemy.orm import Session
 from binwatch.collector.blobs import BlobStore
 from binwatch.collector.compliance import VIOLATION_KINDS
 from binwatch.collector.db.engine import Database
-from binwatch.collector.db.tables import Event, ReviewStatus, Site, User, WorkOrder, WorkOrderState, WorkOrderStep
+from binwatch.collector.db.tables import (
+    OPEN_ORDER_STATES as OPEN,
+)
+from binwatch.collector.db.tables import (
+    Event,
+    ReviewStatus,
+    Site,
+    User,
+    WorkOrder,
+    WorkOrderState,
+    WorkOrderStep,
+)
 from binwatch.collector.errors import Conflict, Forbidden, Invalid, NotFound, UnsupportedMedia
 from binwatch.collector.jpeg import is_jpeg, jpeg_size
 from binwatch.collector.names import Note, checked
 from binwatch.collector.spool import measure_file
 from binwatch.events.schema import EventKind
 
-OPEN = (WorkOrderState.OPEN.value, WorkOrderState.ACKNOWLEDGED.value)
 PHOTO_HEAD = 256 * 1024  # enough of a JPEG to find its size
 REVIEWED = (ReviewStatus.CONFIRMED.value, ReviewStatus.CORRECTED.value)
 AUTOMATIC = {

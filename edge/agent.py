@@ -381,16 +381,12 @@ class Agent:
     ) -> Event:
         """An overflow (its snapshot the evidence) or an emptying (a ledger row, no evidence)."""
         event_id = self._kind_id(b.config.id, started, kind)
-        if self.outbox is not None and (known := self.outbox.stored(event_id)) is not None:
-            log.info("%s at bin %s is event %s, committed by an earlier run", kind.value, b.config.id, event_id)
+        if (known := self._stored(event_id, f"{kind.value} at bin {b.config.id}")) is not None:
             return known
         files: list[EvidenceFile] = []
         if self.outbox is not None and kind is EventKind.OVERFLOW:
             with self.timing.measure("evidence"):
-                try:
-                    files = self.writer.write(event_id, b.index, frame, None, "", [])
-                except OSError as exc:
-                    log.error("could not write the evidence of event %s (%s); it goes without", event_id, exc)
+                files = self._write(event_id, b.index, frame, None, "", [])
         event = Event(
             kind=kind,
             event_id=event_id,
@@ -404,9 +400,7 @@ class Agent:
             model_version=self.classifier.version,
             evidence=[f.evidence for f in files],
         )
-        if self.outbox is not None:
-            self.outbox.add(event, files)
-            self.outbox.enforce_budget(int(self.config.storage.budget_mb * 2**20))
+        self._commit(event, files)
         self.counts[kind.value] += 1
         log.info(
             "bin %s: %s at fill level %.2f",
@@ -441,8 +435,7 @@ class Agent:
             event_id = self._kind_id(litter.zone.id, at, kind)
             if not cleared:
                 litter.event_id = event_id
-        if self.outbox is not None and (known := self.outbox.stored(event_id)) is not None:
-            log.info("%s in zone %s is event %s, committed by an earlier run", kind.value, litter.zone.id, event_id)
+        if (known := self._stored(event_id, f"{kind.value} in zone {litter.zone.id}")) is not None:
             return known
         files: list[EvidenceFile] = []
         if self.outbox is not None:
@@ -452,11 +445,8 @@ class Agent:
                 start = self._clip_start(n.change) - timedelta(seconds=clips.pre_s)
                 clip_frames = self.buffer.between(start, n.at + timedelta(seconds=clips.post_s))
             with self.timing.measure("evidence"):
-                try:
-                    label = "cleared" if cleared else "litter"
-                    files = self.writer.write(event_id, None, n.frame, litter.box, label, clip_frames, zone=litter.zone)
-                except OSError as exc:
-                    log.error("could not write the evidence of event %s (%s); it goes without", event_id, exc)
+                label = "cleared" if cleared else "litter"
+                files = self._write(event_id, None, n.frame, litter.box, label, clip_frames, zone=litter.zone)
         started = litter.cleared_at if cleared else litter.started_at
         assert started is not None  # a cleared litter has its clearing time
         event = Event(
@@ -471,9 +461,7 @@ class Agent:
             model_version=self.classifier.version,
             evidence=[f.evidence for f in files],
         )
-        if self.outbox is not None:
-            self.outbox.add(event, files)
-            self.outbox.enforce_budget(int(self.config.storage.budget_mb * 2**20))
+        self._commit(event, files)
         self.counts[event.kind.value] += 1
         log.info(
             "%s in zone %s%s",
@@ -486,8 +474,7 @@ class Agent:
 
     def _emit(self, v: _Verdict) -> Event:
         event_id = self._event_id(v)
-        if self.outbox is not None and (known := self.outbox.stored(event_id)) is not None:
-            log.info("disposal at bin %s is event %s, committed by an earlier run", v.bin.config.id, event_id)
+        if (known := self._stored(event_id, f"disposal at bin {v.bin.config.id}")) is not None:
             return known
         files: list[EvidenceFile] = []
         if self.outbox is not None:
@@ -507,9 +494,7 @@ class Agent:
             model_version=v.model_version,
             evidence=[f.evidence for f in files],
         )
-        if self.outbox is not None:
-            self.outbox.add(event, files)
-            self.outbox.enforce_budget(int(self.config.storage.budget_mb * 2**20))
+        self._commit(event, files)
         self.counts["disposals"] += 1
         self.counts["flagged"] += bool(v.flags)
         seen = f"{prediction.item} ({prediction.category} {prediction.category_score:.2f})" if prediction else None
@@ -554,8 +539,25 @@ class Agent:
             return []
         top = v.consensus.top if v.consensus else None
         label = f"{top.item} ({top.category} {top.category_score:.2f})" if top else ""
+        return self._write(event_id, v.bin.index, v.frame, v.box, label, clip_frames)
+
+    def _write(self, event_id: uuid.UUID, *args, **kwargs) -> list[EvidenceFile]:
+        """The evidence files (``EvidenceWriter.write``); none when they cannot be written: the event
+        itself is never given up for its evidence."""
         try:
-            return self.writer.write(event_id, v.bin.index, v.frame, v.box, label, clip_frames)
+            return self.writer.write(event_id, *args, **kwargs)
         except OSError as exc:
             log.error("could not write the evidence of event %s (%s); it goes without", event_id, exc)
             return []
+
+    def _stored(self, event_id: uuid.UUID, what: str) -> Event | None:
+        """The event as an earlier run over the same file committed it, if one did."""
+        if self.outbox is None or (known := self.outbox.stored(event_id)) is None:
+            return None
+        log.info("%s is event %s, committed by an earlier run", what, event_id)
+        return known
+
+    def _commit(self, event: Event, files: list[EvidenceFile]) -> None:
+        if self.outbox is not None:
+            self.outbox.add(event, files)
+            self.outbox.enforce_budget(int(self.config.storage.budget_mb * 2**20))

@@ -351,6 +351,9 @@ class WorkOrderState(StrEnum):
     CANCELLED = "cancelled"  # withdrawn by a supervisor
 
 
+OPEN_ORDER_STATES = (WorkOrderState.OPEN.value, WorkOrderState.ACKNOWLEDGED.value)  # not yet put right
+
+
 class WorkOrder(Base):
     """A rectification order (整改工单) for a drop-off point, addressed to its responsible entity (Art. 14)."""
 

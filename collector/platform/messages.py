@@ -18,9 +18,18 @@ from sqlalchemy import Connection, event, insert, select
 from sqlalchemy.orm import Session
 
 from binwatch.collector.db.engine import Database
-from binwatch.collector.db.tables import Event, EventFlag, PlatformDelivery, PlatformMessage, Review, Site, User, utcnow
+from binwatch.collector.db.tables import (
+    OPEN_ORDER_STATES,
+    Event,
+    EventFlag,
+    PlatformDelivery,
+    PlatformMessage,
+    Review,
+    Site,
+    User,
+    utcnow,
+)
 from binwatch.collector.db.tables import WorkOrder as WorkOrderRow
-from binwatch.collector.db.tables import WorkOrderState as OrderState
 from binwatch.collector.db.tables import WorkOrderStep as WorkOrderStepRow
 from binwatch.events.platform import (
     EventMessage,
@@ -34,7 +43,6 @@ from binwatch.events.platform import (
 from binwatch.events.schema import Event as WireEvent
 
 INFO_KEY = "binwatch.platform.targets"
-OPEN_STATES = (OrderState.OPEN.value, OrderState.ACKNOWLEDGED.value)
 
 
 def attach(db: Database, targets: Sequence[str]) -> None:
@@ -131,7 +139,7 @@ def order_state(connection: Connection, order_id: int, now: dt.datetime) -> Work
             "state": order.state,
             "note": order.note,
             "due_at": order.due_at,
-            "overdue": order.state in OPEN_STATES and order.due_at < now,
+            "overdue": order.state in OPEN_ORDER_STATES and order.due_at < now,
             "created_at": order.created_at,
             "created_by": _username(connection, order.created_by),
             "acknowledged_at": order.acknowledged_at,

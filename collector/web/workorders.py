@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from binwatch.collector.api.ranges import blob_response
-from binwatch.collector.db.tables import Event, Role, User, utcnow
+from binwatch.collector.db.tables import Event, Role, User, WorkOrderState, utcnow
 from binwatch.collector.errors import CollectorError, NotFound
 from binwatch.collector.evidence import evidence_key, media_type, uploaded_evidence
 from binwatch.collector.scope import Scope
@@ -38,7 +38,7 @@ from binwatch.events.schema import EvidenceKind
 
 router = APIRouter(prefix="/work-orders", include_in_schema=False)
 Text = Annotated[str, Form(max_length=2000)]
-STATES = ("open", "acknowledged", "closed", "cancelled")
+STATES = tuple(s.value for s in WorkOrderState)
 
 
 def _staff(user: User) -> bool:
