@@ -91,7 +91,7 @@ def orders_create(
 ) -> Response:
     check_csrf(request.state.login, csrf)
     if not _staff(user):
-        return redirect("/work-orders", error="only supervisors raise work orders")
+        return redirect("/work-orders", error=text("order.staff_only"))
     settings = request.app.state.settings
     now = utcnow()
     try:
@@ -99,7 +99,7 @@ def orders_create(
         if not 0 < hours <= 24 * 90:
             raise ValueError
     except ValueError:
-        return redirect("/work-orders", error="the due time is a number of hours, up to 90 days")
+        return redirect("/work-orders", error=text("order.bad_due"))
     try:
         with request.app.state.db.write() as session:
             order = create_order(session, event_id, user, due_at=now + dt.timedelta(hours=hours), now=now, note=note)
@@ -150,14 +150,14 @@ async def order_step(
     def work() -> None:
         if action == "close":
             if photo is None or not photo.filename:
-                raise CollectorError("closing needs a photo that shows the rectification")
+                raise CollectorError(text("order.photo_needed"))
             limit = request.app.state.settings.max_evidence_bytes
             sha256, size = store_photo(db, request.app.state.store, order_id, user, note, photo.file, limit)
             with db.write() as session:
                 close(session, order_id, user, note, sha256, size, now)
         elif action in steps:
             if action != "acknowledge" and not _staff(user):
-                raise CollectorError("only supervisors reopen or cancel work orders")
+                raise CollectorError(text("order.staff_only"))
             with db.write() as session:
                 steps[action](session, order_id, user, note, now)
         else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -187,9 +189,11 @@ def test_static_files(world: World, path):
 def test_every_flag_kind_status_and_action_has_both_names():
     from typing import get_args
 
-    from binwatch.collector.db.tables import ReviewAction, ReviewStatus, Role
+    from binwatch.collector.compliance import VIOLATION_KINDS
+    from binwatch.collector.db.tables import DeliveryState, ReviewAction, ReviewStatus, Role, WorkOrderState
     from binwatch.collector.web.labels import LABELS
-    from binwatch.events.schema import CameraState, EventKind, Flag
+    from binwatch.events.platform import MessageType, WorkOrderAction
+    from binwatch.events.schema import VIOLATION_FLAGS, CameraState, EventKind, Flag
 
     wanted = (
         [f"flag.{f.value}" for f in Flag]
@@ -200,6 +204,11 @@ def test_every_flag_kind_status_and_action_has_both_names():
         + [f"role.{r.value}" for r in Role]
         + [f"camera.{c}" for c in get_args(CameraState)]
         + [f"severity.{s}" for s in ("violation", "review")]
+        + [f"order.{s.value}" for s in WorkOrderState]
+        + [f"step.{a}" for a in get_args(WorkOrderAction)]
+        + [f"reason.{r}" for r in sorted({f.value for f in VIOLATION_FLAGS} | VIOLATION_KINDS)]
+        + [f"delivery.{s.value}" for s in DeliveryState]
+        + [f"message.{m}" for m in get_args(MessageType)]
     )
     missing = [key for key in wanted if key not in LABELS]
     assert not missing
@@ -208,18 +217,77 @@ def test_every_flag_kind_status_and_action_has_both_names():
         assert re.search(r"[\u4e00-\u9fff]", zh) or key.startswith(("weekday", "category", "item")), key
 
 
+def _templates() -> list[Path]:
+    import binwatch.collector.web
+
+    return sorted(Path(binwatch.collector.web.__file__).with_name("templates").glob("*.html"))
+
+
 def test_every_label_a_template_names_is_in_the_table():
     """A label key written out in a template is checked here, not when someone first opens that page."""
-    from pathlib import Path
-
     from binwatch.collector.web.labels import LABELS
 
-    folder = Path(__import__("binwatch.collector.web", fromlist=["x"]).__file__).with_name("templates")
     named = set()
-    for template in folder.glob("*.html"):
+    for template in _templates():
         named |= set(re.findall(r"""\b(?:t|text)\(\s*["']([a-z0-9_.]+)["']\s*[,)]""", template.read_text()))
     assert len(named) > 100
     assert sorted(named - LABELS.keys()) == []
+
+
+# Han ideographs, CJK punctuation and full-width forms: Chinese written anywhere but the table.
+CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def test_templates_write_no_chinese_outside_the_table():
+    """Every Chinese word of a page comes from ``labels``, so no page can show one without its English."""
+    found = [
+        f"{template.name}:{number}: {line.strip()}"
+        for template in _templates()
+        for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), 1)
+        if CJK.search(line)
+    ]
+    assert found == []
+
+
+class _Words(HTMLParser):
+    """The words a template shows once its Jinja is taken out: text, and the attributes people read."""
+
+    READ = {"title", "alt", "placeholder", "aria-label", "label", "data-confirm", "data-ask", "data-discard"}
+    CODE = {"code", "kbd", "pre", "script", "style"}  # names and keys, written as they are typed
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.words: list[str] = []
+        self.inside: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.CODE:
+            self.inside.append(tag)
+        self.words += [
+            w for name, value in attrs if name in self.READ for w in re.findall(r"[A-Za-z]{2,}", value or "")
+        ]
+
+    def handle_endtag(self, tag):
+        if self.inside and self.inside[-1] == tag:
+            self.inside.pop()
+
+    def handle_data(self, data):
+        if not self.inside:
+            self.words += re.findall(r"[A-Za-z]{2,}", data)
+
+
+def test_templates_write_no_english_outside_the_table():
+    """Nor an English word without its Chinese; left are names and formats, the same in both languages."""
+    names = {"binwatch", "SHA", "JSON", "JPEG", "yyyy", "mm", "dd"}
+    formats = {"kitchen", "other", "recyclable", "hazardous", "ground", "collection", "lane"}  # admin_sites' examples
+    found = {}
+    for template in _templates():
+        source = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", " ", template.read_text(encoding="utf-8"), flags=re.S)
+        parser = _Words()
+        parser.feed(source)
+        if words := sorted(set(parser.words) - names - formats):
+            found[template.name] = words
+    assert found == {}
 
 
 def test_times_show_their_zone(world: World, settings):

@@ -102,3 +102,24 @@ def test_statistics_list_overdue_orders_and_admins_see_the_platform_queue(world:
     page = admin.get("/admin/platform")
     assert page.status_code == 200 and "平台对接" in page.text
     assert browser(world, "rita").get("/admin/platform").status_code == 403
+
+
+def test_a_refused_step_says_why_in_both_languages(world: World):
+    event = confirmed(world)
+    rita, erin = browser(world, "rita"), browser(world, "erin")
+    r = rita.post(
+        "/work-orders", data={"csrf": csrf(rita, "/work-orders"), "event_id": event["event_id"], "due_h": "soon"}
+    )
+    assert "处理期限应为小时数" in rita.get(r.headers["location"]).text
+    r = erin.post("/work-orders", data={"csrf": csrf(erin, "/work-orders"), "event_id": event["event_id"]})
+    assert "只有审核员和管理员可以下发" in erin.get(r.headers["location"]).text
+
+    order = world.client.post("/api/v1/work-orders", json={"event_id": event["event_id"]}, headers=world.user())
+    url = f"/work-orders/{order.json()['order_id']}"
+    token = csrf(erin, url)
+    r = erin.post(f"{url}/close", data={"csrf": token, "note": "已清理"})
+    page = erin.get(r.headers["location"]).text
+    assert "销项须附整改照片" in page and "closing needs a photo" in page
+    r = erin.post(f"{url}/cancel", data={"csrf": token, "note": ""})
+    assert "only supervisors raise, reopen or cancel work orders" in erin.get(r.headers["location"]).text
+    assert world.client.get(f"/api/v1{url}", headers=world.user()).json()["state"] == "open"
