@@ -13,8 +13,16 @@ is the interface for fill levels (heartbeats, ``overflow`` and ``emptying`` even
 
 Coverage is measured as texture: an empty bag is smooth (soft folds), contents are not. A pixel
 is covered when the local contrast around it (standard deviation over a window a twentieth of
-the opening wide, in normalised grey levels) exceeds ``COVER_DELTA``; the covered pixels are
-then closed over gaps the size of an item's plain interior. An emptying is a change of a large
+the opening wide, in normalised grey levels, of the picture lightly blurred) exceeds
+``COVER_DELTA`` together with what noise alone makes of it; the covered pixels are then closed
+over gaps the size of an item's plain interior. Noise is not a fixed number: an evening picture,
+brightened four times to be compared, carries four times the sensor's noise, enough to make a
+bare bag look covered. The blur (a quarter of the window) takes most of it out, since texture
+that matters is coarser than a pixel; what is left is measured on the view itself, as the
+contrast of its smoothest places (``NOISE_QUANTILE`` of the window's contrast over the opening
+and the ring around it, where the sensor is neither black nor clipped: the rim and the floor
+are smooth whatever the bin holds), and added to the threshold in quadrature, ``NOISE_SIGMAS``
+times over (a window of pure noise varies by a few tens of percent around its mean). An emptying is a change of a large
 part of the opening after which it is clearly smoother than before: nothing else takes
 contents away.
 """
@@ -29,9 +37,13 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from binwatch.edge.light import BRIGHT, DARK
 from binwatch.edge.region import Region, View
 
-COVER_DELTA = 7.0  # normalised grey levels of local contrast that a bare bag does not reach
+COVER_DELTA = 6.0  # normalised grey levels of local contrast (blurred) that a bare bag does not reach
+BLUR = 0.15  # of the window: the blur that takes pixel noise out and leaves the contents' texture
+NOISE_QUANTILE = 0.1  # the contrast of the smoothest tenth of the region is noise, not texture
+NOISE_SIGMAS = 2.0  # noise counts this many times over in the threshold
 EMPTIED_DROP = 0.2  # an emptying lowers the coverage by at least this much …
 EMPTIED_CHANGE = 0.2  # … and changes at least this share of the opening
 HISTORY = 32
@@ -88,12 +100,17 @@ class Contents:
 
 def coverage(view: View, region: Region) -> float:
     """The share of the opening whose texture says it is covered by contents (see the module)."""
-    grey = cv2.cvtColor(np.clip(view.normalised(), 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
     side = min(region.opening_size)
-    window = (max(3, (side // 20) | 1),) * 2
+    width = max(3, (side // 20) | 1)
+    window = (width, width)
+    raw = cv2.cvtColor(np.clip(view.image, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    grey = cv2.GaussianBlur(raw * (1.0 / view.gain), (0, 0), BLUR * width)
     mean = cv2.boxFilter(grey, -1, window)
     spread = np.sqrt(np.maximum(cv2.boxFilter(grey * grey, -1, window) - mean * mean, 0))
-    covered = (spread > COVER_DELTA).astype(np.uint8)
+    lit = cv2.boxFilter(raw, -1, window)
+    measurable = (lit > DARK) & (lit < BRIGHT)
+    noise = float(np.quantile(spread[measurable], NOISE_QUANTILE)) if measurable.any() else 0.0
+    covered = (spread > np.hypot(COVER_DELTA, NOISE_SIGMAS * noise)).astype(np.uint8)
     covered = cv2.morphologyEx(
         covered, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 6) | 1),) * 2)
     )
