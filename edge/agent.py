@@ -290,7 +290,7 @@ class Agent:
                 self._ready.append(
                     self._emit_bin(b, EventKind.EMPTYING, level, segment.started_at, segment.ended_at, frame)
                 )
-        if segment.reached_in and found.items:  # items went in: the bin may have filled past its threshold
+        if segment.reached_in and (found.items or kind == "covered"):  # items or a load went in: it may be full
             self._fill(b, frame, segment.ended_at)
         if not segment.reached_in:
             log.debug("bin %s: its contents shifted with nothing reaching in; not a disposal", b.config.id)
