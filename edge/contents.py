@@ -25,6 +25,12 @@ are smooth whatever the bin holds), and added to the threshold in quadrature, ``
 times over (a window of pure noise varies by a few tens of percent around its mean). An emptying is a change of a large
 part of the opening after which it is clearly smoother than before: nothing else takes
 contents away.
+
+A bin emptied while it held only a few items changes only where they lay, each place as small as
+an item. Such a change is judged by what it left (``taken_out``): where the place had texture
+before and now looks like the smooth bag around it, something was taken away, not added: never a
+disposal. A disposal that took things away and added none, after which the bin is smoother, is an
+emptying too.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ NOISE_QUANTILE = 0.1  # the contrast of the smoothest tenth of the region is noi
 NOISE_SIGMAS = 2.0  # noise counts this many times over in the threshold
 EMPTIED_DROP = 0.2  # an emptying lowers the coverage by at least this much …
 EMPTIED_CHANGE = 0.2  # … and changes at least this share of the opening
+TAKEN_SHARE = 0.5  # a place whose texture fell below this share of what it had, was emptied
 HISTORY = 32
 
 ChangeKind = Literal["items", "emptied", "covered"]
@@ -80,13 +87,17 @@ class Contents:
             self.coverage = coverage(view, self.region)
             self._measured_at = view.t
 
-    def changed(self, after: View, items: int, changed: float, large: float, before: View | None) -> ChangeKind:
+    def changed(
+        self, after: View, items: int, changed: float, large: float, before: View | None, taken: int = 0
+    ) -> ChangeKind:
         """A disposal ended with ``after``: ``items`` items found, ``changed`` the share of the opening
-        that changed, ``large`` the share in changes larger than an item. Returns what happened."""
+        that changed, ``large`` the share in changes larger than an item, ``taken`` places where
+        something was taken out (``taken_out``). Returns what happened."""
         old = self.coverage if before is None else coverage(before, self.region)
         new = coverage(after, self.region)
         kind: ChangeKind = "items"
-        if changed >= EMPTIED_CHANGE and old is not None and new <= old - EMPTIED_DROP:
+        wholesale = changed >= EMPTIED_CHANGE and old is not None and new <= old - EMPTIED_DROP
+        if wholesale or (taken and not items and old is not None and new < old):
             kind = "emptied"
             self.items_since_emptied, self.emptied_at = 0, after.t
         else:
@@ -98,8 +109,17 @@ class Contents:
         return kind
 
 
-def coverage(view: View, region: Region) -> float:
-    """The share of the opening whose texture says it is covered by contents (see the module)."""
+def taken_out(before: View, after: View, region: Region, places: list[np.ndarray]) -> list[bool]:
+    """For each place (a mask of the region) that changed: whether something was taken away from
+    it, its texture gone (the smooth bag showing where contents lay), rather than added."""
+    if not places:
+        return []
+    was, now = texture(before, region), texture(after, region)
+    return [bool(now[place].mean() < TAKEN_SHARE * was[place].mean()) for place in places]
+
+
+def texture(view: View, region: Region) -> np.ndarray:
+    """Where the region's texture stands out of the noise (see the module): a bool map."""
     side = min(region.opening_size)
     width = max(3, (side // 20) | 1)
     window = (width, width)
@@ -110,10 +130,15 @@ def coverage(view: View, region: Region) -> float:
     lit = cv2.boxFilter(raw, -1, window)
     measurable = (lit > DARK) & (lit < BRIGHT)
     noise = float(np.quantile(spread[measurable], NOISE_QUANTILE)) if measurable.any() else 0.0
-    covered = (spread > np.hypot(COVER_DELTA, NOISE_SIGMAS * noise)).astype(np.uint8)
-    covered = cv2.morphologyEx(
-        covered, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 6) | 1),) * 2)
-    )
+    return spread > np.hypot(COVER_DELTA, NOISE_SIGMAS * noise)
+
+
+def coverage(view: View, region: Region) -> float:
+    """The share of the opening whose texture says it is covered by contents (see the module)."""
+    side = min(region.opening_size)
+    window = (max(3, (side // 20) | 1),) * 2
+    closing = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 6) | 1),) * 2)
+    covered = cv2.morphologyEx(texture(view, region).astype(np.uint8), cv2.MORPH_CLOSE, closing)
     # The edge of the opening itself is contrast too: leave a strip as wide as the window out.
     inside = cv2.erode(region.inside, cv2.getStructuringElement(cv2.MORPH_RECT, window)) > 0
     if not inside.any():
