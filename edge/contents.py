@@ -17,7 +17,7 @@ the opening wide, in normalised grey levels, of the picture lightly blurred) exc
 ``COVER_DELTA`` together with what noise alone makes of it; the covered pixels are then closed
 over gaps the size of an item's plain interior. Noise is not a fixed number: an evening picture,
 brightened four times to be compared, carries four times the sensor's noise, enough to make a
-bare bag look covered. The blur (a quarter of the window) takes most of it out, since texture
+bare bag look covered. The blur (a Gaussian of σ 0.15 window) takes most of it out, since texture
 that matters is coarser than a pixel; what is left is measured on the view itself, as the
 contrast of its smoothest places (``NOISE_QUANTILE`` of the window's contrast over the opening
 and the ring around it, where the sensor is neither black nor clipped: the rim and the floor

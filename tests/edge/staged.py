@@ -9,7 +9,7 @@ that is a plain colour (an item the camera can hardly tell from the bag).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -120,33 +120,18 @@ def bystander(bin_index: int, start_s: float, stand_s: float, distance: float = 
     )
 
 
-def emptying(bin_index: int, start_s: float, *, kind: str = "emptying", load: float = 0.0) -> plan.Visit:
-    """A worker lifts the full bag out with both arms (or, ``kind="load"``, somebody tips a sack of
-    loose waste in that fills the bin by ``load``)."""
+def emptying(bin_index: int, start_s: float) -> plan.Visit:
     stand = at(start_s + 1.2)
     reach = plan.Reach(stand + at(0.3), stand + at(1.3), stand + at(2.5), stand + at(3.7), (0.5, 0.5), ())
     leave = reach.end + at(0.2)
     return plan.Visit(
-        kind,  # type: ignore[arg-type]
-        bin_index,
-        at(start_s),
-        stand,
-        leave,
-        leave + at(1.4),
-        -1,
-        -1,
-        0.2,
-        0.0,
-        0.3,
-        (reach,),
-        LOOKS,
-        load=load,
+        "emptying", bin_index, at(start_s), stand, leave, leave + at(1.4), -1, -1, 0.2, 0.0, 0.3, (reach,), LOOKS
     )
 
 
 def sack(bin_index: int, start_s: float, amount: float) -> plan.Visit:
-    """Somebody tips a sack of loose waste into a bin, filling it by ``amount``."""
-    return emptying(bin_index, start_s, kind="load", load=amount)
+    """Somebody tips a sack of loose waste into a bin, filling it by ``amount``: both arms, as an emptying."""
+    return replace(emptying(bin_index, start_s), kind="load", load=amount)
 
 
 def litter(

@@ -178,16 +178,20 @@ LITTER_TRUTH = {
 
 
 def ground_event(kind: EventKind, zone: str, start: float, end: float, resolves: Event | None = None) -> Event:
+    return around(kind, start, end, zone_id=zone, resolves=resolves.event_id if resolves is not None else None)
+
+
+def around(kind: EventKind, start: float, end: float, **fields) -> Event:
+    """An event of a kind other than a disposal, from ``start`` to ``end`` seconds into the scene."""
     return Event(
         kind=kind,
         event_id=uuid.uuid4(),
         device_id="cam",
         site_id="site",
-        zone_id=zone,
-        resolves=resolves.event_id if resolves is not None else None,
         started_at=START + timedelta(seconds=start),
         ended_at=START + timedelta(seconds=end),
         model_version="m",
+        **fields,
     )
 
 
@@ -228,18 +232,8 @@ def test_littering_in_an_unknown_zone_is_refused_by_the_truth():
 
 
 def bin_event(kind: EventKind, bin_id: str, start: float, end: float) -> Event:
-    return Event(
-        kind=kind,
-        event_id=uuid.uuid4(),
-        device_id="cam",
-        site_id="site",
-        bin_id=bin_id,
-        bin_category="other" if bin_id.startswith("other") else "kitchen",
-        fill_level=0.95,
-        started_at=START + timedelta(seconds=start),
-        ended_at=START + timedelta(seconds=end),
-        model_version="m",
-    )
+    category = "other" if bin_id.startswith("other") else "kitchen"
+    return around(kind, start, end, bin_id=bin_id, bin_category=category, fill_level=0.95)
 
 
 EMPTIED = [("other-2", 101.0), ("kitchen-1", 101.0), ("other-2", 140.0)]
