@@ -22,7 +22,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -34,13 +34,13 @@ from binwatch.edge.camera import CameraError
 from binwatch.edge.clip import ClipBuffer, usable_codec
 from binwatch.edge.config import BinConfig, SiteConfig, check_polygons
 from binwatch.edge.consensus import Consensus, classify
-from binwatch.edge.contents import Contents
+from binwatch.edge.contents import Contents, taken_out
 from binwatch.edge.crops import item_crops
 from binwatch.edge.evidence import EvidenceFile, EvidenceWriter
 from binwatch.edge.fill import OverflowAlarm
 from binwatch.edge.foreground import OpeningWatch
 from binwatch.edge.ground import GroundChange, GroundWatch
-from binwatch.edge.isolate import Box, compare
+from binwatch.edge.isolate import Box, Found, compare
 from binwatch.edge.landing import Footage
 from binwatch.edge.modelcheck import verified
 from binwatch.edge.motion import NOISE_SIGMAS, MotionDetector, SmallFrame
@@ -279,7 +279,10 @@ class Agent:
                 th.item_max_fraction,
                 lambda mask: b.footage.landings(mask, settled, b.region.scaled),
             )
-            kind = b.contents.changed(after, len(found.items), found.changed, found.large, before)
+            places = [self._place(b, item) for item in found.items]
+            taken = taken_out(before, after, b.region, places)
+            found = replace(found, items=[item for item, out in zip(found.items, taken, strict=True) if not out])
+            kind = b.contents.changed(after, len(found.items), found.changed, found.large, before, sum(taken))
             b.watch.settle(small)
         b.reference.clear()
         b.reference.append(after)
@@ -290,7 +293,7 @@ class Agent:
                 self._ready.append(
                     self._emit_bin(b, EventKind.EMPTYING, level, segment.started_at, segment.ended_at, frame)
                 )
-        if segment.reached_in and found.items:  # items went in: the bin may have filled past its threshold
+        if segment.reached_in and (found.items or kind == "covered"):  # items or a load went in: it may be full
             self._fill(b, frame, segment.ended_at)
         if not segment.reached_in:
             log.debug("bin %s: its contents shifted with nothing reaching in; not a disposal", b.config.id)
@@ -311,14 +314,20 @@ class Agent:
         for index, item in enumerate(found.items):
             landed = None
             if item.landed_at is not None:
-                mask = np.zeros(b.region.shape, bool)
-                item.box.cut(mask)[:] = item.mask > 0
+                mask = self._place(b, item)
                 landed = b.footage.view_after(item.landed_at + LANDED_S, b.region.shrunk(mask, b.watch.inside.shape))
             crops = item_crops(item, after, landed, th.consensus_crops, size, fill)
             with self.timing.measure("classify"):
                 consensus = classify(self.classifier, crops)
             box = item.box.shifted(b.region.x0, b.region.y0)
             self._decide(b, segment, frame, box, consensus, [], index)
+
+    @staticmethod
+    def _place(b: _Bin, item: Found) -> np.ndarray:
+        """An item's outline as a mask of its bin's region."""
+        mask = np.zeros(b.region.shape, bool)
+        item.box.cut(mask)[:] = item.mask > 0
+        return mask
 
     def _unseen(self, b: _Bin, segment: Segment, frame: np.ndarray, why: str) -> None:
         self.counts["item_unseen"] += 1

@@ -13,10 +13,24 @@ is the interface for fill levels (heartbeats, ``overflow`` and ``emptying`` even
 
 Coverage is measured as texture: an empty bag is smooth (soft folds), contents are not. A pixel
 is covered when the local contrast around it (standard deviation over a window a twentieth of
-the opening wide, in normalised grey levels) exceeds ``COVER_DELTA``; the covered pixels are
-then closed over gaps the size of an item's plain interior. An emptying is a change of a large
+the opening wide, in normalised grey levels, of the picture lightly blurred) exceeds
+``COVER_DELTA`` together with what noise alone makes of it; the covered pixels are then closed
+over gaps the size of an item's plain interior. Noise is not a fixed number: an evening picture,
+brightened four times to be compared, carries four times the sensor's noise, enough to make a
+bare bag look covered. The blur (a Gaussian of σ 0.15 window) takes most of it out, since texture
+that matters is coarser than a pixel; what is left is measured on the view itself, as the
+contrast of its smoothest places (``NOISE_QUANTILE`` of the window's contrast over the opening
+and the ring around it, where the sensor is neither black nor clipped: the rim and the floor
+are smooth whatever the bin holds), and added to the threshold in quadrature, ``NOISE_SIGMAS``
+times over (a window of pure noise varies by a few tens of percent around its mean). An emptying is a change of a large
 part of the opening after which it is clearly smoother than before: nothing else takes
 contents away.
+
+A bin emptied while it held only a few items changes only where they lay, each place as small as
+an item. Such a change is judged by what it left (``taken_out``): where the place had texture
+before and now looks like the smooth bag around it, something was taken away, not added: never a
+disposal. A disposal that took things away and added none, after which the bin is smoother, is an
+emptying too.
 """
 
 from __future__ import annotations
@@ -29,11 +43,16 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from binwatch.edge.light import BRIGHT, DARK
 from binwatch.edge.region import Region, View
 
-COVER_DELTA = 7.0  # normalised grey levels of local contrast that a bare bag does not reach
+COVER_DELTA = 6.0  # normalised grey levels of local contrast (blurred) that a bare bag does not reach
+BLUR = 0.15  # of the window: the blur that takes pixel noise out and leaves the contents' texture
+NOISE_QUANTILE = 0.1  # the contrast of the smoothest tenth of the region is noise, not texture
+NOISE_SIGMAS = 2.0  # noise counts this many times over in the threshold
 EMPTIED_DROP = 0.2  # an emptying lowers the coverage by at least this much …
 EMPTIED_CHANGE = 0.2  # … and changes at least this share of the opening
+TAKEN_SHARE = 0.5  # a place whose texture fell below this share of what it had, was emptied
 HISTORY = 32
 
 ChangeKind = Literal["items", "emptied", "covered"]
@@ -68,13 +87,17 @@ class Contents:
             self.coverage = coverage(view, self.region)
             self._measured_at = view.t
 
-    def changed(self, after: View, items: int, changed: float, large: float, before: View | None) -> ChangeKind:
+    def changed(
+        self, after: View, items: int, changed: float, large: float, before: View | None, taken: int = 0
+    ) -> ChangeKind:
         """A disposal ended with ``after``: ``items`` items found, ``changed`` the share of the opening
-        that changed, ``large`` the share in changes larger than an item. Returns what happened."""
+        that changed, ``large`` the share in changes larger than an item, ``taken`` places where
+        something was taken out (``taken_out``). Returns what happened."""
         old = self.coverage if before is None else coverage(before, self.region)
         new = coverage(after, self.region)
         kind: ChangeKind = "items"
-        if changed >= EMPTIED_CHANGE and old is not None and new <= old - EMPTIED_DROP:
+        wholesale = changed >= EMPTIED_CHANGE and old is not None and new <= old - EMPTIED_DROP
+        if wholesale or (taken and not items and old is not None and new < old):
             kind = "emptied"
             self.items_since_emptied, self.emptied_at = 0, after.t
         else:
@@ -86,17 +109,36 @@ class Contents:
         return kind
 
 
-def coverage(view: View, region: Region) -> float:
-    """The share of the opening whose texture says it is covered by contents (see the module)."""
-    grey = cv2.cvtColor(np.clip(view.normalised(), 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
+def taken_out(before: View, after: View, region: Region, places: list[np.ndarray]) -> list[bool]:
+    """For each place (a mask of the region) that changed: whether something was taken away from
+    it, its texture gone (the smooth bag showing where contents lay), rather than added."""
+    if not places:
+        return []
+    was, now = texture(before, region), texture(after, region)
+    return [bool(now[place].mean() < TAKEN_SHARE * was[place].mean()) for place in places]
+
+
+def texture(view: View, region: Region) -> np.ndarray:
+    """Where the region's texture stands out of the noise (see the module): a bool map."""
     side = min(region.opening_size)
-    window = (max(3, (side // 20) | 1),) * 2
+    width = max(3, (side // 20) | 1)
+    window = (width, width)
+    raw = cv2.cvtColor(np.clip(view.image, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    grey = cv2.GaussianBlur(raw * (1.0 / view.gain), (0, 0), BLUR * width)
     mean = cv2.boxFilter(grey, -1, window)
     spread = np.sqrt(np.maximum(cv2.boxFilter(grey * grey, -1, window) - mean * mean, 0))
-    covered = (spread > COVER_DELTA).astype(np.uint8)
-    covered = cv2.morphologyEx(
-        covered, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 6) | 1),) * 2)
-    )
+    lit = cv2.boxFilter(raw, -1, window)
+    measurable = (lit > DARK) & (lit < BRIGHT)
+    noise = float(np.quantile(spread[measurable], NOISE_QUANTILE)) if measurable.any() else 0.0
+    return spread > np.hypot(COVER_DELTA, NOISE_SIGMAS * noise)
+
+
+def coverage(view: View, region: Region) -> float:
+    """The share of the opening whose texture says it is covered by contents (see the module)."""
+    side = min(region.opening_size)
+    window = (max(3, (side // 20) | 1),) * 2
+    closing = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 6) | 1),) * 2)
+    covered = cv2.morphologyEx(texture(view, region).astype(np.uint8), cv2.MORPH_CLOSE, closing)
     # The edge of the opening itself is contrast too: leave a strip as wide as the window out.
     inside = cv2.erode(region.inside, cv2.getStructuringElement(cv2.MORPH_RECT, window)) > 0
     if not inside.any():

@@ -99,7 +99,8 @@ def run_scenario(args: argparse.Namespace) -> int:
     flagged = ", ".join(f"{n} {flag}" for flag, n in sorted(flags.items())) or "none flagged"
     print(
         f"{result.truth}: {len(scene.disposals)} disposals ({flagged}), {len(scene.passers_by)} passers-by,"
-        f" {len(scene.bystanders)} bystanders, {len(scene.emptyings)} emptyings, condition {scene.condition}"
+        f" {len(scene.bystanders)} bystanders, {len(scene.emptyings)} emptyings, {len(scene.loads)} loads,"
+        f" {len(scene.overflows)} overflows, condition {scene.condition}"
     )
     print(
         f"{result.config}: try  binwatch edge eval --video {result.video} --truth {result.truth}"

@@ -35,6 +35,7 @@ class Conditions:
     # Bins.
     fill: float = 0.15  # how full the bins are at the start (share of their height)
     emptying: float = 0.0  # chance of a worker emptying a bin in each idle gap
+    loads: float = 0.0  # chance of somebody tipping a sack of loose waste into a bin in each idle gap (it fills up)
     # The ground beside the bins.
     litter: float = 0.0  # chance of somebody leaving a bag or a box on the ground in each idle gap
     litter_cleared: float = 0.8  # share of that litter a worker takes away again later (25-70 s on)
@@ -57,6 +58,7 @@ PRESETS: dict[str, Conditions] = {
         replace(_DAYLIGHT, name="quick", quick=0.35, multi=0.2),
         replace(_DAYLIGHT, name="fill", fill=0.55, emptying=0.12),
         replace(_DAYLIGHT, name="queue", queue=0.5),
+        replace(_DAYLIGHT, name="overflow", fill=0.6, loads=0.35, emptying=0.06),
         replace(_DAYLIGHT, name="litter", litter=0.25, bystanders=0.1, passers=0.3),
         replace(
             _DAYLIGHT,
@@ -76,7 +78,7 @@ PRESETS: dict[str, Conditions] = {
     )
 }
 # What the README reports.
-HARDER = ("bystanders", "exposure", "evening", "bags", "quick", "fill", "litter", "queue", "hard")
+HARDER = ("bystanders", "exposure", "evening", "bags", "quick", "fill", "overflow", "litter", "queue", "hard")
 STYLES = ("oblique", "top")  # the camera: above and in front of the bins, in perspective; or straight from above
 
 

@@ -345,11 +345,11 @@ class ObliqueStage:
             for hand, target in self._hands(visit, reach, pose, f, k):
                 pose[hand] = target
                 pose["elbow" + hand[4:]] = _elbow(pose["shoulder" + hand[4:]], target, pose["side"])
-            if visit.kind == "emptying":
-                if f >= reach.release:
+            if visit.kind in ("emptying", "load"):
+                if (f >= reach.release) == (visit.kind == "emptying"):  # the full bag lifted out, or the sack tipped in
                     centre = (pose["hand_l"] + pose["hand_r"]) / 2 + [
                         0,
-                        0.05 + 0.3 * min(1, (f - reach.release) / max(1, reach.end - reach.release)),
+                        0.05 + 0.3 * min(1, max(0, f - reach.release) / max(1, reach.end - reach.release)),
                         0,
                     ]
                     extras.append((float(self.camera.depth(centre)), partial(self._bag, centre=centre)))
@@ -364,7 +364,7 @@ class ObliqueStage:
                         extras.append((float(self.camera.depth(centre)) + 0.05, held_item))
                     elif f < drop.land:
                         self._falling(frame, visit.bin, drop, item, f, pose["hand_r"], fills[visit.bin])
-        elif visit.kind == "emptying" and f > visit.reaches[0].end:
+        elif visit.kind in ("emptying", "load") and (f > visit.reaches[0].end) == (visit.kind == "emptying"):
             centre = (pose["hand_l"] + pose["hand_r"]) / 2 + [0, 0.3, 0]
             pose["hand_l"] = pose["hand_r"] = centre - [0, 0.2, 0.1]
             extras.append((float(self.camera.depth(centre)), partial(self._bag, centre=centre)))
@@ -431,7 +431,7 @@ class ObliqueStage:
         if visit.litter is not None:
             goal = self.litter_base(visit.litter) + [0, 0.8 * visit.litter.size * BIN_W, 0]
             return [("hand_r", pose["hand_r"] + k * (goal - pose["hand_r"]))]
-        if visit.kind == "emptying":
+        if visit.kind in ("emptying", "load"):
             centre = box.opening(BIN_H + 0.02).mean(axis=0)
             out = []
             for hand, dx in (("hand_l", -0.17), ("hand_r", 0.17)):

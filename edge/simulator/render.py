@@ -19,11 +19,12 @@ from binwatch.datasets.manifest import ImageStore, MergedStore, Sample
 from binwatch.edge.simulator import sprite
 from binwatch.edge.simulator.layout import Bin
 from binwatch.edge.simulator.sensor import Light, Sensor
-from binwatch.edge.simulator.timeline import Litter, Passer, Timeline, Visit
+from binwatch.edge.simulator.timeline import FULL, Litter, Passer, Timeline, Visit, item_fill
 
 CUT_SIDE = 128  # photos are cut out at this long side; each stage scales them to the scene
 PILE_PER_FILL = 24  # items already in a bin at the start, per unit of fill level
-FILL_PER_ITEM = 0.012  # how much an item of the usual size fills a bin
+LOAD_PER_FILL = 48  # items of a sack tipped in, per unit of fill level it adds: loose, they spread out
+HEAP_ITEMS = 24  # a load that does not fit heaps up: this many more lie on top, all over the opening
 
 
 class Stage(Protocol):
@@ -87,15 +88,20 @@ class Renderer:
             raise ValueError("litter on the ground is drawn by the oblique style only")
         self._under: dict[int, tuple[tuple[slice, slice], np.ndarray]] = {}  # the ground beneath litter
         self.static = stage.background(rng)
+        self.pile = pile
         self.fills = list(timeline.fill)
         for index, fill in enumerate(self.fills):
-            for k in range(round(fill * PILE_PER_FILL)):
-                sample = pile[int(rng.integers(len(pile)))]
-                item = sprite.cut_out(store.read_rgb(sample.path), CUT_SIDE)
-                rest = (float(rng.uniform(0.05, 0.95)), float(rng.uniform(0.05, 0.95)))
-                at_fill = (k + 1) / PILE_PER_FILL  # from the bottom up
-                stage.lay(self.static, index, item, rest, rng.uniform(0.25, 0.5), rng.uniform(0, 360), at_fill)
+            self._pile(index, [(k + 1) / PILE_PER_FILL for k in range(round(fill * PILE_PER_FILL))])  # bottom up
         self.lit = sensor.light_static(self.static)
+
+    def _pile(self, index: int, levels: Sequence[float], spread: float = 0.05) -> None:
+        """Photos from the pile lying in bin ``index``, one at each fill level of ``levels``."""
+        for level in levels:
+            sample = self.pile[int(self.rng.integers(len(self.pile)))]
+            item = sprite.cut_out(self.store.read_rgb(sample.path), CUT_SIDE)
+            rest = (float(self.rng.uniform(spread, 1 - spread)), float(self.rng.uniform(spread, 1 - spread)))
+            size, angle = self.rng.uniform(0.25, 0.5), self.rng.uniform(0, 360)
+            self.stage.lay(self.static, index, item, rest, size, angle, min(FULL, level))
 
     def frames(self) -> Iterator[np.ndarray]:
         """The frames in order. Visits may overlap (a queue: the next resident walks in while the
@@ -147,6 +153,16 @@ class Renderer:
             out.append(items)
         return out
 
+    def _load(self, index: int, amount: float) -> None:
+        """A sack of loose waste tipped into bin ``index``: its contents spread out over what lies
+        there, raising it by ``amount``; what does not fit heaps up over the whole opening."""
+        fill = self.fills[index]
+        count = round(amount * LOAD_PER_FILL)
+        self._pile(index, [fill + amount * (k + 1) / count for k in range(count)])
+        if fill < FULL <= fill + amount:
+            self._pile(index, [FULL] * HEAP_ITEMS, spread=0.0)
+        self.fills[index] = fill + amount
+
     def _change_bins(self, visit: Visit, held: list[list[sprite.Sprite]], f: int) -> None:
         """An item comes to lie in its bin, the bin's bag is lifted out, or litter is put down on
         the ground or taken away, at this frame."""
@@ -169,11 +185,14 @@ class Renderer:
                 self.stage.empty(self.static, visit.bin, self.rng)
                 self.fills[visit.bin] = 0.0
                 changed = True
+            if visit.kind == "load" and f == reach.release:
+                self._load(visit.bin, visit.load)
+                changed = True
             for drop, item in zip(reach.drops, items, strict=True):
                 if f == drop.land:
                     fill = self.fills[visit.bin]
                     self.stage.lay(self.static, visit.bin, item, drop.rest, drop.size, drop.rest_angle, fill)
-                    self.fills[visit.bin] = min(0.95, fill + FILL_PER_ITEM * (drop.size / 0.3) ** 2)
+                    self.fills[visit.bin] = item_fill(fill, drop.size)
                     changed = True
         if changed:
             self.lit = self.sensor.light_static(self.static)

@@ -178,7 +178,7 @@ def describe(
             for v in scene.visits
             if v.kind == kind
         ]
-        for kind in ("bystander", "emptying")
+        for kind in ("bystander", "emptying", "load")
     }
     return truth.Truth(
         format=truth.FORMAT,
@@ -198,6 +198,10 @@ def describe(
         condition=condition,
         bystanders=visits["bystander"],
         emptyings=visits["emptying"],
+        loads=visits["load"],
+        overflows=[
+            truth.TruthOverflow(bin_id=arranged[index].id, t=seconds(frame)) for frame, index in scene.overflows()
+        ],
         exposure_jumps=[truth.TruthExposure(t=seconds(j.frame), gain=j.gain) for j in scene.exposure],
         zones=[truth.TruthZone(id=name, polygon=polygon) for name, polygon in zones or []],
         littering=[

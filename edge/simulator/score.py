@@ -18,6 +18,12 @@ end); pairs are taken closest first by the distance of the event's ``started_at`
 litter and its clearing time (``started_at``) lies between ``t_cleared`` and ``t_cleared_end``
 (whoever took it away has walked off: the ground is bare again once they step off it), widened
 by the tolerance. ``latency_s`` is the mean time from ``t`` to the matched event's ``ended_at``.
+
+A sack of loose waste tipped into a bin (the truth's ``loads``) is no single item: a disposal
+event at that bin while it went on (``item_unseen``, most likely) is set aside, counted under
+``loads``, neither a match nor a false alarm. An ``overflow`` event matches a truth overflow of
+its bin when it comes while that bin was full: from ``t`` (less the tolerance) until the bin
+was next emptied (plus the tolerance), closest ``started_at`` to ``t`` first.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from binwatch.edge.simulator.truth import Truth, TruthDisposal, TruthLitter, parse
+from binwatch.edge.simulator.truth import Truth, TruthDisposal, TruthLitter, TruthVisit, parse
 from binwatch.events.schema import REVIEW_FLAGS, VIOLATION_FLAGS, Event, EventKind, Flag
 
 # The violations a scene's truth states; the review flags have no truth to be scored against.
@@ -40,7 +46,10 @@ LISTED = 15  # misses, false alarms and errors shown in the table; the JSON has 
 def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOLERANCE_S) -> dict:
     """The evaluation report (a JSON-ready dict) of ``events`` against ``truth``."""
     truth = truth if isinstance(truth, Truth) else parse(truth)
-    everything, events = events, [e for e in events if e.kind is EventKind.DISPOSAL]
+    everything = events
+    disposals = [e for e in events if e.kind is EventKind.DISPOSAL]
+    at_loads = [e for e in disposals if _during(e, truth.loads, truth.start_time, tolerance_s)]
+    events = [e for e in disposals if e not in at_loads]
     windows = [(_seconds(e.started_at, truth.start_time), _seconds(e.ended_at, truth.start_time)) for e in events]
     pairs = _match(events, windows, truth.disposals, tolerance_s)
     matched_events = {e: d for e, d in pairs}
@@ -100,6 +109,8 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
         "category_errors": sorted(category_errors, key=lambda x: x["t"]),
         "littering": score_litter(everything, truth, tolerance_s),
         "emptying": score_emptying(everything, truth, tolerance_s),
+        "overflow": score_overflow(everything, truth, tolerance_s),
+        "loads": {"truth": len(truth.loads), "events": len(at_loads)},
     }
 
 
@@ -150,15 +161,33 @@ def score_emptying(events: Sequence[Event], truth: Truth, tolerance_s: float) ->
     emptied = [e for e in events if e.kind is EventKind.EMPTYING]
     candidates = []
     for i, event in enumerate(emptied):
-        began, ended = _seconds(event.started_at, truth.start_time), _seconds(event.ended_at, truth.start_time)
+        began = _seconds(event.started_at, truth.start_time)
         for j, visit in enumerate(truth.emptyings):
-            if (
-                visit.bin_id == event.bin_id
-                and began <= visit.t_end + tolerance_s
-                and ended >= visit.t_start - tolerance_s
-            ):
+            if _during(event, [visit], truth.start_time, tolerance_s):
                 candidates.append((abs(began - visit.t_start), i, j))
     return _counts(len(truth.emptyings), len(emptied), len(_closest(candidates)))
+
+
+def score_overflow(events: Sequence[Event], truth: Truth, tolerance_s: float) -> dict:
+    """``overflow`` events against the truth's overflows: same bin, raised while it was full."""
+    raised = [e for e in events if e.kind is EventKind.OVERFLOW]
+    candidates = []
+    for i, event in enumerate(raised):
+        at = _seconds(event.started_at, truth.start_time)
+        for j, full in enumerate(truth.overflows):
+            emptied = [v.t_start for v in truth.emptyings if v.bin_id == full.bin_id and v.t_start >= full.t]
+            until = min(emptied, default=float("inf"))
+            if full.bin_id == event.bin_id and full.t - tolerance_s <= at <= until + tolerance_s:
+                candidates.append((abs(at - full.t), i, j))
+    return _counts(len(truth.overflows), len(raised), len(_closest(candidates)))
+
+
+def _during(event: Event, visits: Sequence[TruthVisit], start: datetime, tolerance_s: float) -> bool:
+    """Whether ``event`` overlaps one of ``visits`` at its bin, widened by the tolerance."""
+    began, ended = _seconds(event.started_at, start), _seconds(event.ended_at, start)
+    return any(
+        v.bin_id == event.bin_id and began <= v.t_end + tolerance_s and ended >= v.t_start - tolerance_s for v in visits
+    )
 
 
 def merge_litter(sections: Sequence[dict]) -> dict:
@@ -236,6 +265,8 @@ def merge(reports: Sequence[dict]) -> dict:
         "classification": {**c, "category_accuracy": _ratio(c["category_correct"], c["with_prediction"])},
         "littering": merge_litter([r["littering"] for r in reports]),
         "emptying": _counts(*(sum(r["emptying"][key] for r in reports) for key in ("truth", "events", "matched"))),
+        "overflow": _counts(*(sum(r["overflow"][key] for r in reports) for key in ("truth", "events", "matched"))),
+        "loads": {key: sum(r["loads"][key] for r in reports) for key in ("truth", "events")},
     }
 
 
@@ -252,6 +283,7 @@ def format_conditions(merged: dict[str, dict]) -> str:
     header = (
         f"{'condition':<12} {'scenes':>6} {'truth':>5} {'events':>6} {'recall':>7} {'precision':>9}"
         f" {'unseen':>6} {'mixed F1':>8} {'kitchen F1':>10} {'off-hours F1':>12} {'category':>8}"
+        f" {'emptying R/P':>13} {'overflow R/P':>13}"
     )
     lines = [header]
     for condition, r in merged.items():
@@ -261,8 +293,16 @@ def format_conditions(merged: dict[str, dict]) -> str:
             f" {_pct(d['precision']):>9} {r['review'][Flag.ITEM_UNSEEN.value]['events']:>6}"
             f" {_f1(f['mixed_disposal']):>8} {_f1(f['kitchen_contamination']):>10} {_f1(f['off_hours']):>12}"
             f" {_pct(r['classification']['category_accuracy']):>8}"
+            f" {_recall_precision(r['emptying']):>13} {_recall_precision(r['overflow']):>13}"
         )
     return "\n".join(lines)
+
+
+def _recall_precision(counts: dict) -> str:
+    """``recall/precision`` of a kind of event, ``—`` where the scenes had none of it."""
+    if not counts["truth"] and not counts["events"]:
+        return "—"
+    return f"{_pct(counts['recall'], digits=0)}/{_pct(counts['precision'], digits=0)}"
 
 
 def _f1(flag: dict) -> str:
@@ -380,13 +420,16 @@ def format_table(report: dict) -> str:
     litter = report["littering"]
     if litter["littering"]["truth"] or litter["littering"]["events"]:
         lines += ["", f"litter on the ground (tolerance ±{report['tolerance_s']:g} s)", *format_litter(litter)]
-    e = report["emptying"]
-    if e["truth"] or e["events"]:
-        lines += [
-            "",
-            f"emptyings: truth {e['truth']}  events {e['events']}  matched {e['matched']}"
-            f"  recall {_pct(e['recall'])}  precision {_pct(e['precision'])}",
-        ]
+    for name, e in (("emptyings", report["emptying"]), ("overflows", report["overflow"])):
+        if e["truth"] or e["events"]:
+            lines += [
+                "",
+                f"{name}: truth {e['truth']}  events {e['events']}  matched {e['matched']}"
+                f"  recall {_pct(e['recall'])}  precision {_pct(e['precision'])}",
+            ]
+    if report["loads"]["truth"]:
+        loads = report["loads"]
+        lines.append(f"loads tipped in: {loads['truth']}, disposal events set aside there: {loads['events']}")
     sections = (
         ("missed disposals", report["misses"], _describe_disposal),
         ("false alarms", report["false_alarms"], _describe_event),
@@ -402,10 +445,10 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _pct(value: float | None, signed: bool = False) -> str:
+def _pct(value: float | None, signed: bool = False, digits: int = 1) -> str:
     if value is None:
         return "—"
-    return f"{value * 100:+.1f}%" if signed else f"{value * 100:.1f}%"
+    return f"{value * 100:+.{digits}f}%" if signed else f"{value * 100:.{digits}f}%"
 
 
 def _describe_predicted(p: dict) -> str:

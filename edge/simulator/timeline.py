@@ -8,7 +8,8 @@ width, so the same plan can be drawn by either camera style (``oblique`` or ``to
 Visits never overlap: each disposal in the truth has exactly one arm, and the truth stays
 unambiguous. A visit is a person who walks up to one bin and then either throws one or two
 items (``disposal``: one reach, two items let go at once, or two reaches a few seconds apart),
-stands there and throws nothing (``bystander``), or lifts the full bag out (``emptying``).
+stands there and throws nothing (``bystander``), lifts the full bag out (``emptying``), or tips
+a sack of loose waste in (``load``: the bin fills up, and past full the waste heaps above the rim).
 Scene time is anchored to a wall clock so that the morning collection window closes mid-scene
 and the last disposals fall outside it.
 """
@@ -38,6 +39,10 @@ QUEUE_GOES_ON = 0.6  # chance that one more resident joins a queue
 QUEUE_OVERLAP_S = 0.8  # the next one walks in this long before the one at the bin walks off
 LITTER_STAYS_S = (25.0, 70.0)  # litter that is taken away lies this long first
 LITTER_SIZE = {"bag": (0.4, 0.6), "box": (0.38, 0.55)}  # long side, in bin widths
+FILL_PER_ITEM = 0.012  # how much an item of the usual size (0.3 of the opening) fills a bin, by height
+ITEMS_FILL_TO = 0.95  # single items never bring a bin past this: it takes a load to fill it
+LOAD_FILL = (0.25, 0.4)  # how much a sack of loose waste fills a bin, by height
+FULL = 1.0  # the contents have reached the rim: the bin is full, and more heaps above it
 
 SKIN_TONES = ((150, 180, 224), (120, 160, 205), (95, 130, 180), (70, 100, 150), (160, 195, 235))  # BGR
 CLOTHES = (
@@ -55,7 +60,7 @@ CLOTHES = (
 TROUSERS = ((40, 40, 45), (90, 60, 40), (110, 110, 110), (60, 70, 90), (150, 140, 120))
 HAIR = ((20, 20, 25), (30, 45, 70), (60, 60, 60), (170, 170, 175))
 
-VisitKind = Literal["disposal", "bystander", "emptying", "littering", "clearing"]
+VisitKind = Literal["disposal", "bystander", "emptying", "load", "littering", "clearing"]
 LITTER_COLOURS = {  # BGR: black, blue and white bin bags, a supermarket bag; brown cardboard
     "bag": ((40, 40, 42), (150, 90, 40), (215, 215, 210), (60, 60, 170)),
     "box": ((70, 120, 170), (90, 140, 185), (60, 100, 140)),
@@ -131,6 +136,7 @@ class Visit:
     reaches: tuple[Reach, ...]
     looks: Looks
     litter: Litter | None = None  # what a littering visit leaves, or a clearing visit takes away
+    load: float = 0.0  # a load: how much it fills the bin, by height
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,38 @@ class Timeline:
 
     def wall_clock(self, frame: float) -> datetime:
         return self.start_time + timedelta(seconds=frame / self.fps)
+
+    def fill_changes(self) -> list[tuple[int, int, float]]:
+        """(frame, bin, fill after) at every change of a bin's fill, in time order: an item landing,
+        a load tipped in, an emptying. The renderer draws these levels; the truth's overflows are the
+        frames at which a bin reaches ``FULL``."""
+        steps: list[tuple[int, int, str, float]] = []
+        for v in self.visits:
+            for r in v.reaches:
+                if v.kind in ("emptying", "load"):
+                    steps.append((r.release, v.bin, v.kind, v.load))
+                steps += [(d.land, v.bin, "item", d.size) for d in r.drops]
+        fills = list(self.fill)
+        changes = []
+        for frame, index, kind, amount in sorted(steps, key=lambda s: s[0]):
+            if kind == "emptying":
+                fills[index] = 0.0
+            elif kind == "load":
+                fills[index] = fills[index] + amount
+            else:
+                fills[index] = item_fill(fills[index], amount)
+            changes.append((frame, index, fills[index]))
+        return changes
+
+    def overflows(self) -> list[tuple[int, int]]:
+        """(frame, bin) each time a bin reaches ``FULL``: once per filling, again after an emptying."""
+        was = list(self.fill)
+        found = []
+        for frame, index, fill in self.fill_changes():
+            if fill >= FULL > was[index]:
+                found.append((frame, index))
+            was[index] = fill
+        return found
 
     @property
     def drops(self) -> list[tuple[Visit, Reach, Drop]]:
@@ -239,6 +277,9 @@ def plan(
                 if rng.random() < chance:
                     visits.append(_visit(kind, int(rng.integers(len(categories))), cursor, fps, rng))
                     cursor = visits[-1].end + at(rng.uniform(0.8, 2.0))
+            if conditions.loads > 0 and rng.random() < conditions.loads:  # no draw otherwise: scenes stay as they were
+                visits.append(_visit("load", int(rng.integers(len(categories))), cursor, fps, rng))
+                cursor = visits[-1].end + at(rng.uniform(0.8, 2.0))
             if conditions.litter > 0:  # no draws otherwise: scenes without litter stay as they were
                 for left, due in [(item, due) for item, due in lying if due is not None and due <= cursor]:
                     visits.append(_ground_visit("clearing", left, cursor, *_bend(cursor, fps, rng), fps, rng))
@@ -287,6 +328,11 @@ def plan(
         list(ALLOWED_HOURS),
         timezone,
     )
+
+
+def item_fill(fill: float, size: float) -> float:
+    """A bin's fill after an item of ``size`` (its long side, a share of the opening's width) lands."""
+    return max(fill, min(ITEMS_FILL_TO, fill + FILL_PER_ITEM * (size / 0.3) ** 2))
 
 
 def _group(
@@ -341,7 +387,7 @@ def _visit(
     reaches = []
     if kind == "bystander":
         cursor += at(rng.uniform(3.0, 12.0))
-    elif kind == "emptying":
+    elif kind in ("emptying", "load"):  # both arms: the full bag lifted out, or a sack tipped in
         arrive = cursor + at(rng.uniform(0.8, 1.2))
         lift = arrive + at(rng.uniform(0.8, 1.5))
         end = lift + at(rng.uniform(1.0, 1.5))
@@ -389,6 +435,7 @@ def _visit(
         sway=float(rng.uniform(0.3, 1.0)),
         reaches=tuple(reaches),
         looks=_looks(rng),
+        load=float(rng.uniform(*LOAD_FILL)) if kind == "load" else 0.0,
     )
 
 

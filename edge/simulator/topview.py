@@ -154,12 +154,12 @@ class TopStage:
         if reach is None:
             return
         shoulder = np.array([b.centre[0] + visit.offset * 2 * self.unit, self.size[1] + 1.6 * self.unit])
-        if visit.kind == "emptying":
+        if visit.kind in ("emptying", "load"):
             for dx in (-0.35, 0.35):
                 self._draw_arm(
                     frame, reach, f, shoulder + [dx * self.unit, 0], np.add(b.centre, [dx * 0.6 * self.unit, 0]), visit
                 )
-            if f >= reach.release:
+            if (f >= reach.release) == (visit.kind == "emptying"):  # the full bag lifted out, or the sack tipped in
                 hand = self._hand(reach, f, shoulder, np.array(b.centre))
                 cv2.ellipse(
                     frame,

@@ -69,11 +69,19 @@ class TruthPasser(_Model):
 
 
 class TruthVisit(_Model):
-    """Somebody at one bin who throws nothing in: a bystander, or a worker emptying it."""
+    """Somebody at one bin who throws no item in: a bystander, a worker emptying it, or somebody
+    tipping a sack of loose waste into it (a load)."""
 
     t_start: Seconds
     t_end: Seconds
     bin_id: Identifier
+
+
+class TruthOverflow(_Model):
+    """A bin whose contents reached the rim: full from ``t`` until it is next emptied."""
+
+    bin_id: Identifier
+    t: Seconds = Field(description="the first frame the bin is full")
 
 
 class TruthZone(_Model):
@@ -123,6 +131,8 @@ class Truth(_Model):
     condition: str | None = None
     bystanders: list[TruthVisit] = Field(default_factory=list)
     emptyings: list[TruthVisit] = Field(default_factory=list)
+    loads: list[TruthVisit] = Field(default_factory=list)
+    overflows: list[TruthOverflow] = Field(default_factory=list)
     exposure_jumps: list[TruthExposure] = Field(default_factory=list)
     zones: list[TruthZone] = Field(default_factory=list)
     littering: list[TruthLitter] = Field(default_factory=list)
@@ -133,10 +143,10 @@ class Truth(_Model):
         bin_ids = [b.id for b in self.bins]
         if len(set(bin_ids)) != len(bin_ids):
             raise ValueError(f"bin ids repeat: {bin_ids}")
-        named = [d.bin_id for d in self.disposals] + [v.bin_id for v in self.bystanders + self.emptyings]
-        unknown = sorted(set(named) - set(bin_ids))
+        named = [d.bin_id for d in self.disposals] + [v.bin_id for v in self.bystanders + self.emptyings + self.loads]
+        unknown = sorted(set(named + [o.bin_id for o in self.overflows]) - set(bin_ids))
         if unknown:
-            raise ValueError(f"disposals, bystanders or emptyings name unknown bins: {', '.join(unknown)}")
+            raise ValueError(f"disposals, visits or overflows name unknown bins: {', '.join(unknown)}")
         ids = [d.id for d in self.disposals]
         if len(set(ids)) != len(ids):
             raise ValueError("disposal ids repeat")

@@ -2,14 +2,14 @@
 stages (oblique by default) and camera, and handed to the agent frame by frame, without a video
 file in between.
 
-``stage(...)`` draws the frames; ``disposal``, ``bystander``, ``emptying`` and ``passer`` write
-the visits. Photos come from the shipped sample set by item name; ``Flat`` stands in for a photo
+``stage(...)`` draws the frames; ``disposal``, ``bystander``, ``emptying``, ``sack`` and ``passer``
+write the visits. Photos come from the shipped sample set by item name; ``Flat`` stands in for a photo
 that is a plain colour (an item the camera can hardly tell from the bag).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -127,6 +127,11 @@ def emptying(bin_index: int, start_s: float) -> plan.Visit:
     return plan.Visit(
         "emptying", bin_index, at(start_s), stand, leave, leave + at(1.4), -1, -1, 0.2, 0.0, 0.3, (reach,), LOOKS
     )
+
+
+def sack(bin_index: int, start_s: float, amount: float) -> plan.Visit:
+    """Somebody tips a sack of loose waste into a bin, filling it by ``amount``: both arms, as an emptying."""
+    return replace(emptying(bin_index, start_s), kind="load", load=amount)
 
 
 def litter(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import cv2
 import numpy as np
 
+from binwatch.edge.agent import Agent
 from binwatch.edge.contents import Contents, coverage
 from binwatch.edge.landing import Footage
 from binwatch.edge.region import View
+from binwatch.edge.simulator.conditions import named
+from binwatch.edge.simulator.timeline import ExposureJump
+from tests.edge import staged
 from tests.edge.scene import DATA
 from tests.edge.test_isolate import NOW, region_of, views
 
@@ -77,3 +82,28 @@ def test_settle_times_and_landings_of_two_items_in_one_region():
     seen = footage.view_after(2.2)
     assert seen is not None and seen.t >= NOW + timedelta(seconds=2.2)
     assert int(seen.image[0, 0, 0]) == round((seen.t - NOW).total_seconds() * 10)
+
+
+def test_the_same_bin_reads_the_same_level_in_any_light(classifier):
+    """Half-full bins in steady light, daylight, after an exposure jump, and in the evening (30 % light,
+    noise 4 at full light, brightened to compare: the noise of a dark picture is no contents)."""
+    evening = named("evening")
+    lights = {
+        "steady": (named("steady"), None),
+        "daylight": (named("daylight"), None),
+        "exposure": (named("exposure"), [ExposureJump(staged.at(1.0), 2, 1.4)]),
+        "evening": (replace(evening, lamp=False), None),
+        "evening under a lamp": (evening, None),
+    }
+    levels = {}
+    for name, (conditions, jumps) in lights.items():
+        scene = staged.stage([], 3.0, conditions=conditions, fill=0.6, seed=5, exposure=jumps)
+        agent = Agent(scene.site, classifier)
+        scene.run(agent)
+        levels[name] = agent.fill_levels()
+    for bin_id in levels["steady"]:
+        even = [levels[name][bin_id] for name in ("steady", "daylight", "exposure", "evening")]
+        assert max(even) - min(even) <= 0.1, (bin_id, even)
+        # A lamp lights the bins unevenly: less texture shows far from it, more near it; never full.
+        assert abs(levels["evening under a lamp"][bin_id] - levels["steady"][bin_id]) <= 0.2
+        assert levels["evening under a lamp"][bin_id] < 0.9

@@ -178,16 +178,20 @@ LITTER_TRUTH = {
 
 
 def ground_event(kind: EventKind, zone: str, start: float, end: float, resolves: Event | None = None) -> Event:
+    return around(kind, start, end, zone_id=zone, resolves=resolves.event_id if resolves is not None else None)
+
+
+def around(kind: EventKind, start: float, end: float, **fields) -> Event:
+    """An event of a kind other than a disposal, from ``start`` to ``end`` seconds into the scene."""
     return Event(
         kind=kind,
         event_id=uuid.uuid4(),
         device_id="cam",
         site_id="site",
-        zone_id=zone,
-        resolves=resolves.event_id if resolves is not None else None,
         started_at=START + timedelta(seconds=start),
         ended_at=START + timedelta(seconds=end),
         model_version="m",
+        **fields,
     )
 
 
@@ -227,28 +231,54 @@ def test_littering_in_an_unknown_zone_is_refused_by_the_truth():
         score([], backwards)
 
 
+def bin_event(kind: EventKind, bin_id: str, start: float, end: float) -> Event:
+    category = "other" if bin_id.startswith("other") else "kitchen"
+    return around(kind, start, end, bin_id=bin_id, bin_category=category, fill_level=0.95)
+
+
+EMPTIED = [("other-2", 101.0), ("kitchen-1", 101.0), ("other-2", 140.0)]
+
+
 def test_emptying_events_match_the_workers_time_at_the_bin():
     truth = {**TRUTH, "emptyings": [{"t_start": 100.0, "t_end": 104.0, "bin_id": "other-2"}]}
 
-    def emptied(bin_id: str, start: float, end: float) -> Event:
-        return Event(
-            kind=EventKind.EMPTYING,
-            event_id=uuid.uuid4(),
-            device_id="cam",
-            site_id="site",
-            bin_id=bin_id,
-            bin_category="other" if bin_id.startswith("other") else "kitchen",
-            fill_level=0.7,
-            started_at=START + timedelta(seconds=start),
-            ended_at=START + timedelta(seconds=end),
-            model_version="m",
-        )
-
-    events = [emptied("other-2", 101.0, 105.5), emptied("kitchen-1", 101.0, 105.5), emptied("other-2", 140.0, 144.0)]
+    events = [bin_event(EventKind.EMPTYING, bin_id, start, start + 4.5) for bin_id, start in EMPTIED]
     report = score(events, truth)
     assert report["emptying"] == {"truth": 1, "events": 3, "matched": 1, "recall": 1.0, "precision": 0.3333}
     assert "emptyings: truth 1  events 3  matched 1" in format_table(report)
     assert merge([report, report])["emptying"]["matched"] == 2
+
+
+def test_overflow_events_match_while_the_bin_is_full_and_disposals_at_a_load_are_set_aside():
+    truth = {
+        **TRUTH,
+        "loads": [{"t_start": 60.0, "t_end": 64.0, "bin_id": "other-2"}],
+        "overflows": [{"bin_id": "other-2", "t": 62.0}, {"bin_id": "kitchen-1", "t": 150.0}],
+        "emptyings": [{"t_start": 100.0, "t_end": 104.0, "bin_id": "other-2"}],
+    }
+    overflows = [
+        bin_event(EventKind.OVERFLOW, "other-2", 66.0, 66.0),  # raised after the load: full since 62 s
+        bin_event(EventKind.OVERFLOW, "other-2", 80.0, 80.0),  # the same filling again: a false alarm
+        bin_event(EventKind.OVERFLOW, "other-2", 120.0, 120.0),  # after it was emptied: a false alarm
+        bin_event(EventKind.OVERFLOW, "kitchen-1", 140.0, 140.0),  # before it was full: a false alarm
+    ]
+    at_load = event("other-2", 59.0, 66.0, [Flag.ITEM_UNSEEN])
+    report = score([*perfect(), at_load, *overflows], truth)
+    assert report["overflow"] == {"truth": 2, "events": 4, "matched": 1, "recall": 0.5, "precision": 0.25}
+    assert report["loads"] == {"truth": 1, "events": 1}
+    assert report["disposals"]["precision"] == 1.0 and report["false_alarms"] == []  # the load's event is set aside
+    assert "overflows: truth 2  events 4  matched 1" in format_table(report)
+    merged = merge([report, report])
+    assert merged["overflow"]["matched"] == 2 and merged["loads"] == {"truth": 2, "events": 2}
+    assert "50%/25%" in format_conditions({"overflow": merged})
+    # A truth from before overflows and loads were staged reads as none of either.
+    assert score(perfect(), TRUTH)["overflow"] == {
+        "truth": 0,
+        "events": 0,
+        "matched": 0,
+        "recall": None,
+        "precision": None,
+    }
 
 
 def test_scenes_of_one_condition_add_up_and_each_condition_gets_a_row():
