@@ -5,9 +5,12 @@ container (a wheeled bin or cart) stands while bins are emptied into it. One ``C
 per zone tells when a container is there, with the ground zones' machinery (``ground.StillZone``):
 a long-term background that never takes in what stands out, people told apart by their motion.
 
-* **There.** Pixels of the zone that have stood out in a still blob for ``collection.stay_s``
-  cover at least ``collection.min_share`` of it: something the size of a container stands there
-  and nobody moves it. A person standing in the zone sways; one walking through moves.
+* **There.** Pixels of the zone that have stood out, unmoved, for ``collection.stay_s`` cover at
+  least ``collection.min_share`` of it: something the size of a container stands there and
+  nobody moves it. Unmoved pixel by pixel, not blob by blob as litter must be: the worker
+  emptying the bin next to the container touches it in the picture, and it is there all the
+  same. A blob that rises beyond the zone (a person standing in it) does not count; one walking
+  through moves.
 * **Gone.** Less than half of ``min_share`` of the zone stands out any more for
   ``collection.gone_s``: it was wheeled away. A worker standing in front of it keeps it there.
 
@@ -34,6 +37,7 @@ from binwatch.edge.isolate import Box
 from binwatch.edge.motion import SmallFrame
 from binwatch.events.schema import CategoryKey
 
+EARLIEST = 25  # a container came when this percentile of its pixels began to stand out (not a stray pixel's)
 CONCLUDE_S = 6.0  # a visit is judged this long after its container left: the last emptying is concluded by then
 
 
@@ -82,12 +86,12 @@ class ContainerWatch(StillZone):
         """This frame; returns a visit that has just begun or just ended (``left_at`` set)."""
         out = self.observe(small, t, seconds)
         if self.visit is None:
-            standing = self.inside & (seconds - self.still_since >= self.rules.stay_s)
+            standing = self.inside & (seconds - self.quiet_since >= self.rules.stay_s)
             if np.count_nonzero(standing) < self.rules.min_share * self.area:
                 return None
             x, y, w, h = cv2.boundingRect(standing.astype(np.uint8))
             stats = np.array([x, y, w, h, 0])  # the order of cv2.CC_STAT_*
-            began = self.at(float(self.out_since[standing].min()))
+            began = self.at(float(np.percentile(self.out_since[standing], EARLIEST)))
             self.visit = Visit(self.zone, began, t, self._box(stats), frame.copy())
             self._gone_since = None
             return self.visit

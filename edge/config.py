@@ -130,7 +130,7 @@ class CollectionConfig(_Section):
         description="seconds a container must stand still in a collection zone to count as there",
     )
     min_share: float = Field(
-        default=0.25,
+        default=0.3,
         gt=0,
         lt=1,
         description="smallest container, as a share of its collection zone; it has left when less than half "

@@ -89,6 +89,7 @@ class StillZone:
         self.background: np.ndarray | None = None
         self.out_since = np.full(shape, NEVER, np.float32)  # seconds: stands out since
         self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out, in a still blob, since
+        self.quiet_since = np.full(shape, NEVER, np.float32)  # seconds: stands out, unmoved itself, not upright, since
         self._t: float | None = None
         self._origin_t: datetime | None = None
 
@@ -107,14 +108,17 @@ class StillZone:
         out = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
         moving = cv2.dilate(small.moving[self.window], np.ones((3, 3), np.uint8)) > 0
         count, labels = cv2.connectedComponents(out.astype(np.uint8), connectivity=8)
-        active = np.bincount(labels[moving], minlength=count) >= MIN_PIXELS
         within = np.bincount(labels[self.inside], minlength=count)
-        active |= np.bincount(labels.ravel(), minlength=count) > 2 * within  # mostly beyond the zone: standing up
-        active[0] = True  # the bare ground
+        upright = np.bincount(labels.ravel(), minlength=count) > 2 * within  # mostly beyond the zone: standing up
+        upright[0] = True  # the bare ground
+        active = upright | (np.bincount(labels[moving], minlength=count) >= MIN_PIXELS)
         now = np.float32(seconds)
         self.out_since = np.where(out, np.minimum(self.out_since, now), NEVER)
         still = out & ~active[labels]
         self.still_since = np.where(still, np.minimum(self.still_since, now), NEVER)
+        # Unmoved pixel by pixel: what somebody at work touches (their blob moves) can still keep still.
+        quiet = out & ~moving & ~upright[labels]
+        self.quiet_since = np.where(quiet, np.minimum(self.quiet_since, now), NEVER)
         # Follow the light where the ground is bare; never take in what stands out, nor its rim (the
         # raw mask, grown: following the pixels an opening drops would eat into litter from its edge).
         rate = np.float32(1 - np.exp(-dt / FOLLOW_S))
