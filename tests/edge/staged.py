@@ -154,74 +154,26 @@ def collection(containers: list[list[int]], start_s: float) -> list[plan.Visit]:
     one after another (7.4 s a bin: to the bin, the bag lifted out, back to the container) and
     wheels it away (3.7 s); a further list is a further container, brought 2 s after."""
     visits = []
+
+    def visit(kind: plan.VisitKind, b: int, start: int, stand: int, leave: int, end: int, reaches=()) -> None:
+        visits.append(
+            plan.Visit(kind, b, start, stand, leave, end, 0, 0, 0.2, 0.0, 0.3, reaches, LOOKS, container=brought)
+        )
+
     cursor = at(start_s)
     for number, bins in enumerate(containers):
         brought = plan.Container(number + 1, (60, 110, 60) if number % 2 == 0 else (50, 60, 140))
         stand = cursor + at(2.5)
-        visits.append(
-            plan.Visit(
-                "wheel_in",
-                0,
-                cursor,
-                stand,
-                stand + at(0.4),
-                stand + at(0.4),
-                0,
-                0,
-                0.0,
-                0.0,
-                0.3,
-                (),
-                LOOKS,
-                None,
-                brought,
-            )
-        )
+        visit("wheel_in", 0, cursor, stand, stand + at(0.4), stand + at(0.4))
         cursor = stand + at(0.5)
         for b in bins:
             stand = cursor + at(1.5)
             reach = plan.Reach(stand + at(0.3), stand + at(1.3), stand + at(2.5), stand + at(3.7), (0.5, 0.5), ())
             leave = reach.end + at(0.2)
-            visits.append(
-                plan.Visit(
-                    "emptying",
-                    b,
-                    cursor,
-                    stand,
-                    leave,
-                    leave + at(1.5),
-                    0,
-                    0,
-                    0.2,
-                    0.0,
-                    0.3,
-                    (reach,),
-                    LOOKS,
-                    None,
-                    brought,
-                )
-            )
+            visit("emptying", b, cursor, stand, leave, leave + at(1.5), (reach,))
             cursor = leave + at(2.0)
         stand = cursor + at(0.8)
-        visits.append(
-            plan.Visit(
-                "wheel_out",
-                0,
-                cursor,
-                stand,
-                stand + at(0.4),
-                stand + at(2.9),
-                0,
-                0,
-                0.0,
-                0.0,
-                0.3,
-                (),
-                LOOKS,
-                None,
-                brought,
-            )
-        )
+        visit("wheel_out", 0, cursor, stand, stand + at(0.4), stand + at(2.9))
         cursor = stand + at(4.9)
     return visits
 
