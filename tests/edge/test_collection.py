@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import cv2
 import pytest
 
 from binwatch.edge.agent import Agent
-from binwatch.edge.config import ConfigError, parse
+from binwatch.edge.config import ConfigError, load, parse
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.simulator import score, truth
+from binwatch.edge.simulator.conditions import named
+from binwatch.edge.simulator.scenario import render_scenario
 from binwatch.edge.storage import Layout
 from binwatch.events.schema import Event, EventKind, EvidenceKind
 from tests.edge import staged
@@ -166,3 +169,25 @@ def test_mixed_collection_events_are_scored_against_the_mixed_visits():
     assert (merged["truth"], merged["events"], merged["matched"], merged["compliant"]) == (2, 4, 2, 2)
     assert "mixed collections: truth 1 (and 1 compliant)" in score.format_table(report)
     assert "mixed collections truth 2" in score.format_conditions(score.by_condition([("a", report), ("a", report)]))
+
+
+def test_the_collection_condition_writes_its_zone_and_its_collections(tmp_path):
+    conditions = replace(named("collection"), collection=1.0, collection_mixed=1.0, passers=0.0)
+    scene = render_scenario(
+        staged.SAMPLES, tmp_path, disposals=3, seed=5, split="all", size=(320, 180), fps=8.0, condition=conditions
+    )
+    read = truth.load(scene.truth)
+    site = load(scene.config)
+    zone = next(z for z in site.zones if z.kind == "collection")
+    assert [z.id for z in read.zones if z.kind == "collection"] == [zone.id]
+    assert not any(z.id == zone.id.replace("collection", "ground") for z in site.zones)  # the container's side
+    assert read.collections and all(c.mixed and c.zone_id == zone.id for c in read.collections)
+    first = read.collections[0]
+    categories = {b.id: b.category for b in read.bins}
+    assert first.categories == sorted({categories[b] for b in first.bin_ids}) and len(first.bin_ids) >= 2
+    emptied = [e for e in read.emptyings if first.t_start <= e.t_start and e.t_end <= first.t_end]
+    assert [e.bin_id for e in emptied] == first.bin_ids
+    with pytest.raises(ValueError, match="oblique style only"):
+        render_scenario(
+            staged.SAMPLES, tmp_path / "top", disposals=3, size=(320, 180), condition=conditions, style="top"
+        )
