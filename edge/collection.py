@@ -25,7 +25,7 @@ truck of its own out of view), so the agent does not guess; they stay ``emptying
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import cv2
@@ -39,6 +39,7 @@ from binwatch.events.schema import CategoryKey
 
 EARLIEST = 25  # a container came when this percentile of its pixels began to stand out (not a stray pixel's)
 CONCLUDE_S = 6.0  # a visit is judged this long after its container left: the last emptying is concluded by then
+LOOSE_S = 60.0  # an emptying no container has claimed waits this long for one to be confirmed (and its clip with it)
 
 
 @dataclass(frozen=True)
@@ -132,19 +133,16 @@ class Collections:
                 mine = [e for e in self._loose if self._claimant(e) is visit]
                 visit.emptied += mine
                 self._loose = [e for e in self._loose if e not in mine]
+        self._loose = [e for e in self._loose if t - e.ended_at < timedelta(seconds=LOOSE_S)]
         horizon = timedelta(seconds=self.rules.max_s)
-        self._loose = [e for e in self._loose if t - e.ended_at < horizon]
         judged = []
         for visit in list(self.visits):
             if visit.left_at is not None and t - visit.left_at >= timedelta(seconds=CONCLUDE_S):
                 self.visits.remove(visit)
                 judged.append(visit)
-            elif visit.emptied and t - visit.emptied[0].ended_at >= horizon:  # a container that stays
-                self.visits.remove(visit)
-                judged.append(visit)
-                if visit.left_at is None:  # what it gets next is judged on its own
-                    self.visits.append(Visit(visit.zone, t, t, visit.box, visit.frame))
-                    self._watch(visit.zone).visit = self.visits[-1]
+            elif visit.emptied and t - visit.emptied[0].ended_at >= horizon:  # a container that stays:
+                judged.append(replace(visit, emptied=list(visit.emptied)))  # judged so far; what it gets next
+                visit.emptied.clear()  # is judged on its own
         return [v for v in judged if v.mixed]
 
     def close(self) -> list[Visit]:
@@ -172,6 +170,3 @@ class Collections:
             key=lambda v: float(np.linalg.norm(np.mean(np.asarray(v.zone.polygon, np.float64), axis=0) - centre)),
             default=None,
         )
-
-    def _watch(self, zone: ZoneConfig) -> ContainerWatch:
-        return next(w for w in self.watches if w.zone is zone)

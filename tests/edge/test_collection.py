@@ -10,10 +10,14 @@ from dataclasses import replace
 from datetime import timedelta
 
 import cv2
+import numpy as np
 import pytest
 
 from binwatch.edge.agent import Agent
-from binwatch.edge.config import ConfigError, load, parse
+from binwatch.edge.collection import CONCLUDE_S, Collections, Visit
+from binwatch.edge.config import BinConfig, CollectionConfig, ConfigError, ZoneConfig, load, parse
+from binwatch.edge.isolate import Box
+from binwatch.edge.offline import OFFLINE_START
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.simulator import score, truth
 from binwatch.edge.simulator.conditions import named
@@ -191,3 +195,34 @@ def test_the_collection_condition_writes_its_zone_and_its_collections(tmp_path):
         render_scenario(
             staged.SAMPLES, tmp_path / "top", disposals=3, size=(320, 180), condition=conditions, style="top"
         )
+
+
+def test_emptyings_are_judged_with_the_container_that_stood_there():
+    # The pairing alone: which container an emptying belongs to, and when a visit is judged.
+    def s(seconds: float):
+        return OFFLINE_START + timedelta(seconds=seconds)
+
+    square = [(0, 0), (10, 0), (10, 10)]
+    kitchen, other = (BinConfig(id=f"b{i}", category=c, polygon=square) for i, c in enumerate(("kitchen", "other")))
+    zone = ZoneConfig(id="cart", kind="collection", polygon=square)
+    collections = Collections([], CollectionConfig(max_s=60))
+    collections.emptied(kitchen, s(1), s(5))  # before the container is confirmed: waits for it
+    visit = Visit(zone, s(0), s(8), Box(0, 0, 5, 5), np.zeros((4, 4, 3), np.uint8))
+    collections.visits.append(visit)
+    visit.emptied += [e for e in collections._loose if collections._claimant(e) is visit]
+    collections.emptied(other, s(10), s(14))
+    assert visit.categories == ["kitchen", "other"] and collections.keep_from() == s(1)
+    visit.left_at = s(20)
+    collections.emptied(kitchen, s(21), s(25))  # after it left: not its
+    assert len(visit.emptied) == 2
+    assert collections.update(None, None, s(20 + CONCLUDE_S - 0.1), 0.0) == []  # type: ignore[arg-type]
+    assert collections.update(None, None, s(20 + CONCLUDE_S), 0.0) == [visit]  # type: ignore[arg-type]
+    staying = Visit(zone, s(30), s(31), Box(0, 0, 5, 5), np.zeros((4, 4, 3), np.uint8))
+    collections.visits.append(staying)
+    collections.emptied(kitchen, s(32), s(36))
+    collections.emptied(other, s(40), s(44))
+    assert collections.update(None, None, s(95), 0.0) == []  # type: ignore[arg-type]
+    (judged,) = collections.update(None, None, s(96), 0.0)  # type: ignore[arg-type]
+    assert judged.categories == ["kitchen", "other"] and judged.left_at is None  # max_s after its first emptying
+    collections.emptied(kitchen, s(100), s(104))  # the container still stands: a visit of its own from here
+    assert staying.categories == ["kitchen"] and collections.close() == []
