@@ -32,6 +32,7 @@ from binwatch.edge import flags as rules
 from binwatch.edge.announce import Announcer
 from binwatch.edge.camera import CameraError
 from binwatch.edge.clip import ClipBuffer, usable_codec
+from binwatch.edge.collection import Collections, ContainerWatch, Visit
 from binwatch.edge.config import BinConfig, SiteConfig, check_polygons
 from binwatch.edge.consensus import Consensus, classify
 from binwatch.edge.contents import Contents, taken_out
@@ -130,7 +131,7 @@ class Agent:
         self.frame_size: tuple[int, int] | None = None
         self.counts = {"frames": 0, "disposals": 0, "flagged": 0, "no_item": 0, "item_unseen": 0, "emptied": 0}
         self.counts |= {k.value: 0 for k in (EventKind.LITTERING, EventKind.LITTER_CLEARED, EventKind.OVERFLOW)}
-        self.counts |= {EventKind.EMPTYING.value: 0}
+        self.counts |= {EventKind.EMPTYING.value: 0, EventKind.MIXED_COLLECTION.value: 0}
         self._waiting: list[_Verdict] = []
         self._noted: list[_Noted] = []
         self._ready: list[Event] = []  # overflows and emptyings: sent as they happen
@@ -165,7 +166,9 @@ class Agent:
         self.ground = [
             GroundWatch(z, self.motion.scale, self.motion.size, th.motion_pixel_delta, self.config.litter)
             for z in self.config.zones
+            if z.kind == "ground"
         ]
+        self.collections = self._collections()
         if self.outbox is not None:
             self.buffer = ClipBuffer(size, self.config.clips.width)
             self.writer = EvidenceWriter(self.outbox.layout, self.config.bins, size, self.config.clips)
@@ -223,6 +226,10 @@ class Agent:
                 for g in self.ground:
                     for change in g.update(small, t, seconds):
                         self._note(change, frame, t)
+        if self.collections is not None:
+            with self.timing.measure("collection"):
+                for visit in self.collections.update(small, frame, t, seconds):
+                    self._ready.append(self._emit_collection(visit, t))
         if self.outbox is not None:
             with self.timing.measure("buffer"):
                 self.buffer.add(t, frame)
@@ -247,6 +254,8 @@ class Agent:
             segment = b.segmenter.close()
             if segment is not None:
                 self._conclude(b, segment, frame, small)
+        if self.collections is not None and self._last_t is not None:
+            self._ready += [self._emit_collection(v, self._last_t) for v in self.collections.close()]
         return self._release(None)
 
     def fill_levels(self) -> dict[str, float]:
@@ -293,6 +302,8 @@ class Agent:
                 self._ready.append(
                     self._emit_bin(b, EventKind.EMPTYING, level, segment.started_at, segment.ended_at, frame)
                 )
+            if self.collections is not None:
+                self.collections.emptied(b.config, segment.started_at, segment.ended_at)
         if segment.reached_in and (found.items or kind == "covered"):  # items or a load went in: it may be full
             self._fill(b, frame, segment.ended_at)
         if not segment.reached_in:
@@ -374,6 +385,8 @@ class Agent:
             if self.ground:  # litter is found stay_s after it kept still: keep what its clip needs
                 starts += [now - timedelta(seconds=self.config.litter.stay_s + GROUND_LEAD_S)]
                 starts += [self._clip_start(n.change) for n in self._noted]
+            if self.collections is not None and (first := self.collections.keep_from()) is not None:
+                starts.append(first)
             self.buffer.trim(min(starts) - pre)
         return events
 
@@ -417,6 +430,52 @@ class Agent:
             kind.value,
             level,
             extra={"event_id": str(event_id), "bin_id": b.config.id, "kind": kind.value, "fill_level": level},
+        )
+        return event
+
+    def _collections(self) -> Collections | None:
+        """The collection zones' containers and the emptyings into them (``collection.py``); None without any."""
+        th, rules = self.config.thresholds, self.config.collection
+        watches = [
+            ContainerWatch(z, self.motion.scale, self.motion.size, th.motion_pixel_delta, rules)
+            for z in self.config.zones
+            if z.kind == "collection"
+        ]
+        return Collections(watches, rules) if watches else None
+
+    def _emit_collection(self, visit: Visit, t: datetime) -> Event:
+        """A container into which bins of several categories were emptied: the container's snapshot
+        and crop, and a clip from the first emptying until it was wheeled away."""
+        started, ended = visit.emptied[0].started_at, visit.left_at or t
+        zone = visit.zone
+        event_id = self._kind_id(zone.id, started, EventKind.MIXED_COLLECTION)
+        if (known := self._stored(event_id, f"mixed collection in zone {zone.id}")) is not None:
+            return known
+        files: list[EvidenceFile] = []
+        if self.outbox is not None:
+            clip_frames = self.buffer.between(started - timedelta(seconds=self.config.clips.pre_s), ended)
+            with self.timing.measure("evidence"):
+                label = "container: " + ", ".join(visit.categories)
+                files = self._write(event_id, None, visit.frame, visit.box, label, clip_frames, zone=zone)
+        event = Event(
+            kind=EventKind.MIXED_COLLECTION,
+            event_id=event_id,
+            device_id=self.config.device_id,
+            site_id=self.config.site_id,
+            zone_id=zone.id,
+            categories=visit.categories,
+            started_at=started,
+            ended_at=max(ended, started),
+            model_version=self.classifier.version,
+            evidence=[f.evidence for f in files],
+        )
+        self._commit(event, files)
+        self.counts[EventKind.MIXED_COLLECTION.value] += 1
+        log.info(
+            "mixed collection in zone %s: %s emptied into one container",
+            zone.id,
+            ", ".join(visit.categories),
+            extra={"event_id": str(event_id), "zone_id": zone.id, "kind": EventKind.MIXED_COLLECTION.value},
         )
         return event
 

@@ -96,8 +96,10 @@ class BinConfig(_Section):
 
 class ZoneConfig(_Section):
     id: Identifier = Field(description="the zone's identifier (like `device_id`), unique among the zones")
-    kind: Literal["ground"] = Field(
-        description="`ground`: floor beside the bins where nothing may be left (Art. 16: no dumping beside them)"
+    kind: Literal["ground", "collection"] = Field(
+        description="`ground`: floor beside the bins where nothing may be left (Art. 16: no dumping beside them); "
+        "`collection`: where a collector's container stands while bins are emptied into it (Art. 18: no mixing), "
+        "drawn round the container as the camera sees it"
     )
     polygon: Polygon = Field(
         description="the zone: at least 3 `[x, y]` points in camera pixels, in order around it (its "
@@ -117,6 +119,32 @@ class LitterConfig(_Section):
     )
     min_fraction: float = Field(
         default=0.003, gt=0, lt=1, description="smallest piece of litter, as a share of its ground zone"
+    )
+
+
+class CollectionConfig(_Section):
+    stay_s: float = Field(
+        default=3.0,
+        ge=0.5,
+        le=120,
+        description="seconds a container must stand still in a collection zone to count as there",
+    )
+    min_share: float = Field(
+        default=0.3,
+        gt=0,
+        lt=1,
+        description="smallest container, as a share of its collection zone; it has left when less than half "
+        "of that share still stands out",
+    )
+    gone_s: float = Field(
+        default=2.0, gt=0, le=60, description="seconds the zone must look bare for the container to have left"
+    )
+    max_s: float = Field(
+        default=300.0,
+        ge=30,
+        le=1800,
+        description="a container's visit is judged at the latest this long after its first emptying (a "
+        "container that stays); the clip buffer keeps that much",
     )
 
 
@@ -354,10 +382,12 @@ class SiteConfig(_Section):
     zones: list[ZoneConfig] = Field(
         default_factory=list,
         max_length=8,
-        description="ground zones watched for litter (none: no littering events), each a table of the keys below",
+        description="zones beside the bins (none: no littering or mixed-collection events), each a table of the "
+        "keys below",
     )
     thresholds: ThresholdConfig = ThresholdConfig()
     litter: LitterConfig = LitterConfig()
+    collection: CollectionConfig = CollectionConfig()
     fill: FillConfig = FillConfig()
     clips: ClipConfig = ClipConfig()
     schedule: ScheduleConfig = ScheduleConfig()

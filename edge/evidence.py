@@ -133,7 +133,8 @@ class EvidenceWriter:
             if zone is not None:
                 points = np.asarray(zone.polygon, np.int32)
                 cv2.polylines(snapshot, [points], True, HIGHLIGHT, max(2, frame.shape[1] // 500), cv2.LINE_AA)
-                _tag(snapshot, f"{zone.id} (ground)", (int(points[:, 0].min()), int(points[:, 1].min())), (0, 0, 0))
+                corner = (int(points[:, 0].min()), int(points[:, 1].min()))
+                _tag(snapshot, f"{zone.id} ({zone.kind})", corner, (0, 0, 0))
             if box is not None:
                 cv2.rectangle(snapshot, (box.x, box.y), (box.x + box.w, box.y + box.h), HIGHLIGHT, 2)
                 _tag(snapshot, label, (box.x, box.y + box.h + 2), (0, 0, 0))

@@ -66,11 +66,13 @@ class GroundChange:
     cleared: bool
 
 
-class GroundWatch:
-    """The small-frame model of one ground zone."""
+class StillZone:
+    """The small-frame model of one zone beside the bins: a long-term background, what stands out
+    of it, and since when each pixel has stood out and kept still in a still blob (see the module).
+    ``GroundWatch`` finds litter with it, ``collection.ContainerWatch`` a collector's container."""
 
-    def __init__(self, zone: ZoneConfig, scale: float, small_size: tuple[int, int], delta: float, rules: LitterConfig):
-        self.zone, self.scale, self.delta, self.rules = zone, scale, delta, rules
+    def __init__(self, zone: ZoneConfig, scale: float, small_size: tuple[int, int], delta: float):
+        self.zone, self.scale, self.delta = zone, scale, delta
         points = np.round(np.asarray(zone.polygon, np.float64) * scale).astype(np.int32)
         x, y, w, h = cv2.boundingRect(points)
         margin = max(2, round(MARGIN_FRACTION * h))
@@ -83,17 +85,17 @@ class GroundWatch:
         cv2.fillPoly(self.inside, [points - (x0, y0)], 1)
         self.inside = self.inside.astype(bool)
         self.area = max(1, int(self.inside.sum()))
-        self.min_pixels = max(MIN_PIXELS * 2, round(rules.min_fraction * self.area))
         shape = self.inside.shape
         self.background: np.ndarray | None = None
         self.out_since = np.full(shape, NEVER, np.float32)  # seconds: stands out since
         self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out, in a still blob, since
-        self.litter: list[Litter] = []  # found and not yet cleared
+        self.quiet_since = np.full(shape, NEVER, np.float32)  # seconds: stands out, unmoved itself, not upright, since
         self._t: float | None = None
         self._origin_t: datetime | None = None
 
-    def update(self, small: SmallFrame, t: datetime, seconds: float) -> list[GroundChange]:
-        """This frame, taken at ``t`` (``seconds`` from any fixed origin); returns what it changed."""
+    def observe(self, small: SmallFrame, t: datetime, seconds: float) -> np.ndarray:
+        """This frame, taken at ``t`` (``seconds`` from any fixed origin): the clocks and the
+        background brought up to date; returns what stands out (bool over the window)."""
         image = small.image[self.window]
         colour = image.astype(np.float32) * np.float32(1.0 / small.gain)
         if self.background is None:
@@ -106,22 +108,52 @@ class GroundWatch:
         out = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
         moving = cv2.dilate(small.moving[self.window], np.ones((3, 3), np.uint8)) > 0
         count, labels = cv2.connectedComponents(out.astype(np.uint8), connectivity=8)
-        active = np.bincount(labels[moving], minlength=count) >= MIN_PIXELS
         within = np.bincount(labels[self.inside], minlength=count)
-        active |= np.bincount(labels.ravel(), minlength=count) > 2 * within  # mostly beyond the zone: standing up
-        active[0] = True  # the bare ground
+        upright = np.bincount(labels.ravel(), minlength=count) > 2 * within  # mostly beyond the zone: standing up
+        upright[0] = True  # the bare ground
+        active = upright | (np.bincount(labels[moving], minlength=count) >= MIN_PIXELS)
         now = np.float32(seconds)
         self.out_since = np.where(out, np.minimum(self.out_since, now), NEVER)
         still = out & ~active[labels]
         self.still_since = np.where(still, np.minimum(self.still_since, now), NEVER)
-        changes = self._cleared(out, t)
-        changes += self._found(t, seconds)
+        # Unmoved pixel by pixel: what somebody at work touches (their blob moves) can still keep still.
+        quiet = out & ~moving & ~upright[labels]
+        self.quiet_since = np.where(quiet, np.minimum(self.quiet_since, now), NEVER)
         # Follow the light where the ground is bare; never take in what stands out, nor its rim (the
         # raw mask, grown: following the pixels an opening drops would eat into litter from its edge).
         rate = np.float32(1 - np.exp(-dt / FOLLOW_S))
         # A clipped pixel says only that the ground is at least that bright: not learnt either.
         near = (cv2.dilate(raw, np.ones((3, 3), np.uint8)) > 0) | (channel_max(image) >= CLIPPED)
         self.background += np.where(near, np.float32(0), rate)[:, :, None] * (colour - self.background)
+        return out
+
+    def at(self, seconds: float) -> datetime:
+        """The wall-clock time of ``seconds`` on the clocks' origin."""
+        assert self._origin_t is not None  # a frame has been seen
+        return self._origin_t + timedelta(seconds=seconds)
+
+    def _box(self, stats: np.ndarray) -> Box:
+        """A component's bounding box in frame coordinates."""
+        x, y = stats[cv2.CC_STAT_LEFT] + self.origin[0], stats[cv2.CC_STAT_TOP] + self.origin[1]
+        w, h = stats[cv2.CC_STAT_WIDTH], stats[cv2.CC_STAT_HEIGHT]
+        s = self.scale
+        return Box(int(x / s), int(y / s), max(1, round(w / s)), max(1, round(h / s)))
+
+
+class GroundWatch(StillZone):
+    """Litter in one ground zone."""
+
+    def __init__(self, zone: ZoneConfig, scale: float, small_size: tuple[int, int], delta: float, rules: LitterConfig):
+        super().__init__(zone, scale, small_size, delta)
+        self.rules = rules
+        self.min_pixels = max(MIN_PIXELS * 2, round(rules.min_fraction * self.area))
+        self.litter: list[Litter] = []  # found and not yet cleared
+
+    def update(self, small: SmallFrame, t: datetime, seconds: float) -> list[GroundChange]:
+        """This frame, taken at ``t`` (``seconds`` from any fixed origin); returns what it changed."""
+        out = self.observe(small, t, seconds)
+        changes = self._cleared(out, t)
+        changes += self._found(t, seconds)
         return changes
 
     def _found(self, t: datetime, seconds: float) -> list[GroundChange]:
@@ -137,8 +169,7 @@ class GroundWatch:
                 continue
             mask = labels == label
             began = float(self.out_since[mask].min())
-            assert self._origin_t is not None
-            litter = Litter(self.zone, mask, self._box(stats[label]), self._origin_t + timedelta(seconds=began), t)
+            litter = Litter(self.zone, mask, self._box(stats[label]), self.at(began), t)
             self.litter.append(litter)
             changes.append(GroundChange(litter, cleared=False))
         return changes
@@ -156,10 +187,3 @@ class GroundWatch:
                 self.litter.remove(litter)
                 changes.append(GroundChange(litter, cleared=True))
         return changes
-
-    def _box(self, stats: np.ndarray) -> Box:
-        """A component's bounding box in frame coordinates."""
-        x, y = stats[cv2.CC_STAT_LEFT] + self.origin[0], stats[cv2.CC_STAT_TOP] + self.origin[1]
-        w, h = stats[cv2.CC_STAT_WIDTH], stats[cv2.CC_STAT_HEIGHT]
-        s = self.scale
-        return Box(int(x / s), int(y / s), max(1, round(w / s)), max(1, round(h / s)))

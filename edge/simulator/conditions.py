@@ -39,6 +39,9 @@ class Conditions:
     # The ground beside the bins.
     litter: float = 0.0  # chance of somebody leaving a bag or a box on the ground in each idle gap
     litter_cleared: float = 0.8  # share of that litter a worker takes away again later (25-70 s on)
+    # Collection (Art. 18): a worker wheels a container in beside the row and empties bins into it.
+    collection: float = 0.0  # chance of a collection in each idle gap (each bin is collected once at most)
+    collection_mixed: float = 0.5  # share of collections that empty bins of several categories into one container
 
     def describe(self) -> dict:
         return asdict(self)
@@ -60,6 +63,7 @@ PRESETS: dict[str, Conditions] = {
         replace(_DAYLIGHT, name="queue", queue=0.5),
         replace(_DAYLIGHT, name="overflow", fill=0.6, loads=0.35, emptying=0.06),
         replace(_DAYLIGHT, name="litter", litter=0.25, bystanders=0.1, passers=0.3),
+        replace(_DAYLIGHT, name="collection", fill=0.65, collection=0.3),
         replace(
             _DAYLIGHT,
             name="hard",
@@ -78,7 +82,19 @@ PRESETS: dict[str, Conditions] = {
     )
 }
 # What the README reports.
-HARDER = ("bystanders", "exposure", "evening", "bags", "quick", "fill", "overflow", "litter", "queue", "hard")
+HARDER = (
+    "bystanders",
+    "exposure",
+    "evening",
+    "bags",
+    "quick",
+    "fill",
+    "overflow",
+    "litter",
+    "queue",
+    "collection",
+    "hard",
+)
 STYLES = ("oblique", "top")  # the camera: above and in front of the bins, in perspective; or straight from above
 
 

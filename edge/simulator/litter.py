@@ -52,7 +52,8 @@ def _axes(litter: Litter) -> tuple[np.ndarray, np.ndarray]:
     return np.array([np.cos(a), 0.0, np.sin(a)]), np.array([-np.sin(a), 0.0, np.cos(a)])
 
 
-def _fill(canvas: np.ndarray, camera: Projection, points: np.ndarray, colour: np.ndarray) -> None:
+def fill_hull(canvas: np.ndarray, camera: Projection, points: np.ndarray, colour: np.ndarray) -> None:
+    """The convex hull of world ``points`` filled with ``colour``."""
     hull = cv2.convexHull(np.round(camera.project(points)).astype(np.int32))
     cv2.fillConvexPoly(canvas, hull, np.clip(colour, 0, 255).tolist(), cv2.LINE_AA)
 
@@ -79,10 +80,12 @@ def _bag(canvas: np.ndarray, camera: Projection, litter: Litter, base: np.ndarra
         + (c * np.cos(v))[..., None] * np.array([0.0, 1.0, 0.0])
     )
     colour = np.array(litter.colour, np.float32)
-    _fill(canvas, camera, shell.reshape(-1, 3), colour * 0.8)
-    _fill(canvas, camera, shell[:4].reshape(-1, 3), colour * 1.05 + 12)  # the lit top
+    fill_hull(canvas, camera, shell.reshape(-1, 3), colour * 0.8)
+    fill_hull(canvas, camera, shell[:4].reshape(-1, 3), colour * 1.05 + 12)  # the lit top
     knot = base + np.array([0.0, 2 * c, 0.0])
-    _fill(canvas, camera, knot + np.array([[dx, dy, 0.0] for dx in (-0.03, 0.03) for dy in (0, 0.06)]), colour * 1.15)
+    fill_hull(
+        canvas, camera, knot + np.array([[dx, dy, 0.0] for dx in (-0.03, 0.03) for dy in (0, 0.06)]), colour * 1.15
+    )
 
 
 def _box(canvas: np.ndarray, camera: Projection, litter: Litter, base: np.ndarray, length: float) -> None:
@@ -99,7 +102,7 @@ def _box(canvas: np.ndarray, camera: Projection, litter: Litter, base: np.ndarra
         middle = points.mean(axis=0)
         outward = middle - centre
         if outward @ (camera.position - middle) > 0:  # faces the camera: a convex box needs no sorting
-            _fill(canvas, camera, points, colour * (1.1 if i == 4 else 0.7 + 0.1 * (i % 2)))
+            fill_hull(canvas, camera, points, colour * (1.1 if i == 4 else 0.7 + 0.1 * (i % 2)))
     tape = top[0] + (top[1] - top[0]) / 2, top[3] + (top[2] - top[3]) / 2
     ends = np.round(camera.project(np.array(tape))).astype(np.int32)
     cv2.line(canvas, tuple(ends[0]), tuple(ends[1]), np.clip(colour * 0.85 + 30, 0, 255).tolist(), 2, cv2.LINE_AA)

@@ -24,11 +24,11 @@ import cv2
 import numpy as np
 
 from binwatch.datasets import taxonomy
-from binwatch.edge.simulator import litter, sprite
+from binwatch.edge.simulator import container, litter, sprite
 from binwatch.edge.simulator.easing import ease, ease_in, ease_out, unit
 from binwatch.edge.simulator.layout import Bin
 from binwatch.edge.simulator.sensor import Light
-from binwatch.edge.simulator.timeline import Litter, Passer, Reach, Visit
+from binwatch.edge.simulator.timeline import Container, Litter, Passer, Reach, Visit
 from binwatch.events.schema import category_key
 
 BIN_W, BIN_D, BIN_H = 0.56, 0.55, 0.95  # a 120-240 l wheelie bin
@@ -43,6 +43,10 @@ ZONE_BEFORE = 0.3  # … from this far in front of the bins to this far behind t
 ZONE_LEAST = 0.01  # a zone the camera sees less of than this share of the frame is left out
 OPENING_PX = 0.16  # opening width as a share of the frame width (about 205-240 px at 1280)
 ROW_SPAN = 0.88  # the row of bins fills at most this share of the frame's width
+CONTAINER_GAP = 0.45  # a collector's container stands this far beyond the end bin, …
+CONTAINER_BACK = 0.05  # … its front this far behind the bins' fronts
+ZONE_GROWN = 1.1  # the collection zone: the container's outline as the camera sees it, grown by this
+WHEEL_REACH = 0.3  # the worker wheeling a container walks this far beyond its outer side
 
 Point3 = np.ndarray  # x, y, z in metres
 
@@ -116,8 +120,16 @@ class ObliqueStage:
     """Geometry and drawing of the oblique style; ``render.Renderer`` runs the frames."""
 
     def __init__(
-        self, categories: Sequence[str], size: tuple[int, int], fps: float, shadows: bool, rng: np.random.Generator
+        self,
+        categories: Sequence[str],
+        size: tuple[int, int],
+        fps: float,
+        shadows: bool,
+        rng: np.random.Generator,
+        collection: bool = False,
     ):
+        """``collection``: a collector's container comes to stand beside the end of the row the camera
+        sees more of; the view is widened to show it whole and ``collection`` names its zone."""
         width, height = size
         self.size, self.fps, self.shadows = size, fps, shadows
         count = len(categories)
@@ -141,6 +153,10 @@ class ObliqueStage:
         span = np.ptp(self.camera.project(corners)[:, 0])
         if span > ROW_SPAN * width:
             self.camera = aim(size, *placement, target, v, f * ROW_SPAN * width / span)
+        self.collection_side = 0  # the end of the row a container stands beside (+1 right, -1 left)
+        self.collection: list[tuple[str, list[tuple[int, int]]]] = []  # (zone id, polygon), as the ground's
+        if collection:
+            self._frame_container(size, placement, target, v)
         self.bins = [
             Bin(f"{c}-{i + 1}", category_key(c), np.round(self.camera.project(box.opening())).astype(np.int32))
             for i, (c, box) in enumerate(zip(categories, self.boxes, strict=True))
@@ -161,6 +177,53 @@ class ObliqueStage:
             area, seen = cv2.intersectConvexConvex(floor.astype(np.float32), frame)
             if seen is not None and area >= ZONE_LEAST * width * height:
                 self.ground.append((name, [(round(float(x)), round(float(y))) for x, y in seen.reshape(-1, 2)]))
+        if collection:  # the container stands on the ground zone of its side: that is the collection zone now
+            side = "right" if self.collection_side > 0 else "left"
+            self.ground = [(name, zone) for name, zone in self.ground if name != f"ground-{side}"]
+            self.collection = [(f"collection-{side}", self._container_zone())]
+
+    def _frame_container(
+        self, size: tuple[int, int], placement: tuple[float, float, float, float], target: np.ndarray, v: float
+    ) -> None:
+        """Choose the end of the row with more room for a container and widen the view until it shows
+        it whole (within ``ROW_SPAN`` of the frame's width, about the frame's centre)."""
+        width = size[0]
+        half = ROW_SPAN * width / 2
+
+        def reach(side: int) -> float:
+            self.collection_side = side
+            points = np.vstack([container.corners(self.container_base()), container.corners(self.container_base(), 1)])
+            return float(np.abs(self.camera.project(points)[:, 0] - width / 2).max())
+
+        self.collection_side = min((1, -1), key=reach)
+        needed = reach(self.collection_side)
+        if needed > half:
+            self.camera = aim(size, *placement, target, v, self.camera.f * half / needed)
+
+    def container_base(self) -> np.ndarray:
+        """Where a parked container stands (its bottom centre), beside the end of the row."""
+        side = self.collection_side
+        end = self.boxes[-1].x1 if side > 0 else self.boxes[0].x0
+        x = end + side * (CONTAINER_GAP + container.WIDTH / 2)
+        return np.array([x, 0.0, self.front + CONTAINER_BACK + container.DEPTH / 2])
+
+    def _container_zone(self) -> list[tuple[int, int]]:
+        """The parked container's outline in the frame, grown by ``ZONE_GROWN``, within the frame."""
+        base = self.container_base()
+        points = np.vstack([container.corners(base), container.corners(base, container.HEIGHT)])
+        hull = cv2.convexHull(self.camera.project(points).astype(np.float32)).reshape(-1, 2)
+        hull = hull.mean(axis=0) + ZONE_GROWN * (hull - hull.mean(axis=0))
+        width, height = self.size
+        frame = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
+        _, seen = cv2.intersectConvexConvex(hull.astype(np.float32), frame)
+        assert seen is not None  # the view was widened to show it
+        return [(round(float(x)), round(float(y))) for x, y in seen.reshape(-1, 2)]
+
+    def container_extent(self) -> tuple[int, int, int, int]:
+        return container.extent(self.camera, self.container_base())
+
+    def park(self, image: np.ndarray, item: Container) -> None:
+        container.draw(image, self.camera, self.container_base(), item.colour, on_ground=True)
 
     # -- the static layer ---------------------------------------------------------------------
 
@@ -368,6 +431,8 @@ class ObliqueStage:
             centre = (pose["hand_l"] + pose["hand_r"]) / 2 + [0, 0.3, 0]
             pose["hand_l"] = pose["hand_r"] = centre - [0, 0.2, 0.1]
             extras.append((float(self.camera.depth(centre)), partial(self._bag, centre=centre)))
+        if visit.kind in ("wheel_in", "wheel_out") and (f < visit.stand) == (visit.kind == "wheel_in"):
+            self._wheeling(visit, pose, extras)
         left = visit.litter
         release = visit.reaches[0].release if visit.reaches else 0
         if left is not None and (f < release) == (visit.kind == "littering"):  # carried, in the right hand
@@ -380,6 +445,21 @@ class ObliqueStage:
                 )
             )
         self._figure(frame, pose, visit.looks, light, extras)
+
+    def _wheeling(self, visit: Visit, pose: dict, extras: list) -> None:
+        """The container rolling beside the worker, their hands on its outer front corner."""
+        assert visit.container is not None
+        side = self.collection_side
+        walker = (pose["hip_l"][0] + pose["hip_r"][0]) / 2
+        base = self.container_base()
+        base[0] = walker - side * (container.WIDTH / 2 + WHEEL_REACH)
+        corner = container.corners(base, container.HEIGHT)[1 if side > 0 else 0]
+        for hand, dz in (("hand_l", 0.05), ("hand_r", 0.0)):
+            pose[hand] = corner + [0.0, -0.05, dz]
+            pose["elbow" + hand[4:]] = _elbow(pose["shoulder" + hand[4:]], pose[hand], pose["side"])
+        colour = visit.container.colour
+        draw = partial(container.draw, camera=self.camera, base=base, colour=colour, on_ground=False)
+        extras.append((float(self.camera.depth(base + [0, container.HEIGHT / 2, 0])), draw))
 
     def draw_passer(self, frame: np.ndarray, passer: Passer, f: int, light: Light) -> None:
         k = (f - passer.start) / max(1, passer.end - passer.start)
@@ -403,18 +483,30 @@ class ObliqueStage:
         if visit.litter is not None:  # behind the litter and to its left: the right hand reaches it
             base = self.litter_base(visit.litter)
             spot, z = float(base[0]) - 0.2, float(base[2]) - 0.35
+        if visit.container is not None and visit.kind != "emptying":  # wheeling: in front of the row
+            z = self.front - 0.35
         edge = self._edge(z) + 0.6
+        start, end = visit.enters_from * edge, visit.leaves_to * edge
+        if visit.container is not None:  # a collection: to and from the container beside the row
+            parked = float(self.container_base()[0])
+            beside = parked + self.collection_side * (container.WIDTH / 2 + WHEEL_REACH)
+            away = self.collection_side * edge
+            if visit.kind == "emptying":  # from the container to the bin, and back with the bag
+                start = end = parked
+            elif visit.kind == "wheel_in":  # in from the side, pushing it, to beside where it stands
+                start, spot, end = away, beside, beside
+            else:  # from its front to beside it, then out, pulling it
+                start, spot, end = parked, beside, away
         height = visit.looks.height
         if f < visit.stand:
             k = (f - visit.start) / max(1, visit.stand - visit.start)
-            x = visit.enters_from * edge + ease_out(k) * (spot - visit.enters_from * edge)
-            return _walking(
-                (x, z), -visit.enters_from, height, abs(x - visit.enters_from * edge), min(1.0, 3 * (k - 0.66))
-            )
+            x = start + ease_out(k) * (spot - start)
+            heading = 1 if spot >= start else -1
+            return _walking((x, z), heading, height, abs(x - start), min(1.0, 3 * (k - 0.66)))
         if f > visit.leave:
             k = (f - visit.leave) / max(1, visit.end - visit.leave)
-            x = spot + ease_in(k) * (visit.leaves_to * edge - spot)
-            return _walking((x, z), visit.leaves_to, height, abs(x - spot), max(0.0, 1 - 3 * k))
+            x = spot + ease_in(k) * (end - spot)
+            return _walking((x, z), 1 if end >= spot else -1, height, abs(x - spot), max(0.0, 1 - 3 * k))
         t = f / self.fps
         sway = visit.sway * np.array([0.03 * np.sin(2.1 * t), 0.0, 0.02 * np.sin(1.3 * t + 1)])
         pose = _standing(np.array([spot, 0.0, z]) + sway, height)

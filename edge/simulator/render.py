@@ -19,7 +19,7 @@ from binwatch.datasets.manifest import ImageStore, MergedStore, Sample
 from binwatch.edge.simulator import sprite
 from binwatch.edge.simulator.layout import Bin
 from binwatch.edge.simulator.sensor import Light, Sensor
-from binwatch.edge.simulator.timeline import FULL, Litter, Passer, Timeline, Visit, item_fill
+from binwatch.edge.simulator.timeline import FULL, Container, Litter, Passer, Timeline, Visit, item_fill
 
 CUT_SIDE = 128  # photos are cut out at this long side; each stage scales them to the scene
 PILE_PER_FILL = 24  # items already in a bin at the start, per unit of fill level
@@ -73,6 +73,17 @@ class GroundStage(Stage, Protocol):
     def put_down(self, image: np.ndarray, item: Litter) -> None: ...
 
 
+@runtime_checkable
+class CollectionStage(Stage, Protocol):
+    """A camera style that also draws a collector's container beside the row (``oblique``)."""
+
+    collection: list[tuple[str, list[tuple[int, int]]]]  # (zone id, polygon)
+
+    def container_extent(self) -> tuple[int, int, int, int]: ...
+
+    def park(self, image: np.ndarray, item: Container) -> None: ...
+
+
 class Renderer:
     def __init__(
         self,
@@ -86,7 +97,10 @@ class Renderer:
         self.timeline, self.stage, self.store, self.sensor, self.rng = timeline, stage, store, sensor, rng
         if timeline.litter and not isinstance(stage, GroundStage):
             raise ValueError("litter on the ground is drawn by the oblique style only")
+        if timeline.collections and not (isinstance(stage, CollectionStage) and stage.collection):
+            raise ValueError("a collection is drawn by the oblique style only, made with collection=True")
         self._under: dict[int, tuple[tuple[slice, slice], np.ndarray]] = {}  # the ground beneath litter
+        self._beneath: dict[int, tuple[tuple[slice, slice], np.ndarray]] = {}  # … and beneath a parked container
         self.static = stage.background(rng)
         self.pile = pile
         self.fills = list(timeline.fill)
@@ -167,13 +181,22 @@ class Renderer:
         """An item comes to lie in its bin, the bin's bag is lifted out, or litter is put down on
         the ground or taken away, at this frame."""
         changed = False
+        if visit.container is not None and visit.kind != "emptying" and f == visit.stand:
+            stage = self.stage
+            assert isinstance(stage, CollectionStage)
+            if visit.kind == "wheel_in":
+                window = self._window(stage.container_extent())
+                self._beneath[visit.container.id] = (window, self.static[window].copy())
+                stage.park(self.static, visit.container)
+            else:
+                window, ground = self._beneath.pop(visit.container.id)
+                self.static[window] = ground
+            changed = True
         if visit.litter is not None and f == visit.reaches[0].release:
             stage = self.stage
             assert isinstance(stage, GroundStage)
             if visit.kind == "littering":
-                x0, y0, x1, y1 = stage.litter_extent(visit.litter)
-                height, width = self.static.shape[:2]
-                window = (slice(max(0, y0), min(height, y1)), slice(max(0, x0), min(width, x1)))
+                window = self._window(stage.litter_extent(visit.litter))
                 self._under[visit.litter.id] = (window, self.static[window].copy())
                 stage.put_down(self.static, visit.litter)
             else:
@@ -196,3 +219,9 @@ class Renderer:
                     changed = True
         if changed:
             self.lit = self.sensor.light_static(self.static)
+
+    def _window(self, extent: tuple[int, int, int, int]) -> tuple[slice, slice]:
+        """The part of the static picture within ``extent`` (x0, y0, x1, y1)."""
+        x0, y0, x1, y1 = extent
+        height, width = self.static.shape[:2]
+        return slice(max(0, y0), min(height, y1)), slice(max(0, x0), min(width, x1))

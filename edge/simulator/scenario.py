@@ -23,7 +23,7 @@ from binwatch.edge import config
 from binwatch.edge.simulator import items, layout, timeline, truth
 from binwatch.edge.simulator.conditions import STYLES, Conditions, named
 from binwatch.edge.simulator.oblique import ObliqueStage
-from binwatch.edge.simulator.render import GroundStage, Renderer, Stage
+from binwatch.edge.simulator.render import CollectionStage, GroundStage, Renderer, Stage
 from binwatch.edge.simulator.sensor import Sensor
 from binwatch.edge.simulator.topview import TopStage
 from binwatch.edge.simulator.video import SceneWriter
@@ -91,7 +91,7 @@ def render_scenario(
     categories = layout.bin_categories(bins)
     stage: Stage
     if style == "oblique":
-        stage = ObliqueStage(categories, size, fps, conditions.shadows, plan_rng)
+        stage = ObliqueStage(categories, size, fps, conditions.shadows, plan_rng, conditions.collection > 0)
     else:
         stage = TopStage(categories, size, fps, conditions.shadows)
     arranged = stage.bins
@@ -99,13 +99,15 @@ def render_scenario(
     picks = items.choose(pool, categories, mix, disposals, plan_rng)
     scene = timeline.plan(categories, picks, fps, plan_rng, conditions, off_hours)
     ground = stage.ground if isinstance(stage, GroundStage) else []
+    collection = stage.collection if isinstance(stage, CollectionStage) else []
     site = config.SiteConfig(
         device_id=device_id,
         site_id=site_id,
         collector=config.CollectorConfig(url=collector_url, token=token),
         camera=config.CameraConfig(source=VIDEO, fps=fps),
         bins=[config.BinConfig(id=b.id, category=b.category, polygon=b.polygon) for b in arranged],
-        zones=[config.ZoneConfig(id=name, kind="ground", polygon=polygon) for name, polygon in ground],
+        zones=[config.ZoneConfig(id=name, kind="ground", polygon=polygon) for name, polygon in ground]
+        + [config.ZoneConfig(id=name, kind="collection", polygon=polygon) for name, polygon in collection],
         schedule=config.ScheduleConfig(allowed_hours=scene.allowed_hours, timezone=scene.timezone),
     )
 
@@ -129,7 +131,9 @@ def render_scenario(
         "taxonomy_version": taxonomy.TAXONOMY_VERSION,
     }
     litter_zones = {item.id: _zone_of(stage, item) for item, _ in scene.litter}
-    described = describe(scene, arranged, site.schedule, size, generator, conditions.name, ground, litter_zones)
+    described = describe(
+        scene, arranged, site.schedule, size, generator, conditions.name, ground, litter_zones, collection
+    )
     truth.write(described, out / TRUTH)
     config.dump(site, out / SITE)
     return Scenario(out / VIDEO, out / TRUTH, out / SITE, scene.frames, codec, render_s)
@@ -144,9 +148,11 @@ def describe(
     condition: str | None = None,
     zones: list[tuple[str, list[tuple[int, int]]]] | None = None,
     litter_zones: dict[int, str] | None = None,
+    collection: list[tuple[str, list[tuple[int, int]]]] | None = None,
 ) -> truth.Truth:
     """The truth of a planned scene: what lands where and when, and which flags it deserves;
-    ``zones`` are the ground zones (id, polygon) and ``litter_zones`` the zone of each litter."""
+    ``zones`` are the ground zones (id, polygon) and ``litter_zones`` the zone of each litter;
+    ``collection`` the collection zone (id, polygon) where every container stands."""
     fps = scene.fps
 
     def seconds(frame: int) -> float:
@@ -203,7 +209,8 @@ def describe(
             truth.TruthOverflow(bin_id=arranged[index].id, t=seconds(frame)) for frame, index in scene.overflows()
         ],
         exposure_jumps=[truth.TruthExposure(t=seconds(j.frame), gain=j.gain) for j in scene.exposure],
-        zones=[truth.TruthZone(id=name, polygon=polygon) for name, polygon in zones or []],
+        zones=[truth.TruthZone(id=name, polygon=polygon) for name, polygon in zones or []]
+        + [truth.TruthZone(id=name, kind="collection", polygon=polygon) for name, polygon in collection or []],
         littering=[
             truth.TruthLitter(
                 id=item.id,
@@ -217,7 +224,32 @@ def describe(
             )
             for item, left_by, cleared_by in scene.litter_visits
         ],
+        collections=[
+            _collection(number + 1, (collection or [])[0][0], visits, arranged, seconds)
+            for number, (_, visits) in enumerate(scene.collections)
+        ],
         generator=generator,
+    )
+
+
+def _collection(
+    number: int,
+    zone_id: str,
+    visits: list[timeline.Visit],
+    arranged: list[layout.Bin],
+    seconds: Callable[[int], float],
+) -> truth.TruthCollection:
+    """One container's visit: wheeled in, the bins emptied into it, wheeled out."""
+    emptied = [arranged[v.bin] for v in visits if v.kind == "emptying"]
+    categories = sorted({b.category for b in emptied})
+    return truth.TruthCollection(
+        id=number,
+        zone_id=zone_id,
+        t_start=seconds(visits[0].start),
+        t_end=seconds(visits[-1].end),
+        bin_ids=[b.id for b in emptied],
+        categories=categories,
+        mixed=len(categories) >= 2,
     )
 
 

@@ -111,6 +111,7 @@ def score(events: Sequence[Event], truth: dict | Truth, tolerance_s: float = TOL
         "emptying": score_emptying(everything, truth, tolerance_s),
         "overflow": score_overflow(everything, truth, tolerance_s),
         "loads": {"truth": len(truth.loads), "events": len(at_loads)},
+        "mixed_collection": score_collection(everything, truth, tolerance_s),
     }
 
 
@@ -190,6 +191,46 @@ def _during(event: Event, visits: Sequence[TruthVisit], start: datetime, toleran
     )
 
 
+def score_collection(events: Sequence[Event], truth: Truth, tolerance_s: float) -> dict:
+    """``mixed_collection`` events against the truth's mixed collections: same zone, the event's window
+    overlapping the container's time in the picture (``t_start`` to ``t_end``) widened by the tolerance.
+    ``compliant`` counts the collections that were not mixed (an event on one is a false alarm)."""
+    found = [e for e in events if e.kind is EventKind.MIXED_COLLECTION]
+    mixed = [c for c in truth.collections if c.mixed]
+    start = truth.start_time
+    candidates = []
+    for i, event in enumerate(found):
+        began, ended = _seconds(event.started_at, start), _seconds(event.ended_at, start)
+        for j, visit in enumerate(mixed):
+            if (
+                visit.zone_id == event.zone_id
+                and began <= visit.t_end + tolerance_s
+                and ended >= visit.t_start - tolerance_s
+            ):
+                candidates.append((abs(began - visit.t_start), i, j))
+    pairs = _closest(candidates)
+    matched_events, matched_visits = {i for i, _ in pairs}, {j for _, j in pairs}
+    return {
+        **_counts(len(mixed), len(found), len(pairs)),
+        "compliant": len(truth.collections) - len(mixed),
+        "missed": [
+            {"id": c.id, "zone_id": c.zone_id, "t_start": c.t_start, "categories": c.categories}
+            for j, c in enumerate(mixed)
+            if j not in matched_visits
+        ],
+        "false_alarms": [
+            {
+                "zone_id": e.zone_id,
+                "t_start": _seconds(e.started_at, start),
+                "t_end": _seconds(e.ended_at, start),
+                "categories": e.categories,
+            }
+            for i, e in enumerate(found)
+            if i not in matched_events
+        ],
+    }
+
+
 def merge_litter(sections: Sequence[dict]) -> dict:
     """Several scenes' littering sections: counts added, ratios again (latency weighted by matches)."""
     out: dict = {}
@@ -267,6 +308,10 @@ def merge(reports: Sequence[dict]) -> dict:
         "emptying": _counts(*(sum(r["emptying"][key] for r in reports) for key in ("truth", "events", "matched"))),
         "overflow": _counts(*(sum(r["overflow"][key] for r in reports) for key in ("truth", "events", "matched"))),
         "loads": {key: sum(r["loads"][key] for r in reports) for key in ("truth", "events")},
+        "mixed_collection": {
+            **_counts(*(sum(r["mixed_collection"][key] for r in reports) for key in ("truth", "events", "matched"))),
+            "compliant": sum(r["mixed_collection"]["compliant"] for r in reports),
+        },
     }
 
 
@@ -295,6 +340,14 @@ def format_conditions(merged: dict[str, dict]) -> str:
             f" {_pct(r['classification']['category_accuracy']):>8}"
             f" {_recall_precision(r['emptying']):>13} {_recall_precision(r['overflow']):>13}"
         )
+    for condition, r in merged.items():  # the other kinds, where a condition stages them
+        m, e = r["mixed_collection"], r["emptying"]
+        if m["truth"] or m["events"]:
+            lines.append(
+                f"{condition}: mixed collections truth {m['truth']} events {m['events']} recall {_pct(m['recall'])}"
+                f" precision {_pct(m['precision'])} ({m['compliant']} compliant); emptyings truth {e['truth']}"
+                f" recall {_pct(e['recall'])} precision {_pct(e['precision'])}"
+            )
     return "\n".join(lines)
 
 
@@ -430,6 +483,22 @@ def format_table(report: dict) -> str:
     if report["loads"]["truth"]:
         loads = report["loads"]
         lines.append(f"loads tipped in: {loads['truth']}, disposal events set aside there: {loads['events']}")
+    m = report["mixed_collection"]
+    if m["truth"] or m["events"] or m["compliant"]:
+        lines += [
+            "",
+            f"mixed collections: truth {m['truth']} (and {m['compliant']} compliant)  events {m['events']}"
+            f"  matched {m['matched']}  recall {_pct(m['recall'])}  precision {_pct(m['precision'])}",
+        ]
+        lines += [
+            f"  missed #{r['id']} in {r['zone_id']} at t={r['t_start']:.2f} s ({', '.join(r['categories'])})"
+            for r in m["missed"]
+        ]
+        lines += [
+            f"  false mixed collection in {r['zone_id']} at t={r['t_start']:.2f}–{r['t_end']:.2f} s"
+            f" ({', '.join(r['categories'] or [])})"
+            for r in m["false_alarms"]
+        ]
     sections = (
         ("missed disposals", report["misses"], _describe_disposal),
         ("false alarms", report["false_alarms"], _describe_event),

@@ -43,6 +43,8 @@ FILL_PER_ITEM = 0.012  # how much an item of the usual size (0.3 of the opening)
 ITEMS_FILL_TO = 0.95  # single items never bring a bin past this: it takes a load to fill it
 LOAD_FILL = (0.25, 0.4)  # how much a sack of loose waste fills a bin, by height
 FULL = 1.0  # the contents have reached the rim: the bin is full, and more heaps above it
+COLLECTION_BINS = (2, 3)  # a mixed collection empties this many bins into one container
+CONTAINER_COLOURS = ((60, 110, 60), (120, 120, 120), (150, 100, 50), (50, 60, 140))  # BGR: green, grey, blue, red
 
 SKIN_TONES = ((150, 180, 224), (120, 160, 205), (95, 130, 180), (70, 100, 150), (160, 195, 235))  # BGR
 CLOTHES = (
@@ -60,7 +62,7 @@ CLOTHES = (
 TROUSERS = ((40, 40, 45), (90, 60, 40), (110, 110, 110), (60, 70, 90), (150, 140, 120))
 HAIR = ((20, 20, 25), (30, 45, 70), (60, 60, 60), (170, 170, 175))
 
-VisitKind = Literal["disposal", "bystander", "emptying", "load", "littering", "clearing"]
+VisitKind = Literal["disposal", "bystander", "emptying", "load", "littering", "clearing", "wheel_in", "wheel_out"]
 LITTER_COLOURS = {  # BGR: black, blue and white bin bags, a supermarket bag; brown cardboard
     "bag": ((40, 40, 42), (150, 90, 40), (215, 215, 210), (60, 60, 170)),
     "box": ((70, 120, 170), (90, 140, 185), (60, 100, 140)),
@@ -119,6 +121,16 @@ class Litter:
 
 
 @dataclass(frozen=True)
+class Container:
+    """A collector's wheeled container: wheeled into the collection zone (the camera style puts it
+    beside an end of the row) in a ``wheel_in`` visit, bins emptied into it (``emptying`` visits
+    that carry it), wheeled away (``wheel_out``)."""
+
+    id: int
+    colour: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
 class Visit:
     """A person at one bin: walks in, stands, reaches (or not), walks off."""
 
@@ -137,6 +149,7 @@ class Visit:
     looks: Looks
     litter: Litter | None = None  # what a littering visit leaves, or a clearing visit takes away
     load: float = 0.0  # a load: how much it fills the bin, by height
+    container: Container | None = None  # what a collection's visit wheels in or out, or empties a bin into
 
 
 @dataclass(frozen=True)
@@ -217,6 +230,15 @@ class Timeline:
         return [(item, None if by is None else by.reaches[0].release) for item, _, by in self.litter_visits]
 
     @property
+    def collections(self) -> list[tuple[Container, list[Visit]]]:
+        """Every container brought, with its visits in order: wheeled in, bins emptied, wheeled out."""
+        found: dict[int, tuple[Container, list[Visit]]] = {}
+        for v in self.visits:
+            if v.container is not None:
+                found.setdefault(v.container.id, (v.container, []))[1].append(v)
+        return list(found.values())
+
+    @property
     def litter_visits(self) -> list[tuple[Litter, Visit, Visit | None]]:
         """Everything left on the ground, who left it and who took it away (None: nobody)."""
         cleared = {v.litter.id: v for v in self.visits if v.kind == "clearing" and v.litter}
@@ -251,6 +273,7 @@ def plan(
     boundary = None
     thrown = 0
     queued = 0  # residents in the queue so far, the one at the bin included
+    collected: set[int] = set()  # bins emptied by a collection: nothing left to collect
     for bin_index, reaches_of in groups:
         count = sum(len(r) for r in reaches_of)
         closing = n_off > 0 and 0 < thrown <= first_off < thrown + count
@@ -280,6 +303,15 @@ def plan(
             if conditions.loads > 0 and rng.random() < conditions.loads:  # no draw otherwise: scenes stay as they were
                 visits.append(_visit("load", int(rng.integers(len(categories))), cursor, fps, rng))
                 cursor = visits[-1].end + at(rng.uniform(0.8, 2.0))
+            if conditions.collection > 0 and rng.random() < conditions.collection:  # no draws otherwise
+                uncollected = [i for i in range(len(categories)) if i not in collected]
+                if uncollected:
+                    brought = _collection(
+                        uncollected, conditions, cursor, fps, rng, sum(v.kind == "wheel_in" for v in visits) + 1
+                    )
+                    collected.update(v.bin for v in brought if v.kind == "emptying")
+                    visits += brought
+                    cursor = visits[-1].end + at(rng.uniform(0.8, 2.0))
             if conditions.litter > 0:  # no draws otherwise: scenes without litter stay as they were
                 for left, due in [(item, due) for item, due in lying if due is not None and due <= cursor]:
                     visits.append(_ground_visit("clearing", left, cursor, *_bend(cursor, fps, rng), fps, rng))
@@ -550,3 +582,57 @@ def _ground_visit(
         looks=_looks(rng),
         litter=litter,
     )
+
+
+def _collection(
+    left: list[int], conditions: Conditions, start: int, fps: float, rng: np.random.Generator, first_id: int
+) -> list[Visit]:
+    """A worker collecting bins among ``left`` (not yet collected): mixed (bins of several categories
+    into one container, ``conditions.collection_mixed`` of the time) or compliant (one bin into a
+    container, or two bins each into a container of its own, wheeled away before the next comes)."""
+
+    def at(seconds: float) -> int:
+        return max(1, round(seconds * fps))
+
+    chosen = [int(b) for b in rng.permutation(left)]
+    if len(left) >= 2 and rng.random() < conditions.collection_mixed:
+        groups = [chosen[: min(len(left), int(rng.integers(COLLECTION_BINS[0], COLLECTION_BINS[1] + 1)))]]
+    elif len(left) >= 2 and rng.random() < 0.5:
+        groups = [[chosen[0]], [chosen[1]]]  # a container per category
+    else:
+        groups = [[chosen[0]]]
+    looks = _looks(rng)
+    visits: list[Visit] = []
+    cursor = start
+    for number, bins in enumerate(groups):
+        colour = CONTAINER_COLOURS[int(rng.integers(len(CONTAINER_COLOURS)))]
+        container = Container(first_id + number, colour)
+        visits.append(_wheel("wheel_in", container, cursor, at(rng.uniform(2.2, 3.0)), looks, rng, fps))
+        cursor = visits[-1].end + 1
+        for b in bins:
+            stand = cursor + at(rng.uniform(1.2, 1.8))  # from the container to the bin
+            reach_start = stand + at(rng.uniform(0.1, 0.4))
+            arrive = reach_start + at(rng.uniform(0.8, 1.2))
+            lift = arrive + at(rng.uniform(0.8, 1.5))
+            reach = Reach(reach_start, arrive, lift, lift + at(rng.uniform(1.0, 1.5)), (0.5, 0.5), ())
+            leave = reach.end + at(rng.uniform(0.1, 0.3))
+            end = leave + at(rng.uniform(1.2, 1.8))  # back at the container: the bag goes in
+            emptying = Visit(
+                "emptying", b, cursor, stand, leave, end, 0, 0, 0.2, 0.0, 0.5, (reach,), looks, container=container
+            )
+            visits.append(emptying)
+            cursor = end + at(rng.uniform(0.4, 0.8))
+        visits.append(_wheel("wheel_out", container, cursor, at(rng.uniform(0.6, 1.0)), looks, rng, fps))
+        cursor = visits[-1].end + at(rng.uniform(2.0, 4.0))  # the next container comes after this one has gone
+    return visits
+
+
+def _wheel(
+    kind: VisitKind, container: Container, start: int, walk: int, looks: Looks, rng: np.random.Generator, fps: float
+) -> Visit:
+    """Wheeling ``container`` in from the side of the picture it stands at and parking it (``wheel_in``: parked at
+    ``stand``), or taking it from where it stands (at ``stand``) and wheeling it out (``wheel_out``)."""
+    stand = start + walk
+    leave = stand + max(1, round(rng.uniform(0.3, 0.6) * fps))
+    end = leave if kind == "wheel_in" else leave + max(1, round(rng.uniform(2.2, 3.0) * fps))
+    return Visit(kind, 0, start, stand, leave, end, 0, 0, 0.0, 0.0, 0.3, (), looks, container=container)

@@ -86,7 +86,7 @@ class TruthOverflow(_Model):
 
 class TruthZone(_Model):
     id: Identifier
-    kind: Literal["ground"] = "ground"
+    kind: Literal["ground", "collection"] = "ground"
     polygon: list[tuple[int, int]] = Field(min_length=3)
 
 
@@ -108,6 +108,26 @@ class TruthLitter(_Model):
             raise ValueError("t_cleared must come after t")
         if self.t_cleared_end is not None and (self.t_cleared is None or self.t_cleared_end < self.t_cleared):
             raise ValueError("t_cleared_end needs t_cleared and must not come before it")
+        return self
+
+
+class TruthCollection(_Model):
+    """A collector's container in a collection zone, and the bins emptied into it."""
+
+    id: int
+    zone_id: Identifier
+    t_start: Seconds = Field(description="the container is wheeled into the picture")
+    t_end: Seconds = Field(description="… and out of it again")
+    bin_ids: list[Identifier] = Field(min_length=1)
+    categories: list[CategoryKey] = Field(min_length=1)
+    mixed: bool  # bins of two or more categories went into it: Art. 18 forbids it
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TruthCollection:
+        if self.t_end < self.t_start:
+            raise ValueError("t_end must not come before t_start")
+        if self.mixed != (len(set(self.categories)) >= 2):
+            raise ValueError("mixed is true exactly when there are two or more categories")
         return self
 
 
@@ -136,6 +156,7 @@ class Truth(_Model):
     exposure_jumps: list[TruthExposure] = Field(default_factory=list)
     zones: list[TruthZone] = Field(default_factory=list)
     littering: list[TruthLitter] = Field(default_factory=list)
+    collections: list[TruthCollection] = Field(default_factory=list)
     generator: dict[str, Any] = Field(default_factory=dict, description="how the scene was made; free-form")
 
     @model_validator(mode="after")
@@ -158,6 +179,15 @@ class Truth(_Model):
             raise ValueError(f"littering names unknown zones: {', '.join(stray)}")
         if len({item.id for item in self.littering}) != len(self.littering):
             raise ValueError("littering ids repeat")
+        collection_zones = {z.id for z in self.zones if z.kind == "collection"}
+        stray = sorted({c.zone_id for c in self.collections} - collection_zones)
+        if stray:
+            raise ValueError(f"collections name unknown collection zones: {', '.join(stray)}")
+        unknown = sorted({b for c in self.collections for b in c.bin_ids} - set(bin_ids))
+        if unknown:
+            raise ValueError(f"collections name unknown bins: {', '.join(unknown)}")
+        if len({c.id for c in self.collections}) != len(self.collections):
+            raise ValueError("collection ids repeat")
         return self
 
     def bin(self, bin_id: str) -> TruthBin:

@@ -2,8 +2,8 @@
 stages (oblique by default) and camera, and handed to the agent frame by frame, without a video
 file in between.
 
-``stage(...)`` draws the frames; ``disposal``, ``bystander``, ``emptying``, ``sack`` and ``passer``
-write the visits. Photos come from the shipped sample set by item name; ``Flat`` stands in for a photo
+``stage(...)`` draws the frames; ``disposal``, ``bystander``, ``emptying``, ``sack``, ``passer`` and
+``collection`` write the visits. Photos come from the shipped sample set by item name; ``Flat`` stands in for a photo
 that is a plain colour (an item the camera can hardly tell from the bag).
 """
 
@@ -154,6 +154,35 @@ def ground(kind: str, item: plan.Litter, start_s: float) -> plan.Visit:
     )  # type: ignore[arg-type]
 
 
+def collection(containers: list[list[int]], start_s: float) -> list[plan.Visit]:
+    """A worker wheels a container in beside the row (2.5 s), empties the bins of each list into it
+    one after another (7.4 s a bin: to the bin, the bag lifted out, back to the container) and
+    wheels it away (3.7 s); a further list is a further container, brought 2 s after."""
+    visits = []
+
+    def visit(kind: plan.VisitKind, b: int, start: int, stand: int, leave: int, end: int, reaches=()) -> None:
+        visits.append(
+            plan.Visit(kind, b, start, stand, leave, end, 0, 0, 0.2, 0.0, 0.3, reaches, LOOKS, container=brought)
+        )
+
+    cursor = at(start_s)
+    for number, bins in enumerate(containers):
+        brought = plan.Container(number + 1, (60, 110, 60) if number % 2 == 0 else (50, 60, 140))
+        stand = cursor + at(2.5)
+        visit("wheel_in", 0, cursor, stand, stand + at(0.4), stand + at(0.4))
+        cursor = stand + at(0.5)
+        for b in bins:
+            stand = cursor + at(1.5)
+            reach = plan.Reach(stand + at(0.3), stand + at(1.3), stand + at(2.5), stand + at(3.7), (0.5, 0.5), ())
+            leave = reach.end + at(0.2)
+            visit("emptying", b, cursor, stand, leave, leave + at(1.5), (reach,))
+            cursor = leave + at(2.0)
+        stand = cursor + at(0.8)
+        visit("wheel_out", 0, cursor, stand, stand + at(0.4), stand + at(2.9))
+        cursor = stand + at(4.9)
+    return visits
+
+
 def passer(start_s: float, seconds: float = 3.0, over: bool = True) -> plan.Passer:
     return plan.Passer(at(start_s), at(start_s + seconds), 0.05 if over else 0.8, over, True, LOOKS)
 
@@ -188,11 +217,12 @@ def stage(
     size: tuple[int, int] = SIZE,
     seed: int = 0,
 ) -> Staged:
-    """Draw the visits (in time order, not overlapping) over ``seconds`` of a scene."""
+    """Draw the visits (in time order, not overlapping) over ``seconds`` of a scene; a scene with a
+    collection (``collection``) gets its container's collection zone."""
     conditions = named(conditions) if isinstance(conditions, str) else conditions
     rng = np.random.default_rng(seed)
     stage_ = (
-        ObliqueStage(list(categories), size, FPS, conditions.shadows, rng)
+        ObliqueStage(list(categories), size, FPS, conditions.shadows, rng, any(v.container is not None for v in visits))
         if style == "oblique"
         else TopStage(list(categories), size, FPS, conditions.shadows)
     )
@@ -218,7 +248,8 @@ def stage(
             "collector": {"url": "http://127.0.0.1:9", "token": "secret"},
             "camera": {"source": "staged.mp4", "fps": FPS, "realtime": False},
             "bins": [{"id": b.id, "category": b.category, "polygon": b.polygon} for b in stage_.bins],
-            "zones": [{"id": name, "kind": "ground", "polygon": zone} for name, zone in getattr(stage_, "ground", [])],
+            "zones": [{"id": name, "kind": "ground", "polygon": zone} for name, zone in getattr(stage_, "ground", [])]
+            + [{"id": name, "kind": "collection", "polygon": zone} for name, zone in getattr(stage_, "collection", [])],
         }
     )
     return Staged(frames, site, timeline)
