@@ -45,6 +45,7 @@ COVER_PX = 2  # small pixels around what reaches over the rim that its soft edge
 MAX_TRIES = 3  # things classified per disposal at most
 MATCHED = 0.5  # the item isolated at full resolution covers at least this share of the landed thing
 TICK_S = 1e-3  # frame times are rounded: three frames of 1/15 s are ``landed_s`` of 0.2 s
+GAP_S = 0.5  # frames further apart (a camera that dropped) say nothing about what kept still between them
 
 
 class EarlyVerdict:
@@ -76,6 +77,7 @@ class EarlyVerdict:
         self._since = np.full(watch.inside.shape, np.inf)  # per small pixel: lying still and uncovered since (s)
         self._judged = np.zeros(watch.inside.shape, bool)  # what this disposal already had classified
         self._tries = 0
+        self._seconds = -np.inf  # the previous frame's
         self._flagged: datetime | None = None  # the start of the latest disposal flagged early
 
     def spoke(self, started_at: datetime) -> bool:
@@ -145,6 +147,9 @@ class EarlyVerdict:
         of an item's size, and (mostly) still and uncovered for ``landed_s``: a bool mask of the window."""
         apart = seen.standing_out & ~seen.reaching & self.watch.inside
         quiet = apart & ~moving
+        if seconds - self._seconds > GAP_S:
+            self._since[:] = np.inf
+        self._seconds = seconds
         self._since[~quiet] = np.inf
         self._since[quiet & np.isinf(self._since)] = seconds
         lying = seconds - self._since >= self.landed_s - TICK_S
@@ -152,10 +157,12 @@ class EarlyVerdict:
         if count < 2:
             return None
         area = np.bincount(labels.ravel(), minlength=count)
-        ok = (area >= self.min_px) & (area <= self.max_px)
-        ok &= np.bincount(labels[lying], minlength=count) >= LYING_SHARE * area
-        ok &= np.bincount(labels[self._judged], minlength=count) < MATCHED * area
-        ok[0] = False
+        still = np.bincount(labels[lying], minlength=count) >= LYING_SHARE * area
+        sized = area >= self.min_px
+        sized[0] = False
+        if not still[sized].all():  # something is still falling or coming into view: a part may be judged alone
+            return None
+        ok = sized & (area <= self.max_px) & (np.bincount(labels[self._judged], minlength=count) < MATCHED * area)
         if not ok.any():
             return None
         return labels == int(np.argmax(np.where(ok, area, 0)))
