@@ -97,3 +97,28 @@ def test_a_hand_held_still_over_the_item_keeps_it_from_being_judged(classifier, 
     assert runs[-1][1] == 1  # judged once the hand had gone, and only once
     [spoken] = [s.announcement for s in voice.spoken]
     assert spoken.early and (spoken.at - OFFLINE_START).total_seconds() > hand_leaves
+
+
+def test_after_a_gap_in_the_frames_what_kept_still_is_seen_anew(classifier, wrong_bin, tmp_path):
+    # Where the early verdict judged the item, drop the frame before it and the next ones (the camera
+    # dropped for 0.6 s): what lay still before the gap says nothing about the time in between.
+    (tmp_path / "first").mkdir()
+    first = announcer(tmp_path / "first")
+    agent = Agent(wrong_bin.site, classifier, announcer=first, timing=Timing())
+    judged = next(i for i, (_, count) in enumerate(run(wrong_bin, agent)) if count)
+    first.close()
+    gap = wrong_bin.frames[: judged - 1]
+    resumed = judged - 1 + staged.at(0.6)
+    voice = announcer(tmp_path, repeat_after_s=0, min_gap_s=0)
+    agent = Agent(wrong_bin.site, classifier, announcer=voice, timing=Timing())
+    for i, frame in enumerate(gap):
+        agent.process(frame, OFFLINE_START + timedelta(seconds=i / staged.FPS))
+    agent.after_gap()
+    counts = []
+    for i in range(resumed, len(wrong_bin.frames)):
+        agent.process(wrong_bin.frames[i], OFFLINE_START + timedelta(seconds=i / staged.FPS))
+        counts.append(agent.timing.mean_ms().get("early_classify", {}).get("runs", 0))
+    agent.close()
+    voice.close()
+    assert counts[: staged.at(0.2)] == [0] * staged.at(0.2)  # still again for 0.2 s after the gap first
+    assert counts[-1] == 1 and voice.spoken and voice.spoken[0].announcement.early
