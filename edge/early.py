@@ -5,15 +5,18 @@ about 2.3 s after the item landed: by then the resident is walking off. While a 
 ``EarlyVerdict`` watches one opening on the small frames the agent already has. What stands out of
 the background inside the opening apart from anything reaching over the rim (``foreground``: a hand
 held still over the item covers it, and an item that touches the arm is part of the arm), and has
-kept still and uncovered for ``landed_s``, has landed. That moment's full-resolution view,
-with what reaches over the rim painted back as it looked before (it says nothing about the contents),
-is compared with the view before the disposal (``isolate.compare``: the final verdict's rules), the
+kept still and uncovered for ``landed_s``, has landed. It is judged once nothing reaching over the
+rim covers any of the opening: until then what seems apart may be the person's own (a hand whose
+dark sleeve does not stand out of a dark bag looks apart from its arm; a bystander's hand rests
+still) and what lies under them cannot be seen whole. That moment's full-resolution view, with what
+reaches over the rim painted back as it looked before (it says nothing about the contents), is
+compared with the view before the disposal (``isolate.compare``: the final verdict's rules), the
 item's crops are classified (``crops``, ``consensus``) and the flag rules applied (``flags.decide``)
-with the confidence thresholds raised by ``announce.early_margin``: one moment, the arm still at the
-bin, is less sure than the final verdict's several, and a wrong announcement lectures an innocent
-resident. A disposal flagged early is announced at once and not again at its final verdict; one left
-unflagged is announced, if at all, when it concludes. Each landed thing is classified once, at most
-``MAX_TRIES`` per disposal: the cost follows the items, not the frames. The event itself is
+with the confidence thresholds raised by ``announce.early_margin``: one moment, the person still at
+the bin, is less sure than the final verdict's several, and a wrong announcement lectures an
+innocent resident. A disposal flagged early is announced at once and not again at its final verdict;
+one left unflagged is announced, if at all, when it concludes. Each landed thing is classified once,
+at most ``MAX_TRIES`` per disposal: the cost follows the items, not the frames. The event itself is
 concluded as before; this verdict is only the voice.
 """
 
@@ -108,7 +111,7 @@ class EarlyVerdict:
         if self._flagged == started_at or self._tries >= MAX_TRIES or not before:
             return
         landed = self._landed(seen, small.moving[self.watch.window] > 0, seconds)
-        if landed is None:
+        if landed is None or seen.reaching_in > 0:  # a hand, an arm, a body still over the opening
             return
         in_view_s = seconds - float(self._since[landed].min())  # since the first of it lay uncovered
         self._tries += 1

@@ -37,7 +37,7 @@ def run(scene: staged.Staged, agent: Agent) -> list[tuple[float, int]]:
 
 @pytest.fixture(scope="module")
 def wrong_bin():
-    return staged.stage([staged.disposal(RECYCLABLE, 1.0, [["fruit_peel"]])], 10.0)
+    return staged.stage([staged.disposal(RECYCLABLE, 1.0, [["fruit_peel"]], distance=1.0)], 10.0)
 
 
 def test_a_wrong_bin_disposal_is_announced_as_it_lands_and_once(classifier, wrong_bin, tmp_path):
@@ -82,7 +82,7 @@ def test_a_correct_disposal_is_judged_early_and_not_announced(classifier, tmp_pa
 
 def test_a_hand_held_still_over_the_item_keeps_it_from_being_judged(classifier, tmp_path):
     # The hand lets go 0.3 s after it arrives over the opening, then stays there, still, for 2 s more.
-    visit = staged.disposal(RECYCLABLE, 1.0, [["fruit_peel"]], hesitate_s=2.5)
+    visit = staged.disposal(RECYCLABLE, 1.0, [["fruit_peel"]], hesitate_s=2.5, distance=1.0)
     reach = visit.reaches[0]
     let_go = reach.arrive + staged.at(0.3)
     drops = tuple(replace(d, release=let_go, land=let_go + staged.at(plan.FALL_S)) for d in reach.drops)
@@ -94,9 +94,8 @@ def test_a_hand_held_still_over_the_item_keeps_it_from_being_judged(classifier, 
     hand_leaves = reach.release / staged.FPS
     assert landed(scene) + 1.5 < hand_leaves  # the item lay still under the hand for a good while
     assert all(count == 0 for t, count in runs if t <= hand_leaves)  # not judged while the hand was there
-    assert runs[-1][1] == 1  # judged once the hand had gone, and only once
-    [spoken] = [s.announcement for s in voice.spoken]
-    assert spoken.early and (spoken.at - OFFLINE_START).total_seconds() > hand_leaves
+    [spoken] = [s.announcement for s in voice.spoken]  # said once, after the hand had gone
+    assert (spoken.at - OFFLINE_START).total_seconds() > hand_leaves
 
 
 def test_after_a_gap_in_the_frames_what_kept_still_is_seen_anew(classifier, wrong_bin, tmp_path):
