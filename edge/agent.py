@@ -3,10 +3,12 @@
 Per frame: the small normalised frame and what moves in it (``motion``); per bin, what stands
 out of the opening's background and whether it reaches over the rim (``foreground``), the
 disposal's start and end (``segment``), items landing while it goes on (``landing``), and, when
-evidence is kept, a JPEG copy into the clip ring buffer. Per disposal, once the opening is quiet
-and clear again: what changed between the clear views before and after it (``isolate``), each
-item's crops from several moments (``crops``) classified and combined (``consensus``), the rules'
-flags (``flags``), and what the bin's contents now look like (``contents``). An item becomes an
+evidence is kept, a JPEG copy into the clip ring buffer; with an announcer, whether an item has
+landed and what its early verdict says (``early``: the voice need not wait). Per disposal, once
+the opening is quiet and clear again: what changed between the clear views before and after it
+(``isolate``), each item's crops from several moments (``crops``) classified and combined
+(``consensus``), the rules' flags (``flags``), and what the bin's contents now look like
+(``contents``). An item becomes an
 event; a disposal whose item cannot be isolated becomes an ``item_unseen`` event for review; an
 emptied bin, a passer-by or a hand that left nothing become none. A flagged event then waits
 ``clips.post_s`` for the end of its clip, its evidence is written and it is committed to the
@@ -37,6 +39,7 @@ from binwatch.edge.config import BinConfig, SiteConfig, check_polygons
 from binwatch.edge.consensus import Consensus, classify
 from binwatch.edge.contents import Contents, taken_out
 from binwatch.edge.crops import item_crops
+from binwatch.edge.early import EarlyVerdict
 from binwatch.edge.evidence import EvidenceFile, EvidenceWriter
 from binwatch.edge.fill import OverflowAlarm
 from binwatch.edge.foreground import OpeningWatch
@@ -76,6 +79,7 @@ class _Bin:
     footage: Footage
     contents: Contents
     overflow: OverflowAlarm
+    early: EarlyVerdict | None  # with an announcer: the verdict as the item lands, for the voice
     reference: deque = field(default_factory=lambda: deque(maxlen=REFERENCE_VIEWS))  # views while idle
     still: deque = field(default_factory=lambda: deque(maxlen=STILL_VIEWS))  # clear views during a disposal
     before: list[View] = field(default_factory=list)  # the reference when the disposal started
@@ -161,6 +165,7 @@ class Agent:
                     Footage(),
                     Contents(region),
                     OverflowAlarm(self.config.fill.overflow_level),
+                    self._early(b, region, watch),
                 )
             )
         self.ground = [
@@ -172,6 +177,11 @@ class Agent:
         if self.outbox is not None:
             self.buffer = ClipBuffer(size, self.config.clips.width)
             self.writer = EvidenceWriter(self.outbox.layout, self.config.bins, size, self.config.clips)
+
+    def _early(self, b: BinConfig, region: Region, watch: OpeningWatch) -> EarlyVerdict | None:
+        if self.announcer is None or not self.config.announce.early:
+            return None
+        return EarlyVerdict(b, region, watch, self.config, self.announcer, LANDED_S, self.timing)
 
     def process(self, frame: np.ndarray, t: datetime) -> list[Event]:
         """One BGR frame taken at ``t`` (aware); returns the events concluded by it."""
@@ -210,6 +220,12 @@ class Agent:
                         seen.reaching,
                         partial(b.region.view, frame, t, small.gain),
                     )
+        if self.announcer is not None:
+            with self.timing.measure("early"):
+                for b, seen, _, _ in updates:
+                    if b.early is not None:
+                        started = b.segmenter.started_at
+                        b.early.update(started, b.before, seen, small, frame, t, seconds, self.classifier)
         with self.timing.measure("views"):
             for b, _, role, segment in updates:
                 if role is Role.REFERENCE:
@@ -358,7 +374,8 @@ class Agent:
         decided = rules.decide(
             b.config.category, consensus, segment.started_at, self.config.thresholds, self.config.schedule
         )
-        if self.announcer is not None and self._last_t is not None:
+        said = b.early is not None and b.early.spoke(segment.started_at)  # as the item landed: said once
+        if self.announcer is not None and self._last_t is not None and not said:
             self.announcer.verdict(b.config, decided, self._last_t)
         flags = decided + [f for f in review if f not in decided]
         hold = self.outbox is not None and bool(flags)

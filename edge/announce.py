@@ -61,6 +61,7 @@ class Announcement:
     bin_category: str
     at: datetime  # when the verdict was concluded (the frame's time)
     handed_at: float  # time.monotonic() when the frame loop handed it over
+    early: bool = False  # from the early verdict, as the item landed (``edge/early.py``), not the final one
 
 
 class Voice(Protocol):
@@ -89,8 +90,9 @@ class Announcer:
         self._thread = threading.Thread(target=self._run, name="announce", daemon=True)
         self._thread.start()
 
-    def verdict(self, bin_config: BinConfig, flags: list[Flag], at: datetime) -> bool:
-        """From the frame loop, for every concluded disposal; True when an announcement was queued."""
+    def verdict(self, bin_config: BinConfig, flags: list[Flag], at: datetime, early: bool = False) -> bool:
+        """From the frame loop, for every concluded disposal (``early``: for a disposal flagged as its
+        item landed, whose final verdict is then not handed over); True when an announcement was queued."""
         flag = next((f for f in self.config.flags if f in flags), None)
         if flag is None:
             return False
@@ -101,7 +103,7 @@ class Announcer:
             return self._skip("repeat")
         if self._last is not None and (at - self._last).total_seconds() < self.config.min_gap_s:
             return self._skip("gap")
-        announcement = Announcement(flag, tuple(flags), bin_config.id, bin_config.category, at, time.monotonic())
+        announcement = Announcement(flag, tuple(flags), bin_config.id, bin_config.category, at, time.monotonic(), early)
         try:
             self._queue.put_nowait(announcement)
         except queue.Full:

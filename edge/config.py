@@ -330,6 +330,18 @@ class AnnounceConfig(_Section):
         description='`"HH:MM-HH:MM"` windows (in `schedule.timezone`) when nothing is announced',
     )
     timeout_s: float = Field(default=10.0, gt=0, le=120, description="a player still running after this is stopped")
+    early: bool = Field(
+        default=True,
+        description="announce as soon as an item has landed and its early verdict flags it, rather than when the "
+        "disposal concludes (`edge/early.py`)",
+    )
+    early_margin: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="the early verdict needs `mixed_confidence` and `contamination_confidence` raised by this much: "
+        "one moment, the arm still at the bin, is less sure than the final verdict",
+    )
 
     @field_validator("flags")
     @classmethod

@@ -2,7 +2,8 @@
 
 Stages: ``capture`` (read and decode), ``motion`` (the small normalised frame and what moves
 in it), ``openings`` (each opening's background, rim test and hysteresis), ``footage`` (the
-small frames kept while a disposal goes on), ``views`` (the clear full-resolution views of the
+small frames kept while a disposal goes on), ``early`` and ``early_classify`` (with an announcer:
+watching for landed items, and judging one, ``early``), ``views`` (the clear full-resolution views of the
 openings), ``buffer`` (clip ring buffer), ``isolate``, ``classify``, ``evidence`` and
 ``deliver``. Heartbeats report exponential moving averages, the recent state rather than the
 mean since boot; benchmarks read the plain means.
