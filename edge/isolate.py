@@ -10,8 +10,9 @@ alone moves it: measured on the views themselves, as the difference between two 
 Each connected region of change is then judged:
 
 * **an item**: inside the opening, at least ``item_min_fraction`` and at most ``item_max_fraction``
-  of it. Several items from one disposal are several regions; two items that came to lie side by
-  side are split by their landings (``landing``);
+  of it, and standing out, in brightness or in colour, of what the coder's redraw changes elsewhere
+  in the opening (``CODED_LEVELS``). Several items from one disposal are several regions; two
+  items that came to lie side by side are split by their landings (``landing``);
 * **beyond the rim**: the change runs on outside the opening further than the rim is wide, so it
   is something on the rim or a body, not an item in the bin;
 * **larger than an item**: the bin was emptied, or something covers it (``contents`` tells which);
@@ -42,6 +43,12 @@ FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this s
 # which no two halves of one still run show (the coder repeats still blocks exactly). Changes are measured
 # in normalised units, so in a dark picture, brightened by 1 / gain, this floor of raw levels matters.
 CODED_LEVELS = 8.0
+# Beyond that floor the coder redraws lit, saturated contents wherever a head or an arm passed over them
+# (in a dark picture brightened five times, by as much again). A redraw changes a region no more than the
+# opening's quiet pixels (outside every region) change at their ``NOISE_QUANTILE``; an item changes most
+# of its pixels more than that. Brightness and colour are judged apart, each against its own quiet change;
+# colour with ``NOISE_MARGIN`` besides, since a coder that keeps colour at a quarter of the pixels (4:2:0)
+# makes its colour error where colour is strong, in the saturated contents more than in the quiet bag.
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,9 @@ def compare(
     above; ``landings`` says when the pixels of a region of change landed (``landing.Footage``)."""
     inside = region.inside > 0
     before, after = mean_view(before_views), mean_view(after_views)
-    difference = _difference(before, after, inside)
+    change = _change(before, after, inside)
+    difference = _smoothed(light.channel_max(np.abs(change)))
+    luma, chroma = (_smoothed(c) for c in light.brightness_and_colour(change))
     noise = max(_noise_level(before_views, after_views, inside), CODED_LEVELS / min(before.gain, after.gain))
     threshold = max(delta, noise)
     side = min(region.opening_size)
@@ -116,12 +125,19 @@ def compare(
     items: list[Found] = []
     large_px = changed_px = 0
     claimed = np.zeros(labels.shape, bool)
+    quiet = inside & (labels == 0)
+    quiet_luma, quiet_chroma = (
+        float(np.quantile(c[quiet], NOISE_QUANTILE)) if quiet.any() else 0.0 for c in (luma, chroma)
+    )
     for label in range(1, count):
         area = int(in_count[label])
         if area < min_area or beyond_count[label] > BEYOND_SHARE * (area + beyond_count[label]):
             continue
         mask = (labels == label) & inside
         claimed |= mask
+        marked = mask & (difference > threshold)  # what the closing added changed less: not the item's change
+        if area <= max_area and not _stands_out(luma[marked], chroma[marked], quiet_luma, quiet_chroma):
+            continue  # the coder's redraw of what lay there, not something new
         changed_px += area
         if area > max_area:
             large_px += area
@@ -141,8 +157,8 @@ def compare(
     return Comparison(items, bool(faint[1:].any()), large_px / region.area, changed_px / region.area, threshold)
 
 
-def _difference(before: View, after: View, inside: np.ndarray) -> np.ndarray:
-    """Per pixel, the largest change of a channel in normalised units, smoothed over a few pixels.
+def _change(before: View, after: View, inside: np.ndarray) -> np.ndarray:
+    """Per pixel and channel, the signed change in normalised units.
 
     What is left of a change of light after the gains (colour temperature drifts) is taken out
     channel by channel: the median ratio over the opening, if it is small; a large one is the
@@ -155,8 +171,19 @@ def _difference(before: View, after: View, inside: np.ndarray) -> np.ndarray:
         ratio = np.median(new[usable], axis=0) / np.maximum(np.median(old[usable], axis=0), 1e-3)
         if np.all(np.abs(np.log(ratio)) < LIGHT_DRIFT):
             old_gain = before.gain / ratio
-    change = light.channel_max(light.difference(after.image, after.gain, before.image, old_gain))
+    return light.signed_difference(after.image, after.gain, before.image, old_gain)
+
+
+def _smoothed(change: np.ndarray) -> np.ndarray:
+    """A map of change, smoothed over a few pixels."""
     return cv2.GaussianBlur(change, (5, 5), 0)
+
+
+def _stands_out(luma: np.ndarray, chroma: np.ndarray, quiet_luma: float, quiet_chroma: float) -> bool:
+    """Whether a region changed in brightness or in colour more than the quiet opening did (see ``CODED_LEVELS``)."""
+    if luma.size == 0:
+        return False
+    return bool(np.median(luma) > quiet_luma or np.median(chroma) > NOISE_MARGIN * quiet_chroma)
 
 
 def _noise_level(before: Sequence[View], after: Sequence[View], inside: np.ndarray) -> float:
@@ -167,7 +194,8 @@ def _noise_level(before: Sequence[View], after: Sequence[View], inside: np.ndarr
     if len(views) < 2:
         return 0.0
     half = len(views) // 2
-    null = _difference(mean_view(views[:half]), mean_view(views[half:]), inside)[inside]
+    null = _smoothed(light.channel_max(np.abs(_change(mean_view(views[:half]), mean_view(views[half:]), inside))))
+    null = null[inside]
     measured = np.sqrt(1 / half + 1 / (len(views) - half))
     wanted = np.sqrt(1 / len(before) + 1 / len(after))
     return float(np.quantile(null, NOISE_QUANTILE)) * wanted / measured * NOISE_MARGIN
