@@ -37,6 +37,7 @@ BEYOND_SHARE = 0.1  # a region with more than this share of its pixels beyond th
 LIGHT_DRIFT = 0.15  # residual colour gains beyond ±15 % are a change of contents, not of light
 NOISE_QUANTILE, NOISE_MARGIN = 0.999, 1.5  # the noise level: this quantile of a null comparison, times this
 SPLIT_SHARE = 0.2  # a region is split into items of at least this share of it
+NECK = 1.6  # two parts of a region are two items when each is this many times thicker than the neck between them
 FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this share of the opening
 # A compressed picture redraws a textured pixel by a few grey levels each time it is encoded anew (H.264
 # as cameras stream it: 35-40 dB, an RMS error of 2.5-4.5 levels, √2 times that between two encodings),
@@ -142,7 +143,7 @@ def compare(
         if area > max_area:
             large_px += area
             continue
-        items += _split(mask, landings, min_area)
+        items += _split(mask, marked, landings, min_area)
     # What only half the threshold sees (never less than noise), apart from what was judged above,
     # is a faint change if it is solid: opened, not closed, so that the speckle with which a coder
     # redraws a textured pile between two moments falls apart instead of joining up.
@@ -201,23 +202,68 @@ def _noise_level(before: Sequence[View], after: Sequence[View], inside: np.ndarr
     return float(np.quantile(null, NOISE_QUANTILE)) * wanted / measured * NOISE_MARGIN
 
 
-def _split(mask: np.ndarray, landings: Callable[[np.ndarray], list[Landing]] | None, min_area: float) -> list[Found]:
-    """One region of change as the items that landed in it at different moments; pixels that
-    settled at no moment of their own go to the nearest landing."""
+def _split(
+    mask: np.ndarray,
+    marked: np.ndarray,
+    landings: Callable[[np.ndarray], list[Landing]] | None,
+    min_area: float,
+) -> list[Found]:
+    """One region of change as the items in it: those that landed at different moments, else those
+    that lie joined by a neck (two items let go at once, or hidden by a head until both lay there,
+    that came to lie touching), found in its ``marked`` pixels (before the closing that joins an
+    item's fragments fills necks too). Pixels of no moment or no part go to the nearest."""
+    smallest = max(min_area, SPLIT_SHARE * mask.sum())
     moments = landings(mask) if landings is not None else []
-    if len(moments) < 2:
-        return [_found(mask, moments[0].seconds if moments else None)]
+    if len(moments) >= 2:
+        found = _parts(mask, [(moment.mask & mask, moment.seconds) for moment in moments], smallest)
+        return found or [_found(mask, None)]
+    landed_at = moments[0].seconds if moments else None
+    cores = _cores(marked, smallest)
+    found = _parts(mask, [(core, landed_at) for core in cores], smallest) if len(cores) >= 2 else []
+    return found or [_found(mask, landed_at)]
+
+
+def _parts(mask: np.ndarray, seeds: list[tuple[np.ndarray, float | None]], smallest: float) -> list[Found]:
+    """``mask`` shared out among the seeds (each with its landing), every pixel to the nearest; parts of at
+    least ``smallest`` pixels."""
     owner = np.zeros(mask.shape, np.int32)
     distances = []
-    for i, moment in enumerate(moments, start=1):
-        owner[moment.mask & mask] = i
-        distances.append(cv2.distanceTransform((~moment.mask).astype(np.uint8), cv2.DIST_L2, 3))
+    for i, (seed, _) in enumerate(seeds, start=1):
+        owner[seed] = i
+        distances.append(cv2.distanceTransform((~seed).astype(np.uint8), cv2.DIST_L2, 3))
     nearest = np.argmin(np.stack(distances), axis=0) + 1
     owner = np.where(mask & (owner == 0), nearest, owner) * mask
-    smallest = max(min_area, SPLIT_SHARE * mask.sum())
-    pieces = [(owner == i, moment.seconds) for i, moment in enumerate(moments, start=1)]
-    found = [_found(piece, at) for piece, at in pieces if piece.sum() >= smallest]
-    return found or [_found(mask, None)]
+    pieces = [(owner == i, at) for i, (_, at) in enumerate(seeds, start=1)]
+    return [_found(piece, at) for piece, at in pieces if piece.sum() >= smallest]
+
+
+def _cores(mask: np.ndarray, smallest: float) -> list[np.ndarray]:
+    """The cores of the items a region of change is made of, by its shape: the region thinned step by
+    step (its distance transform cut at each level) until it falls apart into pieces, each of which
+    is ``NECK`` times thicker than the neck that joined them and big enough for an item once grown
+    back. One item, however long, bent, or holed, thins evenly and never falls apart so; two items
+    joined where they touch come apart at the neck. Holes (a highlight, a spot that looks as the bag
+    did) are filled first: they thin an item where it is whole."""
+    outlines, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    solid = cv2.drawContours(np.zeros(mask.shape, np.uint8), outlines, -1, 1, cv2.FILLED)
+    distance = cv2.distanceTransform(solid, cv2.DIST_L2, 5)
+    for level in range(1, int(distance.max())):
+        count, labels = cv2.connectedComponents((distance > level).astype(np.uint8), connectivity=8)
+        if count < 3:
+            continue
+        peaks = np.zeros(count)
+        np.maximum.at(peaks, labels.ravel(), distance.ravel())
+        thick = [k for k in range(1, count) if peaks[k] >= NECK * level]
+        # Grown back by its neck, a core must cover an item's worth of the region.
+        grown = [cv2.dilate((labels == k).astype(np.uint8), _disc(level)) & solid for k in thick]
+        cores = [labels == k for k, g in zip(thick, grown, strict=True) if g.sum() >= smallest]
+        if len(cores) >= 2:
+            return cores
+    return []
+
+
+def _disc(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
 def _found(mask: np.ndarray, landed_at: float | None) -> Found:
