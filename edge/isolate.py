@@ -245,18 +245,18 @@ def _cores(mask: np.ndarray, smallest: float) -> list[np.ndarray]:
     joined where they touch come apart at the neck. Holes (a highlight, a spot that looks as the bag
     did) are filled first: they thin an item where it is whole."""
     outlines, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    solid = cv2.drawContours(np.zeros(mask.shape, np.uint8), outlines, -1, 1, cv2.FILLED)
-    distance = cv2.distanceTransform(solid, cv2.DIST_L2, 5)
+    solid = cv2.drawContours(np.zeros(mask.shape, np.uint8), outlines, -1, 1, cv2.FILLED) > 0
+    distance = cv2.distanceTransform(solid.astype(np.uint8), cv2.DIST_L2, 5)
     for level in range(1, int(distance.max())):
         count, labels = cv2.connectedComponents((distance > level).astype(np.uint8), connectivity=8)
         if count < 3:
             continue
-        peaks = np.zeros(count)
-        np.maximum.at(peaks, labels.ravel(), distance.ravel())
-        thick = [k for k in range(1, count) if peaks[k] >= NECK * level]
+        thick = [k for k in range(1, count) if distance[labels == k].max() >= NECK * level]
         # Grown back by its neck, a core must cover an item's worth of the region.
-        grown = [cv2.dilate((labels == k).astype(np.uint8), _disc(level)) & solid for k in thick]
-        cores = [labels == k for k, g in zip(thick, grown, strict=True) if g.sum() >= smallest]
+        grown = [
+            np.count_nonzero((cv2.dilate((labels == k).astype(np.uint8), _disc(level)) > 0) & solid) for k in thick
+        ]
+        cores = [labels == k for k, area in zip(thick, grown, strict=True) if area >= smallest]
         if len(cores) >= 2:
             return cores
     return []
