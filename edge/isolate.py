@@ -37,7 +37,7 @@ BEYOND_SHARE = 0.1  # a region with more than this share of its pixels beyond th
 LIGHT_DRIFT = 0.15  # residual colour gains beyond ±15 % are a change of contents, not of light
 NOISE_QUANTILE, NOISE_MARGIN = 0.999, 1.5  # the noise level: this quantile of a null comparison, times this
 SPLIT_SHARE = 0.2  # a region is split into items of at least this share of it
-NECK = 1.6  # two parts of a region are two items when each is this many times thicker than the neck between them
+NECK = 1.5  # two parts of a region are two items when each is this many times thicker than the neck between them
 FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this share of the opening
 # A compressed picture redraws a textured pixel by a few grey levels each time it is encoded anew (H.264
 # as cameras stream it: 35-40 dB, an RMS error of 2.5-4.5 levels, √2 times that between two encodings),
@@ -113,6 +113,7 @@ def compare(
     threshold = max(delta, noise)
     side = min(region.opening_size)
     closing = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 8) | 1),) * 2)
+    solid = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 20) | 1),) * 2)
 
     def regions(level: float) -> tuple[int, np.ndarray]:
         marked = (difference > level).astype(np.uint8)
@@ -143,12 +144,14 @@ def compare(
         if area > max_area:
             large_px += area
             continue
-        items += _split(mask, marked, landings, min_area)
+        # Its shape for the neck test: cracks where part of an item looks like the bag closed, not the
+        # notches where two items touch.
+        shape = cv2.morphologyEx(marked.astype(np.uint8), cv2.MORPH_CLOSE, solid) > 0
+        items += _split(mask, shape & mask, landings, min_area)
     # What only half the threshold sees (never less than noise), apart from what was judged above,
     # is a faint change if it is solid: opened, not closed, so that the speckle with which a coder
     # redraws a textured pile between two moments falls apart instead of joining up.
     weak = (difference > max(threshold / 2, noise)).astype(np.uint8)
-    solid = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 20) | 1),) * 2)
     count, labels = cv2.connectedComponents(cv2.morphologyEx(weak, cv2.MORPH_OPEN, solid), connectivity=8)
     weak_in = np.bincount(labels[inside], minlength=count)
     weak_beyond = np.bincount(labels[region.beyond > 0], minlength=count)
@@ -211,7 +214,7 @@ def _split(
     """One region of change as the items in it: those that landed at different moments, else those
     that lie joined by a neck (two items let go at once, or hidden by a head until both lay there,
     that came to lie touching), found in its ``marked`` pixels (before the closing that joins an
-    item's fragments fills necks too). Pixels of no moment or no part go to the nearest."""
+    item's fragments, which fills necks too). Pixels of no moment or no part go to the nearest."""
     smallest = max(min_area, SPLIT_SHARE * mask.sum())
     moments = landings(mask) if landings is not None else []
     if len(moments) >= 2:
