@@ -10,8 +10,9 @@ alone moves it: measured on the views themselves, as the difference between two 
 Each connected region of change is then judged:
 
 * **an item**: inside the opening, at least ``item_min_fraction`` and at most ``item_max_fraction``
-  of it. Several items from one disposal are several regions; two items that came to lie side by
-  side are split by their landings (``landing``);
+  of it, and standing out, in brightness or in colour, of what the coder's redraw changes elsewhere
+  in the opening (``CODED_LEVELS``). Several items from one disposal are several regions; two
+  items that came to lie side by side are split by their landings (``landing``);
 * **beyond the rim**: the change runs on outside the opening further than the rim is wide, so it
   is something on the rim or a body, not an item in the bin;
 * **larger than an item**: the bin was emptied, or something covers it (``contents`` tells which);
@@ -36,12 +37,19 @@ BEYOND_SHARE = 0.1  # a region with more than this share of its pixels beyond th
 LIGHT_DRIFT = 0.15  # residual colour gains beyond ±15 % are a change of contents, not of light
 NOISE_QUANTILE, NOISE_MARGIN = 0.999, 1.5  # the noise level: this quantile of a null comparison, times this
 SPLIT_SHARE = 0.2  # a region is split into items of at least this share of it
+NECK = 1.5  # two parts of a region are two items when each is this many times thicker than the neck between them
 FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this share of the opening
 # A compressed picture redraws a textured pixel by a few grey levels each time it is encoded anew (H.264
 # as cameras stream it: 35-40 dB, an RMS error of 2.5-4.5 levels, √2 times that between two encodings),
 # which no two halves of one still run show (the coder repeats still blocks exactly). Changes are measured
 # in normalised units, so in a dark picture, brightened by 1 / gain, this floor of raw levels matters.
 CODED_LEVELS = 8.0
+# Beyond that floor the coder redraws lit, saturated contents wherever a head or an arm passed over them
+# (in a dark picture brightened five times, by as much again). A redraw changes a region no more than the
+# opening's quiet pixels (outside every region) change at their ``NOISE_QUANTILE``; an item changes most
+# of its pixels more than that. Brightness and colour are judged apart, each against its own quiet change;
+# colour with ``NOISE_MARGIN`` besides, since a coder that keeps colour at a quarter of the pixels (4:2:0)
+# makes its colour error where colour is strong, in the saturated contents more than in the quiet bag.
 
 
 @dataclass(frozen=True)
@@ -98,11 +106,14 @@ def compare(
     above; ``landings`` says when the pixels of a region of change landed (``landing.Footage``)."""
     inside = region.inside > 0
     before, after = mean_view(before_views), mean_view(after_views)
-    difference = _difference(before, after, inside)
+    change = _change(before, after, inside)
+    difference = _smoothed(light.channel_max(np.abs(change)))
+    luma, chroma = (_smoothed(c) for c in light.brightness_and_colour(change))
     noise = max(_noise_level(before_views, after_views, inside), CODED_LEVELS / min(before.gain, after.gain))
     threshold = max(delta, noise)
     side = min(region.opening_size)
     closing = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 8) | 1),) * 2)
+    solid = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 20) | 1),) * 2)
 
     def regions(level: float) -> tuple[int, np.ndarray]:
         marked = (difference > level).astype(np.uint8)
@@ -116,22 +127,31 @@ def compare(
     items: list[Found] = []
     large_px = changed_px = 0
     claimed = np.zeros(labels.shape, bool)
+    quiet = inside & (labels == 0)
+    quiet_luma, quiet_chroma = (
+        float(np.quantile(c[quiet], NOISE_QUANTILE)) if quiet.any() else 0.0 for c in (luma, chroma)
+    )
     for label in range(1, count):
         area = int(in_count[label])
         if area < min_area or beyond_count[label] > BEYOND_SHARE * (area + beyond_count[label]):
             continue
         mask = (labels == label) & inside
         claimed |= mask
+        marked = mask & (difference > threshold)  # what the closing added changed less: not the item's change
+        if area <= max_area and not _stands_out(luma[marked], chroma[marked], quiet_luma, quiet_chroma):
+            continue  # the coder's redraw of what lay there, not something new
         changed_px += area
         if area > max_area:
             large_px += area
             continue
-        items += _split(mask, landings, min_area)
+        # Its shape for the neck test: cracks where part of an item looks like the bag closed, not the
+        # notches where two items touch.
+        shape = cv2.morphologyEx(marked.astype(np.uint8), cv2.MORPH_CLOSE, solid) > 0
+        items += _split(mask, shape & mask, landings, min_area)
     # What only half the threshold sees (never less than noise), apart from what was judged above,
     # is a faint change if it is solid: opened, not closed, so that the speckle with which a coder
     # redraws a textured pile between two moments falls apart instead of joining up.
     weak = (difference > max(threshold / 2, noise)).astype(np.uint8)
-    solid = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 20) | 1),) * 2)
     count, labels = cv2.connectedComponents(cv2.morphologyEx(weak, cv2.MORPH_OPEN, solid), connectivity=8)
     weak_in = np.bincount(labels[inside], minlength=count)
     weak_beyond = np.bincount(labels[region.beyond > 0], minlength=count)
@@ -141,8 +161,8 @@ def compare(
     return Comparison(items, bool(faint[1:].any()), large_px / region.area, changed_px / region.area, threshold)
 
 
-def _difference(before: View, after: View, inside: np.ndarray) -> np.ndarray:
-    """Per pixel, the largest change of a channel in normalised units, smoothed over a few pixels.
+def _change(before: View, after: View, inside: np.ndarray) -> np.ndarray:
+    """Per pixel and channel, the signed change in normalised units.
 
     What is left of a change of light after the gains (colour temperature drifts) is taken out
     channel by channel: the median ratio over the opening, if it is small; a large one is the
@@ -155,8 +175,19 @@ def _difference(before: View, after: View, inside: np.ndarray) -> np.ndarray:
         ratio = np.median(new[usable], axis=0) / np.maximum(np.median(old[usable], axis=0), 1e-3)
         if np.all(np.abs(np.log(ratio)) < LIGHT_DRIFT):
             old_gain = before.gain / ratio
-    change = light.channel_max(light.difference(after.image, after.gain, before.image, old_gain))
+    return light.signed_difference(after.image, after.gain, before.image, old_gain)
+
+
+def _smoothed(change: np.ndarray) -> np.ndarray:
+    """A map of change, smoothed over a few pixels."""
     return cv2.GaussianBlur(change, (5, 5), 0)
+
+
+def _stands_out(luma: np.ndarray, chroma: np.ndarray, quiet_luma: float, quiet_chroma: float) -> bool:
+    """Whether a region changed in brightness or in colour more than the quiet opening did (see ``CODED_LEVELS``)."""
+    if luma.size == 0:
+        return False
+    return bool(np.median(luma) > quiet_luma or np.median(chroma) > NOISE_MARGIN * quiet_chroma)
 
 
 def _noise_level(before: Sequence[View], after: Sequence[View], inside: np.ndarray) -> float:
@@ -167,29 +198,75 @@ def _noise_level(before: Sequence[View], after: Sequence[View], inside: np.ndarr
     if len(views) < 2:
         return 0.0
     half = len(views) // 2
-    null = _difference(mean_view(views[:half]), mean_view(views[half:]), inside)[inside]
+    null = _smoothed(light.channel_max(np.abs(_change(mean_view(views[:half]), mean_view(views[half:]), inside))))
+    null = null[inside]
     measured = np.sqrt(1 / half + 1 / (len(views) - half))
     wanted = np.sqrt(1 / len(before) + 1 / len(after))
     return float(np.quantile(null, NOISE_QUANTILE)) * wanted / measured * NOISE_MARGIN
 
 
-def _split(mask: np.ndarray, landings: Callable[[np.ndarray], list[Landing]] | None, min_area: float) -> list[Found]:
-    """One region of change as the items that landed in it at different moments; pixels that
-    settled at no moment of their own go to the nearest landing."""
+def _split(
+    mask: np.ndarray,
+    marked: np.ndarray,
+    landings: Callable[[np.ndarray], list[Landing]] | None,
+    min_area: float,
+) -> list[Found]:
+    """One region of change as the items in it: those that landed at different moments, else those
+    that lie joined by a neck (two items let go at once, or hidden by a head until both lay there,
+    that came to lie touching), found in its ``marked`` pixels (before the closing that joins an
+    item's fragments, which fills necks too). Pixels of no moment or no part go to the nearest."""
+    smallest = max(min_area, SPLIT_SHARE * mask.sum())
     moments = landings(mask) if landings is not None else []
-    if len(moments) < 2:
-        return [_found(mask, moments[0].seconds if moments else None)]
+    if len(moments) >= 2:
+        found = _parts(mask, [(moment.mask & mask, moment.seconds) for moment in moments], smallest)
+        return found or [_found(mask, None)]
+    landed_at = moments[0].seconds if moments else None
+    cores = _cores(marked, smallest)
+    found = _parts(mask, [(core, landed_at) for core in cores], smallest) if len(cores) >= 2 else []
+    return found or [_found(mask, landed_at)]
+
+
+def _parts(mask: np.ndarray, seeds: list[tuple[np.ndarray, float | None]], smallest: float) -> list[Found]:
+    """``mask`` shared out among the seeds (each with its landing), every pixel to the nearest; parts of at
+    least ``smallest`` pixels."""
     owner = np.zeros(mask.shape, np.int32)
     distances = []
-    for i, moment in enumerate(moments, start=1):
-        owner[moment.mask & mask] = i
-        distances.append(cv2.distanceTransform((~moment.mask).astype(np.uint8), cv2.DIST_L2, 3))
+    for i, (seed, _) in enumerate(seeds, start=1):
+        owner[seed] = i
+        distances.append(cv2.distanceTransform((~seed).astype(np.uint8), cv2.DIST_L2, 3))
     nearest = np.argmin(np.stack(distances), axis=0) + 1
     owner = np.where(mask & (owner == 0), nearest, owner) * mask
-    smallest = max(min_area, SPLIT_SHARE * mask.sum())
-    pieces = [(owner == i, moment.seconds) for i, moment in enumerate(moments, start=1)]
-    found = [_found(piece, at) for piece, at in pieces if piece.sum() >= smallest]
-    return found or [_found(mask, None)]
+    pieces = [(owner == i, at) for i, (_, at) in enumerate(seeds, start=1)]
+    return [_found(piece, at) for piece, at in pieces if piece.sum() >= smallest]
+
+
+def _cores(mask: np.ndarray, smallest: float) -> list[np.ndarray]:
+    """The cores of the items a region of change is made of, by its shape: the region thinned step by
+    step (its distance transform cut at each level) until it falls apart into pieces, each of which
+    is ``NECK`` times thicker than the neck that joined them and big enough for an item once grown
+    back. One item, however long, bent, or holed, thins evenly and never falls apart so; two items
+    joined where they touch come apart at the neck. Holes (a highlight, a spot that looks as the bag
+    did) are filled first: they thin an item where it is whole."""
+    outlines, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    solid = cv2.drawContours(np.zeros(mask.shape, np.uint8), outlines, -1, 1, cv2.FILLED) > 0
+    distance = cv2.distanceTransform(solid.astype(np.uint8), cv2.DIST_L2, 5)
+    for level in range(1, int(distance.max())):
+        count, labels = cv2.connectedComponents((distance > level).astype(np.uint8), connectivity=8)
+        if count < 3:
+            continue
+        thick = [k for k in range(1, count) if distance[labels == k].max() >= NECK * level]
+        # Grown back by its neck, a core must cover an item's worth of the region.
+        grown = [
+            np.count_nonzero((cv2.dilate((labels == k).astype(np.uint8), _disc(level)) > 0) & solid) for k in thick
+        ]
+        cores = [labels == k for k, area in zip(thick, grown, strict=True) if area >= smallest]
+        if len(cores) >= 2:
+            return cores
+    return []
+
+
+def _disc(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
 def _found(mask: np.ndarray, landed_at: float | None) -> Found:

@@ -76,15 +76,37 @@ def difference(
     the lower bound it is: a pixel clipped in both frames has not changed, and one clipped in one
     frame has changed only by as much as the other frame is darker than its bound. Raising the
     exposure clips highlights; that is no change of the scene."""
+    return np.abs(signed_difference(new, new_gain, old, old_gain))
+
+
+def signed_difference(
+    new: np.ndarray, new_gain: float | np.ndarray, old: np.ndarray, old_gain: float | np.ndarray
+) -> np.ndarray:
+    """new − old in normalised units (float32, per channel), clipped values counting as ``difference`` says."""
     a = (new.astype(np.float32) / np.asarray(new_gain, np.float32)).astype(np.float32)
     b = (old.astype(np.float32) / np.asarray(old_gain, np.float32)).astype(np.float32)
-    delta = cv2.absdiff(a, b)
+    delta = cv2.subtract(a, b)
     new_clipped, old_clipped = new >= CLIPPED, old >= CLIPPED
     if new_clipped.any() or old_clipped.any():
-        delta = np.where(new_clipped & ~old_clipped, np.maximum(a - b, 0), delta)
-        delta = np.where(old_clipped & ~new_clipped, np.maximum(b - a, 0), delta)
+        delta = np.where(new_clipped & ~old_clipped, np.maximum(delta, 0), delta)
+        delta = np.where(old_clipped & ~new_clipped, np.minimum(delta, 0), delta)
         delta = np.where(new_clipped & old_clipped, 0, delta).astype(np.float32)
     return delta
+
+
+# BGR to brightness and the two colour differences (ITU-R BT.601, as H.264 codes them).
+_LUMA_CHROMA = np.array(
+    [[0.114, 0.587, 0.299], [0.5, -0.331, -0.169], [-0.081, -0.419, 0.5]],
+    np.float32,
+)
+
+
+def brightness_and_colour(change: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A signed BGR change split as a video coder splits it: |Δ brightness| (luma) and the larger
+    |Δ colour difference| (Cb or Cr), each float32. A coder codes colour at a quarter of the
+    pixels (4:2:0) and redraws each with an error of its own, so each is judged by its own noise."""
+    ycc = cv2.transform(change, _LUMA_CHROMA)
+    return np.abs(ycc[..., 0]), np.maximum(np.abs(ycc[..., 1]), np.abs(ycc[..., 2]))
 
 
 def channel_max(image: np.ndarray) -> np.ndarray:

@@ -9,10 +9,12 @@ that is a plain colour (an item the camera can hardly tell from the bag).
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from binwatch.datasets.manifest import Sample, load
@@ -25,6 +27,7 @@ from binwatch.edge.simulator.oblique import ObliqueStage
 from binwatch.edge.simulator.render import Renderer
 from binwatch.edge.simulator.sensor import Sensor
 from binwatch.edge.simulator.topview import TopStage
+from binwatch.edge.simulator.video import SceneWriter
 from binwatch.events.schema import Event
 
 SAMPLES = Path(__file__).resolve().parents[2] / "edge" / "simulator" / "samples"
@@ -216,9 +219,11 @@ def stage(
     style: str = "oblique",
     size: tuple[int, int] = SIZE,
     seed: int = 0,
+    coded: bool = False,
 ) -> Staged:
     """Draw the visits (in time order, not overlapping) over ``seconds`` of a scene; a scene with a
-    collection (``collection``) gets its container's collection zone."""
+    collection (``collection``) gets its container's collection zone; ``coded``: as the camera streams
+    them, through H.264 at the conditions' CRF and back."""
     conditions = named(conditions) if isinstance(conditions, str) else conditions
     rng = np.random.default_rng(seed)
     stage_ = (
@@ -241,6 +246,8 @@ def stage(
     pile = [s for s in PHOTOS.data.samples if s.item]
     renderer = Renderer(timeline, stage_, PHOTOS, sensor, pile, rng)  # type: ignore[arg-type]
     frames = list(renderer.frames())
+    if coded:
+        frames = _through_h264(frames, conditions.crf)
     site = parse(
         {
             "device_id": "box-1",
@@ -253,3 +260,18 @@ def stage(
         }
     )
     return Staged(frames, site, timeline)
+
+
+def _through_h264(frames: list[np.ndarray], crf: int) -> list[np.ndarray]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "staged.mp4"
+        with SceneWriter(path, FPS, (frames[0].shape[1], frames[0].shape[0]), crf) as writer:
+            for frame in frames:
+                writer.write(frame)
+        capture = cv2.VideoCapture(str(path))
+        decoded = []
+        while (read := capture.read())[0]:
+            decoded.append(read[1])
+        capture.release()
+    assert len(decoded) == len(frames), f"{len(decoded)} of {len(frames)} frames decoded"
+    return decoded

@@ -179,3 +179,41 @@ def test_crops_come_from_two_moments_and_two_scales_and_are_enlarged_on_policy()
     )
     assert tiny[0].shape[:2] == ((10 + 4) * MAX_UPSCALE, (20 + 4) * MAX_UPSCALE)  # 2 px margins; at most 4 times
     assert len(item_crops(small, after[0], None, 5, 160, 128)) == 4  # one moment: two scales, each mirrored
+
+
+def shaped(frame, shape: np.ndarray, x: int, y: int, item: str) -> None:
+    """The photo of ``item`` cut to ``shape`` (uint8 0/1) and laid at (x, y)."""
+    h, w = shape.shape
+    picture = cv2.resize(cv2.imread(str(DATA / f"{item}.jpg")), (w, h))
+    window = frame[y : y + h, x : x + w]
+    window[shape > 0] = picture[shape > 0]
+
+
+def disc(radius: int) -> np.ndarray:
+    return cv2.circle(np.zeros((2 * radius + 1,) * 2, np.uint8), (radius, radius), radius, 1, -1)
+
+
+def test_two_items_let_go_at_once_and_lying_touching_are_two_items():
+    # One region of change, one landing moment: the items come apart at the neck where they touch.
+    rng, region = np.random.default_rng(10), region_of()
+    after = views(
+        rng, region, lambda f: (shaped(f, disc(36), 150, 110, "battery"), shaped(f, disc(30), 218, 122, "cardboard"))
+    )
+    found = compare(views(rng, region), after, region, 30, 0.004, 0.5, lambda mask: [Landing(4.0, mask)])
+    centres = sorted((f.box.x + region.x0 + f.box.w / 2, f.landed_at) for f in found.items)
+    assert len(centres) == 2 and [at for _, at in centres] == [4.0, 4.0]
+    assert abs(centres[0][0] - 186) <= 8 and abs(centres[1][0] - 248) <= 8
+
+
+def test_one_item_of_any_shape_stays_one():
+    rng, region = np.random.default_rng(11), region_of()
+    bar = np.ones((22, 150), np.uint8)  # long and thin: a broom, a toothbrush
+    ell = np.zeros((110, 110), np.uint8)
+    ell[:, :40], ell[-40:, :] = 1, 1  # bent
+    ring = disc(45)
+    cv2.circle(ring, (45, 45), 16, 0, -1)  # a hole (a roll of tape; a highlight the same as before)
+    waist = np.maximum(np.pad(disc(30), ((0, 0), (0, 40))), np.pad(disc(30), ((0, 0), (40, 0))))  # a peanut, a bottle
+    for shape in (bar, ell, ring, waist):
+        after = views(rng, region, lambda f, shape=shape: shaped(f, shape, 140, 90, "plastic_bottle"))
+        found = compare(views(rng, region), after, region, 30, 0.004, 0.5, lambda mask: [Landing(4.0, mask)])
+        assert len(found.items) == 1, shape.shape

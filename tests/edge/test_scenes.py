@@ -131,6 +131,23 @@ def test_in_evening_light_items_are_found(agent_for):
     assert all(e.prediction is not None for e in events)
 
 
+def test_in_evening_light_heads_passing_over_the_openings_leave_no_item(agent_for):
+    # Brightened five times, the H.264 redraw (CRF 28, 4:2:0) of the lit contents where the heads passed
+    # exceeds the 8-level floor; it stands out of the opening's quiet change in neither brightness nor colour.
+    passers = [staged.passer(1.0), staged.passer(5.0), staged.passer(9.0, 2.5)]
+    scene = staged.stage([], 14.0, passers=passers, conditions="evening", coded=True, seed=3)
+    assert [e for e in scene.run(agent_for(scene)) if e.kind is EventKind.DISPOSAL] == []
+
+
+def test_in_evening_light_a_coded_stream_gives_its_disposals_and_no_others(agent_for):
+    # The person walks past the kitchen bin to the recyclable one: no item left where their head passed.
+    visits = [staged.disposal(0, 1.0, [["fruit_peel"]]), staged.disposal(2, 8.0, [["plastic_bottle"]])]
+    scene = staged.stage(visits, 16.0, conditions="evening", coded=True, seed=3)
+    events = [e for e in scene.run(agent_for(scene)) if e.kind is EventKind.DISPOSAL]
+    assert [e.bin_id for e in events] == ["kitchen-1", "recyclable-3"]
+    assert all(e.prediction is not None for e in events)
+
+
 def test_an_item_in_a_see_through_bag_is_found(agent_for):
     scene = staged.stage([staged.disposal(2, 1.0, [["plastic_bottle"]], bagged=True)], 10.0)
     events = scene.run(agent_for(scene))
