@@ -28,9 +28,17 @@ contents away.
 
 A bin emptied while it held only a few items changes only where they lay, each place as small as
 an item. Such a change is judged by what it left (``taken_out``): where the place had texture
-before and now looks like the smooth bag around it, something was taken away, not added: never a
-disposal. A disposal that took things away and added none, after which the bin is smoother, is an
-emptying too.
+before and now looks like the bag — smooth, and of the bag's colour as the view before shows it
+(the median of its smooth part; ``BAG_DELTA``: a plain item laid over a pile is smooth as well) —
+something was taken away, not added: never a disposal. Where no bare bag shows (``BAG_SHARE``),
+nothing is judged taken out. A disposal that took things away and added none, after which the bin
+is smoother, is an emptying too.
+
+What a camera sees of the contents' height is the rim (``rim_hidden``): contents heaped above it
+hide it, from the oblique camera the far rim first, from above the rim's outline. The rim's look
+is remembered from the first clear view and follows the light where it still shows; a rim pixel
+is hidden where the view (blurred, normalised) differs from it by ``RIM_DELTA`` together with the
+noise. ``fill.OverflowAlarm`` asks for a share of the rim hidden as well as the bag.
 """
 
 from __future__ import annotations
@@ -53,6 +61,8 @@ NOISE_SIGMAS = 2.0  # noise counts this many times over in the threshold
 EMPTIED_DROP = 0.2  # an emptying lowers the coverage by at least this much …
 EMPTIED_CHANGE = 0.2  # … and changes at least this share of the opening
 TAKEN_SHARE = 0.5  # a place whose texture fell below this share of what it had, was emptied
+BAG_SHARE = 0.05  # of the opening: the bare bag must show this much to be compared with
+BAG_DELTA = 25.0  # a place taken out looks like the bag: its median colour within this (normalised, any channel)
 RIM_DELTA = 30.0  # colour change (normalised, max over channels, blurred) that hides the rim's look
 RIM_FOLLOW = 0.3  # where the rim shows, its remembered look follows the light by this much per view
 HISTORY = 32
@@ -130,11 +140,25 @@ class Contents:
 
 def taken_out(before: View, after: View, region: Region, places: list[np.ndarray]) -> list[bool]:
     """For each place (a mask of the region) that changed: whether something was taken away from
-    it, its texture gone (the smooth bag showing where contents lay), rather than added."""
+    it, rather than added: its texture gone, and it looks like the bare bag around it (a plain item
+    laid over a pile is smooth too, but it is not the bag's colour). Where no bag shows, nothing can
+    be told taken out."""
     if not places:
         return []
     was, now = texture(before, region), texture(after, region)
-    return [bool(now[place].mean() < TAKEN_SHARE * was[place].mean()) for place in places]
+    bag = (region.inside > 0) & ~was
+    if bag.sum() < BAG_SHARE * region.area:
+        return [False] * len(places)
+    # The bag's colour: the median of the smooth part of the opening before, most of it bag (smooth
+    # item faces near a place are too many to take the bag's colour from what lies beside it).
+    colour_after = after.normalised()
+    bag_colour = np.median(before.normalised()[bag], axis=0)
+    out = []
+    for place in places:
+        smoother = now[place].mean() < TAKEN_SHARE * was[place].mean()
+        gap = float(np.max(np.abs(np.median(colour_after[place], axis=0) - bag_colour)))
+        out.append(bool(smoother and gap < BAG_DELTA))
+    return out
 
 
 def _width(region: Region) -> int:
