@@ -320,7 +320,7 @@ class Agent:
                 )
             if self.collections is not None:
                 self.collections.emptied(b.config, segment.started_at, segment.ended_at)
-        if segment.reached_in and (found.items or kind == "covered"):  # items or a load went in: it may be full
+        if segment.reached_in and kind != "emptied":  # something went in: it may be full, heaped over the rim
             self._fill(b, frame, segment.ended_at)
         if not segment.reached_in:
             log.debug("bin %s: its contents shifted with nothing reaching in; not a disposal", b.config.id)
@@ -408,10 +408,10 @@ class Agent:
         return events
 
     def _fill(self, b: _Bin, frame: np.ndarray, at: datetime) -> None:
-        """After a disposal: the level measured on the mean of the clear views after it. A single
-        idle view is too noisy in the dark to raise an alarm on (its texture reads as contents)."""
+        """After a disposal: the level and the rim measured on the mean of the clear views after it. A
+        single idle view is too noisy in the dark to raise an alarm on (its texture reads as contents)."""
         level = b.contents.fill_level()
-        if b.overflow.reached(level):
+        if b.overflow.reached(level, b.contents.rim_hidden):
             assert level is not None
             self._ready.append(self._emit_bin(b, EventKind.OVERFLOW, level, at, at, frame))
 

@@ -153,8 +153,8 @@ class FillConfig(_Section):
         default=0.9,
         gt=0,
         le=1,
-        description="fill level (share of the opening its contents cover) at which a bin overflows: one `overflow` "
-        "event per filling, again after an emptying",
+        description="fill level (share of the opening its contents cover) at which a bin overflows once its contents "
+        "also hide its rim: one `overflow` event per filling, again after an emptying",
     )
 
 

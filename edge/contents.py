@@ -28,9 +28,17 @@ contents away.
 
 A bin emptied while it held only a few items changes only where they lay, each place as small as
 an item. Such a change is judged by what it left (``taken_out``): where the place had texture
-before and now looks like the smooth bag around it, something was taken away, not added: never a
-disposal. A disposal that took things away and added none, after which the bin is smoother, is an
-emptying too.
+before and now looks like the bag — smooth, and of the bag's colour as the view before shows it
+(the median of its smooth part; ``BAG_DELTA``: a plain item laid over a pile is smooth as well) —
+something was taken away, not added: never a disposal. Where no bare bag shows (``BAG_SHARE``),
+nothing is judged taken out. A disposal that took things away and added none, after which the bin
+is smoother, is an emptying too.
+
+What a camera sees of the contents' height is the rim (``rim_hidden``): contents heaped above it
+hide it, from the oblique camera the far rim first, from above the rim's outline. The rim's look
+is remembered from the first clear view and follows the light where it still shows; a rim pixel
+is hidden where the view (blurred, normalised) differs from it by ``RIM_DELTA`` together with the
+noise. ``fill.OverflowAlarm`` asks for a share of the rim hidden as well as the bag.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from binwatch.edge.light import BRIGHT, DARK
+from binwatch.edge.light import BRIGHT, DARK, channel_max
 from binwatch.edge.region import Region, View
 
 COVER_DELTA = 6.0  # normalised grey levels of local contrast (blurred) that a bare bag does not reach
@@ -53,6 +61,10 @@ NOISE_SIGMAS = 2.0  # noise counts this many times over in the threshold
 EMPTIED_DROP = 0.2  # an emptying lowers the coverage by at least this much …
 EMPTIED_CHANGE = 0.2  # … and changes at least this share of the opening
 TAKEN_SHARE = 0.5  # a place whose texture fell below this share of what it had, was emptied
+BAG_SHARE = 0.05  # of the opening: the bare bag must show this much to be compared with
+BAG_DELTA = 25.0  # a place taken out looks like the bag: its median colour within this (normalised, any channel)
+RIM_DELTA = 30.0  # colour change (normalised, max over channels, blurred) that hides the rim's look
+RIM_FOLLOW = 0.3  # where the rim shows, its remembered look follows the light by this much per view
 HISTORY = 32
 
 ChangeKind = Literal["items", "emptied", "covered"]
@@ -75,6 +87,8 @@ class Contents:
         self.items_since_emptied = 0
         self.emptied_at: datetime | None = None
         self.changes: deque[ContentsChange] = deque(maxlen=HISTORY)
+        self.rim_hidden = 0.0  # share of the rim that contents hide (heaped above it), last measured
+        self._rim: np.ndarray | None = None  # the rim's look with nothing on it (``rim_look``)
         self._measured_at: datetime | None = None
 
     def fill_level(self) -> float | None:
@@ -85,7 +99,21 @@ class Contents:
         self.view = view
         if self._measured_at is None or (view.t - self._measured_at).total_seconds() >= every_s:
             self.coverage = coverage(view, self.region)
+            self._look_at_rim(view)
             self._measured_at = view.t
+
+    def _look_at_rim(self, view: View) -> None:
+        """How much of the rim the contents hide, against its look when first seen clear; where it
+        shows, that look follows the light."""
+        look = rim_look(view, self.region)
+        if self._rim is None:
+            self._rim, self.rim_hidden = look, 0.0
+            return
+        hidden, measurable = rim_hidden(look, self._rim, view, self.region)
+        rim = self.region.rim & measurable
+        self.rim_hidden = round(float(hidden[rim].mean()), 3) if rim.any() else 0.0
+        shows = rim & ~hidden
+        self._rim[shows] += RIM_FOLLOW * (look[shows] - self._rim[shows])
 
     def changed(
         self, after: View, items: int, changed: float, large: float, before: View | None, taken: int = 0
@@ -105,23 +133,43 @@ class Contents:
             if large > 0:
                 kind = "covered"
         self.view, self.coverage, self._measured_at = after, new, after.t
+        self._look_at_rim(after)
         self.changes.append(ContentsChange(after.t, kind, old, new, self.items_since_emptied))
         return kind
 
 
 def taken_out(before: View, after: View, region: Region, places: list[np.ndarray]) -> list[bool]:
     """For each place (a mask of the region) that changed: whether something was taken away from
-    it, its texture gone (the smooth bag showing where contents lay), rather than added."""
+    it, rather than added: its texture gone, and it looks like the bare bag around it (a plain item
+    laid over a pile is smooth too, but it is not the bag's colour). Where no bag shows, nothing can
+    be told taken out."""
     if not places:
         return []
     was, now = texture(before, region), texture(after, region)
-    return [bool(now[place].mean() < TAKEN_SHARE * was[place].mean()) for place in places]
+    bag = (region.inside > 0) & ~was
+    if bag.sum() < BAG_SHARE * region.area:
+        return [False] * len(places)
+    # The bag's colour: the median of the smooth part of the opening before, most of it bag (smooth
+    # item faces near a place are too many to take the bag's colour from what lies beside it).
+    colour_after = after.normalised()
+    bag_colour = np.median(before.normalised()[bag], axis=0)
+    out = []
+    for place in places:
+        smoother = now[place].mean() < TAKEN_SHARE * was[place].mean()
+        gap = float(np.max(np.abs(np.median(colour_after[place], axis=0) - bag_colour)))
+        out.append(bool(smoother and gap < BAG_DELTA))
+    return out
 
 
-def texture(view: View, region: Region) -> np.ndarray:
-    """Where the region's texture stands out of the noise (see the module): a bool map."""
-    side = min(region.opening_size)
-    width = max(3, (side // 20) | 1)
+def _width(region: Region) -> int:
+    """The texture window's side: a twentieth of the opening, odd."""
+    return max(3, (min(region.opening_size) // 20) | 1)
+
+
+def _contrast(view: View, region: Region) -> tuple[np.ndarray, np.ndarray, float]:
+    """The local contrast of the blurred, normalised view (see the module), where it can be measured
+    (neither black nor clipped), and the noise: the contrast of its smoothest places."""
+    width = _width(region)
     window = (width, width)
     raw = cv2.cvtColor(np.clip(view.image, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
     grey = cv2.GaussianBlur(raw * (1.0 / view.gain), (0, 0), BLUR * width)
@@ -130,13 +178,32 @@ def texture(view: View, region: Region) -> np.ndarray:
     lit = cv2.boxFilter(raw, -1, window)
     measurable = (lit > DARK) & (lit < BRIGHT)
     noise = float(np.quantile(spread[measurable], NOISE_QUANTILE)) if measurable.any() else 0.0
+    return spread, measurable, noise
+
+
+def texture(view: View, region: Region) -> np.ndarray:
+    """Where the region's texture stands out of the noise (see the module): a bool map."""
+    spread, _, noise = _contrast(view, region)
     return spread > np.hypot(COVER_DELTA, NOISE_SIGMAS * noise)
+
+
+def rim_look(view: View, region: Region) -> np.ndarray:
+    """The region in normalised colour, blurred as for texture: what the rim is compared by."""
+    return cv2.GaussianBlur(view.normalised(), (0, 0), BLUR * _width(region))
+
+
+def rim_hidden(look: np.ndarray, clear: np.ndarray, view: View, region: Region) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``look`` (of ``view``) differs from the rim's ``clear`` look by more than the light and
+    the noise move it: contents lying on the rim, heaped above it. Also where it can be measured."""
+    _, measurable, noise = _contrast(view, region)
+    change = channel_max(np.abs(look - clear))
+    return change > np.hypot(RIM_DELTA, NOISE_SIGMAS * noise), measurable
 
 
 def coverage(view: View, region: Region) -> float:
     """The share of the opening whose texture says it is covered by contents (see the module)."""
     side = min(region.opening_size)
-    window = (max(3, (side // 20) | 1),) * 2
+    window = (_width(region),) * 2
     closing = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 6) | 1),) * 2)
     covered = cv2.morphologyEx(texture(view, region).astype(np.uint8), cv2.MORPH_CLOSE, closing)
     # The edge of the opening itself is contrast too: leave a strip as wide as the window out.

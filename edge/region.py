@@ -52,6 +52,9 @@ class Region:
         rim = max(2, round(0.08 * min(pw, ph)))
         grown = cv2.dilate(self.inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1)))
         self.beyond = (1 - grown).astype(np.uint8)  # further from the opening than the rim is wide
+        # The rim: the ring just outside the opening, its blurred edge (two pixels) left out.
+        edge = cv2.dilate(self.inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+        self.rim = (grown > edge).astype(bool)
         self.area = max(1, int(self.inside.sum()))
         self.opening_size = (pw, ph)
 

@@ -28,7 +28,7 @@ from binwatch.edge.simulator import container, litter, sprite
 from binwatch.edge.simulator.easing import ease, ease_in, ease_out, unit
 from binwatch.edge.simulator.layout import Bin
 from binwatch.edge.simulator.sensor import Light
-from binwatch.edge.simulator.timeline import Container, Litter, Passer, Reach, Visit
+from binwatch.edge.simulator.timeline import FULL, Container, Litter, Passer, Reach, Visit
 from binwatch.events.schema import category_key
 
 BIN_W, BIN_D, BIN_H = 0.56, 0.55, 0.95  # a 120-240 l wheelie bin
@@ -36,6 +36,7 @@ RIM = 0.035  # the rim around the opening
 GAP = 0.09  # between two bins
 LID_TILT = 0.25  # radians past upright: an open lid leans back
 SAG = 0.35  # an empty bag hangs this far below the rim: deeper, a camera above the bins sees nothing
+HEAP_RISE = 0.08  # contents heaped above the rim rise at most this high over it
 LINER = np.array((38, 40, 42), np.float32)  # BGR of a black bin bag
 SHADOW = 0.62  # what a shadow leaves of the light
 ZONE_BESIDE = 0.9  # the ground zones: the floor this far beyond each end of the row …
@@ -166,6 +167,7 @@ class ObliqueStage:
         self.openings = np.zeros((height, width), np.float32)
         for b in self.bins:
             cv2.fillPoly(self.openings, [b.opening], 1.0)
+        self.everywhere = np.ones((height, width), np.float32)  # nothing in front of a heap above the rim
         self.ground = []  # the floor beside each end of the row, as far as the camera sees it
         for name, x0, x1 in (
             ("ground-left", self.boxes[0].x0 - ZONE_BESIDE, self.boxes[0].x0 - 0.05),
@@ -336,11 +338,16 @@ class ObliqueStage:
         c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
         # Sprite pixels → metres on the surface (x across, z away from the camera) → frame pixels.
         linear = jacobian @ np.array([[c, s], [s, -c]]) * metres
-        shade = 0.7 + 0.3 * fill  # deeper in the bin, less light
-        _warp_paste(image, item, linear, centre, self.openings, shade)
+        shade = 0.7 + 0.3 * min(fill, FULL)  # deeper in the bin, less light
+        # Inside the bin the rim and the near wall hide what lies beyond the opening; a heap above
+        # the rim hides the rim itself (and, from this camera, the far rim and the lid behind it).
+        _warp_paste(image, item, linear, centre, self.openings if fill <= FULL else self.everywhere, shade)
 
     def _height(self, fill: float) -> float:
-        """The height of the contents' surface: the bag's bottom when empty, just below the rim when full."""
+        """The height of the contents' surface: the bag's bottom when empty, just below the rim when full,
+        above it when what went in did not fit (a heap, up to ``HEAP_RISE``)."""
+        if fill > FULL:
+            return BIN_H + min(HEAP_RISE, (fill - FULL) * (SAG - 0.08))
         return BIN_H - SAG + fill * (SAG - 0.08)
 
     def _surface(
@@ -349,15 +356,18 @@ class ObliqueStage:
         """Where (``u``, ``v``) on the contents lies in the frame, and the local map metres → pixels.
 
         ``v`` spans what can be seen of the contents: the near wall hides their near part, the
-        more so the emptier the bin."""
+        more so the emptier the bin. A heap above the rim spans the whole top of the bin, rim and all."""
         box = self.boxes[index]
         y = self._height(fill)
         cam = self.camera
-        hidden = (BIN_H - y) * (box.front + RIM - cam.position[2]) / max(0.3, cam.position[1] - BIN_H)
         margin = 0.5 * size * (BIN_W - 2 * RIM)
-        near = min(box.front + RIM + hidden + 0.4 * margin, box.front + BIN_D / 2)
-        far = box.front + BIN_D - RIM - 0.4 * margin
-        a, b = box.x0 + RIM + 0.6 * margin, box.x1 - RIM - 0.6 * margin
+        if fill > FULL:  # centred anywhere up to the bin's outer edge: the heap spills over the rim
+            near, far, a, b = box.front, box.front + BIN_D, box.x0, box.x1
+        else:
+            hidden = (BIN_H - y) * (box.front + RIM - cam.position[2]) / max(0.3, cam.position[1] - BIN_H)
+            near = min(box.front + RIM + hidden + 0.4 * margin, box.front + BIN_D / 2)
+            far = box.front + BIN_D - RIM - 0.4 * margin
+            a, b = box.x0 + RIM + 0.6 * margin, box.x1 - RIM - 0.6 * margin
         u, v = rest
         point = np.array([a + u * (b - a), y, far - v * (far - near)])
         d = 0.01

@@ -24,7 +24,8 @@ from binwatch.edge.simulator.timeline import FULL, Container, Litter, Passer, Ti
 CUT_SIDE = 128  # photos are cut out at this long side; each stage scales them to the scene
 PILE_PER_FILL = 24  # items already in a bin at the start, per unit of fill level
 LOAD_PER_FILL = 48  # items of a sack tipped in, per unit of fill level it adds: loose, they spread out
-HEAP_ITEMS = 24  # a load that does not fit heaps up: this many more lie on top, all over the opening
+HEAP_ITEMS = 24  # a load that does not fit heaps up: this many more lie on top, all over the bin's top
+HEAP_LEVEL = 0.3  # the heap's pieces lie up to this far above the rim (in fill levels)
 
 
 class Stage(Protocol):
@@ -115,7 +116,7 @@ class Renderer:
             item = sprite.cut_out(self.store.read_rgb(sample.path), CUT_SIDE)
             rest = (float(self.rng.uniform(spread, 1 - spread)), float(self.rng.uniform(spread, 1 - spread)))
             size, angle = self.rng.uniform(0.25, 0.5), self.rng.uniform(0, 360)
-            self.stage.lay(self.static, index, item, rest, size, angle, min(FULL, level))
+            self.stage.lay(self.static, index, item, rest, size, angle, level)
 
     def frames(self) -> Iterator[np.ndarray]:
         """The frames in order. Visits may overlap (a queue: the next resident walks in while the
@@ -169,12 +170,12 @@ class Renderer:
 
     def _load(self, index: int, amount: float) -> None:
         """A sack of loose waste tipped into bin ``index``: its contents spread out over what lies
-        there, raising it by ``amount``; what does not fit heaps up over the whole opening."""
+        there, raising it by ``amount``; what does not fit heaps up above the rim, over the whole top."""
         fill = self.fills[index]
         count = round(amount * LOAD_PER_FILL)
         self._pile(index, [fill + amount * (k + 1) / count for k in range(count)])
         if fill < FULL <= fill + amount:
-            self._pile(index, [FULL] * HEAP_ITEMS, spread=0.0)
+            self._pile(index, [FULL + HEAP_LEVEL * (k + 1) / HEAP_ITEMS for k in range(HEAP_ITEMS)], spread=0.0)
         self.fills[index] = fill + amount
 
     def _change_bins(self, visit: Visit, held: list[list[sprite.Sprite]], f: int) -> None:

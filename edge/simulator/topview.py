@@ -20,7 +20,7 @@ from binwatch.edge.simulator import sprite
 from binwatch.edge.simulator.easing import ease, ease_out, unit
 from binwatch.edge.simulator.layout import Bin
 from binwatch.edge.simulator.sensor import Light
-from binwatch.edge.simulator.timeline import Passer, Reach, Visit
+from binwatch.edge.simulator.timeline import FULL, Passer, Reach, Visit
 
 LINER = (44, 46, 48)  # BGR of the bin liner
 MASK = (255, 255, 255)  # "colour" that paints a shape into a shadow mask
@@ -62,6 +62,7 @@ class TopStage:
         self.openings = np.zeros((size[1], size[0]), np.float32)
         for b in self.bins:
             cv2.fillPoly(self.openings, [b.opening], 1.0)
+        self.everywhere = np.ones((size[1], size[0]), np.float32)  # nothing in front of a heap above the rim
         self.shadow = np.array([0.035, 0.05]) * self.unit
 
     # -- the static layer ---------------------------------------------------------------------
@@ -127,9 +128,14 @@ class TopStage:
     ) -> None:
         long_side = size * self.bins[index].opening_size[0]
         lying = sprite.transformed(item, angle, long_side / max(item.size))
-        sprite.paste(image, lying, self._rest(index, rest, long_side), self.openings, shade=0.85 + 0.1 * fill)
+        # A heap above the rim (fill past full) spills over the rim's outline: nothing clips it.
+        heap = fill > FULL
+        clip = self.everywhere if heap else self.openings
+        at = self._rest(index, rest, 0.0 if heap else long_side)
+        sprite.paste(image, lying, at, clip, shade=0.85 + 0.1 * min(fill, FULL))
 
     def _rest(self, index: int, rest: tuple[float, float], long_side: float) -> np.ndarray:
+        """(``u``, ``v``) in the opening, kept ``0.45 * long_side`` from its edge (0: up to the edge)."""
         x0, y0, x1, y1 = self.bins[index].opening_box
         half = 0.45 * long_side
         u, v = rest

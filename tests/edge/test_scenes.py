@@ -111,6 +111,20 @@ def test_a_nearly_empty_bin_emptied_is_an_emptying_and_no_disposal(agent_for):
     assert change.coverage_before is not None and change.coverage_after < change.coverage_before
 
 
+def test_a_plain_item_laid_over_a_pile_in_the_evening_is_still_an_item(agent_for):
+    # A plain-coloured textile over a textured pile: where it lies the texture is gone, as where something
+    # was taken out, but the place does not have the bag's colour. Judged by smoothness alone, both
+    # disposals were taken for things taken out and became emptyings.
+    visits = [
+        staged.disposal(1, 1.0, [["flat:120,130,150"]], rests=[[(0.3, 0.3)]]),
+        staged.disposal(1, 9.0, [["flat:120,130,150"]], rests=[[(0.5, 0.5)]]),
+    ]
+    scene = staged.stage(visits, 17.0, fill=0.6, conditions="evening", size=(1280, 720))
+    events = scene.run(agent_for(scene))
+    assert [(e.kind, e.bin_id) for e in events] == [(EventKind.DISPOSAL, "other-2")] * 2
+    assert all(e.prediction is not None for e in events)
+
+
 def test_exposure_jumps_are_no_disposals_and_hide_none(agent_for):
     jumps = [
         ExposureJump(staged.at(2.0), 2, 1.35),
