@@ -83,11 +83,15 @@ class ContainerWatch(StillZone):
         self.visit: Visit | None = None  # the container standing there now
         self._gone_since: datetime | None = None
 
+    def _still(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
+        """Unmoved pixel by pixel: what somebody at work touches (their blob moves) can still keep still."""
+        return out & ~moving & ~upright[labels]
+
     def update(self, small: SmallFrame, frame: np.ndarray, t: datetime, seconds: float) -> Visit | None:
         """This frame; returns a visit that has just begun or just ended (``left_at`` set)."""
         out = self.observe(small, t, seconds)
         if self.visit is None:
-            standing = self.inside & (seconds - self.quiet_since >= self.rules.stay_s)
+            standing = self.inside & (seconds - self.still_since >= self.rules.stay_s)
             if np.count_nonzero(standing) < self.rules.min_share * self.area:
                 return None
             x, y, w, h = cv2.boundingRect(standing.astype(np.uint8))

@@ -68,7 +68,7 @@ class GroundChange:
 
 class StillZone:
     """The small-frame model of one zone beside the bins: a long-term background, what stands out
-    of it, and since when each pixel has stood out and kept still in a still blob (see the module).
+    of it, and since when each pixel has stood out and kept still by the zone's own rule (``_still``).
     ``GroundWatch`` finds litter with it, ``collection.ContainerWatch`` a collector's container."""
 
     def __init__(self, zone: ZoneConfig, scale: float, small_size: tuple[int, int], delta: float):
@@ -88,8 +88,7 @@ class StillZone:
         shape = self.inside.shape
         self.background: np.ndarray | None = None
         self.out_since = np.full(shape, NEVER, np.float32)  # seconds: stands out since
-        self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out, in a still blob, since
-        self.quiet_since = np.full(shape, NEVER, np.float32)  # seconds: stands out, unmoved itself, not upright, since
+        self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out and keeps still (``_still``) since
         self._t: float | None = None
         self._origin_t: datetime | None = None
 
@@ -111,14 +110,10 @@ class StillZone:
         within = np.bincount(labels[self.inside], minlength=count)
         upright = np.bincount(labels.ravel(), minlength=count) > 2 * within  # mostly beyond the zone: standing up
         upright[0] = True  # the bare ground
-        active = upright | (np.bincount(labels[moving], minlength=count) >= MIN_PIXELS)
         now = np.float32(seconds)
         self.out_since = np.where(out, np.minimum(self.out_since, now), NEVER)
-        still = out & ~active[labels]
+        still = self._still(out, moving, labels, upright)
         self.still_since = np.where(still, np.minimum(self.still_since, now), NEVER)
-        # Unmoved pixel by pixel: what somebody at work touches (their blob moves) can still keep still.
-        quiet = out & ~moving & ~upright[labels]
-        self.quiet_since = np.where(quiet, np.minimum(self.quiet_since, now), NEVER)
         # Follow the light where the ground is bare; never take in what stands out, nor its rim (the
         # raw mask, grown: following the pixels an opening drops would eat into litter from its edge).
         rate = np.float32(1 - np.exp(-dt / FOLLOW_S))
@@ -126,6 +121,10 @@ class StillZone:
         near = (cv2.dilate(raw, np.ones((3, 3), np.uint8)) > 0) | (channel_max(image) >= CLIPPED)
         self.background += np.where(near, np.float32(0), rate)[:, :, None] * (colour - self.background)
         return out
+
+    def _still(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
+        """What of ``out`` keeps still by this zone's rule (``labels``: its blobs; ``upright``: per blob)."""
+        raise NotImplementedError
 
     def at(self, seconds: float) -> datetime:
         """The wall-clock time of ``seconds`` on the clocks' origin."""
@@ -148,6 +147,11 @@ class GroundWatch(StillZone):
         self.rules = rules
         self.min_pixels = max(MIN_PIXELS * 2, round(rules.min_fraction * self.area))
         self.litter: list[Litter] = []  # found and not yet cleared
+
+    def _still(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
+        """A blob with motion in it, or rising out of the zone, is somebody active: none of it keeps still."""
+        active = upright | (np.bincount(labels[moving], minlength=len(upright)) >= MIN_PIXELS)
+        return out & ~active[labels]
 
     def update(self, small: SmallFrame, t: datetime, seconds: float) -> list[GroundChange]:
         """This frame, taken at ``t`` (``seconds`` from any fixed origin); returns what it changed."""
