@@ -34,6 +34,7 @@ LEAD_IN_S, LEAD_OUT_S = 4.0, 4.0  # quiet at both ends: a background model needs
 BOUNDARY_GAP_S = 8.0  # the idle gap in which the window closes, so no visit straddles it
 ITEM_SIZE = (0.22, 0.38)  # an item's long side, as a share of the opening's width: real sizes
 FALL_S = 0.2  # from letting go to lying in the bin
+REST_TRIES = 100  # draws for a second item's place apart from the first before taking the farthest corner
 QUEUE_MAX = 4  # residents in a queue at most
 QUEUE_GOES_ON = 0.6  # chance that one more resident joins a queue
 QUEUE_OVERLAP_S = 0.8  # the next one walks in this long before the one at the bin walks off
@@ -476,10 +477,12 @@ def _rests(count: int, rng: np.random.Generator) -> list[tuple[float, float]]:
     first = (float(rng.uniform(0.25, 0.75)), float(rng.uniform(0.25, 0.75)))
     if count == 1:
         return [first]
-    while True:
+    for _ in range(REST_TRIES):
         other = (float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8)))
         if abs(other[0] - first[0]) > 0.4 or abs(other[1] - first[1]) > 0.45:
             return [first, other]
+    # A first item near the middle leaves no place that far apart: the farthest corner.
+    return [first, (0.2 if first[0] > 0.5 else 0.8, 0.2 if first[1] > 0.5 else 0.8)]
 
 
 def _passer(after: int, fps: float, rng: np.random.Generator, conditions: Conditions) -> Passer:

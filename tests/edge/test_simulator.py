@@ -356,3 +356,11 @@ def test_a_queue_of_residents_comes_one_right_after_another(tmp_path):
     assert all(a[1] <= b[0] for a, b in zip(reaches, reaches[1:], strict=False))  # one arm at a time
     gaps = [b[0] - a[1] for a, b in zip(reaches, reaches[1:], strict=False)]
     assert min(gaps) < 2.5  # the next resident was already there: no idle gap between them
+
+
+def test_two_items_of_one_reach_lie_apart_wherever_the_first_lands():
+    """A first item near the middle of the opening leaves no place 0.4 away: the plan must still end."""
+    for seed in range(300):
+        first, other = timeline._rests(2, np.random.default_rng(seed))
+        assert abs(other[0] - first[0]) >= 0.25 or abs(other[1] - first[1]) >= 0.25
+        assert all(0.2 <= v <= 0.8 for v in other)
