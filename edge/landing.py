@@ -10,11 +10,13 @@ a person who covers it afterwards does not move the moment, and what a person co
 moment it landed settles when they leave.
 
 ``landings`` groups the settle times of one region of change: groups a second or more apart
-are different moments. A later group is a later item only if its pixels still showed the old
-contents (nothing stood out there) when the earlier group settled; if they were covered then,
-by the arm or the person, they are the rest of the earlier item, uncovered when the person
-left. Two drops in quick succession that came to lie side by side become two items; one item
-that a hand covered in part does not.
+are different moments. A later group is a later item only if, between the two moments, its pixels
+lay in plain view for a while and kept a look that was the old contents (nothing stood out there)
+or other contents than their final look (a first item, on which the second then came to lie); if
+they were covered all along, by the arm or the person, still moving, or only in shade, they are the
+rest of the earlier item, uncovered when the person left. Two drops in quick succession that came
+to lie side by side, or the second on the first, become two items; one item that a hand covered in
+part does not.
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ class Footage:
             if small.any() and self._other_contents(small, earlier[1], start, threshold):
                 kept.append((start, end))
             else:
-                kept[-1] = (earlier[0], end)  # covered then: the rest of the earlier item
+                kept[-1] = (earlier[0], end)  # covered, moving or shaded until then: the rest of the earlier item
         if len(kept) < 2:
             return [Landing(float(np.median(times)), region_mask)]
         return [Landing(start, region_mask & (full_settled >= start) & (full_settled <= end)) for start, end in kept]
@@ -163,7 +165,7 @@ class Footage:
             run.append(frame)
             while len(run) > 1 and run[-1].seconds - run[1].seconds >= HELD_S:
                 run.pop(0)  # the shortest run of at least HELD_S up to this frame
-            if run[-1].seconds - run[0].seconds >= HELD_S and _held_other(run[0], run[-1], pixels, final, threshold):
+            if run[-1].seconds - run[0].seconds >= HELD_S and _held_other(run, pixels, final, threshold):
                 return True
         return False
 
@@ -201,11 +203,12 @@ def _look(frame: _Frame, pixels: np.ndarray) -> np.ndarray:
     return frame.image[pixels].astype(np.float32) / frame.gain
 
 
-def _held_other(first: _Frame, last: _Frame, pixels: np.ndarray, final: np.ndarray, threshold: float) -> bool:
-    """Whether the pixels kept one look from ``first`` to ``last`` that was other contents than ``final``
-    (see ``Footage._other_contents``)."""
+def _held_other(run: list[_Frame], pixels: np.ndarray, final: np.ndarray, threshold: float) -> bool:
+    """Whether the pixels kept one look through ``run`` that was other contents than ``final`` (see
+    ``Footage._other_contents``)."""
+    first = run[0]
     then = _look(first, pixels)
-    if np.median(channel_max(np.abs(_look(last, pixels) - then))) > threshold:
+    if any(np.median(channel_max(np.abs(_look(frame, pixels) - then))) > threshold for frame in run[1:]):
         return False  # not still
     if first.standing_out[pixels].mean() < 0.5:
         return True  # the old contents
