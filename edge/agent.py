@@ -302,7 +302,7 @@ class Agent:
                 th.change_pixel_delta,
                 th.item_min_fraction,
                 th.item_max_fraction,
-                lambda mask: b.footage.landings(mask, settled, b.region.scaled),
+                lambda mask: b.footage.landings(mask, settled, b.region.scaled, threshold),
             )
             places = [self._place(b, item) for item in found.items]
             taken = taken_out(before, after, b.region, places)

@@ -221,7 +221,7 @@ def _split(
         found = _parts(mask, [(moment.mask & mask, moment.seconds) for moment in moments], smallest)
         return found or [_found(mask, None)]
     landed_at = moments[0].seconds if moments else None
-    cores = _cores(marked, smallest)
+    cores = _cores(marked, smallest, float(np.sqrt(min_area / np.pi)))
     found = _parts(mask, [(core, landed_at) for core in cores], smallest) if len(cores) >= 2 else []
     return found or [_found(mask, landed_at)]
 
@@ -240,13 +240,14 @@ def _parts(mask: np.ndarray, seeds: list[tuple[np.ndarray, float | None]], small
     return [_found(piece, at) for piece, at in pieces if piece.sum() >= smallest]
 
 
-def _cores(mask: np.ndarray, smallest: float) -> list[np.ndarray]:
+def _cores(mask: np.ndarray, smallest: float, least_radius: float) -> list[np.ndarray]:
     """The cores of the items a region of change is made of, by its shape: the region thinned step by
     step (its distance transform cut at each level) until it falls apart into pieces, each of which
-    is ``NECK`` times thicker than the neck that joined them and big enough for an item once grown
-    back. One item, however long, bent, or holed, thins evenly and never falls apart so; two items
-    joined where they touch come apart at the neck. Holes (a highlight, a spot that looks as the bag
-    did) are filled first: they thin an item where it is whole."""
+    is ``NECK`` times thicker than the neck that joined them, holds a disc of ``least_radius`` (the
+    smallest item's area: the thin, ragged change of an item seen through a bag has necks of its own)
+    and is big enough for an item once grown back. One item, however long, bent, or holed, thins
+    evenly and never falls apart so; two items joined where they touch come apart at the neck. Holes (a
+    highlight, a spot that looks as the bag did) are filled first: they thin an item where it is whole."""
     outlines, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     solid = cv2.drawContours(np.zeros(mask.shape, np.uint8), outlines, -1, 1, cv2.FILLED) > 0
     distance = cv2.distanceTransform(solid.astype(np.uint8), cv2.DIST_L2, 5)
@@ -254,7 +255,7 @@ def _cores(mask: np.ndarray, smallest: float) -> list[np.ndarray]:
         count, labels = cv2.connectedComponents((distance > level).astype(np.uint8), connectivity=8)
         if count < 3:
             continue
-        thick = [k for k in range(1, count) if distance[labels == k].max() >= NECK * level]
+        thick = [k for k in range(1, count) if distance[labels == k].max() >= max(NECK * level, least_radius)]
         # Grown back by its neck, a core must cover an item's worth of the region.
         grown = [
             np.count_nonzero((cv2.dilate((labels == k).astype(np.uint8), _disc(level)) > 0) & solid) for k in thick

@@ -10,11 +10,13 @@ a person who covers it afterwards does not move the moment, and what a person co
 moment it landed settles when they leave.
 
 ``landings`` groups the settle times of one region of change: groups a second or more apart
-are different moments. A later group is a later item only if its pixels still showed the old
-contents (nothing stood out there) when the earlier group settled; if they were covered then,
-by the arm or the person, they are the rest of the earlier item, uncovered when the person
-left. Two drops in quick succession that came to lie side by side become two items; one item
-that a hand covered in part does not.
+are different moments. A later group is a later item only if, between the two moments, its pixels
+lay in plain view for a while and kept a look that was the old contents (nothing stood out there)
+or other contents than their final look (a first item, on which the second then came to lie); if
+they were covered all along, by the arm or the person, still moving, or only in shade, they are the
+rest of the earlier item, uncovered when the person left. Two drops in quick succession that came
+to lie side by side, or the second on the first, become two items; one item that a hand covered in
+part does not.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ SHARE = 0.2  # a moment counts when at least this share of the region settled at
 SOLID = 0.5  # … in a solid blob: at least this share of it survives an erosion
 VIEW_EVERY_S = 0.2  # full-resolution views kept during a disposal, at most this often …
 MAX_VIEWS = 40  # … and at most this many: when full, every other one goes and the rate halves
+HELD_S = 0.4  # a look kept this long, in plain view, was contents lying there
+UNSEEN = 0.2  # pixels with this share covered by an arm or a person were not in plain view
 MAX_FRAMES = 450  # small frames kept (30 s at 15 fps); older ones count as settled before
 
 
@@ -102,10 +106,15 @@ class Footage:
         return np.where(unchanged | np.isinf(since), np.nan, since)
 
     def landings(
-        self, region_mask: np.ndarray, settled: np.ndarray, scale: Callable[[np.ndarray], np.ndarray]
+        self,
+        region_mask: np.ndarray,
+        settled: np.ndarray,
+        scale: Callable[[np.ndarray], np.ndarray],
+        threshold: float,
     ) -> list[Landing]:
         """The moments at which the pixels of one region (full resolution) settled; ``scale`` maps a
-        small mask or map of the window to the region's resolution."""
+        small mask or map of the window to the region's resolution; ``threshold`` is the change that
+        counted for ``settled_at``."""
         full_settled = scale(settled.astype(np.float32))
         times = full_settled[region_mask & ~np.isnan(full_settled)]
         if times.size == 0:
@@ -124,18 +133,41 @@ class Footage:
                 moments.append((start, end))
         if len(moments) < 2:
             return [Landing(float(np.median(times)), region_mask)]
+        h, w = settled.shape
+        footprint = cv2.resize(region_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
         kept = [moments[0]]
         for start, end in moments[1:]:
             earlier = kept[-1]
-            pixels = region_mask & (full_settled >= start) & (full_settled <= end)
-            frame = self._frame_at(earlier[1])
-            if frame is not None and scale(frame.standing_out.astype(np.uint8))[pixels].mean() < 0.5:
-                kept.append((start, end))  # still the old contents when the earlier item settled
+            small = footprint & (settled >= start) & (settled <= end)
+            if small.any() and self._other_contents(small, earlier[1], start, threshold):
+                kept.append((start, end))
             else:
-                kept[-1] = (earlier[0], end)  # covered then: the rest of the earlier item
+                kept[-1] = (earlier[0], end)  # covered, moving or shaded until then: the rest of the earlier item
         if len(kept) < 2:
             return [Landing(float(np.median(times)), region_mask)]
         return [Landing(start, region_mask & (full_settled >= start) & (full_settled <= end)) for start, end in kept]
+
+    def _other_contents(self, pixels: np.ndarray, since: float, until: float, threshold: float) -> bool:
+        """Whether ``pixels`` (of the small window), which settled at ``until``, held other contents
+        after an earlier item settled (at ``since``): whether, between the two, they were in plain view
+        for ``HELD_S`` and kept one look all along that was the old contents (nothing stood out there)
+        or one that no change of light turns into their final look (a first item, on which a second
+        one then landed). Covered all along by an arm or a person, still changing (the rest of the item
+        coming to lie), or only in shade, they are the rest of the earlier item."""
+        final = _look(self._frames[-1], pixels)
+        run: list[_Frame] = []  # frames in a row in which the pixels were in plain view
+        for frame in self._frames:
+            if not since <= frame.seconds <= until:
+                continue
+            if frame.reaching[pixels].mean() >= UNSEEN:
+                run = []
+                continue
+            run.append(frame)
+            while len(run) > 1 and run[-1].seconds - run[1].seconds >= HELD_S:
+                run.pop(0)  # the shortest run of at least HELD_S up to this frame
+            if run[-1].seconds - run[0].seconds >= HELD_S and _held_other(run, pixels, final, threshold):
+                return True
+        return False
 
     def view_after(self, seconds: float, mask_small: np.ndarray | None = None) -> View | None:
         """The first kept full-resolution view from ``seconds`` on in which nothing over the rim covers
@@ -164,3 +196,22 @@ def _solid(pixels: np.ndarray) -> bool:
     side = max(3, round(np.sqrt(area) / 10) | 1)  # a tenth of the blob's own size: thin streaks vanish
     eroded = cv2.erode(pixels.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
     return int(eroded.sum()) >= SOLID * area
+
+
+def _look(frame: _Frame, pixels: np.ndarray) -> np.ndarray:
+    """The pixels' colours in a frame, in normalised units."""
+    return frame.image[pixels].astype(np.float32) / frame.gain
+
+
+def _held_other(run: list[_Frame], pixels: np.ndarray, final: np.ndarray, threshold: float) -> bool:
+    """Whether the pixels kept one look through ``run`` that was other contents than ``final`` (see
+    ``Footage._other_contents``)."""
+    first = run[0]
+    then = _look(first, pixels)
+    if any(np.median(channel_max(np.abs(_look(frame, pixels) - then))) > threshold for frame in run[1:]):
+        return False  # not still
+    if first.standing_out[pixels].mean() < 0.5:
+        return True  # the old contents
+    # Shade dims all three channels alike: one gain, or any plain colour would pass for any other.
+    shade = np.median(final.sum(axis=1)) / max(float(np.median(then.sum(axis=1))), 1.0)
+    return bool(np.median(channel_max(np.abs(final - then * shade))) > threshold)

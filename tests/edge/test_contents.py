@@ -76,12 +76,46 @@ def test_settle_times_and_landings_of_two_items_in_one_region():
     assert settled[25, 25] == 2.0 and settled[25, 45] == 4.5 and settled[37, 25] == 8.0
     region_mask = np.zeros(region.shape, bool)
     region_mask[40:80, 40:120] = True  # both items, at full resolution
-    landings = footage.landings(region_mask, settled, region.scaled)
+    landings = footage.landings(region_mask, settled, region.scaled, 20)
     assert [landing.seconds for landing in landings] == [2.0, 4.5]  # 8.0 was the first item, uncovered
     assert landings[0].mask[45, 50] and landings[1].mask[45, 100]
     seen = footage.view_after(2.2)
     assert seen is not None and seen.t >= NOW + timedelta(seconds=2.2)
     assert int(seen.image[0, 0, 0]) == round((seen.t - NOW).total_seconds() * 10)
+
+
+def landings_of_one_on_another(second_look, reached: bool) -> list[float]:
+    """A first item lands at 2 s and lies in plain view; at 5 s the spot on it shows ``second_look``
+    for good, after an arm (if ``reached``) covered it from 4 s on. The landings of the one region."""
+    region = region_of()
+    watch_shape = (region.shape[0] // 2, region.shape[1] // 2)
+    footage = Footage()
+    first, spot = (slice(20, 40), slice(20, 50)), (slice(24, 36), slice(28, 44))
+    base = np.full((*watch_shape, 3), 40, np.uint8)
+    for i in range(80):
+        seconds = i / 10
+        image, standing_out, reaching = base.copy(), np.zeros(watch_shape, bool), np.zeros(watch_shape, bool)
+        if seconds >= 2.0:
+            image[first] = (200, 190, 60)
+            standing_out[first] = True
+            image[spot] = (100, 95, 30)  # until 5 s the spot shows the first item in the arm's shade
+        if seconds >= 5.0:
+            image[spot] = second_look
+        elif reached and seconds >= 4.0:
+            image[spot], reaching[spot] = (90, 90, 140), True
+        view = View(NOW + timedelta(seconds=seconds), np.full((*region.shape, 3), i, np.uint8), 1.0)
+        footage.add(seconds, image, 1.0, standing_out | reaching, reaching, lambda view=view: view)
+    settled = footage.settled_at(image, 1.0, 20, base.astype(np.float32))
+    region_mask = np.zeros(region.shape, bool)
+    region_mask[40:80, 40:100] = True
+    return [landing.seconds for landing in footage.landings(region_mask, settled, region.scaled, 20)]
+
+
+def test_a_second_item_laid_on_a_first_that_lay_in_plain_view_is_a_second_landing():
+    # The spot showed the first item, still and in plain view, before other contents came to lie on it.
+    assert landings_of_one_on_another((60, 160, 220), reached=True) == [2.0, 5.0]
+    # The same spot in shade until 5 s, then lit: the same contents, one item.
+    assert landings_of_one_on_another((200, 190, 60), reached=False) == [2.0]
 
 
 def test_the_same_bin_reads_the_same_level_in_any_light(classifier):

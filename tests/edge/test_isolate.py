@@ -217,3 +217,16 @@ def test_one_item_of_any_shape_stays_one():
         after = views(rng, region, lambda f, shape=shape: shaped(f, shape, 140, 90, "plastic_bottle"))
         found = compare(views(rng, region), after, region, 30, 0.004, 0.5, lambda mask: [Landing(4.0, mask)])
         assert len(found.items) == 1, shape.shape
+
+
+def test_the_thin_ragged_change_of_a_bagged_item_stays_one():
+    # Through a see-through bag only the item's highlight changes enough: two strokes thinner than the
+    # smallest item, joined where the highlight narrows, are one item, not two at a neck.
+    rng, region = np.random.default_rng(12), region_of()
+    highlight = np.zeros((40, 70), np.uint8)
+    cv2.ellipse(highlight, (17, 22), (16, 5), 25, 0, 360, 1, -1)
+    cv2.ellipse(highlight, (52, 22), (16, 5), -25, 0, 360, 1, -1)
+    cv2.line(highlight, (30, 28), (40, 28), 1, 2)
+    after = views(rng, region, lambda f: shaped(f, highlight, 200, 150, "plastic_bottle"))
+    found = compare(views(rng, region), after, region, 30, 0.002, 0.5, lambda mask: [Landing(4.0, mask)])
+    assert len(found.items) == 1
