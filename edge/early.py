@@ -6,11 +6,12 @@ about 2.3 s after the item landed: by then the resident is walking off. While a 
 the background inside the opening apart from anything reaching over the rim (``foreground``: a hand
 held still over the item covers it, and an item that touches the arm is part of the arm), and has
 kept still and uncovered for ``landed_s``, has landed. It is judged as soon as its own place, with a
-margin (``CLEAR_PX``), is clear of anything reaching over the rim, even while the resident's head and
-shoulders are still over another part of the opening (in an oblique view they hide the middle of it
-for a second after the item lands): what touches the body or the arm may go on under it and cannot be
-seen whole, and what seems apart but lies next to them may be the person's own (a hand whose dark
-sleeve does not stand out of a dark bag). That moment's full-resolution view, with what
+margin (``CLEAR_PX``), is clear of the outline of anything reaching over the rim (its convex hull),
+even while the resident's head and shoulders are still over another part of the opening (in an oblique
+view they hide the middle of it for a second after the item lands): what touches the body or the arm
+may go on under it and cannot be seen whole, and what seems apart but lies within or next to their
+outline may be the person's own (a dark head or a sleeve that does not stand out of a dark bag splits
+the person's blob in two). That moment's full-resolution view, with what
 reaches over the rim painted back as it looked before (it says nothing about the contents), is
 compared with the view before the disposal (``isolate.compare``: the final verdict's rules), the
 item's crops are classified (``crops``, ``consensus``) and the flag rules applied (``flags.decide``)
@@ -151,7 +152,7 @@ class EarlyVerdict:
 
     def _landed(self, seen: Observation, moving: np.ndarray, seconds: float) -> np.ndarray | None:
         """The largest thing inside the opening apart from what reaches over the rim and ``CLEAR_PX`` clear
-        of it, not yet classified, of an item's size, and (mostly) still and uncovered for ``landed_s``: a
+        of its outline, not yet classified, of an item's size, and (mostly) still and uncovered for ``landed_s``: a
         bool mask of the window."""
         apart = seen.standing_out & ~seen.reaching & self.watch.inside
         quiet = apart & ~moving
@@ -170,7 +171,7 @@ class EarlyVerdict:
         sized[0] = False
         if not still[sized].all():  # something is still falling or coming into view: a part may be judged alone
             return None
-        near = cv2.dilate(seen.reaching.astype(np.uint8), self.clear) > 0  # a hand, an arm, a body next to it
+        near = cv2.dilate(outline(seen.reaching), self.clear) > 0  # a hand, an arm, a body, or next to them
         ok = sized & (area <= self.max_px) & (np.bincount(labels[self._judged], minlength=count) < MATCHED * area)
         ok &= np.bincount(labels[near], minlength=count) == 0
         if not ok.any():
@@ -215,3 +216,15 @@ class EarlyVerdict:
         preprocess = classifier.preprocess
         crops = item_crops(best, view, None, th.consensus_crops, preprocess.size, preprocess.pad_value)
         return classify(classifier, crops)
+
+
+def outline(reaching: np.ndarray) -> np.ndarray:
+    """uint8 0/1: each thing that reaches over the rim filled out to its convex hull. Within it, what seems
+    apart may be the person's own: the part of a dark head or sleeve that does not stand out of a dark bin
+    breaks the person's blob in two."""
+    count, labels = cv2.connectedComponents(reaching.astype(np.uint8), connectivity=8)
+    out = np.zeros(reaching.shape, np.uint8)
+    for label in range(1, count):
+        points = cv2.findNonZero((labels == label).astype(np.uint8))
+        cv2.fillConvexPoly(out, cv2.convexHull(points), 1)
+    return out
