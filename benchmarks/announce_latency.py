@@ -97,6 +97,7 @@ def match(found: list[Visit], bin_id: str, at: datetime) -> Visit | None:
     return before[-1] if before else None
 
 
+VISIT_AFTER = timedelta(seconds=3.0)  # a visit's final verdict comes this long after its hand left, at most
 VISIBLE_SHARE = 0.8  # of the item's place looking as it will after the visit: the item is in view
 PLACE_DELTA = 30  # grey levels (the largest of B, G, R) that make a small pixel part of the item's place
 SMALL_WIDTH = 320  # the frames are compared at this width, as the agent's motion detector sees them
@@ -241,6 +242,7 @@ def main() -> int:
         if (visit := match(found, spoken.announcement.bin_id, spoken.announcement.at)) is not None:
             visit.spoken.append(spoken)
     verdict, voice, total, hidden, rows, waited = [], [], [], [], [], []
+    blind = 0  # early verdicts before the item was in view: of a part of it, or of something else
     for i, visit in enumerate(found):
         for spoken in visit.spoken:
             a = spoken.announcement
@@ -268,7 +270,20 @@ def main() -> int:
                 hidden.append(verdict[-1] - in_view)
             if i in seen:  # the item in view (the video) → the player started: what the agent's rules cost
                 waited.append(total[-1] - seen[i])
+                blind += a.early and verdict[-1] < seen[i]
     spoken_all = [s for v in found for s in v.spoken]
+    standing = [  # bystanders at a bin, in the truth: (bin, from, to)
+        (b["bin_id"], start + timedelta(seconds=b["t_start"]), start + timedelta(seconds=b["t_end"]))
+        for b in truth.get("bystanders", [])
+    ]
+    by_bystander = [
+        s.announcement
+        for s in announcer.spoken
+        if any(b == s.announcement.bin_id and t0 <= s.announcement.at <= t1 for b, t0, t1 in standing)
+        and not any(
+            v.bin_id == s.announcement.bin_id and v.start <= s.announcement.at <= v.end + VISIT_AFTER for v in found
+        )
+    ]
     early = [s for s in spoken_all if s.announcement.early]
     flagged = [v for v in found if v.flagged]
     cost = timing.mean_ms()
@@ -284,6 +299,7 @@ def main() -> int:
         "said_twice": sum(len(v.spoken) > 1 for v in found),
         "false": sum(len(v.spoken) for v in found if not v.flagged),
         "false_early": sum(s.announcement.early for v in found if not v.flagged for s in v.spoken),
+        "during_bystander": len(by_bystander),
         "early_final_clean": sum(s.announcement.early and not v.final_flagged for v in found for s in v.spoken),
         "within_1s": sum(t <= 1.0 for t in total),
         "verdict_s": verdict,
@@ -293,6 +309,7 @@ def main() -> int:
         "item_in_view_s": [seen[i] for i in sorted(seen)],
         "out_of_view_over_1s": sum(t > 1.0 for t in seen.values()),
         "in_view_to_announcement_s": waited,
+        "early_before_in_view": blind,
         "announcements": rows,
         "early_frame_ms": cost.get("early", {}).get("mean_ms"),
         "early_classify": cost.get("early_classify"),
@@ -315,7 +332,8 @@ def main() -> int:
     )
     print(
         f"false announcements (truth clean): {report['false']} ({report['false_early']} early); "
-        f"early whose final verdict is clean: {report['early_final_clean']}"
+        f"early whose final verdict is clean: {report['early_final_clean']}; "
+        f"while a bystander stood at the bin, no disposal there: {report['during_bystander']}"
     )
     print(f"landing → verdict (scene time): {figures(verdict)}")
     print(f"  of which hidden (early ones):  {figures(hidden)} from landing until the item first lay uncovered")
@@ -323,7 +341,10 @@ def main() -> int:
         f"landing → item in view (video):  {figures(list(seen.values()))} for {len(seen)} flagged visits; "
         f"out of view over 1 s: {report['out_of_view_over_1s']} of {len(seen)}"
     )
-    print(f"  item in view → announcement:   {figures(waited)}")
+    print(
+        f"  item in view → announcement:   {figures(waited)}; early ones judged before the item was in view: "
+        f"{blind} (a part of it, or something else)"
+    )
     print(f"verdict → player started (wall): {figures(voice)}")
     print(f"landing → announcement:         {figures(total)}; within 1 s: {report['within_1s']} of {len(total)}")
     early_classify, final_classify = report["early_classify"], report["final_classify"]
