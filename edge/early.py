@@ -11,8 +11,8 @@ even while the resident's head and shoulders are still over another part of the 
 view they hide the middle of it for a second after the item lands): what touches the body or the arm
 may go on under it and cannot be seen whole, and what seems apart but lies within or next to their
 outline may be the person's own (a dark head or a sleeve that does not stand out of a dark bag splits
-the person's blob in two). That moment's full-resolution view, with what
-reaches over the rim painted back as it looked before (it says nothing about the contents), is
+the person's blob in two). That moment's full-resolution view, with what reaches over the rim painted
+back as it looked before (it says nothing about the contents), is
 compared with the view before the disposal (``isolate.compare``: the final verdict's rules), the
 item's crops are classified (``crops``, ``consensus``) and the flag rules applied (``flags.decide``)
 with the confidence thresholds raised by ``announce.early_margin``: one moment, the person still at
@@ -152,8 +152,8 @@ class EarlyVerdict:
 
     def _landed(self, seen: Observation, moving: np.ndarray, seconds: float) -> np.ndarray | None:
         """The largest thing inside the opening apart from what reaches over the rim and ``CLEAR_PX`` clear
-        of its outline, not yet classified, of an item's size, and (mostly) still and uncovered for ``landed_s``: a
-        bool mask of the window."""
+        of its outline, not yet classified, of an item's size, and (mostly) still and uncovered for
+        ``landed_s``: a bool mask of the window."""
         apart = seen.standing_out & ~seen.reaching & self.watch.inside
         quiet = apart & ~moving
         if seconds - self._seconds > GAP_S:
