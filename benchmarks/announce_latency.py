@@ -12,6 +12,12 @@ start is split in two:
   ~10× over, ``benchmarks/edge_pipeline.py``);
 * voice: the verdict handed over → the player started (wall time, measured in this process).
 
+Where the verdict's time goes is measured from the video itself, apart from the agent: per flagged visit,
+the item's place is what differs in its opening between the quiet frames before the visit and those 3–4 s
+after the landing (per-pixel medians: a passer-by does not count), and the item is *in view* from the first
+frame after its landing on which 80 % of that place looks as it will once the visit is over (a head,
+shoulders or an arm no longer hide it). No verdict from the item at rest can come before that.
+
 It counts announcements early and final, visits announced more than once, announcements for visits whose
 truth is clean (false announcements: a resident lectured for nothing), early announcements whose final
 verdict is clean, and flagged visits never announced; and what the early verdict cost the frame loop.
@@ -91,6 +97,71 @@ def match(found: list[Visit], bin_id: str, at: datetime) -> Visit | None:
     return before[-1] if before else None
 
 
+VISIT_AFTER = timedelta(seconds=3.0)  # a visit's final verdict comes this long after its hand left, at most
+VISIBLE_SHARE = 0.8  # of the item's place looking as it will after the visit: the item is in view
+PLACE_DELTA = 30  # grey levels (the largest of B, G, R) that make a small pixel part of the item's place
+SMALL_WIDTH = 320  # the frames are compared at this width, as the agent's motion detector sees them
+
+
+def item_in_view(video: Path, config: SiteConfig, found: list[Visit], start: datetime, fps: float) -> dict[int, float]:
+    """Per flagged visit (by index) with an item found in the video: landing → the last item first in view (s)."""
+    import cv2
+    import numpy as np
+
+    wanted = {}  # visit → (bin mask, landing frame, the windows before and after, in frame numbers)
+    capture = cv2.VideoCapture(str(video))
+    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    scale = min(1.0, SMALL_WIDTH / width)
+    size = (round(width * scale), round(height * scale))
+    polygons = {b.id: b.polygon for b in config.bins}
+    for i, v in enumerate(found):
+        if not v.flagged or v.bin_id not in polygons:
+            continue
+        mask = np.zeros(size[::-1], np.uint8)
+        cv2.fillPoly(mask, [np.round(np.asarray(polygons[v.bin_id], np.float64) * scale).astype(np.int32)], 1)
+        later = [w.start for w in found if w.start > v.start]
+        land = (max(v.landings) - start).total_seconds()
+        after_end = min([land + 4.0] + [(t - start).total_seconds() - 0.2 for t in later])
+        begin = (v.start - start).total_seconds()
+        wanted[i] = (
+            mask > 0,
+            round(land * fps),
+            (round((begin - 1.0) * fps), round((begin - 0.2) * fps)),
+            (round(min(land + 3.0, after_end - 0.4) * fps), round(after_end * fps)),
+        )
+    frames: dict[int, np.ndarray] = {}
+    needed = set()
+    for _, land, (b0, b1), (_, a1) in wanted.values():
+        needed.update(range(max(0, b0), b1 + 1))
+        needed.update(range(land, a1 + 1))
+    n = 0
+    while needed and n <= max(needed):
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if n in needed:
+            frames[n] = cv2.resize(frame, size, interpolation=cv2.INTER_AREA).astype(np.int16)
+        n += 1
+    capture.release()
+    out = {}
+    for i, (inside, land, (b0, b1), (a0, a1)) in wanted.items():
+        before = [frames[k] for k in range(b0, b1 + 1) if k in frames]
+        after = [frames[k] for k in range(a0, a1 + 1) if k in frames]
+        if not before or not after:
+            continue
+        still = np.median(np.stack(after), axis=0)
+        place = inside & (np.abs(np.median(np.stack(before), axis=0) - still).max(axis=2) > PLACE_DELTA)
+        place = cv2.morphologyEx(place.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
+        if place.sum() < 4:
+            continue
+        for k in range(land, a1 + 1):
+            if k in frames and (np.abs(frames[k] - still).max(axis=2)[place] <= PLACE_DELTA).mean() >= VISIBLE_SHARE:
+                out[i] = (k - land) / fps
+                break
+    return out
+
+
 def figures(values: list[float]) -> str:
     if not values:
         return "—"
@@ -159,8 +230,9 @@ def main() -> int:
         logger.setLevel(logging.INFO)
         events = run_offline(config, video, start_time=start, announcer=announcer, timing=timing)
         announcer.close()
+        found = visits(truth, start)
+        seen = item_in_view(video, config, found, start, float(truth["fps"]))
 
-    found = visits(truth, start)
     announced = set(settings.flags)
     for event in events:  # the agent's final verdicts, on the visits whose items landed during them
         for visit in found:
@@ -169,8 +241,9 @@ def main() -> int:
     for spoken in announcer.spoken:
         if (visit := match(found, spoken.announcement.bin_id, spoken.announcement.at)) is not None:
             visit.spoken.append(spoken)
-    verdict, voice, total, hidden, rows = [], [], [], [], []
-    for visit in found:
+    verdict, voice, total, hidden, rows, waited = [], [], [], [], [], []
+    blind = 0  # early verdicts before the item was in view: of a part of it, or of something else
+    for i, visit in enumerate(found):
         for spoken in visit.spoken:
             a = spoken.announcement
             landed = max(t for t in visit.landings if t <= a.at) if min(visit.landings) <= a.at else visit.start
@@ -182,6 +255,7 @@ def main() -> int:
                     "at_s": round((a.at - start).total_seconds(), 3),
                     "early": a.early,
                     "in_view_s": in_view,
+                    "item_in_view_after_s": seen.get(i),
                     "flag": a.flag.value,
                     "truth_flagged": visit.flagged,
                     "final_flagged": visit.final_flagged,
@@ -194,7 +268,22 @@ def main() -> int:
             total.append(verdict[-1] + voice[-1])
             if in_view is not None:  # landing → the item first lay uncovered: the resident's body hid it till then
                 hidden.append(verdict[-1] - in_view)
+            if i in seen:  # the item in view (the video) → the player started: what the agent's rules cost
+                waited.append(total[-1] - seen[i])
+                blind += a.early and verdict[-1] < seen[i]
     spoken_all = [s for v in found for s in v.spoken]
+    standing = [  # bystanders at a bin, in the truth: (bin, from, to)
+        (b["bin_id"], start + timedelta(seconds=b["t_start"]), start + timedelta(seconds=b["t_end"]))
+        for b in truth.get("bystanders", [])
+    ]
+    by_bystander = [
+        s.announcement
+        for s in announcer.spoken
+        if any(b == s.announcement.bin_id and t0 <= s.announcement.at <= t1 for b, t0, t1 in standing)
+        and not any(
+            v.bin_id == s.announcement.bin_id and v.start <= s.announcement.at <= v.end + VISIT_AFTER for v in found
+        )
+    ]
     early = [s for s in spoken_all if s.announcement.early]
     flagged = [v for v in found if v.flagged]
     cost = timing.mean_ms()
@@ -210,12 +299,17 @@ def main() -> int:
         "said_twice": sum(len(v.spoken) > 1 for v in found),
         "false": sum(len(v.spoken) for v in found if not v.flagged),
         "false_early": sum(s.announcement.early for v in found if not v.flagged for s in v.spoken),
+        "during_bystander": len(by_bystander),
         "early_final_clean": sum(s.announcement.early and not v.final_flagged for v in found for s in v.spoken),
         "within_1s": sum(t <= 1.0 for t in total),
         "verdict_s": verdict,
         "voice_s": voice,
         "total_s": total,
         "hidden_s": hidden,
+        "item_in_view_s": [seen[i] for i in sorted(seen)],
+        "out_of_view_over_1s": sum(t > 1.0 for t in seen.values()),
+        "in_view_to_announcement_s": waited,
+        "early_before_in_view": blind,
         "announcements": rows,
         "early_frame_ms": cost.get("early", {}).get("mean_ms"),
         "early_classify": cost.get("early_classify"),
@@ -238,10 +332,19 @@ def main() -> int:
     )
     print(
         f"false announcements (truth clean): {report['false']} ({report['false_early']} early); "
-        f"early whose final verdict is clean: {report['early_final_clean']}"
+        f"early whose final verdict is clean: {report['early_final_clean']}; "
+        f"while a bystander stood at the bin, no disposal there: {report['during_bystander']}"
     )
     print(f"landing → verdict (scene time): {figures(verdict)}")
     print(f"  of which hidden (early ones):  {figures(hidden)} from landing until the item first lay uncovered")
+    print(
+        f"landing → item in view (video):  {figures(list(seen.values()))} for {len(seen)} flagged visits; "
+        f"out of view over 1 s: {report['out_of_view_over_1s']} of {len(seen)}"
+    )
+    print(
+        f"  item in view → announcement:   {figures(waited)}; early ones judged before the item was in view: "
+        f"{blind} (a part of it, or something else)"
+    )
     print(f"verdict → player started (wall): {figures(voice)}")
     print(f"landing → announcement:         {figures(total)}; within 1 s: {report['within_1s']} of {len(total)}")
     early_classify, final_classify = report["early_classify"], report["final_classify"]

@@ -5,11 +5,14 @@ about 2.3 s after the item landed: by then the resident is walking off. While a 
 ``EarlyVerdict`` watches one opening on the small frames the agent already has. What stands out of
 the background inside the opening apart from anything reaching over the rim (``foreground``: a hand
 held still over the item covers it, and an item that touches the arm is part of the arm), and has
-kept still and uncovered for ``landed_s``, has landed. It is judged once nothing reaching over the
-rim covers any of the opening: until then what seems apart may be the person's own (a hand whose
-dark sleeve does not stand out of a dark bag looks apart from its arm; a bystander's hand rests
-still) and what lies under them cannot be seen whole. That moment's full-resolution view, with what
-reaches over the rim painted back as it looked before (it says nothing about the contents), is
+kept still and uncovered for ``landed_s``, has landed. It is judged as soon as its own place, with a
+margin (``CLEAR_PX``), is clear of the outline of anything reaching over the rim (its convex hull),
+even while the resident's head and shoulders are still over another part of the opening (in an oblique
+view they hide the middle of it for a second after the item lands): what touches the body or the arm
+may go on under it and cannot be seen whole, and what seems apart but lies within or next to their
+outline may be the person's own (a dark head or a sleeve that does not stand out of a dark bag splits
+the person's blob in two). That moment's full-resolution view, with what reaches over the rim painted
+back as it looked before (it says nothing about the contents), is
 compared with the view before the disposal (``isolate.compare``: the final verdict's rules), the
 item's crops are classified (``crops``, ``consensus``) and the flag rules applied (``flags.decide``)
 with the confidence thresholds raised by ``announce.early_margin``: one moment, the person still at
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 
 LYING_SHARE = 0.8  # a thing has landed when this share of its pixels kept still for ``landed_s``
 COVER_PX = 2  # small pixels around what reaches over the rim that its soft edge may still cover
+CLEAR_PX = 4  # small pixels around a landed thing that nothing reaching over the rim may cover (it is whole)
 MAX_TRIES = 3  # things classified per disposal at most
 MATCHED = 0.5  # the item isolated at full resolution covers at least this share of the landed thing
 TICK_S = 1e-3  # frame times are rounded: three frames of 1/15 s are ``landed_s`` of 0.2 s
@@ -75,6 +79,7 @@ class EarlyVerdict:
         self.announcer, self.landed_s, self.timing = announcer, landed_s, timing
         self.min_px, self.max_px = th.item_min_fraction * watch.area, th.item_max_fraction * watch.area
         self.cover = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * COVER_PX + 1,) * 2)
+        self.clear = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * CLEAR_PX + 1,) * 2)
         self.counts = {"classified": 0, "flagged": 0}
         self._started: datetime | None = None  # the disposal watched
         self._since = np.full(watch.inside.shape, np.inf)  # per small pixel: lying still and uncovered since (s)
@@ -111,7 +116,7 @@ class EarlyVerdict:
         if self._flagged == started_at or self._tries >= MAX_TRIES or not before:
             return
         landed = self._landed(seen, small.moving[self.watch.window] > 0, seconds)
-        if landed is None or seen.reaching_in > 0:  # a hand, an arm, a body still over the opening
+        if landed is None:
             return
         in_view_s = seconds - float(self._since[landed].min())  # since the first of it lay uncovered
         self._tries += 1
@@ -146,8 +151,9 @@ class EarlyVerdict:
         self.announcer.verdict(self.bin, flags, t, early=True)
 
     def _landed(self, seen: Observation, moving: np.ndarray, seconds: float) -> np.ndarray | None:
-        """The largest thing inside the opening apart from what reaches over the rim, not yet classified,
-        of an item's size, and (mostly) still and uncovered for ``landed_s``: a bool mask of the window."""
+        """The largest thing inside the opening apart from what reaches over the rim and ``CLEAR_PX`` clear
+        of its outline, not yet classified, of an item's size, and (mostly) still and uncovered for
+        ``landed_s``: a bool mask of the window."""
         apart = seen.standing_out & ~seen.reaching & self.watch.inside
         quiet = apart & ~moving
         if seconds - self._seconds > GAP_S:
@@ -165,7 +171,9 @@ class EarlyVerdict:
         sized[0] = False
         if not still[sized].all():  # something is still falling or coming into view: a part may be judged alone
             return None
+        near = cv2.dilate(outline(seen.reaching), self.clear) > 0  # a hand, an arm, a body, or next to them
         ok = sized & (area <= self.max_px) & (np.bincount(labels[self._judged], minlength=count) < MATCHED * area)
+        ok &= np.bincount(labels[near], minlength=count) == 0
         if not ok.any():
             return None
         return labels == int(np.argmax(np.where(ok, area, 0)))
@@ -208,3 +216,15 @@ class EarlyVerdict:
         preprocess = classifier.preprocess
         crops = item_crops(best, view, None, th.consensus_crops, preprocess.size, preprocess.pad_value)
         return classify(classifier, crops)
+
+
+def outline(reaching: np.ndarray) -> np.ndarray:
+    """uint8 0/1: each thing that reaches over the rim filled out to its convex hull. Within it, what seems
+    apart may be the person's own: the part of a dark head or sleeve that does not stand out of a dark bin
+    breaks the person's blob in two."""
+    count, labels = cv2.connectedComponents(reaching.astype(np.uint8), connectivity=8)
+    out = np.zeros(reaching.shape, np.uint8)
+    for label in range(1, count):
+        points = cv2.findNonZero((labels == label).astype(np.uint8))
+        cv2.fillConvexPoly(out, cv2.convexHull(points), 1)
+    return out
