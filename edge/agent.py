@@ -83,7 +83,7 @@ class _Bin:
     reference: deque = field(default_factory=lambda: deque(maxlen=REFERENCE_VIEWS))  # views while idle
     still: deque = field(default_factory=lambda: deque(maxlen=STILL_VIEWS))  # clear views during a disposal
     before: list[View] = field(default_factory=list)  # the reference when the disposal started
-    others: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))  # other bins' openings in its region
+    others: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))  # its region's side of other bins
 
 
 @dataclass
@@ -170,7 +170,7 @@ class Agent:
                 )
             )
         for kept in self.bins:  # what lies over another bin's opening is never this bin's heap
-            kept.others = kept.region.covered([o.polygon for o in self.config.bins if o is not kept.config])
+            kept.others = kept.region.nearer([o.polygon for o in self.config.bins if o is not kept.config])
         self.ground = [
             GroundWatch(z, self.motion.scale, self.motion.size, th.motion_pixel_delta, self.config.litter)
             for z in self.config.zones

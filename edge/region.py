@@ -64,10 +64,11 @@ class Region:
         self.opening_size = (pw, ph)
 
     def with_heap(self, heaped: np.ndarray, others: np.ndarray) -> Region:
-        """This region with the contents heaped beyond the opening (``heaped``, a bool mask of it), and
-        what an item laid on top of them adds to their outline (``ON_HEAP``), counted as inside and not
-        beyond; sizes stay shares of the opening (``area``). What lies over another bin's opening
-        (``others``) is that bin's, never this one's."""
+        """This region with the contents heaped beyond the opening (``heaped``, a bool mask of it) counted
+        as inside, and what an item laid on top of them adds to their outline (``ON_HEAP``) no longer
+        beyond: an item on the heap is inside, where it rises above the heap it is neither. Sizes stay
+        shares of the opening (``area``). What lies nearer to another bin's opening (``others``,
+        ``nearer``) is that bin's side, never this one's."""
         heaped = heaped & ~others
         if not heaped.any():
             return self
@@ -75,16 +76,21 @@ class Region:
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)
         near = (cv2.dilate(heaped.astype(np.uint8), disc) > 0) & ~others
         grown = copy.copy(self)
-        grown.inside = (self.inside | near).astype(np.uint8)
+        grown.inside = (self.inside | heaped).astype(np.uint8)
         grown.beyond = (self.beyond & ~near).astype(np.uint8)
         return grown
 
-    def covered(self, polygons: Sequence[Sequence[tuple[int, int]]]) -> np.ndarray:
-        """A bool mask of this region: where ``polygons`` (frame coordinates) cover it."""
-        mask = np.zeros(self.shape, np.uint8)
+    def nearer(self, polygons: Sequence[Sequence[tuple[int, int]]]) -> np.ndarray:
+        """A bool mask of this region: where it lies nearer to one of ``polygons`` (other openings, frame
+        coordinates) than to its own opening. Those pixels are the other bins' side."""
+        others = np.zeros(self.shape, np.uint8)
         for polygon in polygons:
-            cv2.fillPoly(mask, [np.asarray(polygon, np.int32) - (self.x0, self.y0)], 1)
-        return mask > 0
+            cv2.fillPoly(others, [np.asarray(polygon, np.int32) - (self.x0, self.y0)], 1)
+        if not others.any():
+            return others > 0
+        to_own = cv2.distanceTransform(1 - self.inside, cv2.DIST_L2, 3)
+        to_others = cv2.distanceTransform(1 - others, cv2.DIST_L2, 3)
+        return to_others < to_own
 
     @property
     def shape(self) -> tuple[int, int]:

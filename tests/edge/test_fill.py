@@ -66,10 +66,10 @@ def test_the_overflow_alarm_is_raised_once_per_filling_with_the_rim_hidden():
 
 
 def test_an_item_thrown_onto_a_still_heap_is_a_disposal_and_the_heap_an_overflow(classifier):
-    # A sack heaps the bin above its rim; a few seconds later somebody lays a battery on the heap, by the
-    # far rim. The still heap is the bin's contents, not a body holding the disposal open: the overflow is
+    # A sack heaps the bin above its rim; a few seconds later somebody lays a battery on top of the heap.
+    # The still heap is the bin's contents, not a body holding the disposal open: the overflow is
     # raised before the next resident comes, and the battery, lying on the heap over the rim, is an item.
-    visits = [staged.sack(0, 1.0, 0.5), staged.disposal(0, 12.0, [["battery"]], rests=[[(0.5, 0.1)]])]
+    visits = [staged.sack(0, 1.0, 0.5), staged.disposal(0, 12.0, [["battery"]], rests=[[(0.5, 0.5)]])]
     scene = staged.stage(visits, 24.0, fill=0.6)
     assert [index for _, index in scene.timeline.overflows()] == [0]
     events = scene.run(Agent(scene.site, classifier))
