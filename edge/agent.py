@@ -41,7 +41,7 @@ from binwatch.edge.contents import Contents, taken_out
 from binwatch.edge.crops import item_crops
 from binwatch.edge.early import EarlyVerdict
 from binwatch.edge.evidence import EvidenceFile, EvidenceWriter
-from binwatch.edge.fill import OverflowAlarm
+from binwatch.edge.fill import RIM_SHARE, OverflowAlarm
 from binwatch.edge.foreground import OpeningWatch
 from binwatch.edge.ground import GroundChange, GroundWatch
 from binwatch.edge.isolate import Box, Found, compare
@@ -298,8 +298,11 @@ class Agent:
             held = b.watch.held if b.watch.held is not None else b.watch.background
             assert held is not None  # the watch has seen frames
             settled = b.footage.settled_at(small.image[b.watch.window], small.gain, threshold, held)
-            # Contents heaped above the rim are the bin's: an item thrown onto them lies inside it.
-            region = b.region.with_heap(b.region.scaled(b.watch.heaped.astype(np.uint8)) > 0, b.others)
+            # Contents heaped above the rim are the bin's: an item thrown onto them lies inside it. Only a bin
+            # whose own contents hide its rim is heaped: a neighbour's heap spilling over it is not its own.
+            region = b.region
+            if b.contents.rim_hidden >= RIM_SHARE:
+                region = region.with_heap(region.scaled(b.watch.heaped.astype(np.uint8)) > 0, b.others)
             found = compare(
                 b.before,
                 list(b.still),
