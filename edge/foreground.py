@@ -8,9 +8,11 @@ small normalised frame of ``motion``, every frame:
 
 * ``over_rim``: something extends over the rim. A disposal is not over while it does, so a hand
   that hesitates, or a bystander in front of the bin, is never taken for the "after" view. What
-  lies over the rim and has not moved at all for ``STILL_S`` is no body: people sway, hands
-  tremble, shadows drift. It is something deposited there — most often the bin's own contents,
-  heaped above the rim — and holds nothing open (``deposited``);
+  lies over the rim, has not moved at all for ``STILL_S`` (people sway, hands tremble, shadows
+  drift) and covers most of the opening (``HEAP_COVER``: contents tipped in and heaped above the
+  rim) or lies on the bin's heap (an item thrown onto it) is no body but the bin's contents, and
+  holds nothing open (``deposited``). A bystander who keeps still stands beside the bin, over a
+  part of it: still a body;
 * ``standing_out`` and ``reaching``: the masks behind these, which ``landing.Footage`` keeps
   while a disposal goes on;
 * the moving shares of the opening and of the ring, from the frame difference.
@@ -40,7 +42,9 @@ RIM_FRACTION = 0.08  # width of the rim ring just outside the opening, of the op
 BAND_FRACTION = 0.2  # outer edge of the ring around the opening, of its smaller side
 FOLLOW_S = 0.7  # the background follows the light over this time where nothing stands out
 ABSORB_S = 20.0  # ... and takes in what stands out but keeps still over this time
-STILL_S = 4.0  # something over the rim that has not moved for this long is deposited there, not a body
+STILL_S = 4.0  # something over the rim that has not moved for this long is deposited there, not a body …
+HEAP_COVER = 0.5  # … if it covers this share of the opening (new contents heaped over it) …
+OFF_BIN_SHARE = 0.1  # … or lies on the bin's heap, with no more than this share of it elsewhere
 MIN_PIXELS = 2  # of a foreground blob on the rim, and of its part inside or beyond it
 
 
@@ -116,8 +120,13 @@ class OpeningWatch:
             over[0] = False
             if over.any():
                 active = np.bincount(labels[(t - self._moved_at) < STILL_S], minlength=count) > 0
-                reaching = (over & active)[labels]
-                deposited = (over & ~active)[labels]
+                # Still is not enough: a bystander may keep still too. Contents cover the opening they came
+                # into, or lie on the bin's heap; a body stands beside the bin, over a part of it.
+                total = np.bincount(labels.ravel(), minlength=count)
+                off_bin = np.bincount(labels[~(self.inside | self.heaped)], minlength=count)
+                on_bin = (inside >= HEAP_COVER * self.area) | (off_bin <= OFF_BIN_SHARE * total)
+                reaching = (over & (active | ~on_bin))[labels]
+                deposited = (over & ~active & on_bin)[labels]
         self._deposited = deposited
         # Follow the light where nothing stands out; take in, slowly, what stands out but keeps still.
         follow = 1 - np.exp(-dt / FOLLOW_S)

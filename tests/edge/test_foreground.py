@@ -96,9 +96,8 @@ def test_somebody_who_stood_long_enough_to_be_taken_in_leaves_no_ghost():
 
 
 def heap(image):
-    """Contents heaped above the far rim, spilling over it on the left."""
-    photo = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (200, 70))
-    image[70:140, 190:390] = photo
+    """Contents tipped in and heaped above the rim: over most of the opening, spilling over the far rim."""
+    image[70:240, 190:450] = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (260, 170))
 
 
 def test_something_over_the_rim_that_keeps_still_is_deposited_there_and_no_body():
@@ -121,3 +120,12 @@ def test_something_over_the_rim_that_keeps_still_is_deposited_there_and_no_body(
     assert watched.see(frame(rng, lambda image: (heap(image), arm(image)))).over_rim
     watched.watch.emptied()
     assert not watched.watch.heaped.any()
+
+
+def test_an_arm_that_keeps_still_over_part_of_the_opening_is_still_a_body():
+    rng, watched = np.random.default_rng(5), Watched()
+    for _ in range(5):
+        watched.see(frame(rng))
+    for _ in range(round(10 * (STILL_S + 2))):
+        seen = watched.see(frame(rng, arm))
+    assert seen.over_rim and not seen.deposited.any()
