@@ -37,6 +37,7 @@ import numpy as np
 
 from binwatch.edge.light import channel_max, difference
 from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame
+from binwatch.edge.region import ON_HEAP
 
 RIM_FRACTION = 0.08  # width of the rim ring just outside the opening, of the opening's smaller side
 BAND_FRACTION = 0.2  # outer edge of the ring around the opening, of its smaller side
@@ -44,7 +45,7 @@ FOLLOW_S = 0.7  # the background follows the light over this time where nothing 
 ABSORB_S = 20.0  # ... and takes in what stands out but keeps still over this time
 STILL_S = 4.0  # something over the rim that has not moved for this long is deposited there, not a body …
 HEAP_COVER = 0.5  # … if it covers this share of the opening (new contents heaped over it) …
-OFF_BIN_SHARE = 0.1  # … or lies on the bin's heap, with no more than this share of it elsewhere
+OFF_BIN_SHARE = 0.1  # … or lies on the bin's heap (and what an item on it adds, ``ON_HEAP``), little of it elsewhere
 MIN_PIXELS = 2  # of a foreground blob on the rim, and of its part inside or beyond it
 
 
@@ -88,6 +89,8 @@ class OpeningWatch:
         self.heaped = np.zeros(self.inside.shape, bool)  # outside the opening: contents taken in as the bin's
         self._moved_at = np.full(self.inside.shape, -np.inf, np.float32)  # when each pixel last moved
         self._deposited = np.zeros(self.inside.shape, bool)
+        self._extent = self.inside.copy()  # the bin as far as its contents reach: the opening, and the heap
+        self._on_heap = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(ON_HEAP * side) + 1,) * 2)
         self._t: float | None = None
 
     def update(self, small: SmallFrame, t: float) -> Observation:
@@ -123,7 +126,7 @@ class OpeningWatch:
                 # Still is not enough: a bystander may keep still too. Contents cover the opening they came
                 # into, or lie on the bin's heap; a body stands beside the bin, over a part of it.
                 total = np.bincount(labels.ravel(), minlength=count)
-                off_bin = np.bincount(labels[~(self.inside | self.heaped)], minlength=count)
+                off_bin = np.bincount(labels[~self._extent], minlength=count)
                 on_bin = (inside >= HEAP_COVER * self.area) | (off_bin <= OFF_BIN_SHARE * total)
                 reaching = (over & (active | ~on_bin))[labels]
                 deposited = (over & ~active & on_bin)[labels]
@@ -163,10 +166,12 @@ class OpeningWatch:
             self.background[taken] = colour[taken]
             self.heaped |= cv2.dilate(self._deposited.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
             self.heaped &= ~self.inside
+            self._extent = self.inside | (cv2.dilate(self.heaped.view(np.uint8), self._on_heap) > 0)
 
     def emptied(self) -> None:
         """The bin was emptied: nothing of it is heaped over the rim any more."""
         self.heaped[:] = False
+        self._extent = self.inside.copy()
 
 
 def stands_out(image: np.ndarray, gain: float, background: np.ndarray, threshold: float) -> np.ndarray:
