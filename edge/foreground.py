@@ -44,7 +44,7 @@ BAND_FRACTION = 0.2  # outer edge of the ring around the opening, of its smaller
 FOLLOW_S = 0.7  # the background follows the light over this time where nothing stands out
 ABSORB_S = 20.0  # ... and takes in what stands out but keeps still over this time
 STILL_S = 4.0  # something over the rim that has not moved for this long is deposited there, not a body …
-HEAP_COVER = 0.5  # … if, with all else still over the rim, it covers this share of the opening (contents tipped in) …
+HEAP_COVER = 0.5  # … if it covers this share of the opening (new contents heaped over it) …
 OFF_BIN_SHARE = 0.1  # … or lies on the bin's heap (and what an item on it adds, ``ON_HEAP``), little of it elsewhere
 MIN_PIXELS = 2  # of a foreground blob on the rim, and of its part inside or beyond it
 
@@ -127,8 +127,7 @@ class OpeningWatch:
                 # into, or lie on the bin's heap; a body stands beside the bin, over a part of it.
                 total = np.bincount(labels.ravel(), minlength=count)
                 off_bin = np.bincount(labels[~self._extent], minlength=count)
-                still = over & ~active  # together: contents tipped in may stand out in pieces
-                on_bin = (inside[still].sum() >= HEAP_COVER * self.area) | (off_bin <= OFF_BIN_SHARE * total)
+                on_bin = (inside >= HEAP_COVER * self.area) | (off_bin <= OFF_BIN_SHARE * total)
                 reaching = (over & (active | ~on_bin))[labels]
                 deposited = (over & ~active & on_bin)[labels]
         self._deposited = deposited
