@@ -41,7 +41,7 @@ from binwatch.edge.contents import Contents, taken_out
 from binwatch.edge.crops import item_crops
 from binwatch.edge.early import EarlyVerdict
 from binwatch.edge.evidence import EvidenceFile, EvidenceWriter
-from binwatch.edge.fill import OverflowAlarm
+from binwatch.edge.fill import RIM_SHARE, OverflowAlarm
 from binwatch.edge.foreground import OpeningWatch
 from binwatch.edge.ground import GroundChange, GroundWatch
 from binwatch.edge.isolate import Box, Found, compare
@@ -83,6 +83,7 @@ class _Bin:
     reference: deque = field(default_factory=lambda: deque(maxlen=REFERENCE_VIEWS))  # views while idle
     still: deque = field(default_factory=lambda: deque(maxlen=STILL_VIEWS))  # clear views during a disposal
     before: list[View] = field(default_factory=list)  # the reference when the disposal started
+    others: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))  # its region's side of other bins
 
 
 @dataclass
@@ -168,6 +169,8 @@ class Agent:
                     self._early(b, region, watch),
                 )
             )
+        for kept in self.bins:  # what lies over another bin's opening is never this bin's heap
+            kept.others = kept.region.nearer([o.polygon for o in self.config.bins if o is not kept.config])
         self.ground = [
             GroundWatch(z, self.motion.scale, self.motion.size, th.motion_pixel_delta, self.config.litter)
             for z in self.config.zones
@@ -295,22 +298,29 @@ class Agent:
             held = b.watch.held if b.watch.held is not None else b.watch.background
             assert held is not None  # the watch has seen frames
             settled = b.footage.settled_at(small.image[b.watch.window], small.gain, threshold, held)
+            # Contents heaped above the rim are the bin's: an item thrown onto them lies inside it. Only a bin
+            # whose own contents hide its rim is heaped: a neighbour's heap spilling over it is not its own.
+            region = b.region
+            if b.contents.rim_hidden >= RIM_SHARE:
+                region = region.with_heap(region.scaled(b.watch.heaped.astype(np.uint8)) > 0, b.others)
             found = compare(
                 b.before,
                 list(b.still),
-                b.region,
+                region,
                 th.change_pixel_delta,
                 th.item_min_fraction,
                 th.item_max_fraction,
                 lambda mask: b.footage.landings(mask, settled, b.region.scaled, threshold),
             )
             places = [self._place(b, item) for item in found.items]
-            taken = taken_out(before, after, b.region, places)
+            taken = taken_out(before, after, region, places)
             found = replace(found, items=[item for item, out in zip(found.items, taken, strict=True) if not out])
             kind = b.contents.changed(after, len(found.items), found.changed, found.large, before, sum(taken))
             b.watch.settle(small)
         b.reference.clear()
         b.reference.append(after)
+        if kind == "emptied":
+            b.watch.emptied()
         if kind == "emptied" and segment.reached_in:
             b.overflow.emptied()
             level = b.contents.changes[-1].coverage_before

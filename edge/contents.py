@@ -34,6 +34,13 @@ something was taken away, not added: never a disposal. Where no bare bag shows (
 nothing is judged taken out. A disposal that took things away and added none, after which the bin
 is smoother, is an emptying too.
 
+An emptying also leaves the bin looking as it did after its last emptying: a fresh bag, as bare
+(``bare``, the coverage measured then). A change after which the coverage fell by ``RESET_DROP``
+back to that level (within ``BARE_MARGIN``) is an emptying, whatever it changed: the fresh bag
+hangs differently from the old one (its folds, its hem along the far wall), changes no item makes,
+which neither the share changed nor ``taken_out`` can judge. A bin never seen emptied has no such
+level yet.
+
 What a camera sees of the contents' height is the rim (``rim_hidden``): contents heaped above it
 hide it, from the oblique camera the far rim first, from above the rim's outline. The rim's look
 is remembered from the first clear view and follows the light where it still shows; a rim pixel
@@ -60,6 +67,8 @@ NOISE_QUANTILE = 0.1  # the contrast of the smoothest tenth of the region is noi
 NOISE_SIGMAS = 2.0  # noise counts this many times over in the threshold
 EMPTIED_DROP = 0.2  # an emptying lowers the coverage by at least this much …
 EMPTIED_CHANGE = 0.2  # … and changes at least this share of the opening
+BARE_MARGIN = 0.05  # a bin whose coverage is back within this of its level after its last emptying is bare again …
+RESET_DROP = 0.1  # … and, if it fell by at least this much, was emptied
 TAKEN_SHARE = 0.5  # a place whose texture fell below this share of what it had, was emptied
 BAG_SHARE = 0.05  # of the opening: the bare bag must show this much to be compared with
 BAG_DELTA = 25.0  # a place taken out looks like the bag: its median colour within this (normalised, any channel)
@@ -86,6 +95,7 @@ class Contents:
         self.coverage: float | None = None
         self.items_since_emptied = 0
         self.emptied_at: datetime | None = None
+        self.bare: float | None = None  # the coverage right after the last emptying: this bin's bare bag
         self.changes: deque[ContentsChange] = deque(maxlen=HISTORY)
         self.rim_hidden = 0.0  # share of the rim that contents hide (heaped above it), last measured
         self._rim: np.ndarray | None = None  # the rim's look with nothing on it (``rim_look``)
@@ -125,9 +135,10 @@ class Contents:
         new = coverage(after, self.region)
         kind: ChangeKind = "items"
         wholesale = changed >= EMPTIED_CHANGE and old is not None and new <= old - EMPTIED_DROP
-        if wholesale or (taken and not items and old is not None and new < old):
+        reset = self.bare is not None and old is not None and new <= min(old - RESET_DROP, self.bare + BARE_MARGIN)
+        if wholesale or reset or (taken and not items and old is not None and new < old):
             kind = "emptied"
-            self.items_since_emptied, self.emptied_at = 0, after.t
+            self.items_since_emptied, self.emptied_at, self.bare = 0, after.t, new
         else:
             self.items_since_emptied += items
             if large > 0:

@@ -7,18 +7,24 @@ opening only, detached from anything on the rim. ``OpeningWatch`` tells the two 
 small normalised frame of ``motion``, every frame:
 
 * ``over_rim``: something extends over the rim. A disposal is not over while it does, so a hand
-  that hesitates, however still, or a bystander in front of the bin, is never taken for the
-  "after" view;
+  that hesitates, or a bystander in front of the bin, is never taken for the "after" view. What
+  lies over the rim, has not moved at all for ``STILL_S`` (people sway, hands tremble, shadows
+  drift) and covers most of the opening (``HEAP_COVER``: contents tipped in and heaped above the
+  rim) or lies on the bin's heap (an item thrown onto it) is no body but the bin's contents, and
+  holds nothing open (``deposited``). A bystander who keeps still stands beside the bin, over a
+  part of it: still a body;
 * ``standing_out`` and ``reaching``: the masks behind these, which ``landing.Footage`` keeps
   while a disposal goes on;
 * the moving shares of the opening and of the ring, from the frame difference.
 
 The background follows the light where nothing stands out (a few frames), absorbs what stands
-out but keeps still only slowly (``ABSORB_S``: a parked trolley or a bag left on the rim stops
-holding a disposal open after a while), and takes the opening's new contents at once when a
-disposal is concluded (``settle``). While a disposal goes on, a copy of the background as it
-began is held as well, and only what differs from both stands out: a person who stood long
-enough to be taken in leaves no ghost behind.
+out but keeps still only slowly (``ABSORB_S``: a parked trolley stops standing out after a
+while), and takes the opening's new contents at once when a disposal is concluded (``settle``),
+with what was deposited over the rim: a heap above the rim is part of the bin's look from then
+on, and its extent beyond the opening is kept (``heaped``) until the bin is emptied, so that an
+item thrown onto the heap is told from a body by the bin's extent, not the opening's. While a
+disposal goes on, a copy of the background as it began is held as well, and only what differs
+from both stands out: a person who stood long enough to be taken in leaves no ghost behind.
 """
 
 from __future__ import annotations
@@ -31,11 +37,15 @@ import numpy as np
 
 from binwatch.edge.light import channel_max, difference
 from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame
+from binwatch.edge.region import ON_HEAP
 
 RIM_FRACTION = 0.08  # width of the rim ring just outside the opening, of the opening's smaller side
 BAND_FRACTION = 0.2  # outer edge of the ring around the opening, of its smaller side
 FOLLOW_S = 0.7  # the background follows the light over this time where nothing stands out
 ABSORB_S = 20.0  # ... and takes in what stands out but keeps still over this time
+STILL_S = 4.0  # something over the rim that has not moved for this long is deposited there, not a body …
+HEAP_COVER = 0.5  # … if it covers this share of the opening (new contents heaped over it) …
+OFF_BIN_SHARE = 0.1  # … or lies on the bin's heap (and what an item on it adds, ``ON_HEAP``), little of it elsewhere
 MIN_PIXELS = 2  # of a foreground blob on the rim, and of its part inside or beyond it
 
 
@@ -48,6 +58,7 @@ class Observation:
     foreground: float  # share of the opening that differs from its background
     standing_out: np.ndarray  # bool over the window: differs from the background
     reaching: np.ndarray  # bool over the window: part of something over the rim
+    deposited: np.ndarray  # bool over the window: over the rim, but still for ``STILL_S``: no body
 
 
 class OpeningWatch:
@@ -75,6 +86,11 @@ class OpeningWatch:
         self.delta = delta
         self.background: np.ndarray | None = None
         self.held: np.ndarray | None = None  # the background as a disposal began, while it goes on
+        self.heaped = np.zeros(self.inside.shape, bool)  # outside the opening: contents taken in as the bin's
+        self._moved_at = np.full(self.inside.shape, -np.inf, np.float32)  # when each pixel last moved
+        self._deposited = np.zeros(self.inside.shape, bool)
+        self._extent = self.inside.copy()  # the bin as far as its contents reach: the opening, and the heap
+        self._on_heap = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(ON_HEAP * side) + 1,) * 2)
         self._t: float | None = None
 
     def update(self, small: SmallFrame, t: float) -> Observation:
@@ -82,6 +98,9 @@ class OpeningWatch:
         image = small.image[self.window]
         colour = image.astype(np.float32) * np.float32(1.0 / small.gain)
         moving = small.moving[self.window] > 0
+        # A single pixel is noise or the coder; motion is two by two at least.
+        moved = cv2.morphologyEx(small.moving[self.window], cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
+        self._moved_at[moved] = t
         if self.background is None:
             self.background = colour.copy()
         dt = 0.0 if self._t is None else max(0.0, t - self._t)
@@ -95,6 +114,7 @@ class OpeningWatch:
         standing_out = cv2.morphologyEx(standing_out, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
         count, labels = cv2.connectedComponents(standing_out, connectivity=8)
         reaching = np.zeros(standing_out.shape, bool)
+        deposited = np.zeros(standing_out.shape, bool)
         if count > 1:
             on_rim = np.bincount(labels[self.rim], minlength=count)
             inside = np.bincount(labels[self.inside], minlength=count)
@@ -102,7 +122,15 @@ class OpeningWatch:
             over = (on_rim >= MIN_PIXELS) & ((inside >= MIN_PIXELS) | (beyond >= MIN_PIXELS))
             over[0] = False
             if over.any():
-                reaching = over[labels]
+                active = np.bincount(labels[(t - self._moved_at) < STILL_S], minlength=count) > 0
+                # Still is not enough: a bystander may keep still too. Contents cover the opening they came
+                # into, or lie on the bin's heap; a body stands beside the bin, over a part of it.
+                total = np.bincount(labels.ravel(), minlength=count)
+                off_bin = np.bincount(labels[~self._extent], minlength=count)
+                on_bin = (inside >= HEAP_COVER * self.area) | (off_bin <= OFF_BIN_SHARE * total)
+                reaching = (over & (active | ~on_bin))[labels]
+                deposited = (over & ~active & on_bin)[labels]
+        self._deposited = deposited
         # Follow the light where nothing stands out; take in, slowly, what stands out but keeps still.
         follow = 1 - np.exp(-dt / FOLLOW_S)
         absorb = 1 - np.exp(-dt / ABSORB_S)
@@ -116,6 +144,7 @@ class OpeningWatch:
             foreground=float(np.count_nonzero(standing_out.astype(bool) & self.inside)) / self.area,
             standing_out=standing_out.astype(bool),
             reaching=reaching,
+            deposited=deposited,
         )
 
     def hold(self) -> None:
@@ -128,11 +157,21 @@ class OpeningWatch:
         self.held = None
 
     def settle(self, small: SmallFrame) -> None:
-        """A disposal is concluded: what lies in the opening now is its background."""
+        """A disposal is concluded: what lies in the opening now, and what was deposited over its rim,
+        is its background; the deposit's part outside the opening is heaped contents from now on."""
         self.held = None
         if self.background is not None:
             colour = small.image[self.window].astype(np.float32) * np.float32(1.0 / small.gain)
-            self.background[self.inside] = colour[self.inside]
+            taken = self.inside | self._deposited
+            self.background[taken] = colour[taken]
+            self.heaped |= cv2.dilate(self._deposited.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            self.heaped &= ~self.inside
+            self._extent = self.inside | (cv2.dilate(self.heaped.view(np.uint8), self._on_heap) > 0)
+
+    def emptied(self) -> None:
+        """The bin was emptied: nothing of it is heaped over the rim any more."""
+        self.heaped[:] = False
+        self._extent = self.inside.copy()
 
 
 def stands_out(image: np.ndarray, gain: float, background: np.ndarray, threshold: float) -> np.ndarray:

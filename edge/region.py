@@ -3,18 +3,23 @@
 The region is the watch's window of the small frame (``foreground.OpeningWatch``) scaled up to
 the camera's resolution: the opening with a ring around it, so that a change can be seen to
 stop at the rim (an item in the bin) or to run on beyond it (a body, something left on the
-rim). A ``View`` is that region of one frame, or the mean of a few, with the exposure's gain,
-so that two views taken under different light can be compared in normalised units.
+rim). Contents heaped above the rim are the bin's too: ``with_heap`` counts them as inside, so
+that an item thrown onto the heap is told from something beyond the bin by the bin's extent. A
+``View`` is that region of one frame, or the mean of a few, with the exposure's gain, so that two
+views taken under different light can be compared in normalised units.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import cv2
 import numpy as np
+
+ON_HEAP = 0.25  # an item laid on a heap rises above its outline by up to this share of the opening's smaller side
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,35 @@ class Region:
         self.rim = (grown > edge).astype(bool)
         self.area = max(1, int(self.inside.sum()))
         self.opening_size = (pw, ph)
+
+    def with_heap(self, heaped: np.ndarray, others: np.ndarray) -> Region:
+        """This region with the contents heaped beyond the opening (``heaped``, a bool mask of it) counted
+        as inside, and what an item laid on top of them adds to their outline (``ON_HEAP``) no longer
+        beyond: an item on the heap is inside, where it rises above the heap it is neither. Sizes stay
+        shares of the opening (``area``). What lies nearer to another bin's opening (``others``,
+        ``nearer``) is that bin's side, never this one's."""
+        heaped = heaped & ~others
+        if not heaped.any():
+            return self
+        reach = max(1, round(ON_HEAP * min(self.opening_size)))
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)
+        near = (cv2.dilate(heaped.astype(np.uint8), disc) > 0) & ~others
+        grown = copy.copy(self)
+        grown.inside = (self.inside | heaped).astype(np.uint8)
+        grown.beyond = (self.beyond & ~near).astype(np.uint8)
+        return grown
+
+    def nearer(self, polygons: Sequence[Sequence[tuple[int, int]]]) -> np.ndarray:
+        """A bool mask of this region: where it lies nearer to one of ``polygons`` (other openings, frame
+        coordinates) than to its own opening. Those pixels are the other bins' side."""
+        others = np.zeros(self.shape, np.uint8)
+        for polygon in polygons:
+            cv2.fillPoly(others, [np.asarray(polygon, np.int32) - (self.x0, self.y0)], 1)
+        if not others.any():
+            return others > 0
+        to_own = cv2.distanceTransform(1 - self.inside, cv2.DIST_L2, 3)
+        to_others = cv2.distanceTransform(1 - others, cv2.DIST_L2, 3)
+        return to_others < to_own
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -47,6 +47,24 @@ def test_an_emptying_is_told_from_items_going_in():
     assert [c.kind for c in contents.changes] == ["emptied", "items"] and contents.items_since_emptied == 1
 
 
+def test_a_bin_back_at_its_bare_level_was_emptied_whatever_else_changed():
+    # The fresh bag hangs differently from the old one: places that changed but were not judged taken
+    # out, a share changed too small for a wholesale emptying. The bin looks bare again, as after its
+    # last emptying, and lost coverage: it was emptied. A bin never seen emptied has no bare level.
+    rng, region = np.random.default_rng(4), region_of()
+    full, bare, few, again = (views(rng, region, pile(n), count=1)[0] for n in (20, 0, 3, 0))
+    contents = Contents(region)
+    contents.seen(full)
+    assert contents.changed(bare, items=0, changed=0.7, large=0.7, before=full) == "emptied"
+    assert contents.bare == contents.fill_level()
+    assert contents.changed(few, items=3, changed=0.1, large=0.0, before=bare) == "items"
+    assert contents.changed(again, items=1, changed=0.1, large=0.0, before=few) == "emptied"
+    assert contents.items_since_emptied == 0
+    never = Contents(region)
+    never.seen(few)
+    assert never.changed(again, items=1, changed=0.1, large=0.0, before=few) == "items"
+
+
 def test_settle_times_and_landings_of_two_items_in_one_region():
     """Two items land 2.5 s apart side by side; a person covers part of the first until 8 s."""
     region = region_of()

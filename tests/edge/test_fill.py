@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from binwatch.edge.agent import Agent
 from binwatch.edge.fill import RIM_SHARE, OverflowAlarm
-from binwatch.events.schema import EventKind
+from binwatch.events.schema import EventKind, Flag
 from tests.edge import staged
 
 
@@ -63,3 +63,19 @@ def test_the_overflow_alarm_is_raised_once_per_filling_with_the_rim_hidden():
     alarm.emptied()
     assert not alarm.reached(0.95, RIM_SHARE / 2)  # the bag hidden, the rim in view: not yet full
     assert alarm.reached(0.95, RIM_SHARE)
+
+
+def test_an_item_thrown_onto_a_still_heap_is_a_disposal_and_the_heap_an_overflow(classifier):
+    # A sack heaps the bin above its rim; a few seconds later somebody lays a battery on top of the heap.
+    # The still heap is the bin's contents, not a body holding the disposal open: the overflow is
+    # raised before the next resident comes, and the battery, lying on the heap over the rim, is an item.
+    visits = [staged.sack(0, 1.0, 0.5), staged.disposal(0, 12.0, [["battery"]], rests=[[(0.5, 0.5)]])]
+    scene = staged.stage(visits, 24.0, fill=0.6)
+    assert [index for _, index in scene.timeline.overflows()] == [0]
+    events = scene.run(Agent(scene.site, classifier))
+    overflows = [e for e in events if e.kind is EventKind.OVERFLOW]
+    assert [e.bin_id for e in overflows] == ["kitchen-1"]
+    assert scene.seconds(overflows[0])[0] < 12.0  # concluded when the heap kept still, not 20-30 s later
+    disposals = [e for e in events if e.kind is EventKind.DISPOSAL and scene.seconds(e)[0] >= 12.0]
+    assert len(disposals) == 1 and disposals[0].prediction is not None
+    assert Flag.ITEM_UNSEEN not in disposals[0].flags

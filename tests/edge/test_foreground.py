@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from binwatch.edge.foreground import OpeningWatch
+from binwatch.edge.foreground import STILL_S, OpeningWatch
 from binwatch.edge.motion import MotionDetector
 from tests.edge.scene import BAG, DATA
 
@@ -44,7 +44,8 @@ class Watched:
 
     def see(self, image, step_s=0.1):
         self.t += step_s
-        return self.watch.update(self.motion.update(image), self.t)
+        self.small = self.motion.update(image)
+        return self.watch.update(self.small, self.t)
 
 
 def test_an_arm_over_the_rim_reaches_in_and_an_item_lying_inside_does_not():
@@ -92,3 +93,39 @@ def test_somebody_who_stood_long_enough_to_be_taken_in_leaves_no_ghost():
     assert not watched.see(frame(rng, arm)).over_rim
     gone = watched.see(frame(rng))
     assert not gone.over_rim and gone.foreground < 0.01
+
+
+def heap(image):
+    """Contents tipped in and heaped above the rim: over most of the opening, spilling over the far rim."""
+    image[70:240, 190:450] = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (260, 170))
+
+
+def test_something_over_the_rim_that_keeps_still_is_deposited_there_and_no_body():
+    rng, watched = np.random.default_rng(4), Watched()
+    for _ in range(5):
+        watched.see(frame(rng))
+    assert watched.see(frame(rng, heap)).over_rim  # it just came: it may be an arm
+    for _ in range(round(10 * (STILL_S - 1))):
+        seen = watched.see(frame(rng, heap))
+    assert seen.over_rim and not seen.deposited.any()
+    for _ in range(20):
+        seen = watched.see(frame(rng, heap))
+    assert not seen.over_rim and seen.reaching_in == 0  # still for STILL_S: heaped, holding nothing open
+    assert seen.deposited[watched.watch.rim].any() and seen.deposited[watched.watch.inside].any()
+    # Concluded: the heap is the bin's look, and its part beyond the opening is kept as the bin's.
+    watched.watch.settle(watched.small)
+    assert watched.watch.heaped.any() and not watched.watch.heaped[watched.watch.inside].any()
+    assert not watched.see(frame(rng, heap)).standing_out.any()
+    # An arm reaching onto the heap is a body again; the emptying forgets the heap.
+    assert watched.see(frame(rng, lambda image: (heap(image), arm(image)))).over_rim
+    watched.watch.emptied()
+    assert not watched.watch.heaped.any()
+
+
+def test_an_arm_that_keeps_still_over_part_of_the_opening_is_still_a_body():
+    rng, watched = np.random.default_rng(5), Watched()
+    for _ in range(5):
+        watched.see(frame(rng))
+    for _ in range(round(10 * (STILL_S + 2))):
+        seen = watched.see(frame(rng, arm))
+    assert seen.over_rim and not seen.deposited.any()
