@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -436,20 +437,16 @@ class Agent:
         if self.outbox is not None and kind is EventKind.OVERFLOW:
             with self.timing.measure("evidence"):
                 files = self._write(event_id, b.index, frame, None, "", [])
-        event = Event(
+        event = self._record(
+            files,
             kind=kind,
             event_id=event_id,
-            device_id=self.config.device_id,
-            site_id=self.config.site_id,
             bin_id=b.config.id,
             bin_category=b.config.category,
             fill_level=round(min(1.0, max(0.0, level)), 3),
             started_at=started,
             ended_at=ended,
-            model_version=self.classifier.version,
-            evidence=[f.evidence for f in files],
         )
-        self._commit(event, files)
         self.counts[kind.value] += 1
         log.info(
             "bin %s: %s at fill level %.2f",
@@ -484,19 +481,15 @@ class Agent:
             with self.timing.measure("evidence"):
                 label = "container: " + ", ".join(visit.categories)
                 files = self._write(event_id, None, visit.frame, visit.box, label, clip_frames, zone=zone)
-        event = Event(
+        event = self._record(
+            files,
             kind=EventKind.MIXED_COLLECTION,
             event_id=event_id,
-            device_id=self.config.device_id,
-            site_id=self.config.site_id,
             zone_id=zone.id,
             categories=visit.categories,
             started_at=started,
             ended_at=max(ended, started),
-            model_version=self.classifier.version,
-            evidence=[f.evidence for f in files],
         )
-        self._commit(event, files)
         self.counts[EventKind.MIXED_COLLECTION.value] += 1
         log.info(
             "mixed collection in zone %s: %s emptied into one container",
@@ -544,19 +537,15 @@ class Agent:
                 files = self._write(event_id, None, n.frame, litter.box, label, clip_frames, zone=litter.zone)
         started = litter.cleared_at if cleared else litter.started_at
         assert started is not None  # a cleared litter has its clearing time
-        event = Event(
+        event = self._record(
+            files,
             kind=kind,
             event_id=event_id,
-            device_id=self.config.device_id,
-            site_id=self.config.site_id,
             zone_id=litter.zone.id,
             resolves=litter.event_id if cleared else None,
             started_at=started,
             ended_at=n.at,
-            model_version=self.classifier.version,
-            evidence=[f.evidence for f in files],
         )
-        self._commit(event, files)
         self.counts[event.kind.value] += 1
         log.info(
             "%s in zone %s%s",
@@ -576,10 +565,9 @@ class Agent:
             with self.timing.measure("evidence"):
                 files = self._evidence(event_id, v)
         prediction = v.consensus.prediction() if v.consensus is not None else None
-        event = Event(
+        event = self._record(
+            files,
             event_id=event_id,
-            device_id=self.config.device_id,
-            site_id=self.config.site_id,
             bin_id=v.bin.config.id,
             bin_category=v.bin.config.category,
             started_at=v.segment.started_at,
@@ -587,9 +575,7 @@ class Agent:
             prediction=prediction,
             flags=v.flags,
             model_version=v.model_version,
-            evidence=[f.evidence for f in files],
         )
-        self._commit(event, files)
         self.counts["disposals"] += 1
         self.counts["flagged"] += bool(v.flags)
         seen = f"{prediction.item} ({prediction.category} {prediction.category_score:.2f})" if prediction else None
@@ -652,7 +638,17 @@ class Agent:
         log.info("%s is event %s, committed by an earlier run", what, event_id)
         return known
 
-    def _commit(self, event: Event, files: list[EvidenceFile]) -> None:
+    def _record(self, files: list[EvidenceFile], **fields: Any) -> Event:
+        """An event of this box (its device and site; the model running now unless ``model_version`` is
+        given) with ``files`` as its evidence, put in the outbox with them."""
+        fields.setdefault("model_version", self.classifier.version)
+        event = Event(
+            device_id=self.config.device_id,
+            site_id=self.config.site_id,
+            evidence=[f.evidence for f in files],
+            **fields,
+        )
         if self.outbox is not None:
             self.outbox.add(event, files)
             self.outbox.enforce_budget(int(self.config.storage.budget_mb * 2**20))
+        return event
