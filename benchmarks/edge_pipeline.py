@@ -14,8 +14,12 @@ session to one intra-op thread, then times, over the same video:
 3. the same end to end, decoding included: what the box sustains from a camera file.
 
 Frame rates are given twice: by the wall clock, and by the CPU time the process used
-(``process_time``), which a machine shared with other work does not inflate; the stages are
-timed by CPU time.
+(``process_time``), which a machine shared with other work inflates less; the stages are
+timed by CPU time, each also spread over all frames (``per_frame_ms``: a disposal's stages
+cost per frame what they cost per run times how often they ran), so what dominates per frame
+shows whether it runs every frame or per disposal. ``--repeats N`` runs the agent N times over
+the same video and gives each figure's median and its spread (min, max): on a shared machine
+one run says little.
 
 Without ``--video`` it renders a synthetic 720p drop-off scene (three bins, an arm dropping
 validation photos, a passer-by, sensor noise) at 15 fps with a disposal every few seconds;
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -48,6 +53,8 @@ from binwatch.edge.storage import Layout  # noqa: E402
 from binwatch.edge.timing import Timing  # noqa: E402
 from tests.edge import scene  # noqa: E402
 
+RATES = ("agent_fps", "agent_cpu_fps", "end_to_end_fps", "end_to_end_cpu_fps")  # and the per-frame stages:
+RATES += ("per_frame_stages_ms", "per_frame_stages_fps")
 PER_FRAME = ("motion", "openings", "footage", "views", "ground", "buffer")  # the stages every frame goes through
 ITEMS = ("plastic_bottle", "fruit_peel", "battery", "plastic_bag", "cardboard", "disposable_tableware", "food_waste")
 
@@ -95,6 +102,8 @@ def agent_fps(video: Path, config) -> dict:
     wall, cpu_all = time.perf_counter() - wall, time.process_time() - cpu_all
     count = agent.counts["frames"]
     stages = timing.mean_ms()
+    for figures in stages.values():
+        figures["per_frame_ms"] = round(figures["mean_ms"] * figures["runs"] / count, 3)
     per_frame = sum(stages[s]["mean_ms"] for s in PER_FRAME if s in stages)
     result = {
         "agent_fps": round(count / processing, 1),
@@ -110,6 +119,27 @@ def agent_fps(video: Path, config) -> dict:
     return result
 
 
+def repeated(runs: list[dict]) -> dict:
+    """One run's figures as they are; several runs' as the median, with the spread of each rate."""
+    if len(runs) == 1:
+        return runs[0]
+    result = {"repeats": len(runs)}
+    for key in RATES:
+        values = [run[key] for run in runs]
+        result[key] = statistics.median(values)
+        result[f"{key}_spread"] = [min(values), max(values)]
+    result["counts"] = runs[0]["counts"]
+    result["stages"] = {
+        stage: {
+            key: round(statistics.median(run["stages"][stage][key] for run in runs), 3)
+            for key in ("mean_ms", "per_frame_ms")
+        }
+        | {"runs": figures["runs"]}
+        for stage, figures in runs[0]["stages"].items()
+    }
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, help="a 1280x720 video (default: render a synthetic scene)")
@@ -117,10 +147,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the synthetic scene")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the synthetic scene")
     parser.add_argument("--core", type=int, default=0, help="the CPU core to pin to")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of the agent: the median and the spread of each")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     if bool(args.video) != bool(args.config):
         parser.error("--video and --config go together")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
 
     os.sched_setaffinity(0, {args.core})
     cv2.setNumThreads(1)
@@ -141,7 +174,7 @@ def main() -> int:
             "cpu": _cpu(),
             "core": args.core,
             "decode_fps": round(decoded, 1),
-            **agent_fps(video, config),
+            **repeated([agent_fps(video, config) for _ in range(args.repeats)]),
         }
     print(json.dumps(figures, indent=2))
     if args.json:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 import logging
 import os
 import tempfile
@@ -110,10 +111,10 @@ def write_mp4(
     span = (frames[-1][0] - frames[0][0]).total_seconds()
     fps = (len(frames) - 1) / span if span > 0 else 1.0
     first = _decode(frames[0][1])
-    rest = (_decode(data) for _, data in frames[1:])
+    rest = (_decode(data) for _, data in frames[1:])  # one at a time: a clip's frames are never all in memory
     fourcc = usable_codec(codec)
     if fourcc == "avc1" and pyav_h264():
-        _write_h264(path, [first, *rest], fps, redact)
+        _write_h264(path, itertools.chain((first,), rest), fps, redact)
         return
     size = (first.shape[1], first.shape[0])
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), fps, size)
@@ -145,7 +146,7 @@ def _write_h264(path: Path, frames, fps: float, redact: Callable[[np.ndarray], n
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = first.shape[1], first.shape[0], "yuv420p"
         stream.options = {"preset": "veryfast", "crf": "28"}
-        for image in (first, *images):
+        for image in itertools.chain((first,), images):
             for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
                 container.mux(packet)
         for packet in stream.encode():

@@ -83,6 +83,7 @@ class OpeningWatch:
         self.beyond = ((outer - outer_rim)[self.window]).astype(bool)
         self.band = ((outer - full)[self.window]).astype(bool)
         self.area = max(1, int(self.inside.sum()))
+        self._band_area = max(1, int(self.band.sum()))
         self.delta = delta
         self.background: np.ndarray | None = None
         self.held: np.ndarray | None = None  # the background as a disposal began, while it goes on
@@ -134,11 +135,11 @@ class OpeningWatch:
         # Follow the light where nothing stands out; take in, slowly, what stands out but keeps still.
         follow = 1 - np.exp(-dt / FOLLOW_S)
         absorb = 1 - np.exp(-dt / ABSORB_S)
-        rate = np.where(standing_out > 0, np.where(moving, 0.0, absorb), follow).astype(np.float32)
+        rate = np.where(standing_out > 0, np.where(moving, np.float32(0), np.float32(absorb)), np.float32(follow))
         self.background += rate[:, :, None] * (colour - self.background)
         return Observation(
             moving=float(np.count_nonzero(moving & self.inside)) / self.area,
-            moving_band=float(np.count_nonzero(moving & self.band)) / max(1, int(self.band.sum())),
+            moving_band=float(np.count_nonzero(moving & self.band)) / self._band_area,
             over_rim=bool(reaching.any()),
             reaching_in=float(np.count_nonzero(reaching & self.inside)) / self.area,
             foreground=float(np.count_nonzero(standing_out.astype(bool) & self.inside)) / self.area,
@@ -177,5 +178,6 @@ class OpeningWatch:
 def stands_out(image: np.ndarray, gain: float, background: np.ndarray, threshold: float) -> np.ndarray:
     """uint8 0/1: where ``image`` (at exposure ``gain``) differs from a normalised ``background``."""
     # The background as this exposure would show it, clipped where it would clip.
-    expected = np.minimum(background * gain, 255)
-    return (channel_max(difference(image, gain, expected, gain)) > threshold).astype(np.uint8)
+    expected = background * gain
+    np.minimum(expected, 255, out=expected)
+    return (channel_max(difference(image, gain, expected, gain)) > threshold).view(np.uint8)

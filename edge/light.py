@@ -45,9 +45,8 @@ class Exposure:
             self._anchor = max(LEAST_GAIN, float(np.median(sample)) / MID_GREY)
             self._reference, self._previous, self.gain = sample / self._anchor, None, self._anchor
             return self.gain
-        normalised = sample / self.gain
-        usable = (sample > DARK) & (sample < BRIGHT) & (self._reference * self.gain > DARK)
-        usable &= self._reference * self.gain < BRIGHT
+        expected = self._reference * self.gain
+        usable = (sample > DARK) & (sample < BRIGHT) & (expected > DARK) & (expected < BRIGHT)
         if np.count_nonzero(usable) > 0.1 * usable.size:
             self.gain = max(LEAST_GAIN, float(np.median(sample[usable] / self._reference[usable])))
         normalised = sample / self.gain
@@ -76,15 +75,17 @@ def difference(
     the lower bound it is: a pixel clipped in both frames has not changed, and one clipped in one
     frame has changed only by as much as the other frame is darker than its bound. Raising the
     exposure clips highlights; that is no change of the scene."""
-    return np.abs(signed_difference(new, new_gain, old, old_gain))
+    delta = signed_difference(new, new_gain, old, old_gain)  # a new array: made absolute in place
+    return np.abs(delta, out=delta)
 
 
 def signed_difference(
     new: np.ndarray, new_gain: float | np.ndarray, old: np.ndarray, old_gain: float | np.ndarray
 ) -> np.ndarray:
     """new − old in normalised units (float32, per channel), clipped values counting as ``difference`` says."""
-    a = (new.astype(np.float32) / np.asarray(new_gain, np.float32)).astype(np.float32)
-    b = (old.astype(np.float32) / np.asarray(old_gain, np.float32)).astype(np.float32)
+    # float32 in, float32 out: ``copy=False`` spares the copies of arrays that are float32 already.
+    a = (new.astype(np.float32, copy=False) / np.asarray(new_gain, np.float32)).astype(np.float32, copy=False)
+    b = (old.astype(np.float32, copy=False) / np.asarray(old_gain, np.float32)).astype(np.float32, copy=False)
     delta = cv2.subtract(a, b)
     new_clipped, old_clipped = new >= CLIPPED, old >= CLIPPED
     if new_clipped.any() or old_clipped.any():
