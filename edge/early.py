@@ -12,15 +12,19 @@ view they hide the middle of it for a second after the item lands): what touches
 may go on under it and cannot be seen whole, and what seems apart but lies within or next to their
 outline may be the person's own (a dark head or a sleeve that does not stand out of a dark bag splits
 the person's blob in two). That moment's full-resolution view, with what reaches over the rim painted
-back as it looked before (it says nothing about the contents), is
-compared with the view before the disposal (``isolate.compare``: the final verdict's rules), the
-item's crops are classified (``crops``, ``consensus``) and the flag rules applied (``flags.decide``)
-with the confidence thresholds raised by ``announce.early_margin``: one moment, the person still at
-the bin, is less sure than the final verdict's several, and a wrong announcement lectures an
-innocent resident. A disposal flagged early is announced at once and not again at its final verdict;
-one left unflagged is announced, if at all, when it concludes. Each landed thing is classified once,
-at most ``MAX_TRIES`` per disposal: the cost follows the items, not the frames. The event itself is
-concluded as before; this verdict is only the voice.
+back as it looked before (it says nothing about the contents), is compared with the view before the
+disposal (``isolate.compare``: the final verdict's rules). The item found there must hold most of the
+landed thing (``MATCHED``), and the landed thing must be no sliver of that item (``WHOLE``): a thing
+that stands out of the running background as only a sliver of a larger change from the view before is
+the edge of something that kept still so long that the background took the rest of it in (the head of
+a bystander who stood over the opening for ten seconds), or a fragment next to an item judged already.
+Then the item's crops are classified (``crops``, ``consensus``) and the flag rules applied
+(``flags.decide``) with the confidence thresholds raised by ``announce.early_margin``: one moment, the
+person still at the bin, is less sure than the final verdict's several, and a wrong announcement
+lectures an innocent resident. A disposal flagged early is announced at once and not again at its
+final verdict; one left unflagged is announced, if at all, when it concludes. Each landed thing is
+classified once, at most ``MAX_TRIES`` per disposal: the cost follows the items, not the frames. The
+event itself is concluded as before; this verdict is only the voice.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ LYING_SHARE = 0.8  # a thing has landed when this share of its pixels kept still
 COVER_PX = 2  # small pixels around what reaches over the rim that its soft edge may still cover
 CLEAR_PX = 4  # small pixels around a landed thing that nothing reaching over the rim may cover (it is whole)
 MAX_TRIES = 3  # things classified per disposal at most
-MATCHED = 0.5  # the item isolated at full resolution covers at least this share of the landed thing
+MATCHED = 0.5  # the item isolated at full resolution covers at least this share of the landed thing …
+WHOLE = 0.25  # … and the landed thing is at least this share of its size (it is no sliver of a larger change)
 TICK_S = 1e-3  # frame times are rounded: three frames of 1/15 s are ``landed_s`` of 0.2 s
 GAP_S = 0.5  # frames further apart (a camera that dropped) say nothing about what kept still between them
 
@@ -212,6 +217,9 @@ class EarlyVerdict:
                 best, share = item, share_of
         if best is None or share < MATCHED:
             log.debug("bin %s: what landed is no item at full resolution; no early verdict", self.bin.id)
+            return None
+        if place.sum() < WHOLE * np.count_nonzero(best.mask):
+            log.debug("bin %s: what landed is a sliver of a larger change; no early verdict", self.bin.id)
             return None
         preprocess = classifier.preprocess
         crops = item_crops(best, view, None, th.consensus_crops, preprocess.size, preprocess.pad_value)

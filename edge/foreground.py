@@ -23,8 +23,12 @@ while), and takes the opening's new contents at once when a disposal is conclude
 with what was deposited over the rim: a heap above the rim is part of the bin's look from then
 on, and its extent beyond the opening is kept (``heaped``) until the bin is emptied, so that an
 item thrown onto the heap is told from a body by the bin's extent, not the opening's. While a
-disposal goes on, a copy of the background as it began is held as well, and only what differs
-from both stands out: a person who stood long enough to be taken in leaves no ghost behind.
+disposal goes on, a copy of the background as it began is held as well; and each pixel keeps its
+background as it last looked with nothing there (``bare``: it follows the light only where the frame
+looks like both, and takes a disposal's new contents when it settles, but not what the background took
+in slowly, such as a bystander who kept still so long that the disposal settled around them). Only what
+differs from all three stands out: a person who stood so long that the background began to take them in
+leaves no ghost behind when they go, even when their going starts a disposal of its own.
 """
 
 from __future__ import annotations
@@ -87,12 +91,14 @@ class OpeningWatch:
         self.delta = delta
         self.background: np.ndarray | None = None
         self.held: np.ndarray | None = None  # the background as a disposal began, while it goes on
+        self._bare: np.ndarray | None = None  # per pixel, the background as it last was with nothing standing out
         self.heaped = np.zeros(self.inside.shape, bool)  # outside the opening: contents taken in as the bin's
         self._moved_at = np.full(self.inside.shape, -np.inf, np.float32)  # when each pixel last moved
         self._deposited = np.zeros(self.inside.shape, bool)
         self._extent = self.inside.copy()  # the bin as far as its contents reach: the opening, and the heap
         self._on_heap = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(ON_HEAP * side) + 1,) * 2)
         self._t: float | None = None
+        self._threshold = delta
 
     def update(self, small: SmallFrame, t: float) -> Observation:
         """This frame (``t`` in seconds, any origin) against the background; updates the background."""
@@ -102,15 +108,17 @@ class OpeningWatch:
         # A single pixel is noise or the coder; motion is two by two at least.
         moved = cv2.morphologyEx(small.moving[self.window], cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
         self._moved_at[moved] = t
-        if self.background is None:
-            self.background = colour.copy()
+        if self.background is None or self._bare is None:
+            self.background, self._bare = colour.copy(), colour.copy()
         dt = 0.0 if self._t is None else max(0.0, t - self._t)
         self._t = t
-        threshold = max(self.delta, NOISE_SIGMAS * small.noise)
-        standing_out = stands_out(image, small.gain, self.background, threshold)
-        if self.held is not None:
-            # What looks again as it did when the disposal began stands out no longer: where a
-            # bystander stood until the background took them in, nothing is left once they go.
+        threshold = self._threshold = max(self.delta, NOISE_SIGMAS * small.noise)
+        against_background = stands_out(image, small.gain, self.background, threshold)
+        # What looks again as it did before anything stood there stands out no longer: where a bystander
+        # stood until the background began to take them in, nothing is left once they go.
+        against_bare = stands_out(image, small.gain, self._bare, threshold)
+        standing_out: np.ndarray = against_background & against_bare
+        if self.held is not None:  # ... or as it did when the disposal began (what the background took in since)
             standing_out &= stands_out(image, small.gain, self.held, threshold)
         standing_out = cv2.morphologyEx(standing_out, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
         count, labels = cv2.connectedComponents(standing_out, connectivity=8)
@@ -137,6 +145,8 @@ class OpeningWatch:
         absorb = 1 - np.exp(-dt / ABSORB_S)
         rate = np.where(standing_out > 0, np.where(moving, np.float32(0), np.float32(absorb)), np.float32(follow))
         self.background += rate[:, :, None] * (colour - self.background)
+        # The bare look follows the light where the pixel looks like both (what was taken in, not).
+        np.copyto(self._bare, self.background, where=((against_background | against_bare) == 0)[:, :, None])
         return Observation(
             moving=float(np.count_nonzero(moving & self.inside)) / self.area,
             moving_band=float(np.count_nonzero(moving & self.band)) / self._band_area,
@@ -161,10 +171,15 @@ class OpeningWatch:
         """A disposal is concluded: what lies in the opening now, and what was deposited over its rim,
         is its background; the deposit's part outside the opening is heaped contents from now on."""
         self.held = None
-        if self.background is not None:
+        if self.background is not None and self._bare is not None:
             colour = small.image[self.window].astype(np.float32) * np.float32(1.0 / small.gain)
             taken = self.inside | self._deposited
+            # What the background took in slowly kept still there for seconds: a bystander who is still there
+            # (they stand out no longer), not what the disposal left. The bare look keeps what was under them.
+            taken_in = channel_max(cv2.absdiff(self.background, self._bare)) > self._threshold
             self.background[taken] = colour[taken]
+            fresh = taken & ~taken_in
+            self._bare[fresh] = colour[fresh]
             self.heaped |= cv2.dilate(self._deposited.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
             self.heaped &= ~self.inside
             self._extent = self.inside | (cv2.dilate(self.heaped.view(np.uint8), self._on_heap) > 0)

@@ -95,6 +95,21 @@ def test_somebody_who_stood_long_enough_to_be_taken_in_leaves_no_ghost():
     assert not gone.over_rim and gone.foreground < 0.01
 
 
+def test_somebody_still_there_when_a_disposal_settles_leaves_no_ghost_when_they_go():
+    rng, watched = np.random.default_rng(4), Watched()
+    for _ in range(5):
+        watched.see(frame(rng))
+    watched.watch.hold()
+    for _ in range(40):  # taken in: they stand out no longer, and the opening seems clear
+        watched.see(frame(rng, arm), step_s=1.0)
+    watched.watch.settle(watched.small)  # the disposal settles with them still there
+    gone = watched.see(frame(rng))
+    assert not gone.over_rim and gone.foreground < 0.01
+    for _ in range(3):  # what is laid in the opening afterwards stands out as before
+        lying = watched.see(frame(rng, item))
+    assert not lying.over_rim and lying.foreground > 0.03
+
+
 def heap(image):
     """Contents tipped in and heaped above the rim: over most of the opening, spilling over the far rim."""
     image[70:240, 190:450] = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (260, 170))
