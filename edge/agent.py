@@ -220,7 +220,6 @@ class Agent:
                         seconds,
                         small.image[b.watch.window],
                         small.gain,
-                        seen.standing_out,
                         seen.reaching,
                         partial(b.region.view, frame, t, small.gain),
                     )

@@ -1,8 +1,8 @@
 """When each item of a disposal landed, and what it looked like then.
 
 While a disposal goes on, ``Footage`` keeps what the opening's watch saw in every frame (the
-small image, what stood out of the background, what reached over the rim) and, a few times a
-second, the opening at full resolution. Once the disposal is over and its final look is
+small image and what reached over the rim) and, a few times a second, the opening at full
+resolution. Once the disposal is over and its final look is
 known, ``settled_at`` says for every small pixel from when on it kept that final look, in
 seconds, frames in which an arm or a person covered it not counting either way. An item settles
 when it lands; held still over the spot where it will lie, it is part of the arm and does not;
@@ -48,7 +48,6 @@ class _Frame:
     seconds: float
     image: np.ndarray  # the watch's window of the small frame, uint8 BGR
     gain: float
-    standing_out: np.ndarray  # bool: differed from the background
     reaching: np.ndarray  # bool: part of something over the rim
 
 
@@ -76,12 +75,11 @@ class Footage:
         seconds: float,
         image: np.ndarray,
         gain: float,
-        standing_out: np.ndarray,
         reaching: np.ndarray,
         view: Callable[[], View],
     ) -> None:
         """One frame of the disposal; ``view`` cuts the full-resolution view, called only when one is kept."""
-        self._frames.append(_Frame(seconds, image.copy(), gain, standing_out, reaching))
+        self._frames.append(_Frame(seconds, image.copy(), gain, reaching))
         if not self._views or seconds - self._views[-1][0] >= self._every:
             self._views.append((seconds, view()))
             if len(self._views) > MAX_VIEWS:

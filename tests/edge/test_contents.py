@@ -88,7 +88,7 @@ def test_settle_times_and_landings_of_two_items_in_one_region():
             image[covered] = 90
             reaching[covered] = True
         view = View(NOW + timedelta(seconds=seconds), np.full((*region.shape, 3), i, np.uint8), 1.0)
-        footage.add(seconds, image, 1.0, reaching, reaching, lambda view=view: view)
+        footage.add(seconds, image, 1.0, reaching, lambda view=view: view)
     settled = footage.settled_at(image, 1.0, 20, base.astype(np.float32))
     assert settled[25, 25] == 2.0 and settled[25, 45] == 4.5 and settled[37, 25] == 8.0
     region_mask = np.zeros(region.shape, bool)
@@ -114,7 +114,7 @@ def filmed(draw: Callable[[float, np.ndarray, np.ndarray], None], frames: int, c
         image, reaching = base.copy(), np.zeros(watch_shape, bool)
         draw(seconds, image, reaching)
         view = View(NOW + timedelta(seconds=seconds), np.full((*region.shape, 3), i, np.uint8), 1.0)
-        footage.add(seconds, image, 1.0, reaching, reaching, lambda view=view: view)
+        footage.add(seconds, image, 1.0, reaching, lambda view=view: view)
     old = base.astype(np.float32)
     settled = footage.settled_at(image, 1.0, 20, old)
     region_mask = np.zeros(region.shape, bool)
