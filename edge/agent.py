@@ -220,7 +220,6 @@ class Agent:
                         seconds,
                         small.image[b.watch.window],
                         small.gain,
-                        seen.standing_out,
                         seen.reaching,
                         partial(b.region.view, frame, t, small.gain),
                     )
@@ -311,7 +310,7 @@ class Agent:
                 th.change_pixel_delta,
                 th.item_min_fraction,
                 th.item_max_fraction,
-                lambda mask: b.footage.landings(mask, settled, b.region.scaled, threshold),
+                lambda mask: b.footage.landings(mask, settled, b.region.scaled, threshold, held),
             )
             places = [self._place(b, item) for item in found.items]
             taken = taken_out(before, after, region, places)

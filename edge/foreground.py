@@ -13,8 +13,8 @@ small normalised frame of ``motion``, every frame:
   rim) or lies on the bin's heap (an item thrown onto it) is no body but the bin's contents, and
   holds nothing open (``deposited``). A bystander who keeps still stands beside the bin, over a
   part of it: still a body;
-* ``standing_out`` and ``reaching``: the masks behind these, which ``landing.Footage`` keeps
-  while a disposal goes on;
+* ``standing_out`` and ``reaching``: the masks behind these (``landing.Footage`` keeps
+  ``reaching`` while a disposal goes on);
 * the moving shares of the opening and of the ring, from the frame difference.
 
 The background follows the light where nothing stands out (a few frames), absorbs what stands

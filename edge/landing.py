@@ -1,8 +1,8 @@
 """When each item of a disposal landed, and what it looked like then.
 
 While a disposal goes on, ``Footage`` keeps what the opening's watch saw in every frame (the
-small image, what stood out of the background, what reached over the rim) and, a few times a
-second, the opening at full resolution. Once the disposal is over and its final look is
+small image and what reached over the rim) and, a few times a second, the opening at full
+resolution. Once the disposal is over and its final look is
 known, ``settled_at`` says for every small pixel from when on it kept that final look, in
 seconds, frames in which an arm or a person covered it not counting either way. An item settles
 when it lands; held still over the spot where it will lie, it is part of the arm and does not;
@@ -10,13 +10,15 @@ a person who covers it afterwards does not move the moment, and what a person co
 moment it landed settles when they leave.
 
 ``landings`` groups the settle times of one region of change: groups a second or more apart
-are different moments. A later group is a later item only if, between the two moments, its pixels
-lay in plain view for a while and kept a look that was the old contents (nothing stood out there)
-or other contents than their final look (a first item, on which the second then came to lie); if
-they were covered all along, by the arm or the person, still moving, or only in shade, they are the
-rest of the earlier item, uncovered when the person left. Two drops in quick succession that came
-to lie side by side, or the second on the first, become two items; one item that a hand covered in
-part does not.
+are different moments. A later group is a later item only if, after the earlier item settled, its
+pixels were seen to hold other contents: pixel by pixel, in plain view for a while and keeping one
+look, which was the old contents (as the background was when the disposal began) or other contents
+than their final look (a first item, on which the second then came to lie). A body that hides half
+the spot (the queue's next resident walking in as the one before walks off) leaves the other half
+to be seen; covered all along, by the arm or the person, still moving, or only in shade, they are
+the rest of the earlier item, uncovered when the person left. Two drops in quick succession that
+came to lie side by side, or the second on the first, become two items; one item that a hand
+covered in part does not.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ SOLID = 0.5  # … in a solid blob: at least this share of it survives an erosio
 VIEW_EVERY_S = 0.2  # full-resolution views kept during a disposal, at most this often …
 MAX_VIEWS = 40  # … and at most this many: when full, every other one goes and the rate halves
 HELD_S = 0.4  # a look kept this long, in plain view, was contents lying there
-UNSEEN = 0.2  # pixels with this share covered by an arm or a person were not in plain view
+SEEN = 0.25  # a later part of which less than this share was seen in plain view cannot be told apart
 MAX_FRAMES = 450  # small frames kept (30 s at 15 fps); older ones count as settled before
 
 
@@ -46,7 +48,6 @@ class _Frame:
     seconds: float
     image: np.ndarray  # the watch's window of the small frame, uint8 BGR
     gain: float
-    standing_out: np.ndarray  # bool: differed from the background
     reaching: np.ndarray  # bool: part of something over the rim
 
 
@@ -74,12 +75,11 @@ class Footage:
         seconds: float,
         image: np.ndarray,
         gain: float,
-        standing_out: np.ndarray,
         reaching: np.ndarray,
         view: Callable[[], View],
     ) -> None:
         """One frame of the disposal; ``view`` cuts the full-resolution view, called only when one is kept."""
-        self._frames.append(_Frame(seconds, image.copy(), gain, standing_out, reaching))
+        self._frames.append(_Frame(seconds, image.copy(), gain, reaching))
         if not self._views or seconds - self._views[-1][0] >= self._every:
             self._views.append((seconds, view()))
             if len(self._views) > MAX_VIEWS:
@@ -111,10 +111,11 @@ class Footage:
         settled: np.ndarray,
         scale: Callable[[np.ndarray], np.ndarray],
         threshold: float,
+        old: np.ndarray,
     ) -> list[Landing]:
         """The moments at which the pixels of one region (full resolution) settled; ``scale`` maps a
         small mask or map of the window to the region's resolution; ``threshold`` is the change that
-        counted for ``settled_at``."""
+        counted for ``settled_at``; ``old`` the background as the disposal began (normalised units)."""
         full_settled = scale(settled.astype(np.float32))
         times = full_settled[region_mask & ~np.isnan(full_settled)]
         if times.size == 0:
@@ -135,11 +136,12 @@ class Footage:
             return [Landing(float(np.median(times)), region_mask)]
         h, w = settled.shape
         footprint = cv2.resize(region_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+        small_settled = settled.astype(np.float32)  # the moments' bounds are float32, as ``full_settled``
         kept = [moments[0]]
         for start, end in moments[1:]:
             earlier = kept[-1]
-            small = footprint & (settled >= start) & (settled <= end)
-            if small.any() and self._other_contents(small, earlier[1], start, threshold):
+            small = footprint & (small_settled >= start) & (small_settled <= end)
+            if small.any() and self._other_contents(small, earlier[1], start, threshold, old):
                 kept.append((start, end))
             else:
                 kept[-1] = (earlier[0], end)  # covered, moving or shaded until then: the rest of the earlier item
@@ -147,27 +149,41 @@ class Footage:
             return [Landing(float(np.median(times)), region_mask)]
         return [Landing(start, region_mask & (full_settled >= start) & (full_settled <= end)) for start, end in kept]
 
-    def _other_contents(self, pixels: np.ndarray, since: float, until: float, threshold: float) -> bool:
+    def _other_contents(
+        self, pixels: np.ndarray, since: float, until: float, threshold: float, old: np.ndarray
+    ) -> bool:
         """Whether ``pixels`` (of the small window), which settled at ``until``, held other contents
-        after an earlier item settled (at ``since``): whether, between the two, they were in plain view
-        for ``HELD_S`` and kept one look all along that was the old contents (nothing stood out there)
-        or one that no change of light turns into their final look (a first item, on which a second
-        one then landed). Covered all along by an arm or a person, still changing (the rest of the item
-        coming to lie), or only in shade, they are the rest of the earlier item."""
+        after an earlier item settled (the last of it, at ``since``). Each pixel is judged in its own
+        right: whether, between the two moments, it lay in plain view (nothing reaching over it) for
+        ``HELD_S`` and kept one look all along; a body that covers half the spot leaves the other half
+        to be seen. When ``SEEN`` of them were seen so, most of those must have shown the old contents
+        (as the background was when the disposal began: a background that took in the first item does
+        not say) or other contents than their final look that no shade turns into it (a first item, on
+        which a second one then landed). Covered, still changing, or only shaded, they are the rest of
+        the earlier item."""
         final = _look(self._frames[-1], pixels)
-        run: list[_Frame] = []  # frames in a row in which the pixels were in plain view
+        began = np.full(len(final), np.nan)  # when each pixel's run in plain view, keeping one look, began
+        first = np.zeros_like(final)  # its look then
+        held = np.zeros(len(final), bool)  # pixels that kept one look in plain view for HELD_S
+        kept = np.zeros_like(final)  # that look
         for frame in self._frames:
             if not since <= frame.seconds <= until:
                 continue
-            if frame.reaching[pixels].mean() >= UNSEEN:
-                run = []
-                continue
-            run.append(frame)
-            while len(run) > 1 and run[-1].seconds - run[1].seconds >= HELD_S:
-                run.pop(0)  # the shortest run of at least HELD_S up to this frame
-            if run[-1].seconds - run[0].seconds >= HELD_S and _held_other(run, pixels, final, threshold):
-                return True
-        return False
+            look, seen = _look(frame, pixels), ~frame.reaching[pixels]
+            began[~seen] = np.nan
+            restart = seen & (np.isnan(began) | (channel_max(np.abs(look - first)) > threshold))
+            began[restart], first[restart] = frame.seconds, look[restart]
+            done = seen & ~held & (frame.seconds - began >= HELD_S)
+            held |= done
+            kept[done] = first[done]
+        if held.mean() < SEEN:
+            return False  # too little of it seen to tell
+        then, final = kept[held], final[held]
+        as_before = channel_max(np.abs(then - old[pixels][held])) <= threshold
+        # Shade dims all three channels alike: one gain, or any plain colour would pass for any other.
+        shade = np.median(final.sum(axis=1)) / max(float(np.median(then.sum(axis=1))), 1.0)
+        other = channel_max(np.abs(final - then * shade)) > threshold
+        return bool(np.mean(as_before | other) > 0.5)
 
     def view_after(self, seconds: float, mask_small: np.ndarray | None = None) -> View | None:
         """The first kept full-resolution view from ``seconds`` on in which nothing over the rim covers
@@ -201,17 +217,3 @@ def _solid(pixels: np.ndarray) -> bool:
 def _look(frame: _Frame, pixels: np.ndarray) -> np.ndarray:
     """The pixels' colours in a frame, in normalised units."""
     return frame.image[pixels].astype(np.float32) / frame.gain
-
-
-def _held_other(run: list[_Frame], pixels: np.ndarray, final: np.ndarray, threshold: float) -> bool:
-    """Whether the pixels kept one look through ``run`` that was other contents than ``final`` (see
-    ``Footage._other_contents``)."""
-    first = run[0]
-    then = _look(first, pixels)
-    if any(np.median(channel_max(np.abs(_look(frame, pixels) - then))) > threshold for frame in run[1:]):
-        return False  # not still
-    if first.standing_out[pixels].mean() < 0.5:
-        return True  # the old contents
-    # Shade dims all three channels alike: one gain, or any plain colour would pass for any other.
-    shade = np.median(final.sum(axis=1)) / max(float(np.median(then.sum(axis=1))), 1.0)
-    return bool(np.median(channel_max(np.abs(final - then * shade))) > threshold)

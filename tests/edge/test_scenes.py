@@ -213,6 +213,20 @@ def test_a_queue_of_residents_is_one_disposal_each(agent_for):
     ]
 
 
+def test_the_next_resident_of_a_queue_is_a_second_item_where_bodies_hid_half_of_its_spot(agent_for):
+    # The next resident reaches into the same bin as the one before walks off. Between the two landings
+    # their bodies hide part of the spot where the second item comes to lie touching the first; the rest
+    # of the spot lies bare in plain view. Drawn at the camera's size, where a body hides half an opening.
+    queue = [
+        staged.disposal(0, 1.0, [["plastic_bottle"]], rests=[[(0.7, 0.2)]]),
+        staged.disposal(0, 4.1, [["cardboard"]], rests=[[(0.5, 0.2)]]),
+    ]
+    assert queue[1].start < queue[0].end
+    scene = staged.stage(queue, 11.0, size=(1280, 720))
+    events = scene.run(agent_for(scene))
+    assert len(events) == 2 and all(e.bin_id == "kitchen-1" and e.prediction is not None for e in events)
+
+
 def test_the_crops_come_from_the_landing_and_from_the_settled_view(agent_for, monkeypatch):
     seen: list[list[np.ndarray]] = []
 
