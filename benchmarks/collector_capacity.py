@@ -275,6 +275,7 @@ def run(args, load: FleetLoad, steps: list[int], url: str, name: str, tmp: Path,
         "events_stored": full["events_stored"],
         "table_bytes": {t: full[t] - empty[t] for t in TABLES},  # what the events added to the empty tables
         "database_bytes": full["database"],
+        "database": name,  # dropped when the run ends
     }
 
 
