@@ -210,15 +210,16 @@ class EarlyVerdict:
             th.item_max_fraction,
         )
         place = region.scaled(landed.astype(np.uint8)) > 0
+        place_px = max(1, int(np.count_nonzero(place)))
         best, share = None, 0.0
         for item in found.items:
-            share_of = float(np.count_nonzero(item.box.cut(place)[item.mask > 0])) / max(1, int(place.sum()))
+            share_of = float(np.count_nonzero(item.box.cut(place)[item.mask > 0])) / place_px
             if share_of > share:
                 best, share = item, share_of
         if best is None or share < MATCHED:
             log.debug("bin %s: what landed is no item at full resolution; no early verdict", self.bin.id)
             return None
-        if place.sum() < WHOLE * np.count_nonzero(best.mask):
+        if place_px < WHOLE * np.count_nonzero(best.mask):
             log.debug("bin %s: what landed is a sliver of a larger change; no early verdict", self.bin.id)
             return None
         preprocess = classifier.preprocess

@@ -98,7 +98,6 @@ class OpeningWatch:
         self._extent = self.inside.copy()  # the bin as far as its contents reach: the opening, and the heap
         self._on_heap = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(ON_HEAP * side) + 1,) * 2)
         self._t: float | None = None
-        self._threshold = delta
 
     def update(self, small: SmallFrame, t: float) -> Observation:
         """This frame (``t`` in seconds, any origin) against the background; updates the background."""
@@ -112,7 +111,7 @@ class OpeningWatch:
             self.background, self._bare = colour.copy(), colour.copy()
         dt = 0.0 if self._t is None else max(0.0, t - self._t)
         self._t = t
-        threshold = self._threshold = max(self.delta, NOISE_SIGMAS * small.noise)
+        threshold = self._threshold(small)
         against_background = stands_out(image, small.gain, self.background, threshold)
         # What looks again as it did before anything stood there stands out no longer: where a bystander
         # stood until the background began to take them in, nothing is left once they go.
@@ -158,6 +157,10 @@ class OpeningWatch:
             deposited=deposited,
         )
 
+    def _threshold(self, small: SmallFrame) -> float:
+        """The change that stands out on this frame: the configured delta, raised with the noise."""
+        return max(self.delta, NOISE_SIGMAS * small.noise)
+
     def hold(self) -> None:
         """A disposal begins: keep the background as it is now until ``settle``."""
         if self.background is not None:
@@ -176,7 +179,7 @@ class OpeningWatch:
             taken = self.inside | self._deposited
             # What the background took in slowly kept still there for seconds: a bystander who is still there
             # (they stand out no longer), not what the disposal left. The bare look keeps what was under them.
-            taken_in = channel_max(cv2.absdiff(self.background, self._bare)) > self._threshold
+            taken_in = channel_max(cv2.absdiff(self.background, self._bare)) > self._threshold(small)
             self.background[taken] = colour[taken]
             fresh = taken & ~taken_in
             self._bare[fresh] = colour[fresh]
