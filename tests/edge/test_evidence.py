@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import uuid
 from datetime import timedelta
 
@@ -40,6 +41,27 @@ def test_the_ring_buffer_keeps_frames_at_clip_size_and_forgets_what_no_clip_need
     assert len(buffer.between(times[10], times[19])) == 10
     buffer.trim(times[30])
     assert len(buffer) == 20 and buffer.between(times[0], times[29]) == []
+
+
+def test_the_ring_buffer_keeps_frames_at_the_clips_rate_whatever_the_cameras():
+    """A 15 fps camera gives a 10 fps clip two frames of three, evenly over time; a jittering
+    camera no fewer; after a gap in the stream the next frame is kept at once."""
+    buffer = ClipBuffer(SIZE, width=320, fps=10)
+    jitter = np.random.default_rng(3).uniform(-0.008, 0.008, 45)
+    times = [OFFLINE_START + timedelta(seconds=i / 15 + jitter[i]) for i in range(45)]
+    frame = textured()
+    for t in times:
+        buffer.add(t, frame)
+    kept = [t for t, _ in buffer.between(times[0], times[-1])]
+    assert len(kept) == 30
+    assert max((b - a).total_seconds() for a, b in itertools.pairwise(kept)) < 0.15
+    after_gap = times[-1] + timedelta(seconds=5)
+    buffer.add(after_gap, frame)
+    assert buffer.between(after_gap, after_gap)
+    every = ClipBuffer(SIZE, width=320)
+    for t in times:
+        every.add(t, frame)
+    assert len(every) == 45
 
 
 def test_a_clip_is_a_playable_mp4_at_the_measured_rate(tmp_path):
