@@ -2,7 +2,8 @@
 
 A flagged event's evidence is dominated by its clip (``edge/README.md``, speed): every frame of
 it is decoded from the ring buffer's JPEG, blurred outside the bins and encoded. This takes the
-first ``--frames`` frames of a video into a ``ClipBuffer`` as the agent does, then writes them
+first ``--frames`` frames of a video into a ``ClipBuffer`` as the agent does (at the site's
+``clips.fps``), then writes them
 as the agent's clip ``--repeats`` times (``clip.write_mp4`` with the site's ``Redactor``) and
 prints the median CPU time per clip with its spread, and what two of its steps cost per clip
 frame, timed apart (the rest is the conversion to YUV and the encoder).
@@ -34,7 +35,7 @@ from binwatch.edge.evidence import Redactor  # noqa: E402
 from binwatch.edge.offline import OFFLINE_START  # noqa: E402
 
 
-def buffered(video: Path, count: int, width: int) -> tuple[ClipBuffer, tuple[int, int]]:
+def buffered(video: Path, count: int, width: int, clip_fps: float) -> tuple[ClipBuffer, tuple[int, int]]:
     capture = cv2.VideoCapture(str(video))
     fps = capture.get(cv2.CAP_PROP_FPS) or 15.0
     buffer, size = None, (0, 0)
@@ -44,7 +45,7 @@ def buffered(video: Path, count: int, width: int) -> tuple[ClipBuffer, tuple[int
             break
         if buffer is None:
             size = (frame.shape[1], frame.shape[0])
-            buffer = ClipBuffer(size, width)
+            buffer = ClipBuffer(size, width, clip_fps)
         buffer.add(OFFLINE_START + timedelta(seconds=index / fps), frame)
     capture.release()
     if buffer is None or len(buffer) < 2:
@@ -65,14 +66,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, required=True, help="a camera video (1280x720 in the README)")
     parser.add_argument("--config", type=Path, required=True, help="its site.toml (the bins, the clip settings)")
-    parser.add_argument("--frames", type=int, default=150, help="frames in the clip (a disposal's is about 150)")
+    parser.add_argument("--frames", type=int, default=150, help="camera frames the clip spans (about 150)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--core", type=int, default=0, help="the CPU core to pin to")
     args = parser.parse_args()
     os.sched_setaffinity(0, {args.core})
     cv2.setNumThreads(1)
     config = load(args.config)
-    buffer, size = buffered(args.video, args.frames, config.clips.width)
+    buffer, size = buffered(args.video, args.frames, config.clips.width, config.clips.fps)
     frames = buffer.between(OFFLINE_START, OFFLINE_START + timedelta(days=1))
     redact = Redactor(config.bins, size, config.clips.blur_outside_bins)
     with tempfile.TemporaryDirectory() as folder:

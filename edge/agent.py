@@ -179,7 +179,7 @@ class Agent:
         ]
         self.collections = self._collections()
         if self.outbox is not None:
-            self.buffer = ClipBuffer(size, self.config.clips.width)
+            self.buffer = ClipBuffer(size, self.config.clips.width, self.config.clips.fps)
             self.writer = EvidenceWriter(self.outbox.layout, self.config.bins, size, self.config.clips)
 
     def _early(self, b: BinConfig, region: Region, watch: OpeningWatch) -> EarlyVerdict | None:

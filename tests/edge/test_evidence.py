@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import uuid
 from datetime import timedelta
 
@@ -42,6 +43,27 @@ def test_the_ring_buffer_keeps_frames_at_clip_size_and_forgets_what_no_clip_need
     assert len(buffer) == 20 and buffer.between(times[0], times[29]) == []
 
 
+def test_the_ring_buffer_keeps_frames_at_the_clips_rate_whatever_the_cameras():
+    """A 15 fps camera gives a 10 fps clip two frames of three, evenly over time; a jittering
+    camera no fewer; after a gap in the stream the next frame is kept at once."""
+    buffer = ClipBuffer(SIZE, width=320, fps=10)
+    jitter = np.random.default_rng(3).uniform(-0.008, 0.008, 45)
+    times = [OFFLINE_START + timedelta(seconds=i / 15 + jitter[i]) for i in range(45)]
+    frame = textured()
+    for t in times:
+        buffer.add(t, frame)
+    kept = [t for t, _ in buffer.between(times[0], times[-1])]
+    assert len(kept) == 30
+    assert max((b - a).total_seconds() for a, b in itertools.pairwise(kept)) < 0.15
+    after_gap = times[-1] + timedelta(seconds=5)
+    buffer.add(after_gap, frame)
+    assert buffer.between(after_gap, after_gap)
+    every = ClipBuffer(SIZE, width=320)
+    for t in times:
+        every.add(t, frame)
+    assert len(every) == 45
+
+
 def test_a_clip_is_a_playable_mp4_at_the_measured_rate(tmp_path):
     buffer = ClipBuffer(SIZE, width=320)
     for i in range(30):
@@ -66,7 +88,31 @@ def test_everything_outside_the_bins_is_blurred_at_any_size():
     assert sharpness(out[outside]) < sharpness(frame[outside]) / 50
     small = cv2.resize(frame, (320, 180))
     assert sharpness(redact(small)[0:45]) < sharpness(small[0:45]) / 20
+    odd = cv2.resize(frame, (333, 187))  # not a multiple of the whole-number first shrinking step
+    edges = redact(odd)
+    assert edges.shape == odd.shape
+    assert sharpness(edges[:, -7:]) < sharpness(odd[:, -7:]) / 20
+    assert sharpness(edges[-7:, :]) < sharpness(odd[-7:, :]) / 20
     assert redact.__class__(BINS, SIZE, enabled=False)(frame) is frame
+
+
+def test_a_clip_keeps_the_cameras_colours(tmp_path):
+    """The clip is converted to the encoder's YUV before encoding: a swapped or mis-scaled
+    channel would show the bins in the wrong colour."""
+    colours = [(40, 140, 40), (30, 30, 200), (150, 110, 30), (110, 110, 110)]  # BGR: the four bin colours
+    frame = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+    for i, colour in enumerate(colours):
+        frame[:, i * 160 : (i + 1) * 160] = colour
+    buffer = ClipBuffer(SIZE, width=320)
+    for i in range(10):
+        buffer.add(OFFLINE_START + timedelta(seconds=i / 15), frame)
+    path = tmp_path / "clip.mp4"
+    write_mp4(path, buffer.between(OFFLINE_START, OFFLINE_START + timedelta(seconds=10)), "auto", lambda f: f)
+    ok, decoded = cv2.VideoCapture(str(path)).read()
+    assert ok
+    for i, colour in enumerate(colours):
+        middle = decoded[40:140, i * 80 + 20 : i * 80 + 60].reshape(-1, 3).mean(axis=0)
+        assert np.abs(middle - colour).max() < 8, (colour, middle)
 
 
 def test_a_flagged_event_gets_snapshot_crop_and_clip_written_durably(tmp_path):
