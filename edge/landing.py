@@ -34,12 +34,10 @@ from binwatch.edge.light import channel_max, difference
 from binwatch.edge.region import View
 
 GAP_S = 1.0  # settle times this far apart are different moments
-SHARE = 0.2  # a moment counts when at least this share of the region settled at it …
-SOLID = 0.5  # … in a solid blob: at least this share of it survives an erosion
+SOLID = 0.5  # a moment counts when an item's area settled at it in a solid blob: this share survives an erosion
 VIEW_EVERY_S = 0.2  # full-resolution views kept during a disposal, at most this often …
 MAX_VIEWS = 40  # … and at most this many: when full, every other one goes and the rate halves
 HELD_S = 0.4  # a look kept this long, in plain view, was contents lying there
-SEEN = 0.25  # a later part of which less than this share was seen in plain view cannot be told apart
 MAX_FRAMES = 450  # small frames kept (30 s at 15 fps); older ones count as settled before
 
 
@@ -112,10 +110,13 @@ class Footage:
         scale: Callable[[np.ndarray], np.ndarray],
         threshold: float,
         old: np.ndarray,
+        smallest: float,
     ) -> list[Landing]:
         """The moments at which the pixels of one region (full resolution) settled; ``scale`` maps a
         small mask or map of the window to the region's resolution; ``threshold`` is the change that
-        counted for ``settled_at``; ``old`` the background as the disposal began (normalised units)."""
+        counted for ``settled_at``; ``old`` the background as the disposal began (normalised units);
+        ``smallest`` the smallest item's area (full-resolution pixels): a moment at which fewer settled
+        is no item's, however small a share of the region the item makes beside or under a larger one."""
         full_settled = scale(settled.astype(np.float32))
         times = full_settled[region_mask & ~np.isnan(full_settled)]
         if times.size == 0:
@@ -130,18 +131,19 @@ class Footage:
         for group in groups:
             start, end = float(values[group[0]]), float(values[group[-1]])
             pixels = region_mask & (full_settled >= start) & (full_settled <= end)
-            if counts[group].sum() >= SHARE * times.size and _solid(pixels):
+            if counts[group].sum() >= smallest and _solid(pixels, region_mask):
                 moments.append((start, end))
         if len(moments) < 2:
             return [Landing(float(np.median(times)), region_mask)]
         h, w = settled.shape
         footprint = cv2.resize(region_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
         small_settled = settled.astype(np.float32)  # the moments' bounds are float32, as ``full_settled``
+        least = smallest * settled.size / region_mask.size  # the smallest item, in small pixels
         kept = [moments[0]]
         for start, end in moments[1:]:
             earlier = kept[-1]
             small = footprint & (small_settled >= start) & (small_settled <= end)
-            if small.any() and self._other_contents(small, earlier[1], start, threshold, old):
+            if small.any() and self._other_contents(small, earlier[1], start, threshold, old, least):
                 kept.append((start, end))
             else:
                 kept[-1] = (earlier[0], end)  # covered, moving or shaded until then: the rest of the earlier item
@@ -150,17 +152,19 @@ class Footage:
         return [Landing(start, region_mask & (full_settled >= start) & (full_settled <= end)) for start, end in kept]
 
     def _other_contents(
-        self, pixels: np.ndarray, since: float, until: float, threshold: float, old: np.ndarray
+        self, pixels: np.ndarray, since: float, until: float, threshold: float, old: np.ndarray, least: float
     ) -> bool:
         """Whether ``pixels`` (of the small window), which settled at ``until``, held other contents
         after an earlier item settled (the last of it, at ``since``). Each pixel is judged in its own
         right: whether, between the two moments, it lay in plain view (nothing reaching over it) for
-        ``HELD_S`` and kept one look all along; a body that covers half the spot leaves the other half
-        to be seen. When ``SEEN`` of them were seen so, most of those must have shown the old contents
-        (as the background was when the disposal began: a background that took in the first item does
-        not say) or other contents than their final look that no shade turns into it (a first item, on
-        which a second one then landed). Covered, still changing, or only shaded, they are the rest of
-        the earlier item."""
+        ``HELD_S`` and kept one look all along, which was the old contents (as the background was when
+        the disposal began: a background that took in the first item does not say) or other contents
+        than its final look that no shade turns into it (a first item, on which a second one then
+        landed). When such pixels make the smallest item's area (``least``, small pixels) they are a
+        later item of their own, however much of the part settled anew with them (the first item's
+        pixels, uncovered when the arm that laid the second left); a body that covers half the spot
+        leaves the other half to be seen. Covered, still changing, or only shaded, they are the rest
+        of the earlier item."""
         final = _look(self._frames[-1], pixels)
         began = np.full(len(final), np.nan)  # when each pixel's run in plain view, keeping one look, began
         first = np.zeros_like(final)  # its look then
@@ -176,14 +180,14 @@ class Footage:
             done = seen & ~held & (frame.seconds - began >= HELD_S)
             held |= done
             kept[done] = first[done]
-        if held.mean() < SEEN:
+        if held.sum() < least:
             return False  # too little of it seen to tell
         then, final = kept[held], final[held]
         as_before = channel_max(np.abs(then - old[pixels][held])) <= threshold
         # Shade dims all three channels alike: one gain, or any plain colour would pass for any other.
         shade = np.median(final.sum(axis=1)) / max(float(np.median(then.sum(axis=1))), 1.0)
         other = channel_max(np.abs(final - then * shade)) > threshold
-        return bool(np.mean(as_before | other) > 0.5)
+        return bool(np.count_nonzero(as_before | other) >= least)
 
     def view_after(self, seconds: float, mask_small: np.ndarray | None = None) -> View | None:
         """The first kept full-resolution view from ``seconds`` on in which nothing over the rim covers
@@ -204,14 +208,18 @@ class Footage:
         return best
 
 
-def _solid(pixels: np.ndarray) -> bool:
+def _solid(pixels: np.ndarray, region: np.ndarray) -> bool:
     """Whether the pixels form a solid blob, as an item does, rather than the streaks and specks
     where an item held over the spot, or a coder's noise, happened to look like the end for a moment:
-    half of them or more survive an erosion by a tenth of the blob's size."""
+    half of them or more survive an erosion by a tenth of the blob's size. An item lying on or under
+    another one matches it in places, and there its pixels settled with the other: the holes that its
+    blob closes over within the ``region`` count as its own, or it would be judged by its holes."""
     area = int(pixels.sum())
     side = max(3, round(np.sqrt(area) / 10) | 1)  # a tenth of the blob's own size: thin streaks vanish
-    eroded = cv2.erode(pixels.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
-    return int(eroded.sum()) >= SOLID * area
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * side + 1,) * 2)
+    blob = (cv2.morphologyEx(pixels.astype(np.uint8), cv2.MORPH_CLOSE, disc) > 0) & region
+    eroded = cv2.erode(blob.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    return int(eroded.sum()) >= SOLID * int(blob.sum())
 
 
 def _look(frame: _Frame, pixels: np.ndarray) -> np.ndarray:
