@@ -38,6 +38,7 @@ SOLID = 0.5  # a moment counts when an item's area settled at it in a solid blob
 VIEW_EVERY_S = 0.2  # full-resolution views kept during a disposal, at most this often …
 MAX_VIEWS = 40  # … and at most this many: when full, every other one goes and the rate halves
 HELD_S = 0.4  # a look kept this long, in plain view, was contents lying there
+SEEN = 0.25  # a later part of which less than this share was seen in plain view cannot be told apart
 MAX_FRAMES = 450  # small frames kept (30 s at 15 fps); older ones count as settled before
 
 
@@ -138,12 +139,11 @@ class Footage:
         h, w = settled.shape
         footprint = cv2.resize(region_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
         small_settled = settled.astype(np.float32)  # the moments' bounds are float32, as ``full_settled``
-        least = smallest * settled.size / region_mask.size  # the smallest item, in small pixels
         kept = [moments[0]]
         for start, end in moments[1:]:
             earlier = kept[-1]
             small = footprint & (small_settled >= start) & (small_settled <= end)
-            if small.any() and self._other_contents(small, earlier[1], start, threshold, old, least):
+            if small.any() and self._other_contents(small, earlier[1], start, threshold, old):
                 kept.append((start, end))
             else:
                 kept[-1] = (earlier[0], end)  # covered, moving or shaded until then: the rest of the earlier item
@@ -152,19 +152,17 @@ class Footage:
         return [Landing(start, region_mask & (full_settled >= start) & (full_settled <= end)) for start, end in kept]
 
     def _other_contents(
-        self, pixels: np.ndarray, since: float, until: float, threshold: float, old: np.ndarray, least: float
+        self, pixels: np.ndarray, since: float, until: float, threshold: float, old: np.ndarray
     ) -> bool:
         """Whether ``pixels`` (of the small window), which settled at ``until``, held other contents
         after an earlier item settled (the last of it, at ``since``). Each pixel is judged in its own
         right: whether, between the two moments, it lay in plain view (nothing reaching over it) for
-        ``HELD_S`` and kept one look all along, which was the old contents (as the background was when
-        the disposal began: a background that took in the first item does not say) or other contents
-        than its final look that no shade turns into it (a first item, on which a second one then
-        landed). When such pixels make the smallest item's area (``least``, small pixels) they are a
-        later item of their own, however much of the part settled anew with them (the first item's
-        pixels, uncovered when the arm that laid the second left); a body that covers half the spot
-        leaves the other half to be seen. Covered, still changing, or only shaded, they are the rest
-        of the earlier item."""
+        ``HELD_S`` and kept one look all along; a body that covers half the spot leaves the other half
+        to be seen. When ``SEEN`` of them were seen so, most of those must have shown the old contents
+        (as the background was when the disposal began: a background that took in the first item does
+        not say) or other contents than their final look that no shade turns into it (a first item, on
+        which a second one then landed). Covered, still changing, or only shaded, they are the rest of
+        the earlier item."""
         final = _look(self._frames[-1], pixels)
         began = np.full(len(final), np.nan)  # when each pixel's run in plain view, keeping one look, began
         first = np.zeros_like(final)  # its look then
@@ -180,14 +178,14 @@ class Footage:
             done = seen & ~held & (frame.seconds - began >= HELD_S)
             held |= done
             kept[done] = first[done]
-        if held.sum() < least:
+        if held.mean() < SEEN:
             return False  # too little of it seen to tell
         then, final = kept[held], final[held]
         as_before = channel_max(np.abs(then - old[pixels][held])) <= threshold
         # Shade dims all three channels alike: one gain, or any plain colour would pass for any other.
         shade = np.median(final.sum(axis=1)) / max(float(np.median(then.sum(axis=1))), 1.0)
         other = channel_max(np.abs(final - then * shade)) > threshold
-        return bool(np.count_nonzero(as_before | other) >= least)
+        return bool(np.mean(as_before | other) > 0.5)
 
     def view_after(self, seconds: float, mask_small: np.ndarray | None = None) -> View | None:
         """The first kept full-resolution view from ``seconds`` on in which nothing over the rim covers

@@ -200,25 +200,6 @@ def test_an_item_laid_on_one_it_matches_in_places_is_a_second_landing():
     assert filmed(draw, 80, 60)[1] == [2.0, 5.0]
 
 
-def test_a_second_item_seen_bare_over_an_items_area_is_a_second_landing_whatever_settled_with_it():
-    # A bag lies in plain view from 2 s; from 3 s the arm's shade dims the half of it next to the spot,
-    # which settles anew with the peel laid beside it at 5 s. Most of the later part is the bag in shade,
-    # but the spot, seen bare for a second, is an item's area of its own.
-    first, shaded, spot = (slice(20, 40), slice(20, 45)), (slice(20, 40), slice(30, 45)), (slice(20, 40), slice(45, 53))
-
-    def draw(seconds: float, image: np.ndarray, reaching: np.ndarray) -> None:
-        if seconds >= 2.0:
-            image[first] = (200, 190, 60)
-        if 3.0 <= seconds < 5.0:
-            image[shaded] = (100, 95, 30)
-        if seconds >= 5.0:
-            image[spot] = (60, 160, 220)
-        elif seconds >= 4.0:
-            image[spot], reaching[spot] = (90, 90, 140), True
-
-    assert filmed(draw, 80, 53)[1] == [2.0, 5.0]
-
-
 def test_an_item_the_background_took_in_is_no_old_contents():
     """A first item lands at 2 s and keeps still (long enough for the watch's background to take it in,
     so only the background as the disposal began says it is no old contents); at 6 s a head passes over
