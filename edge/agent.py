@@ -310,7 +310,9 @@ class Agent:
                 th.change_pixel_delta,
                 th.item_min_fraction,
                 th.item_max_fraction,
-                lambda mask: b.footage.landings(mask, settled, b.region.scaled, threshold, held),
+                lambda mask: b.footage.landings(
+                    mask, settled, b.region.scaled, threshold, held, th.item_min_fraction * region.area
+                ),
             )
             places = [self._place(b, item) for item in found.items]
             taken = taken_out(before, after, region, places)

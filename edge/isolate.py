@@ -36,7 +36,6 @@ CROP_MARGIN = 0.12  # of the item's size, each side: the evidence crop shows a r
 BEYOND_SHARE = 0.1  # a region with more than this share of its pixels beyond the rim is no item
 LIGHT_DRIFT = 0.15  # residual colour gains beyond ±15 % are a change of contents, not of light
 NOISE_QUANTILE, NOISE_MARGIN = 0.999, 1.5  # the noise level: this quantile of a null comparison, times this
-SPLIT_SHARE = 0.2  # a region is split into items of at least this share of it
 NECK = 1.5  # two parts of a region are two items when each is this many times thicker than the neck between them
 FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this share of the opening
 # A compressed picture redraws a textured pixel by a few grey levels each time it is encoded anew (H.264
@@ -214,15 +213,16 @@ def _split(
     """One region of change as the items in it: those that landed at different moments, else those
     that lie joined by a neck (two items let go at once, or hidden by a head until both lay there,
     that came to lie touching), found in its ``marked`` pixels (before the closing that joins an
-    item's fragments, which fills necks too). Pixels of no moment or no part go to the nearest."""
-    smallest = max(min_area, SPLIT_SHARE * mask.sum())
+    item's fragments, which fills necks too). Pixels of no moment or no part go to the nearest. Each
+    part must be an item's area (``min_area``), not a share of the region: a small item beside or under a
+    large one is an item too."""
     moments = landings(mask) if landings is not None else []
     if len(moments) >= 2:
-        found = _parts(mask, [(moment.mask & mask, moment.seconds) for moment in moments], smallest)
+        found = _parts(mask, [(moment.mask & mask, moment.seconds) for moment in moments], min_area)
         return found or [_found(mask, None)]
     landed_at = moments[0].seconds if moments else None
-    cores = _cores(marked, smallest, float(np.sqrt(min_area / np.pi)))
-    found = _parts(mask, [(core, landed_at) for core in cores], smallest) if len(cores) >= 2 else []
+    cores = _cores(marked, min_area, float(np.sqrt(min_area / np.pi)))
+    found = _parts(mask, [(core, landed_at) for core in cores], min_area) if len(cores) >= 2 else []
     return found or [_found(mask, landed_at)]
 
 

@@ -34,8 +34,7 @@ from binwatch.edge.light import channel_max, difference
 from binwatch.edge.region import View
 
 GAP_S = 1.0  # settle times this far apart are different moments
-SHARE = 0.2  # a moment counts when at least this share of the region settled at it …
-SOLID = 0.5  # … in a solid blob: at least this share of it survives an erosion
+SOLID = 0.5  # a moment counts when an item's area settled at it in a solid blob: this share survives an erosion
 VIEW_EVERY_S = 0.2  # full-resolution views kept during a disposal, at most this often …
 MAX_VIEWS = 40  # … and at most this many: when full, every other one goes and the rate halves
 HELD_S = 0.4  # a look kept this long, in plain view, was contents lying there
@@ -112,10 +111,13 @@ class Footage:
         scale: Callable[[np.ndarray], np.ndarray],
         threshold: float,
         old: np.ndarray,
+        smallest: float,
     ) -> list[Landing]:
         """The moments at which the pixels of one region (full resolution) settled; ``scale`` maps a
         small mask or map of the window to the region's resolution; ``threshold`` is the change that
-        counted for ``settled_at``; ``old`` the background as the disposal began (normalised units)."""
+        counted for ``settled_at``; ``old`` the background as the disposal began (normalised units);
+        ``smallest`` the smallest item's area (full-resolution pixels): a moment at which fewer settled
+        is no item's, however small a share of the region the item makes beside or under a larger one."""
         full_settled = scale(settled.astype(np.float32))
         times = full_settled[region_mask & ~np.isnan(full_settled)]
         if times.size == 0:
@@ -130,7 +132,7 @@ class Footage:
         for group in groups:
             start, end = float(values[group[0]]), float(values[group[-1]])
             pixels = region_mask & (full_settled >= start) & (full_settled <= end)
-            if counts[group].sum() >= SHARE * times.size and _solid(pixels):
+            if counts[group].sum() >= smallest and _solid(pixels, region_mask):
                 moments.append((start, end))
         if len(moments) < 2:
             return [Landing(float(np.median(times)), region_mask)]
@@ -204,14 +206,18 @@ class Footage:
         return best
 
 
-def _solid(pixels: np.ndarray) -> bool:
+def _solid(pixels: np.ndarray, region: np.ndarray) -> bool:
     """Whether the pixels form a solid blob, as an item does, rather than the streaks and specks
     where an item held over the spot, or a coder's noise, happened to look like the end for a moment:
-    half of them or more survive an erosion by a tenth of the blob's size."""
+    half of them or more survive an erosion by a tenth of the blob's size. An item lying on or under
+    another one matches it in places, and there its pixels settled with the other: the holes that its
+    blob closes over within the ``region`` count as its own, or it would be judged by its holes."""
     area = int(pixels.sum())
     side = max(3, round(np.sqrt(area) / 10) | 1)  # a tenth of the blob's own size: thin streaks vanish
-    eroded = cv2.erode(pixels.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
-    return int(eroded.sum()) >= SOLID * area
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * side + 1,) * 2)
+    blob = (cv2.morphologyEx(pixels.astype(np.uint8), cv2.MORPH_CLOSE, disc) > 0) & region
+    eroded = cv2.erode(blob.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    return int(eroded.sum()) >= SOLID * int(blob.sum())
 
 
 def _look(frame: _Frame, pixels: np.ndarray) -> np.ndarray:

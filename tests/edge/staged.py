@@ -76,9 +76,11 @@ def disposal(
     rests: list[list[tuple[float, float]]] | None = None,
     distance: float = 0.3,
     bagged: bool = False,
+    sizes: list[list[float]] | None = None,
 ) -> plan.Visit:
     """A person walks up to a bin and makes one reach per list of ``items`` (several items in a
-    list are let go at once), ``between_s`` apart; each reach hesitates ``hesitate_s``."""
+    list are let go at once), ``between_s`` apart; each reach hesitates ``hesitate_s``. Each item's
+    long side is 0.3 of the opening's width, or as ``sizes`` says."""
     stand = at(start_s + 1.2)
     cursor = stand + at(0.3)
     reaches = []
@@ -91,8 +93,10 @@ def disposal(
         end = release + at(0.8)
         spots = rests[i] if rests else [(0.3 + 0.4 * k, 0.5) for k in range(len(names))] or [(0.5, 0.5)]
         drops = tuple(
-            plan.Drop(PHOTOS.sample(name), release, land, spot, 0.3, 10.0, 5.0 * k, bagged)
-            for k, (name, spot) in enumerate(zip(names, spots[: len(names)], strict=True))
+            plan.Drop(PHOTOS.sample(name), release, land, spot, size, 10.0, 5.0 * k, bagged)
+            for k, (name, spot, size) in enumerate(
+                zip(names, spots[: len(names)], sizes[i] if sizes else [0.3] * len(names), strict=True)
+            )
         )
         hand = (float(np.mean([s[0] for s in spots])), float(np.mean([s[1] for s in spots])) - 0.1)
         reaches.append(plan.Reach(cursor, arrive, release, end, hand, drops))

@@ -20,6 +20,8 @@ from tests.edge import staged
 from tests.edge.scene import DATA
 from tests.edge.test_isolate import NOW, region_of, views
 
+SMALLEST = 0.004  # the smallest item, as a share of the opening (``thresholds.item_min_fraction``)
+
 
 def pile(count: int):
     def draw(frame):
@@ -93,7 +95,9 @@ def test_settle_times_and_landings_of_two_items_in_one_region():
     assert settled[25, 25] == 2.0 and settled[25, 45] == 4.5 and settled[37, 25] == 8.0
     region_mask = np.zeros(region.shape, bool)
     region_mask[40:80, 40:120] = True  # both items, at full resolution
-    landings = footage.landings(region_mask, settled, region.scaled, 20, base.astype(np.float32))
+    landings = footage.landings(
+        region_mask, settled, region.scaled, 20, base.astype(np.float32), SMALLEST * region.area
+    )
     assert [landing.seconds for landing in landings] == [2.0, 4.5]  # 8.0 was the first item, uncovered
     assert landings[0].mask[45, 50] and landings[1].mask[45, 100]
     seen = footage.view_after(2.2)
@@ -119,7 +123,10 @@ def filmed(draw: Callable[[float, np.ndarray, np.ndarray], None], frames: int, c
     settled = footage.settled_at(image, 1.0, 20, old)
     region_mask = np.zeros(region.shape, bool)
     region_mask[40:80, 40 : 2 * columns] = True
-    return settled, [landing.seconds for landing in footage.landings(region_mask, settled, region.scaled, 20, old)]
+    return settled, [
+        landing.seconds
+        for landing in footage.landings(region_mask, settled, region.scaled, 20, old, SMALLEST * region.area)
+    ]
 
 
 def landings_of_one_on_another(second_look, reached: bool) -> list[float]:
@@ -173,6 +180,24 @@ def test_a_spot_half_hidden_by_a_body_and_half_seen_bare_gets_a_second_landing()
     # Hidden all along: nothing says it was bare, it may be the rest of the first item.
     [one] = landings_of_a_half_hidden_spot(slice(0, 20))
     assert one != pytest.approx(5.1)
+
+
+def test_an_item_laid_on_one_it_matches_in_places_is_a_second_landing():
+    # A bowl laid on the far half of a patterned cloth: where the two match, the bowl's pixels kept the
+    # cloth's look and settled when the cloth landed, so each item's own pixels are a blob full of holes.
+    first, spot = (slice(20, 40), slice(20, 60)), (slice(20, 40), slice(36, 60))
+    rows, cols = np.indices((20, 24))
+    matching = ((rows // 2 + cols // 2) % 2 == 0)[..., None]
+
+    def draw(seconds: float, image: np.ndarray, reaching: np.ndarray) -> None:
+        if seconds >= 2.0:
+            image[first] = (200, 190, 60)
+        if seconds >= 5.0:
+            image[spot] = np.where(matching, (200, 190, 60), (60, 160, 220))
+        elif seconds >= 4.0:
+            image[spot], reaching[spot] = (90, 90, 140), True
+
+    assert filmed(draw, 80, 60)[1] == [2.0, 5.0]
 
 
 def test_an_item_the_background_took_in_is_no_old_contents():

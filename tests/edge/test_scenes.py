@@ -58,6 +58,17 @@ def test_two_drops_in_quick_succession_are_two_items(agent_for):
     assert len(events) == 2 and all(e.prediction is not None for e in events)
 
 
+def test_a_small_first_item_under_a_large_second_one_is_an_item_of_its_own(agent_for):
+    # A battery lands, a large piece of cardboard 2.5 s later partly on it: one region of change, of which
+    # the battery makes a small share. An item's area settled at its moment: that is an item, however small.
+    visit = staged.disposal(
+        1, 1.0, [["battery"], ["cardboard"]], rests=[[(0.3, 0.5)], [(0.55, 0.5)]], sizes=[[0.2], [0.5]], distance=1.0
+    )
+    scene = staged.stage([visit], 11.0, fill=0.0, size=(1280, 720))
+    events = scene.run(agent_for(scene))
+    assert len(events) == 2 and all(e.bin_id == "other-2" and e.prediction is not None for e in events)
+
+
 def test_two_items_let_go_at_once_are_two_items(agent_for):
     visit = staged.disposal(0, 1.0, [["fruit_peel", "plastic_bottle"]], rests=[[(0.15, 0.4), (0.85, 0.6)]])
     scene = staged.stage([visit], 12.0)
