@@ -29,8 +29,10 @@ contents away.
 A bin emptied while it held only a few items changes only where they lay, each place as small as
 an item. Such a change is judged by what it left (``taken_out``): where the place had texture
 before and now looks like the bag — smooth, and of the bag's colour as the view before shows it
-(the median of its smooth part; ``BAG_DELTA``: a plain item laid over a pile is smooth as well) —
-something was taken away, not added: never a disposal. Where no bare bag shows (``BAG_SHARE``),
+(the median of its smooth part; ``BAG_DELTA``: a plain item laid over a pile is smooth as well) and did
+not look like the bag before (a dark picture's noise and the bag's folds are texture too: a plain dark
+item laid on the bare bag is smoother, and of its colour) — something was taken away, not added: never a
+disposal. Where no bare bag shows (``BAG_SHARE``),
 nothing is judged taken out. A disposal that took things away and added none, after which the bin
 is smoother, is an emptying too.
 
@@ -162,13 +164,17 @@ def taken_out(before: View, after: View, region: Region, places: list[np.ndarray
         return [False] * len(places)
     # The bag's colour: the median of the smooth part of the opening before, most of it bag (smooth
     # item faces near a place are too many to take the bag's colour from what lies beside it).
-    colour_after = after.normalised()
-    bag_colour = np.median(before.normalised()[bag], axis=0)
+    colour_before, colour_after = before.normalised(), after.normalised()
+    bag_colour = np.median(colour_before[bag], axis=0)
+
+    def like_bag(colour: np.ndarray, place: np.ndarray) -> bool:
+        return float(np.max(np.abs(np.median(colour[place], axis=0) - bag_colour))) < BAG_DELTA
+
     out = []
     for place in places:
         smoother = now[place].mean() < TAKEN_SHARE * was[place].mean()
-        gap = float(np.max(np.abs(np.median(colour_after[place], axis=0) - bag_colour)))
-        out.append(bool(smoother and gap < BAG_DELTA))
+        # What looked like the bag before had nothing to take away (a dark picture's noise is texture too).
+        out.append(bool(smoother and like_bag(colour_after, place) and not like_bag(colour_before, place)))
     return out
 
 

@@ -17,6 +17,14 @@ Each connected region of change is then judged:
   is something on the rim or a body, not an item in the bin;
 * **larger than an item**: the bin was emptied, or something covers it (``contents`` tells which);
 * **faint**: only the half threshold sees it. Something went in but cannot be isolated.
+
+In a dark picture the coder's floor (``CODED_LEVELS``, 8 raw levels: 46 normalised ones at a fifth of
+daylight) lies far above ``change_pixel_delta`` and the noise measured, and a plain item on a black bag
+changes by less: it was lost, not even faint. So where that floor set the threshold, what was not kept
+at it is judged again at the threshold noise and ``change_pixel_delta`` set, against the quiet pixels at
+that level, by the same stand-out test; there a change must also be as large as a faint one
+(``FAINT_FRACTION``): below the floor, a redraw of a few dozen pixels stands out of the quiet pixels by
+chance as often as not, an item of that size does not.
 """
 
 from __future__ import annotations
@@ -108,45 +116,56 @@ def compare(
     change = _change(before, after, inside)
     difference = _smoothed(light.channel_max(np.abs(change)))
     luma, chroma = (_smoothed(c) for c in light.brightness_and_colour(change))
-    noise = max(_noise_level(before_views, after_views, inside), CODED_LEVELS / min(before.gain, after.gain))
+    measured = _noise_level(before_views, after_views, inside)
+    noise = max(measured, CODED_LEVELS / min(before.gain, after.gain))
     threshold = max(delta, noise)
     side = min(region.opening_size)
     closing = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 8) | 1),) * 2)
     solid = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 20) | 1),) * 2)
-
-    def regions(level: float) -> tuple[int, np.ndarray]:
-        marked = (difference > level).astype(np.uint8)
-        opened = cv2.morphologyEx(marked, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        return cv2.connectedComponents(cv2.morphologyEx(opened, cv2.MORPH_CLOSE, closing), connectivity=8)
-
-    count, labels = regions(threshold)
-    in_count = np.bincount(labels[inside], minlength=count)
-    beyond_count = np.bincount(labels[region.beyond > 0], minlength=count)
     min_area, max_area = min_fraction * region.area, max_fraction * region.area
     items: list[Found] = []
     large_px = changed_px = 0
-    claimed = np.zeros(labels.shape, bool)
-    quiet = inside & (labels == 0)
-    quiet_luma, quiet_chroma = (
-        float(np.quantile(c[quiet], NOISE_QUANTILE)) if quiet.any() else 0.0 for c in (luma, chroma)
-    )
-    for label in range(1, count):
-        area = int(in_count[label])
-        if area < min_area or beyond_count[label] > BEYOND_SHARE * (area + beyond_count[label]):
-            continue
-        mask = (labels == label) & inside
-        claimed |= mask
-        marked = mask & (difference > threshold)  # what the closing added changed less: not the item's change
-        if area <= max_area and not _stands_out(luma[marked], chroma[marked], quiet_luma, quiet_chroma):
-            continue  # the coder's redraw of what lay there, not something new
-        changed_px += area
-        if area > max_area:
-            large_px += area
-            continue
-        # Its shape for the neck test: cracks where part of an item looks like the bag closed, not the
-        # notches where two items touch.
-        shape = cv2.morphologyEx(marked.astype(np.uint8), cv2.MORPH_CLOSE, solid) > 0
-        items += _split(mask, shape & mask, landings, min_area)
+    claimed = np.zeros(inside.shape, bool)  # regions judged
+    kept = np.zeros(inside.shape, bool)  # regions judged a change: items, or larger than one
+
+    def judge(level: float, least: float) -> None:
+        """The regions of change at ``level`` of at least ``least`` pixels, each judged as above; what
+        overlaps a change kept at a higher level was judged there."""
+        nonlocal large_px, changed_px
+        opened = cv2.morphologyEx((difference > level).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        count, labels = cv2.connectedComponents(cv2.morphologyEx(opened, cv2.MORPH_CLOSE, closing), connectivity=8)
+        in_count = np.bincount(labels[inside], minlength=count)
+        beyond_count = np.bincount(labels[region.beyond > 0], minlength=count)
+        quiet = inside & (labels == 0)
+        quiet_luma, quiet_chroma = (
+            float(np.quantile(c[quiet], NOISE_QUANTILE)) if quiet.any() else 0.0 for c in (luma, chroma)
+        )
+        for label in range(1, count):
+            area = int(in_count[label])
+            if area < least or beyond_count[label] > BEYOND_SHARE * (area + beyond_count[label]):
+                continue
+            mask = (labels == label) & inside
+            if (mask & kept).any():
+                continue
+            claimed[mask] = True
+            marked = mask & (difference > level)  # what the closing added changed less: not the item's change
+            if area <= max_area and not _stands_out(luma[marked], chroma[marked], quiet_luma, quiet_chroma):
+                continue  # the coder's redraw of what lay there, not something new
+            kept[mask] = True
+            changed_px += area
+            if area > max_area:
+                large_px += area
+                continue
+            # Its shape for the neck test: cracks where part of an item looks like the bag closed, not the
+            # notches where two items touch.
+            shape = cv2.morphologyEx(marked.astype(np.uint8), cv2.MORPH_CLOSE, solid) > 0
+            items.extend(_split(mask, shape & mask, landings, min_area))
+
+    judge(threshold, min_area)
+    if max(delta, measured) < threshold:
+        # The coder's floor raised the threshold (a dark picture): below it, a change as large as a faint one
+        # must be is judged at the threshold that noise and ``delta`` set, against the quiet pixels there.
+        judge(max(delta, measured), max(min_area, FAINT_FRACTION * region.area))
     # What only half the threshold sees (never less than noise), apart from what was judged above,
     # is a faint change if it is solid: opened, not closed, so that the speckle with which a coder
     # redraws a textured pile between two moments falls apart instead of joining up.

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from binwatch.edge.agent import Agent
-from binwatch.edge.contents import Contents, coverage
+from binwatch.edge.contents import Contents, coverage, taken_out
 from binwatch.edge.landing import Footage
-from binwatch.edge.region import View
+from binwatch.edge.region import View, mean_view
 from binwatch.edge.simulator.conditions import named
 from binwatch.edge.simulator.timeline import ExposureJump
 from tests.edge import staged
-from tests.edge.scene import DATA
-from tests.edge.test_isolate import NOW, region_of, views
+from tests.edge.scene import BAG, DATA
+from tests.edge.test_isolate import NOW, photo, region_of, views
 
 SMALLEST = 0.004  # the smallest item, as a share of the opening (``thresholds.item_min_fraction``)
 
@@ -49,6 +49,30 @@ def test_an_emptying_is_told_from_items_going_in():
     assert contents.changed(one, items=1, changed=0.02, large=0.0, before=bare) == "items"
     assert contents.fill_level() == contents.changes[-1].coverage_after > contents.changes[0].coverage_after
     assert [c.kind for c in contents.changes] == ["emptied", "items"] and contents.items_since_emptied == 1
+
+
+def test_only_a_place_that_did_not_look_like_the_bag_can_have_had_something_taken_out():
+    # A dark picture: the bag's folds (or its noise) read as texture; a plain dark item laid there is smoother,
+    # and of the bag's colour. Nothing was there to take away: the item is no "taken out" (seed 11 evening, a
+    # lighter on the black bag was lost so). A cardboard lifted off the bag was taken out.
+    rng, region = np.random.default_rng(3), region_of()
+    place = np.zeros(region.shape, bool)
+    place[120 - region.y0 : 171 - region.y0, 200 - region.x0 : 261 - region.x0] = True
+
+    def folds(frame: np.ndarray) -> None:
+        y, x = np.mgrid[120:171, 200:261]
+        wave = (np.sin(x / 5.0) * np.sin(y / 5.0) * 24)[..., None]
+        frame[120:171, 200:261] = np.clip(np.asarray(BAG, np.float32) + wave, 0, 255).astype(np.uint8)
+
+    def plain(frame: np.ndarray) -> None:
+        cv2.rectangle(frame, (200, 120), (260, 170), tuple(int(c) + 4 for c in BAG), -1)
+
+    def seen(extra=None) -> View:
+        return mean_view(views(rng, region, extra, gain=0.25))
+
+    assert taken_out(seen(folds), seen(plain), region, [place]) == [False]
+    lifted = seen(lambda f: photo(f, 200, 120, side=55, item="cardboard"))
+    assert taken_out(lifted, seen(), region, [place]) == [True]
 
 
 def test_a_bin_back_at_its_bare_level_was_emptied_whatever_else_changed():

@@ -4,6 +4,7 @@ one rule of the segmentation per test."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from binwatch.edge.agent import Agent
 from binwatch.edge.eventid import FileEventIds
 from binwatch.edge.offline import OFFLINE_START
 from binwatch.edge.outbox import Outbox
+from binwatch.edge.simulator.conditions import named
 from binwatch.edge.simulator.timeline import ExposureJump
 from binwatch.edge.storage import Layout
 from binwatch.events.schema import EventKind, Flag
@@ -171,6 +173,17 @@ def test_in_evening_light_a_coded_stream_gives_its_disposals_and_no_others(agent
     events = [e for e in scene.run(agent_for(scene)) if e.kind is EventKind.DISPOSAL]
     assert [e.bin_id for e in events] == ["kitchen-1", "recyclable-3"]
     assert all(e.prediction is not None for e in events)
+
+
+def test_in_a_darker_evening_what_the_coders_floor_hides_is_an_item_only_as_large_as_a_faint_change(agent_for):
+    # A quarter of daylight: the coder's floor (8 raw levels) lies far above change_pixel_delta, and isolation
+    # looks below it for dim items too. The person walking past the kitchen bin to the other one leaves a
+    # redraw there of a few dozen pixels that stands out as much as the quiet bag does; judged as any region
+    # of an item's size, it was an item. Below the floor a change must be as large as a faint one.
+    conditions = replace(named("evening"), light=0.25)
+    scene = staged.stage([staged.disposal(1, 1.0, [["packaging"]])], 9.0, conditions=conditions, coded=True, seed=1)
+    events = [e for e in scene.run(agent_for(scene)) if e.kind is EventKind.DISPOSAL]
+    assert [e.bin_id for e in events] == ["other-2"] and events[0].prediction is not None
 
 
 def test_an_item_in_a_see_through_bag_is_found(agent_for):
