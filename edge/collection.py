@@ -51,9 +51,10 @@ class Emptied:
     ended_at: datetime
 
 
-@dataclass
+@dataclass(eq=False)
 class Visit:
-    """A container in a collection zone, from being wheeled in (``began``) to being wheeled away."""
+    """A container in a collection zone, from being wheeled in (``began``) to being wheeled away; one
+    object, equal only to itself (its snapshot is an array: see ``ground.Litter``)."""
 
     zone: ZoneConfig
     began: datetime  # the zone first showed it (it was wheeled in)

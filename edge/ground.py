@@ -44,9 +44,12 @@ CLEAR_SHARE = 0.25  # litter is gone when less than this share of its pixels sti
 NEVER = np.float32(np.inf)
 
 
-@dataclass
+@dataclass(eq=False)
 class Litter:
-    """Something left in a ground zone: found at ``confirmed_at``, there since ``started_at``."""
+    """Something left in a ground zone: found at ``confirmed_at``, there since ``started_at``.
+
+    Each piece is one object, equal only to itself (``eq=False``): compared by value, two pieces would
+    compare their pixel masks, which numpy cannot answer with one truth value."""
 
     zone: ZoneConfig
     mask: np.ndarray  # bool over the watch's window

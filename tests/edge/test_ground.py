@@ -7,8 +7,10 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 
 import cv2
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -20,8 +22,11 @@ from binwatch.collector.server import serve_in_thread
 from binwatch.collector.settings import Settings
 from binwatch.edge.agent import Agent
 from binwatch.edge.client import CollectorClient
+from binwatch.edge.config import LitterConfig, ZoneConfig
 from binwatch.edge.delivery import Delivery
 from binwatch.edge.eventid import NAMESPACE, FileEventIds
+from binwatch.edge.ground import GroundChange, GroundWatch
+from binwatch.edge.motion import SmallFrame
 from binwatch.edge.offline import OFFLINE_START
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.simulator.timeline import ExposureJump
@@ -186,3 +191,33 @@ def test_littering_its_clearing_an_overflow_and_an_emptying_are_stored_by_the_re
     assert emptying.bin_id == "other-2" and emptying.quantity_l == pytest.approx(emptying.fill_level * 240.0, abs=0.1)
     declared = {(str(e.event_id), f.kind.value) for e in sent.values() for f in e.evidence}
     assert declared and declared <= uploaded
+
+
+def test_two_pieces_of_litter_in_one_zone_are_cleared_one_at_a_time_in_any_order():
+    """Litter is tracked as an object, not compared by value: clearing the piece found second while
+    the first still lies there once compared their pixel masks and stopped the agent."""
+    zone = ZoneConfig(id="ground-left", kind="ground", polygon=[(40, 400), (600, 400), (600, 700), (40, 700)])
+    watch = GroundWatch(zone, 0.25, (320, 180), 30.0, LitterConfig())
+    floor = np.random.default_rng(5).normal(120, 3, (180, 320, 3)).clip(0, 255).astype(np.uint8)
+    still = np.zeros((180, 320), np.uint8)
+
+    def frames(image: np.ndarray, start_s: float, end_s: float) -> list[GroundChange]:
+        changes = []
+        for i in range(round(start_s * 15), round(end_s * 15)):
+            small = SmallFrame(image, still, 1.0, 1.0, 30.0)
+            changes += watch.update(small, OFFLINE_START + timedelta(seconds=i / 15), i / 15)
+        return changes
+
+    both = floor.copy()
+    both[110:130, 30:50] = (40, 40, 42)  # a bag, found first (it comes first in the frame)
+    both[150:170, 100:130] = (70, 120, 170)  # a box
+    one = floor.copy()
+    one[110:130, 30:50] = (40, 40, 42)
+    assert frames(floor, 0, 2) == []
+    found = frames(both, 2, 12)
+    assert [c.cleared for c in found] == [False, False]
+    bag, box = (c.litter for c in found)
+    assert box.box.y > bag.box.y
+    cleared = frames(one, 12, 16)
+    assert [(c.litter, c.cleared) for c in cleared] == [(box, True)] and watch.litter == [bag]
+    assert [(c.litter, c.cleared) for c in frames(floor, 16, 20)] == [(bag, True)] and watch.litter == []
