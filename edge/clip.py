@@ -50,10 +50,14 @@ class ClipBuffer:
         self._frames: deque[tuple[datetime, bytes]] = deque()
 
     def add(self, t: datetime, frame_bgr: np.ndarray) -> None:
-        if self._due is not None and t < self._due - self._period / 4:
+        due = self._due
+        if due is None or t - due > self._period or t < due - 2 * self._period:
+            # The start, a gap, or the clock set back (the box's time corrected): the next is due a period on.
+            self._due = t + self._period
+        elif self._period and t < due - self._period / 4:
             return
-        # After a gap (or at the start) the next frame is due a period from now, else a period after this one was.
-        self._due = t + self._period if self._due is None or t - self._due > self._period else self._due + self._period
+        else:
+            self._due = due + self._period
         small = cv2.resize(frame_bgr, self.size, interpolation=cv2.INTER_AREA)
         ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if ok:
@@ -158,9 +162,7 @@ def _write_h264(path: Path, frames, fps: float, redact: Callable[[np.ndarray], n
         stream.width, stream.height, stream.pix_fmt = first.shape[1], first.shape[0], "yuv420p"
         stream.options = {"preset": "veryfast", "crf": "28"}
         for image in itertools.chain((first,), images):
-            # OpenCV's BT.601 conversion to the encoder's planar YUV: a fifth of the CPU of the encoder's own.
-            yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420).astype(np.uint8, copy=False)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(yuv, format="yuv420p")):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)

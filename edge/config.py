@@ -218,6 +218,9 @@ class ThresholdConfig(_Section):
     )
 
 
+MIN_CLIP_FPS = 2.0  # slower, a clip of a disposal is a handful of stills
+
+
 class ClipConfig(_Section):
     pre_s: float = Field(default=3.0, ge=0, le=30, description="clip seconds before the disposal's start")
     post_s: float = Field(
@@ -235,7 +238,7 @@ class ClipConfig(_Section):
         default=10.0,
         ge=0,
         le=120,
-        description="the clips' frame rate at most (a falling item shows in several frames at 10); "
+        description="the clips' frame rate at most (a falling item shows in several frames at 10), at least 2; "
         "0 keeps every camera frame, at 1.5 times the clip's CPU for a 15 fps camera",
     )
     codec: Literal["auto", "avc1", "vp09", "mp4v"] = Field(
@@ -244,6 +247,13 @@ class ClipConfig(_Section):
     unflagged_crop: bool = Field(
         default=True, description="keep and send the item crop of unflagged disposals too (review, retraining)"
     )
+
+    @field_validator("fps")
+    @classmethod
+    def _a_clip_rate(cls, value: float) -> float:
+        if 0 < value < MIN_CLIP_FPS:
+            raise ValueError(f"must be 0 (every camera frame) or at least {MIN_CLIP_FPS:g} frames per second")
+        return value
 
 
 class ScheduleConfig(_Section):

@@ -154,8 +154,10 @@ class Contents:
 def taken_out(before: View, after: View, region: Region, places: list[np.ndarray]) -> list[bool]:
     """For each place (a mask of the region) that changed: whether something was taken away from
     it, rather than added: its texture gone, and it looks like the bare bag around it (a plain item
-    laid over a pile is smooth too, but it is not the bag's colour). Where no bag shows, nothing can
-    be told taken out."""
+    laid over a pile is smooth too, but it is not the bag's colour), and it did not look like the bag
+    before either (a dark item laid on the bare bag changes a place that was the bag's colour already).
+    The price: a dark, textured thing taken from the bare bag is never judged taken out. Where no bag
+    shows, nothing can be told taken out."""
     if not places:
         return []
     was, now = texture(before, region), texture(after, region)

@@ -18,7 +18,7 @@ Each connected region of change is then judged:
 * **larger than an item**: the bin was emptied, or something covers it (``contents`` tells which);
 * **faint**: only the half threshold sees it. Something went in but cannot be isolated.
 
-In a dark picture the coder's floor (``CODED_LEVELS``, 8 raw levels: 46 normalised ones at a fifth of
+In a dark picture the coder's floor (``CODED_LEVELS``, 8 raw levels: 40 normalised ones at a fifth of
 daylight) lies far above ``change_pixel_delta`` and the noise measured, and a plain item on a black bag
 changes by less: it was lost, not even faint. So where that floor set the threshold, what was not kept
 at it is judged again at the threshold noise and ``change_pixel_delta`` set, against the quiet pixels at

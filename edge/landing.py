@@ -210,12 +210,13 @@ def _solid(pixels: np.ndarray, region: np.ndarray) -> bool:
     """Whether the pixels form a solid blob, as an item does, rather than the streaks and specks
     where an item held over the spot, or a coder's noise, happened to look like the end for a moment:
     half of them or more survive an erosion by a tenth of the blob's size. An item lying on or under
-    another one matches it in places, and there its pixels settled with the other: the holes that its
-    blob closes over within the ``region`` count as its own, or it would be judged by its holes."""
+    another one matches it in places, and there its pixels settled with the other: the holes its outline
+    encloses (within the ``region``) count as its own, or it would be judged by its holes. Only enclosed
+    holes: closing gaps as well would join specks and streaks into a blob."""
     area = int(pixels.sum())
     side = max(3, round(np.sqrt(area) / 10) | 1)  # a tenth of the blob's own size: thin streaks vanish
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * side + 1,) * 2)
-    blob = (cv2.morphologyEx(pixels.astype(np.uint8), cv2.MORPH_CLOSE, disc) > 0) & region
+    outlines, _ = cv2.findContours(pixels.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    blob = (cv2.drawContours(np.zeros(pixels.shape, np.uint8), outlines, -1, 1, cv2.FILLED) > 0) & region
     eroded = cv2.erode(blob.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
     return int(eroded.sum()) >= SOLID * int(blob.sum())
 

@@ -12,7 +12,7 @@ import pytest
 
 from binwatch.edge.agent import Agent
 from binwatch.edge.contents import Contents, coverage, taken_out
-from binwatch.edge.landing import Footage
+from binwatch.edge.landing import Footage, _solid
 from binwatch.edge.region import View, mean_view
 from binwatch.edge.simulator.conditions import named
 from binwatch.edge.simulator.timeline import ExposureJump
@@ -267,3 +267,17 @@ def test_the_same_bin_reads_the_same_level_in_any_light(classifier):
         # A lamp lights the bins unevenly: less texture shows far from it, more near it; never full.
         assert abs(levels["evening under a lamp"][bin_id] - levels["steady"][bin_id]) <= 0.2
         assert levels["evening under a lamp"][bin_id] < 0.9
+
+
+def test_only_a_solid_blob_is_a_moment_an_item_settled_not_specks_or_streaks():
+    """An item's holes (where it matches what it lies on) count as its own; the gaps between specks or
+    streaks, where a hand held over the spot or the coder's noise looked like the end, do not."""
+    region = np.ones((100, 100), bool)
+    specks = np.random.default_rng(0).random((100, 100)) < 0.06
+    streaks = np.zeros((100, 100), bool)
+    streaks[::6] = True
+    holed = np.zeros((100, 100), bool)
+    holed[20:80, 20:80] = True
+    holed[30:70, 30:70] &= np.random.default_rng(1).random((40, 40)) < 0.3  # most of it looks as what it lies on
+    assert not _solid(specks, region) and not _solid(streaks, region)
+    assert _solid(holed, region)

@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import cv2
 import numpy as np
+import pytest
+from pydantic import ValidationError
 
 from binwatch.edge.clip import ClipBuffer, usable_codec, write_mp4
 from binwatch.edge.config import BinConfig, ClipConfig
@@ -45,7 +47,7 @@ def test_the_ring_buffer_keeps_frames_at_clip_size_and_forgets_what_no_clip_need
 
 def test_the_ring_buffer_keeps_frames_at_the_clips_rate_whatever_the_cameras():
     """A 15 fps camera gives a 10 fps clip two frames of three, evenly over time; a jittering
-    camera no fewer; after a gap in the stream the next frame is kept at once."""
+    camera no fewer; a gap in the stream or a clock set back starts the count anew."""
     buffer = ClipBuffer(SIZE, width=320, fps=10)
     jitter = np.random.default_rng(3).uniform(-0.008, 0.008, 45)
     times = [OFFLINE_START + timedelta(seconds=i / 15 + jitter[i]) for i in range(45)]
@@ -55,13 +57,18 @@ def test_the_ring_buffer_keeps_frames_at_the_clips_rate_whatever_the_cameras():
     kept = [t for t, _ in buffer.between(times[0], times[-1])]
     assert len(kept) == 30
     assert max((b - a).total_seconds() for a, b in itertools.pairwise(kept)) < 0.15
-    after_gap = times[-1] + timedelta(seconds=5)
-    buffer.add(after_gap, frame)
-    assert buffer.between(after_gap, after_gap)
+    # After a gap, and after the clock was set back a minute, the clip goes on at its rate from there.
+    for start in (times[-1] + timedelta(seconds=5), times[-1] - timedelta(seconds=60)):
+        later = [start + timedelta(seconds=i / 15) for i in range(15)]
+        for t in later:
+            buffer.add(t, frame)
+        assert len(buffer.between(later[0], later[-1])) == 10
     every = ClipBuffer(SIZE, width=320)
-    for t in times:
+    for t in [*times, times[0]]:  # every frame, even one stamped earlier than the last
         every.add(t, frame)
-    assert len(every) == 45
+    assert len(every) == 46
+    with pytest.raises(ValidationError, match="at least 2"):
+        ClipConfig(fps=0.5)
 
 
 def test_a_clip_is_a_playable_mp4_at_the_measured_rate(tmp_path):
