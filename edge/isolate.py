@@ -22,9 +22,10 @@ In a dark picture the coder's floor (``CODED_LEVELS``, 8 raw levels: 40 normalis
 daylight) lies far above ``change_pixel_delta`` and the noise measured, and a plain item on a black bag
 changes by less: it was lost, not even faint. So where that floor set the threshold, what was not kept
 at it is judged again at the threshold noise and ``change_pixel_delta`` set, against the quiet pixels at
-that level, by the same stand-out test; there a change must also be as large as a faint one
-(``FAINT_FRACTION``): below the floor, a redraw of a few dozen pixels stands out of the quiet pixels by
-chance as often as not, an item of that size does not.
+that level, by the same stand-out test, never below half the floor (a darker picture, coded harder,
+redraws the pile by more than ``change_pixel_delta``); there a change must also be as large as a faint
+one (``FAINT_FRACTION``): below the floor, a redraw of a few dozen pixels stands out of the quiet pixels
+by chance as often as not, an item of that size does not.
 """
 
 from __future__ import annotations
@@ -128,9 +129,10 @@ def compare(
     claimed = np.zeros(inside.shape, bool)  # regions judged
     kept = np.zeros(inside.shape, bool)  # regions judged a change: items, or larger than one
 
-    def judge(level: float, least: float) -> None:
-        """The regions of change at ``level`` of at least ``least`` pixels, each judged as above; what
-        overlaps a change kept at a higher level was judged there."""
+    def judge(level: float, least: float, on: np.ndarray | None = None) -> None:
+        """The regions of change at ``level`` of at least ``least`` pixels (most of their change ``on``
+        those pixels, when given), each judged as above; what overlaps a change kept at a higher level
+        was judged there."""
         nonlocal large_px, changed_px
         opened = cv2.morphologyEx((difference > level).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
         count, labels = cv2.connectedComponents(cv2.morphologyEx(opened, cv2.MORPH_CLOSE, closing), connectivity=8)
@@ -147,8 +149,10 @@ def compare(
             mask = (labels == label) & inside
             if (mask & kept).any():
                 continue
-            claimed[mask] = True
             marked = mask & (difference > level)  # what the closing added changed less: not the item's change
+            if on is not None and 2 * np.count_nonzero(marked & on) < np.count_nonzero(marked):
+                continue
+            claimed[mask] = True
             if area <= max_area and not _stands_out(luma[marked], chroma[marked], quiet_luma, quiet_chroma):
                 continue  # the coder's redraw of what lay there, not something new
             kept[mask] = True
@@ -164,8 +168,9 @@ def compare(
     judge(threshold, min_area)
     if max(delta, measured) < threshold:
         # The coder's floor raised the threshold (a dark picture): below it, a change as large as a faint one
-        # must be is judged at the threshold that noise and ``delta`` set, against the quiet pixels there.
-        judge(max(delta, measured), max(min_area, FAINT_FRACTION * region.area))
+        # must be is judged at the threshold that noise and ``delta`` set, against the quiet pixels there,
+        # never below half the floor: a darker picture, coded harder, redraws the pile by more than ``delta``.
+        judge(max(delta, measured, noise / 2), max(min_area, FAINT_FRACTION * region.area))
     # What only half the threshold sees (never less than noise), apart from what was judged above,
     # is a faint change if it is solid: opened, not closed, so that the speckle with which a coder
     # redraws a textured pile between two moments falls apart instead of joining up.
