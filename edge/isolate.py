@@ -129,10 +129,9 @@ def compare(
     claimed = np.zeros(inside.shape, bool)  # regions judged
     kept = np.zeros(inside.shape, bool)  # regions judged a change: items, or larger than one
 
-    def judge(level: float, least: float, on: np.ndarray | None = None) -> None:
-        """The regions of change at ``level`` of at least ``least`` pixels (most of their change ``on``
-        those pixels, when given), each judged as above; what overlaps a change kept at a higher level
-        was judged there."""
+    def judge(level: float, least: float) -> None:
+        """The regions of change at ``level`` of at least ``least`` pixels, each judged as above; what
+        overlaps a change kept at a higher level was judged there."""
         nonlocal large_px, changed_px
         opened = cv2.morphologyEx((difference > level).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
         count, labels = cv2.connectedComponents(cv2.morphologyEx(opened, cv2.MORPH_CLOSE, closing), connectivity=8)
@@ -150,8 +149,6 @@ def compare(
             if (mask & kept).any():
                 continue
             marked = mask & (difference > level)  # what the closing added changed less: not the item's change
-            if on is not None and 2 * np.count_nonzero(marked & on) < np.count_nonzero(marked):
-                continue
             claimed[mask] = True
             if area <= max_area and not _stands_out(luma[marked], chroma[marked], quiet_luma, quiet_chroma):
                 continue  # the coder's redraw of what lay there, not something new
@@ -167,8 +164,8 @@ def compare(
 
     judge(threshold, min_area)
     if max(delta, measured) < threshold:
-        # The coder's floor raised the threshold (a dark picture): below it, a change as large as a faint one
-        # must be is judged at the threshold that noise and ``delta`` set, against the quiet pixels there,
+        # The coder's floor raised the threshold (a dark picture): below it, a change at least as large as a faint
+        # one is judged at the threshold that noise and ``delta`` set, against the quiet pixels there,
         # never below half the floor: a darker picture, coded harder, redraws the pile by more than ``delta``.
         judge(max(delta, measured, noise / 2), max(min_area, FAINT_FRACTION * region.area))
     # What only half the threshold sees (never less than noise), apart from what was judged above,
