@@ -10,8 +10,8 @@ a person who covers it afterwards does not move the moment, and what a person co
 moment it landed settles when they leave.
 
 ``landings`` groups the settle times of one region of change: groups a second or more apart
-are different moments. A later group is a later item only if, after the earlier item settled, its
-pixels were seen to hold other contents: pixel by pixel, in plain view for a while and keeping one
+are different moments. A later group is a later item only if, after the earlier item began to settle,
+its pixels were seen to hold other contents: pixel by pixel, in plain view for a while and keeping one
 look, which was the old contents (as the background was when the disposal began) or other contents
 than their final look (a first item, on which the second then came to lie). A body that hides half
 the spot (the queue's next resident walking in as the one before walks off) leaves the other half
@@ -143,7 +143,7 @@ class Footage:
         for start, end in moments[1:]:
             earlier = kept[-1]
             small = footprint & (small_settled >= start) & (small_settled <= end)
-            if small.any() and self._other_contents(small, earlier[1], start, threshold, old):
+            if small.any() and self._other_contents(small, earlier[0], start, threshold, old):
                 kept.append((start, end))
             else:
                 kept[-1] = (earlier[0], end)  # covered, moving or shaded until then: the rest of the earlier item
@@ -155,7 +155,8 @@ class Footage:
         self, pixels: np.ndarray, since: float, until: float, threshold: float, old: np.ndarray
     ) -> bool:
         """Whether ``pixels`` (of the small window), which settled at ``until``, held other contents
-        after an earlier item settled (the last of it, at ``since``). Each pixel is judged in its own
+        after an earlier item began to settle (at ``since``: an arm's shade or cover can hold the last of it
+        back for as long as it then covers the spot where the next one lands). Each pixel is judged in its own
         right: whether, between the two moments, it lay in plain view (nothing reaching over it) for
         ``HELD_S`` and kept one look all along; a body that covers half the spot leaves the other half
         to be seen. When ``SEEN`` of them were seen so, most of those must have shown the old contents

@@ -206,6 +206,32 @@ def test_a_spot_half_hidden_by_a_body_and_half_seen_bare_gets_a_second_landing()
     assert one != pytest.approx(5.1)
 
 
+def test_a_second_item_laid_where_the_arm_covered_the_first_since_it_settled_is_a_second_landing():
+    """A cardboard box lands at 2 s and lies in plain view, but the arm's shade moves off its near strips
+    only at 2.7 s and 3.4 s, so its last pixels settle at 3.4 s; from then the arm covers the spot on
+    it where it lets a battery go at 5 s. The spot was seen holding the box from 2 s, before the last of
+    the box settled: two items, as in `hard` 17 (recyclable-1, 44.8 s and 47.1 s)."""
+    first, spot = (slice(20, 40), slice(20, 60)), (slice(22, 36), slice(40, 56))
+    strips = [((slice(36, 38), slice(20, 60)), 2.7), ((slice(38, 40), slice(20, 60)), 3.4)]
+    box = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (40, 20))
+    battery = cv2.resize(cv2.imread(str(DATA / "battery.jpg")), (16, 14))
+
+    def draw(seconds: float, image: np.ndarray, reaching: np.ndarray) -> None:
+        if seconds >= 2.0:
+            image[first] = box
+            for strip, until in strips:
+                if seconds < until:
+                    image[strip] = image[strip] // 2
+        if seconds >= 5.0:
+            image[spot] = battery
+        elif seconds >= 3.4:
+            image[spot], reaching[spot] = (90, 90, 140), True
+
+    settled, landings = filmed(draw, 80, 60)
+    assert settled[30, 25] == 2.0 and settled[39, 25] == pytest.approx(3.4)
+    assert landings == pytest.approx([2.0, 5.0])
+
+
 def test_an_item_laid_on_one_it_matches_in_places_is_a_second_landing():
     # A bowl laid on the far half of a patterned cloth: where the two match, the bowl's pixels kept the
     # cloth's look and settled when the cloth landed, so each item's own pixels are a blob full of holes.
