@@ -10,10 +10,11 @@ a person who covers it afterwards does not move the moment, and what a person co
 moment it landed settles when they leave.
 
 ``landings`` groups the settle times of one region of change: groups a second or more apart
-are different moments. A later group is a later item only if, after the earlier item began to settle,
-its pixels were seen to hold other contents: pixel by pixel, in plain view for a while and keeping one
-look, which was the old contents (as the background was when the disposal began) or other contents
-than their final look (a first item, on which the second then came to lie). A body that hides half
+are different moments. A later group is a later item only if, after the earlier item settled, its
+pixels were seen to hold other contents (or, from when it began to settle, the earlier item itself):
+pixel by pixel, in plain view for a while and keeping one look, which was the old contents (as the
+background was when the disposal began) or other contents than their final look (a first item, on
+which the second then came to lie). A body that hides half
 the spot (the queue's next resident walking in as the one before walks off) leaves the other half
 to be seen; covered all along, by the arm or the person, still moving, or only in shade, they are
 the rest of the earlier item, uncovered when the person left. Two drops in quick succession that
@@ -143,7 +144,7 @@ class Footage:
         for start, end in moments[1:]:
             earlier = kept[-1]
             small = footprint & (small_settled >= start) & (small_settled <= end)
-            if small.any() and self._other_contents(small, earlier[0], start, threshold, old):
+            if small.any() and self._other_contents(small, earlier, start, threshold, old):
                 kept.append((start, end))
             else:
                 kept[-1] = (earlier[0], end)  # covered, moving or shaded until then: the rest of the earlier item
@@ -152,19 +153,38 @@ class Footage:
         return [Landing(start, region_mask & (full_settled >= start) & (full_settled <= end)) for start, end in kept]
 
     def _other_contents(
-        self, pixels: np.ndarray, since: float, until: float, threshold: float, old: np.ndarray
+        self, pixels: np.ndarray, earlier: tuple[float, float], until: float, threshold: float, old: np.ndarray
     ) -> bool:
-        """Whether ``pixels`` (of the small window), which settled at ``until``, held other contents
-        after an earlier item began to settle (at ``since``: an arm's shade or cover can hold the last of it
-        back for as long as it then covers the spot where the next one lands). Each pixel is judged in its own
-        right: whether, between the two moments, it lay in plain view (nothing reaching over it) for
-        ``HELD_S`` and kept one look all along; a body that covers half the spot leaves the other half
-        to be seen. When ``SEEN`` of them were seen so, most of those must have shown the old contents
-        (as the background was when the disposal began: a background that took in the first item does
-        not say) or other contents than their final look that no shade turns into it (a first item, on
-        which a second one then landed). Covered, still changing, or only shaded, they are the rest of
+        """Whether ``pixels`` (of the small window), which settled at ``until``, held other contents after
+        an earlier item landed (``earlier``: when its pixels began and finished settling). Once the earlier
+        item had settled, the old contents or other contents than their final look count (``_seen_other``);
+        from when it began to settle, only other contents than both: the earlier item itself, seen where the
+        next one then came to lie (an arm coming back for the next drop shades or covers the last of the
+        earlier item until it covers the spot as well). Before the earlier item has settled, the old contents
+        say nothing: the rest of it may still be in the hand."""
+        final, before = _look(self._frames[-1], pixels), old[pixels]
+        return self._seen_other(pixels, earlier[1], until, threshold, final, before, bare=True) or self._seen_other(
+            pixels, earlier[0], until, threshold, final, before, bare=False
+        )
+
+    def _seen_other(
+        self,
+        pixels: np.ndarray,
+        since: float,
+        until: float,
+        threshold: float,
+        final: np.ndarray,
+        before: np.ndarray,
+        bare: bool,
+    ) -> bool:
+        """Whether ``pixels`` were seen, between ``since`` and ``until``, holding the old contents (``before``,
+        as the background was when the disposal began: a background that took in the first item does not
+        say; only if ``bare``) or other contents than their ``final`` look that no shade turns into it (a
+        first item, on which a second one then landed). Each pixel is judged in its own right: whether it
+        lay in plain view (nothing reaching over it) for ``HELD_S`` and kept one look all along; a body that
+        covers half the spot leaves the other half to be seen. When ``SEEN`` of them were seen so, most of
+        those must have shown such contents. Covered, still changing, or only shaded, they are the rest of
         the earlier item."""
-        final = _look(self._frames[-1], pixels)
         began = np.full(len(final), np.nan)  # when each pixel's run in plain view, keeping one look, began
         first = np.zeros_like(final)  # its look then
         held = np.zeros(len(final), bool)  # pixels that kept one look in plain view for HELD_S
@@ -181,12 +201,12 @@ class Footage:
             kept[done] = first[done]
         if held.mean() < SEEN:
             return False  # too little of it seen to tell
-        then, final = kept[held], final[held]
-        as_before = channel_max(np.abs(then - old[pixels][held])) <= threshold
+        then, now = kept[held], final[held]
+        as_before = channel_max(np.abs(then - before[held])) <= threshold
         # Shade dims all three channels alike: one gain, or any plain colour would pass for any other.
-        shade = np.median(final.sum(axis=1)) / max(float(np.median(then.sum(axis=1))), 1.0)
-        other = channel_max(np.abs(final - then * shade)) > threshold
-        return bool(np.mean(as_before | other) > 0.5)
+        shade = np.median(now.sum(axis=1)) / max(float(np.median(then.sum(axis=1))), 1.0)
+        other = channel_max(np.abs(now - then * shade)) > threshold
+        return bool(np.mean(as_before | other if bare else other & ~as_before) > 0.5)
 
     def view_after(self, seconds: float, mask_small: np.ndarray | None = None) -> View | None:
         """The first kept full-resolution view from ``seconds`` on in which nothing over the rim covers

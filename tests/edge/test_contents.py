@@ -232,6 +232,32 @@ def test_a_second_item_laid_where_the_arm_covered_the_first_since_it_settled_is_
     assert landings == pytest.approx([2.0, 5.0])
 
 
+def test_the_old_contents_seen_before_the_first_part_of_an_item_settled_are_no_second_landing():
+    """A battery's far half comes to lie on the bag at 2 s while the hand still holds the rest above the
+    bare spot beside it (seen bare until 2.6 s); the arm's shade moves off the far half's near strips at
+    2.7 s and 3.4 s, and the arm covers the spot until the rest is laid there at 5 s. The bare spot was
+    seen before the item's first part had settled, when the rest was still in the hand: one item, as in
+    `quick` 17 (hazardous-2, 78.7 s)."""
+    part, spot = (slice(20, 40), slice(20, 40)), (slice(20, 40), slice(40, 60))
+    strips = [((slice(36, 38), slice(20, 40)), 2.7), ((slice(38, 40), slice(20, 40)), 3.4)]
+    battery = cv2.resize(cv2.imread(str(DATA / "battery.jpg")), (40, 20))
+
+    def draw(seconds: float, image: np.ndarray, reaching: np.ndarray) -> None:
+        if seconds >= 2.0:
+            image[part] = battery[:, :20]
+            for strip, until in strips:
+                if seconds < until:
+                    image[strip] = image[strip] // 2
+        if seconds >= 5.0:
+            image[spot] = battery[:, 20:]
+        elif seconds >= 2.6:
+            image[spot], reaching[spot] = (90, 90, 140), True
+
+    settled, landings = filmed(draw, 80, 60)
+    assert settled[30, 25] == 2.0 and settled[30, 45] == 5.0
+    assert len(landings) == 1
+
+
 def test_an_item_laid_on_one_it_matches_in_places_is_a_second_landing():
     # A bowl laid on the far half of a patterned cloth: where the two match, the bowl's pixels kept the
     # cloth's look and settled when the cloth landed, so each item's own pixels are a blob full of holes.
