@@ -92,6 +92,7 @@ class StillZone:
         self.background: np.ndarray | None = None
         self.out_since = np.full(shape, NEVER, np.float32)  # seconds: stands out since
         self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out and keeps still (``_still``) since
+        self.arrived = np.zeros(shape, bool)  # stands out, and began to in a blob that moved: a thing came
         self._t: float | None = None
         self._origin_t: datetime | None = None
 
@@ -115,7 +116,13 @@ class StillZone:
         upright[0] = True  # the bare ground
         now = np.float32(seconds)
         self.out_since = np.where(out, np.minimum(self.out_since, now), NEVER)
-        still = self._still(out, moving, labels, upright)
+        # Nothing comes to lie on the ground without moving there: a pixel that began to stand out in a blob
+        # with no motion in it is the light (an exposure step the gain does not undo at a clipped highlight
+        # or a crushed shadow, an edge the coder draws anew), never a thing, for as long as it stands out.
+        # Motion in a frame where the exposure stepped may be that same light: no sign of arrival.
+        moved = (np.bincount(labels[moving], minlength=count) >= MIN_PIXELS) & (not small.exposure_step)
+        self.arrived = out & (self.arrived | ((self.out_since == now) & moved[labels]))
+        still = self._still(out, moving, labels, upright) & self.arrived
         self.still_since = np.where(still, np.minimum(self.still_since, now), NEVER)
         # Follow the light where the ground is bare; never take in what stands out, nor its rim (the
         # raw mask, grown: following the pixels an opening drops would eat into litter from its edge).
