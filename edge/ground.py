@@ -27,6 +27,7 @@ normalised grey levels, so auto-exposure and evening light move none of them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -74,7 +75,14 @@ class StillZone:
     of it, and since when each pixel has stood out and kept still by the zone's own rule (``_still``).
     ``GroundWatch`` finds litter with it, ``collection.ContainerWatch`` a collector's container."""
 
-    def __init__(self, zone: ZoneConfig, scale: float, small_size: tuple[int, int], delta: float):
+    def __init__(
+        self,
+        zone: ZoneConfig,
+        scale: float,
+        small_size: tuple[int, int],
+        delta: float,
+        openings: Sequence[Sequence[tuple[int, int]]] = (),
+    ):
         self.zone, self.scale, self.delta = zone, scale, delta
         points = np.round(np.asarray(zone.polygon, np.float64) * scale).astype(np.int32)
         x, y, w, h = cv2.boundingRect(points)
@@ -86,6 +94,11 @@ class StillZone:
         self.origin = (x0, y0)
         self.inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillPoly(self.inside, [points - (x0, y0)], 1)
+        # A bin's opening is the bin's, where a zone on the floor reaches over it in the picture: what
+        # lands in it is a disposal, and its contents change with every one.
+        for opening in openings:
+            corners = np.round(np.asarray(opening, np.float64) * scale).astype(np.int32)
+            cv2.fillPoly(self.inside, [corners - (x0, y0)], 0)
         self.inside = self.inside.astype(bool)
         self.area = max(1, int(self.inside.sum()))
         shape = self.inside.shape
@@ -152,8 +165,16 @@ class StillZone:
 class GroundWatch(StillZone):
     """Litter in one ground zone."""
 
-    def __init__(self, zone: ZoneConfig, scale: float, small_size: tuple[int, int], delta: float, rules: LitterConfig):
-        super().__init__(zone, scale, small_size, delta)
+    def __init__(
+        self,
+        zone: ZoneConfig,
+        scale: float,
+        small_size: tuple[int, int],
+        delta: float,
+        rules: LitterConfig,
+        openings: Sequence[Sequence[tuple[int, int]]] = (),
+    ):
+        super().__init__(zone, scale, small_size, delta, openings)
         self.rules = rules
         self.min_pixels = max(MIN_PIXELS * 2, round(rules.min_fraction * self.area))
         self.litter: list[Litter] = []  # found and not yet cleared
