@@ -12,7 +12,12 @@ normalised frame, like ``foreground.OpeningWatch`` does for an opening, but with
   pixel of it starts its stillness anew; so is a blob whose larger part lies outside the zone (a
   person standing in it rises above the floor, beyond the zone's far edge in the picture).
   A bag put down by somebody who then walks off becomes a blob of its own the moment they part.
-* **Litter.** Pixels inside the zone that have stood out and kept still, in a still blob, for
+* **Light is not litter.** Nothing comes to lie on the ground without moving there: a pixel that
+  begins to stand out in a blob with no motion in it (or only in a frame where the exposure stepped,
+  ``light.exposure_stepped``) is the light, never a thing, for as long as it stands out.
+* **A bin's opening is the bin's.** Where the zone reaches over an opening in the picture, that part
+  is left out: what comes into an opening is a disposal.
+* **Litter.** Pixels inside the zone that arrived, have stood out and kept still, in a still blob, for
   ``litter.stay_s`` form the candidates; a connected piece of at least ``litter.min_fraction``
   of the zone is litter. It began when its earliest pixel began to stand out (when it was put
   down, or when somebody first covered that spot).
