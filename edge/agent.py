@@ -172,8 +172,9 @@ class Agent:
             )
         for kept in self.bins:  # what lies over another bin's opening is never this bin's heap
             kept.others = kept.region.nearer([o.polygon for o in self.config.bins if o is not kept.config])
+        openings = [b.polygon for b in self.config.bins]
         self.ground = [
-            GroundWatch(z, self.motion.scale, self.motion.size, th.motion_pixel_delta, self.config.litter)
+            GroundWatch(z, self.motion.scale, self.motion.size, th.motion_pixel_delta, self.config.litter, openings)
             for z in self.config.zones
             if z.kind == "ground"
         ]
@@ -461,8 +462,9 @@ class Agent:
     def _collections(self) -> Collections | None:
         """The collection zones' containers and the emptyings into them (``collection.py``); None without any."""
         th, rules = self.config.thresholds, self.config.collection
+        openings = [b.polygon for b in self.config.bins]
         watches = [
-            ContainerWatch(z, self.motion.scale, self.motion.size, th.motion_pixel_delta, rules)
+            ContainerWatch(z, self.motion.scale, self.motion.size, th.motion_pixel_delta, rules, openings)
             for z in self.config.zones
             if z.kind == "collection"
         ]

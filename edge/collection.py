@@ -25,6 +25,7 @@ truck of its own out of view), so the agent does not guess; they stay ``emptying
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -77,9 +78,15 @@ class ContainerWatch(StillZone):
     """Whether a container stands in one collection zone."""
 
     def __init__(
-        self, zone: ZoneConfig, scale: float, small_size: tuple[int, int], delta: float, rules: CollectionConfig
+        self,
+        zone: ZoneConfig,
+        scale: float,
+        small_size: tuple[int, int],
+        delta: float,
+        rules: CollectionConfig,
+        openings: Sequence[Sequence[tuple[int, int]]] = (),
     ):
-        super().__init__(zone, scale, small_size, delta)
+        super().__init__(zone, scale, small_size, delta, openings)
         self.rules = rules
         self.visit: Visit | None = None  # the container standing there now
         self._gone_since: datetime | None = None

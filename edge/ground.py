@@ -12,7 +12,12 @@ normalised frame, like ``foreground.OpeningWatch`` does for an opening, but with
   pixel of it starts its stillness anew; so is a blob whose larger part lies outside the zone (a
   person standing in it rises above the floor, beyond the zone's far edge in the picture).
   A bag put down by somebody who then walks off becomes a blob of its own the moment they part.
-* **Litter.** Pixels inside the zone that have stood out and kept still, in a still blob, for
+* **Light is not litter.** Nothing comes to lie on the ground without moving there: a pixel that
+  begins to stand out in a blob with no motion in it (or only in a frame where the exposure stepped,
+  ``light.exposure_stepped``) is the light, never a thing, for as long as it stands out.
+* **A bin's opening is the bin's.** Where the zone reaches over an opening in the picture, that part
+  is left out: what comes into an opening is a disposal.
+* **Litter.** Pixels inside the zone that arrived, have stood out and kept still, in a still blob, for
   ``litter.stay_s`` form the candidates; a connected piece of at least ``litter.min_fraction``
   of the zone is litter. It began when its earliest pixel began to stand out (when it was put
   down, or when somebody first covered that spot).
@@ -27,6 +32,7 @@ normalised grey levels, so auto-exposure and evening light move none of them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -74,7 +80,14 @@ class StillZone:
     of it, and since when each pixel has stood out and kept still by the zone's own rule (``_still``).
     ``GroundWatch`` finds litter with it, ``collection.ContainerWatch`` a collector's container."""
 
-    def __init__(self, zone: ZoneConfig, scale: float, small_size: tuple[int, int], delta: float):
+    def __init__(
+        self,
+        zone: ZoneConfig,
+        scale: float,
+        small_size: tuple[int, int],
+        delta: float,
+        openings: Sequence[Sequence[tuple[int, int]]] = (),
+    ):
         self.zone, self.scale, self.delta = zone, scale, delta
         points = np.round(np.asarray(zone.polygon, np.float64) * scale).astype(np.int32)
         x, y, w, h = cv2.boundingRect(points)
@@ -86,12 +99,18 @@ class StillZone:
         self.origin = (x0, y0)
         self.inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillPoly(self.inside, [points - (x0, y0)], 1)
+        # A bin's opening is the bin's, where a zone on the floor reaches over it in the picture: what
+        # lands in it is a disposal, and its contents change with every one.
+        for opening in openings:
+            corners = np.round(np.asarray(opening, np.float64) * scale).astype(np.int32)
+            cv2.fillPoly(self.inside, [corners - (x0, y0)], 0)
         self.inside = self.inside.astype(bool)
         self.area = max(1, int(self.inside.sum()))
         shape = self.inside.shape
         self.background: np.ndarray | None = None
         self.out_since = np.full(shape, NEVER, np.float32)  # seconds: stands out since
         self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out and keeps still (``_still``) since
+        self.arrived = np.zeros(shape, bool)  # stands out, and began to in a blob that moved: a thing came
         self._t: float | None = None
         self._origin_t: datetime | None = None
 
@@ -115,7 +134,13 @@ class StillZone:
         upright[0] = True  # the bare ground
         now = np.float32(seconds)
         self.out_since = np.where(out, np.minimum(self.out_since, now), NEVER)
-        still = self._still(out, moving, labels, upright)
+        # Nothing comes to lie on the ground without moving there: a pixel that began to stand out in a blob
+        # with no motion in it is the light (an exposure step the gain does not undo at a clipped highlight
+        # or a crushed shadow, an edge the coder draws anew), never a thing, for as long as it stands out.
+        # Motion in a frame where the exposure stepped may be that same light: no sign of arrival.
+        moved = (np.bincount(labels[moving], minlength=count) >= MIN_PIXELS) & (not small.exposure_step)
+        self.arrived = out & (self.arrived | ((self.out_since == now) & moved[labels]))
+        still = self._still(out, moving, labels, upright) & self.arrived
         self.still_since = np.where(still, np.minimum(self.still_since, now), NEVER)
         # Follow the light where the ground is bare; never take in what stands out, nor its rim (the
         # raw mask, grown: following the pixels an opening drops would eat into litter from its edge).
@@ -145,8 +170,16 @@ class StillZone:
 class GroundWatch(StillZone):
     """Litter in one ground zone."""
 
-    def __init__(self, zone: ZoneConfig, scale: float, small_size: tuple[int, int], delta: float, rules: LitterConfig):
-        super().__init__(zone, scale, small_size, delta)
+    def __init__(
+        self,
+        zone: ZoneConfig,
+        scale: float,
+        small_size: tuple[int, int],
+        delta: float,
+        rules: LitterConfig,
+        openings: Sequence[Sequence[tuple[int, int]]] = (),
+    ):
+        super().__init__(zone, scale, small_size, delta, openings)
         self.rules = rules
         self.min_pixels = max(MIN_PIXELS * 2, round(rules.min_fraction * self.area))
         self.litter: list[Litter] = []  # found and not yet cleared

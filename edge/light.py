@@ -68,6 +68,13 @@ class Exposure:
 CLIPPED = 250  # a sensor value this high may stand for anything brighter
 
 
+def exposure_stepped(new_gain: float, old_gain: float, threshold: float) -> bool:
+    """Whether the exposure changed so much between two frames that a pixel whose sensor value did not
+    follow it (clipped, crushed to black, an edge the coder drew anew) moves by more than ``threshold``
+    in the normalised picture: at most its full scale times the step. Motion then may be the light's."""
+    return 255.0 * abs(1.0 / new_gain - 1.0 / old_gain) > threshold
+
+
 def difference(
     new: np.ndarray, new_gain: float | np.ndarray, old: np.ndarray, old_gain: float | np.ndarray
 ) -> np.ndarray:

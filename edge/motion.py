@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from binwatch.edge.light import Exposure, difference
+from binwatch.edge.light import Exposure, difference, exposure_stepped
 
 MOTION_WIDTH = 320
 NOISE_SIGMAS = 4.0  # a change is real when it exceeds this many standard deviations of the noise
@@ -30,6 +30,7 @@ class SmallFrame:
     gain: float  # exposure against the reference (1: as the first frame); divide by it to normalise
     noise: float  # standard deviation of one normalised small pixel
     threshold: float  # the change, in normalised grey levels, that counted as moving
+    exposure_step: bool = False  # the exposure stepped since the previous frame: ``moving`` may be the light's
 
 
 class MotionDetector:
@@ -50,11 +51,12 @@ class MotionDetector:
         threshold = max(self.pixel_delta, NOISE_SIGMAS * np.sqrt(2) * self.exposure.noise)
         previous, self._previous = self._previous, (grey, gain)
         if previous is None or previous[0].shape != grey.shape:
-            moving = np.zeros(grey.shape, np.uint8)
+            moving, step = np.zeros(grey.shape, np.uint8), False
         else:
             moved = difference(grey, gain, *previous)
             moving = cv2.threshold(moved, threshold, 255, cv2.THRESH_BINARY)[1].astype(np.uint8)
-        return SmallFrame(small, moving, gain, self.exposure.noise, threshold)
+            step = exposure_stepped(gain, previous[1], threshold)
+        return SmallFrame(small, moving, gain, self.exposure.noise, threshold, step)
 
     def reset(self) -> None:
         """Forget the previous frame (after a gap in the stream it is no baseline)."""
