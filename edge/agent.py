@@ -318,7 +318,9 @@ class Agent:
             places = [self._place(b, item) for item in found.items]
             taken = taken_out(before, after, region, places)
             found = replace(found, items=[item for item, out in zip(found.items, taken, strict=True) if not out])
-            kind = b.contents.changed(after, len(found.items), found.changed, found.large, before, sum(taken))
+            kind = b.contents.changed(
+                after, len(found.items), found.changed, found.large, before, sum(taken), found.faint
+            )
             b.watch.settle(small)
         b.reference.clear()
         b.reference.append(after)

@@ -41,7 +41,10 @@ An emptying also leaves the bin looking as it did after its last emptying: a fre
 back to that level (within ``BARE_MARGIN``) is an emptying, whatever it changed: the fresh bag
 hangs differently from the old one (its folds, its hem along the far wall), changes no item makes,
 which neither the share changed nor ``taken_out`` can judge. A bin never seen emptied has no such
-level yet.
+level yet. A bin emptied again while still bare (nothing has gone in since its last emptying) loses
+nothing: only the fresh bag's folds change, a change too faint for an item (``faint``). A visit after
+which a bin bare since its last emptying is as bare as before, and that left such a faint change, emptied
+it again; what else it changed is folds, never items.
 
 What a camera sees of the contents' height is the rim (``rim_hidden``): contents heaped above it
 hide it, from the oblique camera the far rim first, from above the rim's outline. The rim's look
@@ -128,17 +131,28 @@ class Contents:
         self._rim[shows] += RIM_FOLLOW * (look[shows] - self._rim[shows])
 
     def changed(
-        self, after: View, items: int, changed: float, large: float, before: View | None, taken: int = 0
+        self,
+        after: View,
+        items: int,
+        changed: float,
+        large: float,
+        before: View | None,
+        taken: int = 0,
+        faint: bool = False,
     ) -> ChangeKind:
         """A disposal ended with ``after``: ``items`` items found, ``changed`` the share of the opening
         that changed, ``large`` the share in changes larger than an item, ``taken`` places where
-        something was taken out (``taken_out``). Returns what happened."""
+        something was taken out (``taken_out``), ``faint`` whether a change too faint for an item was
+        seen. Returns what happened."""
         old = self.coverage if before is None else coverage(before, self.region)
         new = coverage(after, self.region)
         kind: ChangeKind = "items"
         wholesale = changed >= EMPTIED_CHANGE and old is not None and new <= old - EMPTIED_DROP
         reset = self.bare is not None and old is not None and new <= min(old - RESET_DROP, self.bare + BARE_MARGIN)
-        if wholesale or reset or (taken and not items and old is not None and new < old):
+        # Nothing went in since the last emptying and the bin is as bare after as before: a faint change there
+        # is the fresh bag of another emptying, hanging in other folds (what was found in it is folds too).
+        rehung = faint and self.items_since_emptied == 0 and self._bare(old) and self._bare(new)
+        if wholesale or reset or rehung or (taken and not items and old is not None and new < old):
             kind = "emptied"
             self.items_since_emptied, self.emptied_at, self.bare = 0, after.t, new
         else:
@@ -149,6 +163,10 @@ class Contents:
         self._look_at_rim(after)
         self.changes.append(ContentsChange(after.t, kind, old, new, self.items_since_emptied))
         return kind
+
+    def _bare(self, level: float | None) -> bool:
+        """Whether ``level`` is as bare as the bin was after its last emptying (never, before its first)."""
+        return self.bare is not None and level is not None and level <= self.bare + BARE_MARGIN
 
 
 def taken_out(before: View, after: View, region: Region, places: list[np.ndarray]) -> list[bool]:

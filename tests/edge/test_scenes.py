@@ -105,6 +105,17 @@ def test_an_emptied_bin_is_no_disposal_and_its_fill_level_drops(agent_for):
     assert events[0].fill_level == change.coverage_before
 
 
+def test_a_bin_emptied_again_while_still_bare_is_an_emptying_and_no_disposal(agent_for):
+    # A worker on a round empties a bin that nobody has used since its last emptying: nothing in it changes
+    # but the fresh bag's folds, a faint change (before: an item_unseen event, or the folds as items).
+    scene = staged.stage([staged.emptying(1, 1.0), staged.emptying(1, 10.0)], 19.0, fill=0.7, size=(1280, 720))
+    agent = agent_for(scene)
+    events = scene.run(agent)
+    assert [(e.kind, e.bin_id) for e in events] == [(EventKind.EMPTYING, "other-2")] * 2
+    assert scene.seconds(events[1])[0] >= 10.0
+    assert [c.kind for c in agent.bins[1].contents.changes] == ["emptied", "emptied"]
+
+
 def test_a_nearly_empty_bin_emptied_is_an_emptying_and_no_disposal(agent_for):
     # Two items in a bare bag, then the bag lifted out: only where they lay changes, each place the size
     # of an item; it looks like the bare bag now, so something was taken away there, not added.
