@@ -77,8 +77,9 @@ class GroundChange:
 
 class StillZone:
     """The small-frame model of one zone beside the bins: a long-term background, what stands out
-    of it, and since when each pixel has stood out and kept still by the zone's own rule (``_still``).
-    ``GroundWatch`` finds litter with it, ``collection.ContainerWatch`` a collector's container."""
+    of it, and since when each pixel has stood out and kept still by the zone's own rule (``_still``),
+    counted only for pixels that arrived (began to stand out in a blob that moved, or on the first frame
+    after a gap). ``GroundWatch`` finds litter with it, ``collection.ContainerWatch`` a collector's container."""
 
     def __init__(
         self,
@@ -137,9 +138,12 @@ class StillZone:
         # Nothing comes to lie on the ground without moving there: a pixel that began to stand out in a blob
         # with no motion in it is the light (an exposure step the gain does not undo at a clipped highlight
         # or a crushed shadow, an edge the coder draws anew), never a thing, for as long as it stands out.
-        # Motion in a frame where the exposure stepped may be that same light: no sign of arrival.
+        # Motion in a frame where the exposure stepped may be that same light: no sign of arrival. On the first
+        # frame after a gap motion cannot be told: what stands out then may have been put down while the camera
+        # was away, and counts as arrived (litter left during an outage is not lost).
         moved = (np.bincount(labels[moving], minlength=count) >= MIN_PIXELS) & (not small.exposure_step)
-        self.arrived = out & (self.arrived | ((self.out_since == now) & moved[labels]))
+        arrival = moved[labels] | (not small.motion_known)
+        self.arrived = out & (self.arrived | ((self.out_since == now) & arrival))
         still = self._still(out, moving, labels, upright) & self.arrived
         self.still_since = np.where(still, np.minimum(self.still_since, now), NEVER)
         # Follow the light where the ground is bare; never take in what stands out, nor its rim (the

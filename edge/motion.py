@@ -31,6 +31,7 @@ class SmallFrame:
     noise: float  # standard deviation of one normalised small pixel
     threshold: float  # the change, in normalised grey levels, that counted as moving
     exposure_step: bool = False  # the exposure stepped since the previous frame: ``moving`` may be the light's
+    motion_known: bool = True  # False on the first frame after a start or a gap: no previous frame, ``moving`` is empty
 
 
 class MotionDetector:
@@ -51,12 +52,12 @@ class MotionDetector:
         threshold = max(self.pixel_delta, NOISE_SIGMAS * np.sqrt(2) * self.exposure.noise)
         previous, self._previous = self._previous, (grey, gain)
         if previous is None or previous[0].shape != grey.shape:
-            moving, step = np.zeros(grey.shape, np.uint8), False
+            moving, step, known = np.zeros(grey.shape, np.uint8), False, False
         else:
             moved = difference(grey, gain, *previous)
             moving = cv2.threshold(moved, threshold, 255, cv2.THRESH_BINARY)[1].astype(np.uint8)
-            step = exposure_stepped(gain, previous[1], threshold)
-        return SmallFrame(small, moving, gain, self.exposure.noise, threshold, step)
+            step, known = exposure_stepped(gain, previous[1], threshold), True
+        return SmallFrame(small, moving, gain, self.exposure.noise, threshold, step, known)
 
     def reset(self) -> None:
         """Forget the previous frame (after a gap in the stream it is no baseline)."""

@@ -266,3 +266,26 @@ def test_two_pieces_of_litter_in_one_zone_are_cleared_one_at_a_time_in_any_order
     cleared = frames(one, 12, 16)
     assert [(c.litter, c.cleared) for c in cleared] == [(box, True)] and watch.litter == [bag]
     assert [(c.litter, c.cleared) for c in frames(floor, 16, 20)] == [(bag, True)] and watch.litter == []
+
+
+def test_litter_put_down_while_the_camera_was_away_is_found_when_it_comes_back():
+    """Arrival is judged by motion, which the first frame after a gap cannot show: what stands out
+    then may have been put down during the outage, and is litter once it has lain still."""
+    zone = ZoneConfig(id="ground-left", kind="ground", polygon=[(40, 400), (600, 400), (600, 700), (40, 700)])
+    motion = MotionDetector((1280, 720), 30.0)
+    watch = GroundWatch(zone, motion.scale, motion.size, 30.0, LitterConfig())
+    floor = np.random.default_rng(7).normal(120, 3, (720, 1280, 3)).clip(0, 255).astype(np.uint8)
+    bag = floor.copy()
+    bag[460:540, 160:260] = (40, 40, 42)
+
+    def frames(image: np.ndarray, start_s: float, end_s: float) -> list[GroundChange]:
+        changes = []
+        for i in range(round(start_s * 15), round(end_s * 15)):
+            changes += watch.update(motion.update(image), OFFLINE_START + timedelta(seconds=i / 15), i / 15)
+        return changes
+
+    assert frames(floor, 0, 2) == []
+    motion.reset()  # the camera dropped; the bag was put down meanwhile
+    found = frames(bag, 30, 30 + LitterConfig().stay_s + 2)
+    assert [c.cleared for c in found] == [False]
+    assert found[0].litter.started_at == OFFLINE_START + timedelta(seconds=30)
