@@ -116,6 +116,15 @@ def test_a_bin_emptied_again_while_still_bare_is_an_emptying_and_no_disposal(age
     assert [c.kind for c in agent.bins[1].contents.changes] == ["emptied", "emptied"]
 
 
+def test_a_small_first_item_in_a_freshly_emptied_bin_is_a_disposal_not_another_emptying(agent_for):
+    # The other side of the rule above: a fruit peel raises the bare bin's coverage by less than BARE_MARGIN
+    # (0.18 to 0.23 here), so only the faint change tells an emptying again from an item; this one is an item.
+    visits = [staged.emptying(1, 1.0), staged.disposal(1, 10.0, [["fruit_peel"]])]
+    scene = staged.stage(visits, 19.0, fill=0.7, size=(1280, 720))
+    events = scene.run(agent_for(scene))
+    assert [(e.kind, e.bin_id) for e in events] == [(EventKind.EMPTYING, "other-2"), (EventKind.DISPOSAL, "other-2")]
+
+
 def test_a_nearly_empty_bin_emptied_is_an_emptying_and_no_disposal(agent_for):
     # Two items in a bare bag, then the bag lifted out: only where they lay changes, each place the size
     # of an item; it looks like the bare bag now, so something was taken away there, not added.
