@@ -431,6 +431,15 @@ class SiteConfig(_Section):
         zones = [z.id for z in self.zones]
         if len(set(zones)) != len(zones):
             raise ValueError(f"zone ids repeat: {zones}")
+        # A ground zone leaves out the bins' openings (what lands in one is a disposal): one lying wholly over
+        # them would watch nothing, and say nothing of it.
+        openings = shapely.union_all([shapely.Polygon(b.polygon) for b in self.bins])
+        for i, zone in enumerate(self.zones):
+            if zone.kind == "ground" and shapely.Polygon(zone.polygon).difference(openings).area < 1:
+                raise ValueError(
+                    f"zones.{i} ({zone.id!r}) lies wholly over the bins' openings: a ground zone leaves them out, "
+                    "so it would watch nothing; draw it round the floor beside them"
+                )
         return self
 
 

@@ -121,3 +121,19 @@ def test_ground_zones_are_checked_against_the_frame_like_the_bins(tmp_path):
     check_polygons(config.bins, (1280, 720), config.zones)
     with pytest.raises(ConfigError, match=r"zones.0.polygon: point \(700, 359\) lies outside the camera frame"):
         check_polygons(config.bins, (640, 360), config.zones)
+
+
+def test_a_ground_zone_lying_wholly_over_the_openings_is_refused_as_watching_nothing(tmp_path):
+    data = base(tmp_path)
+    data["bins"] = data["bins"][:2]
+    data["bins"][0]["polygon"] = [[0, 0], [100, 0], [100, 100], [0, 100]]
+    data["bins"][1]["polygon"] = [[100, 0], [200, 0], [200, 100], [100, 100]]
+    over_both = [[10, 10], [190, 10], [190, 90], [10, 90]]
+    data["zones"] = [{"id": "g", "kind": "ground", "polygon": over_both}]
+    assert "zones.0 ('g') lies wholly over the bins' openings" in error_of(data)
+    # reaching beyond them it watches the rest; a collection zone is drawn round a container, openings and all
+    data["zones"] = [
+        {"id": "g", "kind": "ground", "polygon": [[10, 10], [190, 10], [190, 150], [10, 150]]},
+        {"id": "c", "kind": "collection", "polygon": over_both},
+    ]
+    parse(data)
