@@ -289,3 +289,40 @@ def test_litter_put_down_while_the_camera_was_away_is_found_when_it_comes_back()
     found = frames(bag, 30, 30 + LitterConfig().stay_s + 2)
     assert [c.cleared for c in found] == [False]
     assert found[0].litter.started_at == OFFLINE_START + timedelta(seconds=30)
+
+
+def test_litter_is_cleared_when_taken_away_though_the_light_changed_on_its_spot_while_it_lay_there():
+    """The reference under litter cannot follow the light while the litter hides the floor: once it is taken
+    away, the spot stands out of that stale reference, still, and looking nothing like the litter. It is
+    the ground: the litter is cleared when its pixels stop looking like it, not when none stands out."""
+    zone = ZoneConfig(id="ground-left", kind="ground", polygon=[(40, 400), (600, 400), (600, 700), (40, 700)])
+    watch = GroundWatch(zone, 0.25, (320, 180), 30.0, LitterConfig())
+    floor = np.random.default_rng(5).normal(120, 3, (180, 320, 3)).clip(0, 255)
+    bag = np.zeros((180, 320), bool)
+    bag[110:130, 30:50] = True
+    shown = [floor.astype(np.uint8)]
+
+    def frame(i: int, light: float, with_bag: bool) -> list[GroundChange]:
+        # The sun comes round onto this part of the ground: the floor brightens, at one exposure.
+        image = (floor * light).clip(0, 255).astype(np.uint8)
+        image[bag & with_bag] = (40, 40, 42)
+        # What appears or goes moves there in the first frame that shows it: nothing lands without moving.
+        changed = ((cv2.absdiff(image, shown[0]).max(axis=2) > 20) * 255).astype(np.uint8)
+        shown[0] = image
+        small = SmallFrame(image, changed, 1.0, 1.0, 30.0)
+        return watch.update(small, OFFLINE_START + timedelta(seconds=i / 15), i / 15)
+
+    changes = [c for i in range(0, 30) for c in frame(i, 1.0, False)]
+    changes += [c for i in range(30, 200) for c in frame(i, 1.0, True)]
+    assert [c.cleared for c in changes] == [False]
+    # over 8 s, 1.4 times the light: the floor round the bag follows, its spot under the bag cannot
+    changes = [c for i in range(200, 320) for c in frame(i, 1.0 + 0.4 * (i - 200) / 120, True)]
+    changes += [c for i in range(320, 400) for c in frame(i, 1.4, True)]
+    assert changes == [] and len(watch.litter) == 1
+    taken = [c for i in range(400, 480) for c in frame(i, 1.4, False)]
+    assert [c.cleared for c in taken] == [True]
+    assert taken[0].litter.cleared_at == OFFLINE_START + timedelta(seconds=401 / 15)
+    # the spot is the ground again: it is not found as litter in its turn, and a bag put there later is
+    assert [c for i in range(480, 640) for c in frame(i, 1.4, False)] == []
+    again = [c for i in range(640, 800) for c in frame(i, 1.4, True)]
+    assert [c.cleared for c in again] == [False]
