@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import cv2
 import numpy as np
@@ -45,6 +46,7 @@ CROP_MARGIN = 0.12  # of the item's size, each side: the evidence crop shows a r
 BEYOND_SHARE = 0.1  # a region with more than this share of its pixels beyond the rim is no item
 LIGHT_DRIFT = 0.15  # residual colour gains beyond ±15 % are a change of contents, not of light
 NOISE_QUANTILE, NOISE_MARGIN = 0.999, 1.5  # the noise level: this quantile of a null comparison, times this
+NUDGE_PX = 2  # pile contents shoved by this many pixels: the reach of the change map's 5 × 5 smoothing
 NECK = 1.5  # two parts of a region are two items when each is this many times thicker than the neck between them
 FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this share of the opening
 # A compressed picture redraws a textured pixel by a few grey levels each time it is encoded anew (H.264
@@ -114,6 +116,7 @@ def compare(
     above; ``landings`` says when the pixels of a region of change landed (``landing.Footage``)."""
     inside = region.inside > 0
     before, after = mean_view(before_views), mean_view(after_views)
+    old, new = before.normalised(), after.normalised()
     change = _change(before, after, inside)
     difference = _smoothed(light.channel_max(np.abs(change)))
     luma, chroma = (_smoothed(c) for c in light.brightness_and_colour(change))
@@ -160,7 +163,8 @@ def compare(
             # Its shape for the neck test: cracks where part of an item looks like the bag closed, not the
             # notches where two items touch.
             shape = cv2.morphologyEx(marked.astype(np.uint8), cv2.MORPH_CLOSE, solid) > 0
-            items.extend(_split(mask, shape & mask, landings, min_area))
+            nudged = partial(_nudged, changed=marked, old=old, new=new, level=level)
+            items.extend(_split(mask, shape & mask, landings, min_area, nudged))
 
     judge(threshold, min_area)
     if max(delta, measured) < threshold:
@@ -230,25 +234,47 @@ def _split(
     marked: np.ndarray,
     landings: Callable[[np.ndarray], list[Landing]] | None,
     min_area: float,
+    nudged: Callable[[np.ndarray], bool],
 ) -> list[Found]:
     """One region of change as the items in it: those that landed at different moments, else those
     that lie joined by a neck (two items let go at once, or hidden by a head until both lay there,
     that came to lie touching), found in its ``marked`` pixels (before the closing that joins an
     item's fragments, which fills necks too). Pixels of no moment or no part go to the nearest. Each
     part must be an item's area (``min_area``), not a share of the region: a small item beside or under a
-    large one is an item too."""
+    large one is an item too. A part of a neck split that is only pile contents shoved along (``nudged``) is
+    none."""
     moments = landings(mask) if landings is not None else []
     if len(moments) >= 2:
-        found = _parts(mask, [(moment.mask & mask, moment.seconds) for moment in moments], min_area)
-        return found or [_found(mask, None)]
+        pieces = _pieces(mask, [(moment.mask & mask, moment.seconds) for moment in moments], min_area)
+        return [_found(piece, at) for piece, at in pieces] or [_found(mask, None)]
     landed_at = moments[0].seconds if moments else None
     cores = _cores(marked, min_area, float(np.sqrt(min_area / np.pi)))
-    found = _parts(mask, [(core, landed_at) for core in cores], min_area) if len(cores) >= 2 else []
-    return found or [_found(mask, landed_at)]
+    pieces = _pieces(mask, [(core, landed_at) for core in cores], min_area) if len(cores) >= 2 else []
+    new = [(piece, at) for piece, at in pieces if not nudged(piece)]
+    return [_found(piece, at) for piece, at in new or pieces] or [_found(mask, landed_at)]
 
 
-def _parts(mask: np.ndarray, seeds: list[tuple[np.ndarray, float | None]], smallest: float) -> list[Found]:
-    """``mask`` shared out among the seeds (each with its landing), every pixel to the nearest; parts of at
+def _nudged(part: np.ndarray, changed: np.ndarray, old: np.ndarray, new: np.ndarray, level: float) -> bool:
+    """Whether most of what changed in ``part`` looks now as the view before (``old``, normalised) showed it
+    a pixel or two away: pile contents that the item landing beside them shoved along, their edges and
+    texture shifted, not something new (nothing new is in the view before, so near)."""
+    ys, xs = np.nonzero(part & changed)
+    if ys.size == 0:
+        return False
+    height, width = old.shape[:2]
+    now, best = new[ys, xs], 0.0
+    for dy in range(-NUDGE_PX, NUDGE_PX + 1):
+        for dx in range(-NUDGE_PX, NUDGE_PX + 1):
+            if (dx, dy) != (0, 0):
+                then = old[np.clip(ys - dy, 0, height - 1), np.clip(xs - dx, 0, width - 1)]
+                best = max(best, float(np.mean(light.channel_max(np.abs(now - then)) <= level)))
+    return best > 0.5
+
+
+def _pieces(
+    mask: np.ndarray, seeds: list[tuple[np.ndarray, float | None]], smallest: float
+) -> list[tuple[np.ndarray, float | None]]:
+    """``mask`` shared out among the seeds (each with its landing), every pixel to the nearest; pieces of at
     least ``smallest`` pixels."""
     owner = np.zeros(mask.shape, np.int32)
     distances = []
@@ -258,7 +284,7 @@ def _parts(mask: np.ndarray, seeds: list[tuple[np.ndarray, float | None]], small
     nearest = np.argmin(np.stack(distances), axis=0) + 1
     owner = np.where(mask & (owner == 0), nearest, owner) * mask
     pieces = [(owner == i, at) for i, (_, at) in enumerate(seeds, start=1)]
-    return [_found(piece, at) for piece, at in pieces if piece.sum() >= smallest]
+    return [(piece, at) for piece, at in pieces if piece.sum() >= smallest]
 
 
 def _cores(mask: np.ndarray, smallest: float, least_radius: float) -> list[np.ndarray]:

@@ -265,3 +265,22 @@ def test_in_a_darker_harder_coded_picture_a_new_encoding_of_the_pile_is_still_no
             dark(rng, region, gain, quality=25), dark(rng, region, gain, quality=25), region, 30, 0.004, 0.5
         )
         assert found.items == [], seed
+
+
+def test_pile_contents_an_item_shoved_aside_as_it_landed_are_no_second_item():
+    # A battery lands against a heap of food and pushes it 2 px aside: the food's edges and texture change
+    # and join the battery's change at a neck. They look now as the view before showed them 2 px away.
+    rng, region = np.random.default_rng(14), region_of()
+    food = cv2.resize(cv2.imread(str(DATA / "food_waste.jpg")), (60, 60))
+
+    def heap(frame, shift=0):
+        frame[140:200, 220 + shift : 280 + shift] = food
+
+    def shoved(frame):
+        heap(frame, shift=2)
+        photo(frame, 141, 140, side=80)
+
+    found = compare(
+        views(rng, region, heap), views(rng, region, shoved), region, 30, 0.004, 0.5, lambda mask: [Landing(4.0, mask)]
+    )
+    assert len(found.items) == 1 and boxes(found, region)[0][:2] == (140, 139)
