@@ -372,6 +372,8 @@ class Agent:
         before any): two items that came to light only together, as one region with one landing, leave
         the hand's first reach without one."""
         assert self._origin is not None
+        if not segment.reaches:  # reaches too brief or covered by the body, or nothing went in beyond it
+            return []
         starts = [began for began, _ in segment.reaches]
         windows = list(zip(starts, [*starts[1:], segment.ended_at], strict=True))
         for landed in sorted(i.landed_at if i.landed_at is not None else float("inf") for i in items):
