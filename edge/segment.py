@@ -15,8 +15,10 @@ measure everything: a live stream drops frames.
 A segment also keeps its reaches: each time a hand went into the far half of the opening (the half
 beyond its centre from where the person comes over the rim, which head and torso leave to the hand)
 and stayed there, at or above the on-threshold, for ``REACH_S``, until that half was clear again
-(below the off-threshold). Two items a person drops one after the other may come to light only
-together, as one region; the hand that went out for the second one still shows two reaches.
+(below the off-threshold), and covering at its most at least ``REACH_SHARE`` of what the disposal's
+largest reach covered: one arm reaches each time, while the edge of a body walking up or away covers a
+sliver. Two items a person drops one after the other may come to light only together, as one region;
+the hand that went out for the second one still shows two reaches.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from enum import Enum
 OFF_RATIO = 0.5
 CLEAR_S = 0.4  # nothing over the rim for this long: the opening is clear
 REACH_S = 0.5  # a hand that lets something go stays in the opening this long: passers-by are quicker
+REACH_SHARE = 1 / 3  # of the largest reach's cover of the far half: less is a body's edge, no hand
 
 
 class Role(Enum):
@@ -58,21 +61,26 @@ class _Disposal:
     last_seen: datetime  # the latest frame
     reached_in: bool
     reach_s: float = 0.0
-    reaches: list[tuple[datetime, datetime]] = field(default_factory=list)
-    reach: tuple[datetime, datetime, float] | None = None  # the reach going on: from, last, seconds in
+    reaches: list[tuple[datetime, datetime, float]] = field(default_factory=list)  # from, to, most covered
+    reach: tuple[datetime, datetime, float, float] | None = None  # the reach going on: ..., seconds in
 
     def track_reach(self, t: datetime, dt: float, far: float, on: float, off: float) -> None:
         """One frame of the far half: a reach goes on while it is covered, and counts once it is clear."""
         if far >= on:
-            began, _, inside = self.reach or (t, t, 0.0)
-            self.reach = (began, t, inside + dt)
+            began, _, most, inside = self.reach or (t, t, 0.0, 0.0)
+            self.reach = (began, t, max(most, far), inside + dt)
         elif far < off:
             self.end_reach()
 
     def end_reach(self) -> None:
-        if self.reach is not None and self.reach[2] >= REACH_S:
-            self.reaches.append(self.reach[:2])
+        if self.reach is not None and self.reach[3] >= REACH_S:
+            self.reaches.append(self.reach[:3])
         self.reach = None
+
+    def hands(self) -> tuple[tuple[datetime, datetime], ...]:
+        """The reaches that covered the far half as a hand does: a share of what the largest covered."""
+        largest = max((most for _, _, most in self.reaches), default=0.0)
+        return tuple((began, ended) for began, ended, most in self.reaches if most >= REACH_SHARE * largest)
 
 
 class Segmenter:
@@ -140,8 +148,7 @@ class Segmenter:
         self._current = None
         self._blocked = not settled
         disposal.end_reach()
-        reaches = tuple(disposal.reaches)
-        return Segment(disposal.started_at, ended_at, settled, disposal.reached_in, disposal.reach_s, reaches)
+        return Segment(disposal.started_at, ended_at, settled, disposal.reached_in, disposal.reach_s, disposal.hands())
 
     def close(self) -> Segment | None:
         """The stream ended: the disposal in progress, if any, settled if the opening was quiet last."""

@@ -140,6 +140,11 @@ def test_a_hand_that_hesitates_in_the_far_half_is_one_reach_until_that_half_is_c
     assert reaches([0.0] * 3 + [0.3] * 8 + [0.005] * 5 + [0.3] * 8) == [(3, 10), (16, 23)]
 
 
+def test_the_edge_of_a_body_over_a_sliver_of_the_far_half_is_no_reach_beside_a_hand():
+    # Somebody walking up covers a sliver of the far half for a moment; then the hand reaches in.
+    assert reaches([0.0] * 3 + [0.06] * 8 + [0.0] * 3 + [0.3] * 10) == [(14, 23)]
+
+
 def test_something_that_crosses_the_far_half_quicker_than_a_hand_lets_go_is_no_reach():
     quick = [0.3] * (round(REACH_S * FPS) - 2)
     assert reaches([0.0] * 5 + quick + [0.0] * 8 + [0.3] * 10) == [(5 + len(quick) + 8, 5 + len(quick) + 17)]
