@@ -51,7 +51,7 @@ from binwatch.edge.modelcheck import verified
 from binwatch.edge.motion import NOISE_SIGMAS, MotionDetector, SmallFrame
 from binwatch.edge.outbox import Outbox
 from binwatch.edge.region import Region, View, mean_view
-from binwatch.edge.segment import Role, Segment, Segmenter
+from binwatch.edge.segment import REACH_S, Role, Segment, Segmenter
 from binwatch.edge.timing import Timing
 from binwatch.events.schema import Event, EventKind, Flag
 from binwatch.inference.classifier import Classifier, default_model_path
@@ -60,7 +60,6 @@ log = logging.getLogger(__name__)
 
 REFERENCE_VIEWS = 4  # clear views kept while no disposal goes on; their mean is the "before"
 LANDED_S = 0.2  # an item is seen "as it landed" this long after it came to lie still
-UNSEEN_REACH_S = 0.5  # an unseen item needs a hand in the opening at least this long: passers-by are quicker
 STILL_VIEWS = 6  # clear, quiet views kept at the end of a disposal; their mean is the "after"
 GROUND_LEAD_S = 10.0  # a littering clip reaches this far before the litter kept still (it was put down)
 
@@ -208,7 +207,7 @@ class Agent:
             for b in self.bins:
                 seen = b.watch.update(small, seconds)
                 was_idle = b.segmenter.started_at is None
-                role, segment = b.segmenter.update(t, seen.moving, seen.over_rim, seen.reaching_in)
+                role, segment = b.segmenter.update(t, seen.moving, seen.over_rim, seen.reaching_in, seen.reaching_far)
                 if was_idle and (segment is not None or b.segmenter.started_at is not None):
                     b.before, b.still = list(b.reference), deque(maxlen=STILL_VIEWS)
                     b.footage.reset()
@@ -345,7 +344,7 @@ class Agent:
             log.info("bin %s was emptied", b.config.id, extra={"bin_id": b.config.id})
             return
         if not found.items:
-            if (found.faint or found.large > 0) and segment.reach_s >= UNSEEN_REACH_S:
+            if (found.faint or found.large > 0) and segment.reach_s >= REACH_S:
                 self._unseen(b, segment, frame, "a change too faint or too large for an item")
             else:
                 # Something reached in and left nothing behind: a hand, a passer-by, not a disposal.
@@ -363,6 +362,26 @@ class Agent:
                 consensus = classify(self.classifier, crops)
             box = item.box.shifted(b.region.x0, b.region.y0)
             self._decide(b, segment, frame, box, consensus, [], index)
+        for index, (began, ended) in enumerate(self._reaches_without_item(segment, found.items), len(found.items)):
+            self._unseen(b, replace(segment, started_at=began, ended_at=ended), frame, "a reach without an item", index)
+
+    def _reaches_without_item(self, segment: Segment, items: list[Found]) -> list[tuple[datetime, datetime]]:
+        """The reaches no item is accounted for by, each from its start until the next one began (what the
+        hand let go of landed before it came back with the next) or the disposal ended. Each item came
+        with the latest reach that began before it landed (the earliest left, if it landed unseen or
+        before any): two items that came to light only together, as one region with one landing, leave
+        the hand's first reach without one."""
+        assert self._origin is not None
+        if not segment.reaches:  # reaches too brief or covered by the body, or nothing went in beyond it
+            return []
+        starts = [began for began, _ in segment.reaches]
+        windows = list(zip(starts, [*starts[1:], segment.ended_at], strict=True))
+        for landed in sorted(i.landed_at if i.landed_at is not None else float("inf") for i in items):
+            if not windows:
+                break
+            before = [w for w in windows if (w[0] - self._origin).total_seconds() <= landed]
+            windows.remove(before[-1] if before else windows[0])
+        return windows
 
     @staticmethod
     def _place(b: _Bin, item: Found) -> np.ndarray:
@@ -371,10 +390,10 @@ class Agent:
         item.box.cut(mask)[:] = item.mask > 0
         return mask
 
-    def _unseen(self, b: _Bin, segment: Segment, frame: np.ndarray, why: str) -> None:
+    def _unseen(self, b: _Bin, segment: Segment, frame: np.ndarray, why: str, item: int = 0) -> None:
         self.counts["item_unseen"] += 1
         log.info("bin %s: something went in but no item could be isolated (%s)", b.config.id, why)
-        self._decide(b, segment, frame, None, None, [Flag.ITEM_UNSEEN])
+        self._decide(b, segment, frame, None, None, [Flag.ITEM_UNSEEN], item)
 
     def _decide(
         self,

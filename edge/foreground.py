@@ -59,6 +59,7 @@ class Observation:
     moving_band: float  # share of the ring's pixels that moved
     over_rim: bool  # something reaches over the rim from outside
     reaching_in: float  # share of the opening covered by what reaches over the rim
+    reaching_far: float  # ... of the opening's far half, seen from where it comes over the rim (``far_share``)
     foreground: float  # share of the opening that differs from its background
     standing_out: np.ndarray  # bool over the window: differs from the background
     reaching: np.ndarray  # bool over the window: part of something over the rim
@@ -151,6 +152,7 @@ class OpeningWatch:
             moving_band=float(np.count_nonzero(moving & self.band)) / self._band_area,
             over_rim=bool(reaching.any()),
             reaching_in=float(np.count_nonzero(reaching & self.inside)) / self.area,
+            reaching_far=far_share(reaching, self.inside),
             foreground=float(np.count_nonzero(standing_out.astype(bool) & self.inside)) / self.area,
             standing_out=standing_out.astype(bool),
             reaching=reaching,
@@ -191,6 +193,23 @@ class OpeningWatch:
         """The bin was emptied: nothing of it is heaped over the rim any more."""
         self.heaped[:] = False
         self._extent = self.inside.copy()
+
+
+def far_share(reaching: np.ndarray, inside: np.ndarray) -> float:
+    """The share of the opening's far half that ``reaching`` covers: the half beyond the opening's centre
+    as seen from where it comes over the rim (its part outside the opening). A person bent over a bin
+    covers its near part with head and torso as long as they stand there; only a hand reaches beyond,
+    and it leaves that half between two reaches."""
+    outside = reaching & ~inside
+    if not outside.any():
+        return 0.0
+    ys, xs = np.nonzero(inside)
+    cy, cx = ys.mean(), xs.mean()
+    oy, ox = np.nonzero(outside)
+    far = (ys - cy) * (cy - oy.mean()) + (xs - cx) * (cx - ox.mean()) > 0
+    if not far.any():
+        return 0.0
+    return float(np.count_nonzero(reaching[ys[far], xs[far]])) / int(np.count_nonzero(far))
 
 
 def stands_out(image: np.ndarray, gain: float, background: np.ndarray, threshold: float) -> np.ndarray:

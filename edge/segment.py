@@ -11,16 +11,26 @@ an arm that keeps still in the dark: each is still over the rim, so none of them
 the view after the disposal, however long it keeps still. The frames that end a segment are
 therefore clear views of the opening, the "after" for ``isolate``. Times, not frame counts,
 measure everything: a live stream drops frames.
+
+A segment also keeps its reaches: each time a hand went into the far half of the opening (the half
+beyond its centre from where the person comes over the rim, which head and torso leave to the hand)
+and stayed there, at or above the on-threshold, for ``REACH_S``, until that half was clear again
+(below the off-threshold), and covering at its most at least ``REACH_SHARE`` of what the disposal's
+largest reach covered: one arm reaches each time, while the edge of a body walking up or away covers a
+sliver. Two items a person drops one after the other may come to light only together, as one region;
+the hand that went out for the second one still shows two reaches.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
 OFF_RATIO = 0.5
 CLEAR_S = 0.4  # nothing over the rim for this long: the opening is clear
+REACH_S = 0.5  # a hand that lets something go stays in the opening this long: passers-by are quicker
+REACH_SHARE = 1 / 3  # of the largest reach's cover of the far half: less is a body's edge, no hand
 
 
 class Role(Enum):
@@ -38,6 +48,7 @@ class Segment:
     settled: bool  # False: cut short (too long, or the stream ended) while the opening was busy
     reached_in: bool  # something came over the rim during it (an item cannot arrive otherwise)
     reach_s: float = 0.0  # how long something reaching over the rim covered the opening (on-threshold)
+    reaches: tuple[tuple[datetime, datetime], ...] = ()  # from when to when a hand was in the far half
 
 
 @dataclass
@@ -50,6 +61,26 @@ class _Disposal:
     last_seen: datetime  # the latest frame
     reached_in: bool
     reach_s: float = 0.0
+    reaches: list[tuple[datetime, datetime, float]] = field(default_factory=list)  # from, to, most covered
+    reach: tuple[datetime, datetime, float, float] | None = None  # the reach going on: ..., seconds in
+
+    def track_reach(self, t: datetime, dt: float, far: float, on: float, off: float) -> None:
+        """One frame of the far half: a reach goes on while it is covered, and counts once it is clear."""
+        if far >= on:
+            began, _, most, inside = self.reach or (t, t, 0.0, 0.0)
+            self.reach = (began, t, max(most, far), inside + dt)
+        elif far < off:
+            self.end_reach()
+
+    def end_reach(self) -> None:
+        if self.reach is not None and self.reach[3] >= REACH_S:
+            self.reaches.append(self.reach[:3])
+        self.reach = None
+
+    def hands(self) -> tuple[tuple[datetime, datetime], ...]:
+        """The reaches that covered the far half as a hand does: a share of what the largest covered."""
+        largest = max((most for _, _, most in self.reaches), default=0.0)
+        return tuple((began, ended) for began, ended, most in self.reaches if most >= REACH_SHARE * largest)
 
 
 class Segmenter:
@@ -67,15 +98,17 @@ class Segmenter:
         return self._current.started_at if self._current is not None else None
 
     def update(
-        self, t: datetime, moving: float, over_rim: bool = False, reaching_in: float = 0.0
+        self, t: datetime, moving: float, over_rim: bool = False, reaching_in: float = 0.0, reaching_far: float = 0.0
     ) -> tuple[Role, Segment | None]:
         """One frame: the share of the opening ``moving``, whether something is ``over_rim``, and the
-        share of the opening it covers (``reaching_in``)."""
+        share of the opening it covers (``reaching_in``) and of its far half (``reaching_far``)."""
         current = self._current
         if current is None:
             return self._idle(t, moving, over_rim, reaching_in), None
+        dt = (t - current.last_seen).total_seconds()
         if reaching_in >= self.on:
-            current.reach_s += (t - current.last_seen).total_seconds()
+            current.reach_s += dt
+        current.track_reach(t, dt, reaching_far, self.on, self.off)
         current.last_seen = t
         if over_rim:
             current.last_over, current.reached_in = t, True
@@ -114,7 +147,8 @@ class Segmenter:
     def _finish(self, disposal: _Disposal, ended_at: datetime, settled: bool) -> Segment:
         self._current = None
         self._blocked = not settled
-        return Segment(disposal.started_at, ended_at, settled, disposal.reached_in, disposal.reach_s)
+        disposal.end_reach()
+        return Segment(disposal.started_at, ended_at, settled, disposal.reached_in, disposal.reach_s, disposal.hands())
 
     def close(self) -> Segment | None:
         """The stream ended: the disposal in progress, if any, settled if the opening was quiet last."""

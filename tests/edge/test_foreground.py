@@ -61,6 +61,24 @@ def test_an_arm_over_the_rim_reaches_in_and_an_item_lying_inside_does_not():
     assert lying.standing_out[watched.watch.inside].any()
 
 
+def test_only_a_hand_beyond_the_openings_centre_covers_its_far_half():
+    # A head over the near part of the opening, from below the frame, and an arm past it to a hand at the back.
+    def head(image):
+        cv2.ellipse(image, (320, SIZE[1]), (120, 160), 0, 0, 360, (150, 150, 150), -1)
+
+    def head_and_arm(image):
+        head(image)
+        arm(image, hand=(340, 130))
+
+    rng, watched = np.random.default_rng(0), Watched()
+    for _ in range(5):
+        watched.see(frame(rng))
+    leaning = watched.see(frame(rng, head))
+    assert leaning.reaching_in > 0.1 and leaning.reaching_far == 0
+    reaching = watched.see(frame(rng, head_and_arm))
+    assert reaching.reaching_far > 0.05
+
+
 def test_a_shadow_across_the_rim_reaches_in_until_it_has_gone():
     rng, watched = np.random.default_rng(1), Watched()
     for _ in range(5):

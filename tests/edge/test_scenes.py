@@ -71,6 +71,22 @@ def test_a_small_first_item_under_a_large_second_one_is_an_item_of_its_own(agent
     assert len(events) == 2 and all(e.bin_id == "other-2" and e.prediction is not None for e in events)
 
 
+def test_a_reach_whose_item_came_to_light_only_with_the_next_one_is_an_unseen_item(agent_for):
+    # A battery, then a piece of cardboard laid on it 3 s later: the person's arm and body keep the battery
+    # covered until the cardboard lies on it, so the footage shows one region with one landing. The hand
+    # went into the opening twice: the reach that brought no item of its own is an item unseen, timed at it.
+    visit = staged.disposal(1, 1.0, [["battery"], ["cardboard"]], rests=[[(0.5, 0.5)], [(0.55, 0.5)]])
+    scene = staged.stage([visit], 14.0, fill=0.0)
+    events = scene.run(agent_for(scene))
+    assert len(events) == 2
+    seen, unseen = sorted(events, key=lambda e: Flag.ITEM_UNSEEN in e.flags)
+    assert seen.prediction is not None and Flag.ITEM_UNSEEN not in seen.flags
+    assert unseen.prediction is None and Flag.ITEM_UNSEEN in unseen.flags
+    first = visit.reaches[0]
+    started, ended = scene.seconds(unseen)
+    assert started <= first.release / staged.FPS <= ended < visit.reaches[1].release / staged.FPS
+
+
 def test_two_items_let_go_at_once_are_two_items(agent_for):
     visit = staged.disposal(0, 1.0, [["fruit_peel", "plastic_bottle"]], rests=[[(0.15, 0.4), (0.85, 0.6)]])
     scene = staged.stage([visit], 12.0)

@@ -10,7 +10,7 @@ import numpy as np
 from binwatch.edge.light import Exposure, difference
 from binwatch.edge.motion import MotionDetector
 from binwatch.edge.offline import OFFLINE_START
-from binwatch.edge.segment import CLEAR_S, Role, Segmenter
+from binwatch.edge.segment import CLEAR_S, REACH_S, Role, Segmenter
 
 FPS = 10
 
@@ -116,6 +116,38 @@ def _scene(rng, shift=0) -> np.ndarray:
     if shift:
         cv2.rectangle(frame, (100 + shift, 150), (200 + shift, 250), (240, 240, 240), -1)
     return np.clip(frame + rng.normal(0, 2.5, frame.shape), 0, 255).astype(np.uint8)
+
+
+def reaches(far_shares, on=0.02):
+    """The reaches (first and last frame index) of one disposal over per-frame shares of the far half
+    covered; a torso keeps a quarter of the opening covered all along."""
+    segmenter = Segmenter(on, 2, 1.0, 30.0)
+    for i, far in enumerate([*far_shares, 0.0, 0.0]):
+        segmenter.update(OFFLINE_START + timedelta(seconds=i / FPS), 0.3, True, max(0.25, far), far)
+    segment = segmenter.close()
+    assert segment is not None
+    return [(_index(a), _index(b)) for a, b in segment.reaches]
+
+
+def test_a_hand_that_goes_into_the_far_half_twice_is_two_reaches():
+    hand = [0.3] * 10
+    assert reaches([0.0] * 5 + hand + [0.0] * 8 + hand) == [(5, 14), (23, 32)]
+
+
+def test_a_hand_that_hesitates_in_the_far_half_is_one_reach_until_that_half_is_clear():
+    # Between the on- and the off-threshold it has not left; below the off-threshold it has.
+    assert reaches([0.0] * 3 + [0.3] * 8 + [0.015] * 5 + [0.3] * 8) == [(3, 23)]
+    assert reaches([0.0] * 3 + [0.3] * 8 + [0.005] * 5 + [0.3] * 8) == [(3, 10), (16, 23)]
+
+
+def test_the_edge_of_a_body_over_a_sliver_of_the_far_half_is_no_reach_beside_a_hand():
+    # Somebody walking up covers a sliver of the far half for a moment; then the hand reaches in.
+    assert reaches([0.0] * 3 + [0.06] * 8 + [0.0] * 3 + [0.3] * 10) == [(14, 23)]
+
+
+def test_something_that_crosses_the_far_half_quicker_than_a_hand_lets_go_is_no_reach():
+    quick = [0.3] * (round(REACH_S * FPS) - 2)
+    assert reaches([0.0] * 5 + quick + [0.0] * 8 + [0.3] * 10) == [(5 + len(quick) + 8, 5 + len(quick) + 17)]
 
 
 def test_motion_is_what_changes_between_frames_not_noise_nor_exposure():
