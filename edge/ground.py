@@ -21,13 +21,9 @@ normalised frame, like ``foreground.OpeningWatch`` does for an opening, but with
   ``litter.stay_s`` form the candidates; a connected piece of at least ``litter.min_fraction``
   of the zone is litter. It began when its earliest pixel began to stand out (when it was put
   down, or when somebody first covered that spot).
-* **Cleared.** A pixel of the litter still holds it while it stands out and either still looks like
-  the litter did when it was found, or is part of somebody active (standing over it hides it, and does
-  not clear it). When less than ``CLEAR_SHARE`` of its pixels hold it for ``litter.clear_s``, the ground
-  is clear again; the clearing time is the start of that stretch. What stands out there then, still
-  and unlike the litter, is the reference the spot kept while the litter hid it (the light changed
-  meanwhile, or the reference took in faint parts of whoever brought it), not the litter: the spot is
-  taken into the background as it now looks.
+* **Cleared.** When less than ``CLEAR_SHARE`` of the litter's pixels still stand out for
+  ``litter.clear_s`` (somebody standing over it still stands out: it is not cleared by being
+  hidden), the ground is clear again; the clearing time is the start of that stretch.
 
 Thresholds are those of the openings (``motion_pixel_delta`` raised with the measured noise), in
 normalised grey levels, so auto-exposure and evening light move none of them.
@@ -66,7 +62,6 @@ class Litter:
     box: Box  # in frame coordinates
     started_at: datetime
     confirmed_at: datetime
-    look: np.ndarray  # normalised colour over the watch's window when it was found: what the litter looks like
     event_id: uuid.UUID = field(default_factory=uuid.uuid4)  # of its littering event, for the clearing to name
     cleared_at: datetime | None = None  # the ground looked bare again from here on
     _clear_since: datetime | None = None
@@ -117,8 +112,6 @@ class StillZone:
         self.out_since = np.full(shape, NEVER, np.float32)  # seconds: stands out since
         self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out and keeps still (``_still``) since
         self.arrived = np.zeros(shape, bool)  # stands out, and began to in a blob that moved: a thing came
-        self.keeps_still = np.zeros(shape, bool)  # stands out and keeps still by the zone's rule, this frame
-        self.colour: np.ndarray | None = None  # this frame over the window, normalised
         self._t: float | None = None
         self._origin_t: datetime | None = None
 
@@ -151,9 +144,7 @@ class StillZone:
         moved = (np.bincount(labels[moving], minlength=count) >= MIN_PIXELS) & (not small.exposure_step)
         arrival = moved[labels] | (not small.motion_known)
         self.arrived = out & (self.arrived | ((self.out_since == now) & arrival))
-        self.keeps_still = self._still(out, moving, labels, upright)
-        self.colour = colour
-        still = self.keeps_still & self.arrived
+        still = self._still(out, moving, labels, upright) & self.arrived
         self.still_since = np.where(still, np.minimum(self.still_since, now), NEVER)
         # Follow the light where the ground is bare; never take in what stands out, nor its rim (the
         # raw mask, grown: following the pixels an opening drops would eat into litter from its edge).
@@ -162,13 +153,6 @@ class StillZone:
         near = (cv2.dilate(raw, np.ones((3, 3), np.uint8)) > 0) | (channel_max(image) >= CLIPPED)
         self.background += np.where(near, np.float32(0), rate)[:, :, None] * (colour - self.background)
         return out
-
-    def bare(self, where: np.ndarray) -> None:
-        """Take ``where`` (bool over the window) as bare ground as this frame shows it."""
-        assert self.background is not None and self.colour is not None  # observed
-        self.background[where] = self.colour[where]
-        self.out_since[where] = self.still_since[where] = NEVER
-        self.arrived[where] = False
 
     def _still(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
         """What of ``out`` keeps still by this zone's rule (``labels``: its blobs; ``upright``: per blob)."""
@@ -212,7 +196,7 @@ class GroundWatch(StillZone):
     def update(self, small: SmallFrame, t: datetime, seconds: float) -> list[GroundChange]:
         """This frame, taken at ``t`` (``seconds`` from any fixed origin); returns what it changed."""
         out = self.observe(small, t, seconds)
-        changes = self._cleared(out, small, t)
+        changes = self._cleared(out, t)
         changes += self._found(t, seconds)
         return changes
 
@@ -229,21 +213,15 @@ class GroundWatch(StillZone):
                 continue
             mask = labels == label
             began = float(self.out_since[mask].min())
-            assert self.colour is not None  # observed
-            litter = Litter(self.zone, mask, self._box(stats[label]), self.at(began), t, self.colour.copy())
+            litter = Litter(self.zone, mask, self._box(stats[label]), self.at(began), t)
             self.litter.append(litter)
             changes.append(GroundChange(litter, cleared=False))
         return changes
 
-    def _cleared(self, out: np.ndarray, small: SmallFrame, t: datetime) -> list[GroundChange]:
+    def _cleared(self, out: np.ndarray, t: datetime) -> list[GroundChange]:
         changes = []
-        image = small.image[self.window]
-        threshold = max(self.delta, NOISE_SIGMAS * small.noise)
-        somebody = out & ~self.keeps_still
         for litter in list(self.litter):
-            like = ~stands_out(image, small.gain, litter.look, threshold).astype(bool)
-            holds = out & (like | somebody)
-            if holds[litter.mask].mean() >= CLEAR_SHARE:
+            if out[litter.mask].mean() >= CLEAR_SHARE:
                 litter._clear_since = None
                 continue
             if litter._clear_since is None:
@@ -251,8 +229,5 @@ class GroundWatch(StillZone):
             if (t - litter._clear_since).total_seconds() >= self.rules.clear_s:
                 litter.cleared_at = litter._clear_since
                 self.litter.remove(litter)
-                # What still stands out of its spot, still and unlike it, is the ground the reference lost sight of.
-                spot = cv2.dilate(litter.mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-                self.bare(spot & ~somebody & ~(out & like))
                 changes.append(GroundChange(litter, cleared=True))
         return changes
