@@ -99,6 +99,7 @@ class _Verdict:
     release_at: datetime
     model_version: str  # the model that classified it, even if another is swapped in while it waits
     item: int = 0  # which item of the disposal: a disposal of several items is as many events
+    window: tuple[datetime, datetime] | None = None  # the event's own times within the disposal (a reach)
 
 
 @dataclass
@@ -260,9 +261,12 @@ class Agent:
         return self._release(t)
 
     def after_gap(self) -> None:
-        """The stream was interrupted: the previous frame is no baseline for motion."""
+        """The stream was interrupted: the previous frame is no baseline for motion, nor the time a hand
+        was last seen in an opening for how long it stayed in."""
         if self.frame_size is not None:
             self.motion.reset()
+            for b in self.bins:
+                b.segmenter.after_gap()
 
     def close(self) -> list[Event]:
         """The stream ended: conclude what can be concluded, release everything waiting."""
@@ -362,26 +366,26 @@ class Agent:
                 consensus = classify(self.classifier, crops)
             box = item.box.shifted(b.region.x0, b.region.y0)
             self._decide(b, segment, frame, box, consensus, [], index)
-        for index, (began, ended) in enumerate(self._reaches_without_item(segment, found.items), len(found.items)):
-            self._unseen(b, replace(segment, started_at=began, ended_at=ended), frame, "a reach without an item", index)
+        for index, reach in enumerate(self._reaches_without_item(segment, found.items), len(found.items)):
+            self._unseen(b, segment, frame, "a reach without an item", index, reach)
 
     def _reaches_without_item(self, segment: Segment, items: list[Found]) -> list[tuple[datetime, datetime]]:
         """The reaches no item is accounted for by, each from its start until the next one began (what the
         hand let go of landed before it came back with the next) or the disposal ended. Each item came
-        with the latest reach that began before it landed (the earliest left, if it landed unseen or
-        before any): two items that came to light only together, as one region with one landing, leave
-        the hand's first reach without one."""
+        with the latest reach that began before it landed (the earliest left, if its landing is unknown or
+        came before any): two items that came to light only together, as one region with one landing,
+        leave the hand's first reach without one."""
         assert self._origin is not None
         if not segment.reaches:  # reaches too brief or covered by the body, or nothing went in beyond it
             return []
         starts = [began for began, _ in segment.reaches]
         windows = list(zip(starts, [*starts[1:], segment.ended_at], strict=True))
-        for landed in sorted(i.landed_at if i.landed_at is not None else float("inf") for i in items):
-            if not windows:
-                break
+        known = sorted(i.landed_at for i in items if i.landed_at is not None)
+        for landed in known:
             before = [w for w in windows if (w[0] - self._origin).total_seconds() <= landed]
-            windows.remove(before[-1] if before else windows[0])
-        return windows
+            if windows:
+                windows.remove(before[-1] if before else windows[0])
+        return windows[len(items) - len(known) :]
 
     @staticmethod
     def _place(b: _Bin, item: Found) -> np.ndarray:
@@ -390,10 +394,18 @@ class Agent:
         item.box.cut(mask)[:] = item.mask > 0
         return mask
 
-    def _unseen(self, b: _Bin, segment: Segment, frame: np.ndarray, why: str, item: int = 0) -> None:
+    def _unseen(
+        self,
+        b: _Bin,
+        segment: Segment,
+        frame: np.ndarray,
+        why: str,
+        item: int = 0,
+        window: tuple[datetime, datetime] | None = None,
+    ) -> None:
         self.counts["item_unseen"] += 1
         log.info("bin %s: something went in but no item could be isolated (%s)", b.config.id, why)
-        self._decide(b, segment, frame, None, None, [Flag.ITEM_UNSEEN], item)
+        self._decide(b, segment, frame, None, None, [Flag.ITEM_UNSEEN], item, window)
 
     def _decide(
         self,
@@ -404,7 +416,10 @@ class Agent:
         consensus: Consensus | None,
         review: list[Flag],
         item: int = 0,
+        window: tuple[datetime, datetime] | None = None,
     ) -> None:
+        """The verdict on one item of a disposal; ``window``, its own times within the disposal (its id,
+        clip, announcement and schedule are the disposal's)."""
         decided = rules.decide(
             b.config.category, consensus, segment.started_at, self.config.thresholds, self.config.schedule
         )
@@ -415,7 +430,7 @@ class Agent:
         hold = self.outbox is not None and bool(flags)
         release_at = segment.ended_at + timedelta(seconds=self.config.clips.post_s if hold else 0)
         self._waiting.append(
-            _Verdict(b, segment, frame, box, consensus, flags, release_at, self.classifier.version, item)
+            _Verdict(b, segment, frame, box, consensus, flags, release_at, self.classifier.version, item, window)
         )
 
     def _release(self, now: datetime | None) -> list[Event]:
@@ -589,13 +604,14 @@ class Agent:
             with self.timing.measure("evidence"):
                 files = self._evidence(event_id, v)
         prediction = v.consensus.prediction() if v.consensus is not None else None
+        started, ended = v.window or (v.segment.started_at, v.segment.ended_at)
         event = self._record(
             files,
             event_id=event_id,
             bin_id=v.bin.config.id,
             bin_category=v.bin.config.category,
-            started_at=v.segment.started_at,
-            ended_at=v.segment.ended_at,
+            started_at=started,
+            ended_at=ended,
             prediction=prediction,
             flags=v.flags,
             model_version=v.model_version,
@@ -613,7 +629,7 @@ class Agent:
                 "bin_id": v.bin.config.id,
                 "flags": [f.value for f in v.flags],
                 "item": prediction.item if prediction else None,
-                "started_at": v.segment.started_at.isoformat(),
+                "started_at": started.isoformat(),
             },
         )
         return event

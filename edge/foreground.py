@@ -59,7 +59,7 @@ class Observation:
     moving_band: float  # share of the ring's pixels that moved
     over_rim: bool  # something reaches over the rim from outside
     reaching_in: float  # share of the opening covered by what reaches over the rim
-    reaching_far: float  # ... of the opening's far half, seen from where it comes over the rim (``far_share``)
+    reaching_far: float  # ... of the opening's far half, seen from where it comes over the rim (``FarHalf``)
     foreground: float  # share of the opening that differs from its background
     standing_out: np.ndarray  # bool over the window: differs from the background
     reaching: np.ndarray  # bool over the window: part of something over the rim
@@ -88,6 +88,7 @@ class OpeningWatch:
         self.beyond = ((outer - outer_rim)[self.window]).astype(bool)
         self.band = ((outer - full)[self.window]).astype(bool)
         self.area = max(1, int(self.inside.sum()))
+        self.far_half = FarHalf(self.inside)
         self._band_area = max(1, int(self.band.sum()))
         self.delta = delta
         self.background: np.ndarray | None = None
@@ -152,7 +153,7 @@ class OpeningWatch:
             moving_band=float(np.count_nonzero(moving & self.band)) / self._band_area,
             over_rim=bool(reaching.any()),
             reaching_in=float(np.count_nonzero(reaching & self.inside)) / self.area,
-            reaching_far=far_share(reaching, self.inside),
+            reaching_far=self.far_half.share(reaching),
             foreground=float(np.count_nonzero(standing_out.astype(bool) & self.inside)) / self.area,
             standing_out=standing_out.astype(bool),
             reaching=reaching,
@@ -195,21 +196,27 @@ class OpeningWatch:
         self._extent = self.inside.copy()
 
 
-def far_share(reaching: np.ndarray, inside: np.ndarray) -> float:
-    """The share of the opening's far half that ``reaching`` covers: the half beyond the opening's centre
-    as seen from where it comes over the rim (its part outside the opening). A person bent over a bin
-    covers its near part with head and torso as long as they stand there; only a hand reaches beyond,
-    and it leaves that half between two reaches."""
-    outside = reaching & ~inside
-    if not outside.any():
-        return 0.0
-    ys, xs = np.nonzero(inside)
-    cy, cx = ys.mean(), xs.mean()
-    oy, ox = np.nonzero(outside)
-    far = (ys - cy) * (cy - oy.mean()) + (xs - cx) * (cx - ox.mean()) > 0
-    if not far.any():
-        return 0.0
-    return float(np.count_nonzero(reaching[ys[far], xs[far]])) / int(np.count_nonzero(far))
+class FarHalf:
+    """An opening's pixels about its centre, kept to say what share of its far half something reaching in
+    covers: the half beyond the centre as seen from where it comes over the rim (its part outside the
+    opening). A person bent over a bin covers its near part with head and torso as long as they stand
+    there; only a hand reaches beyond, and it leaves that half between two reaches."""
+
+    def __init__(self, inside: np.ndarray):
+        self.inside = inside
+        self.ys, self.xs = np.nonzero(inside)
+        self.centre = (float(self.ys.mean()), float(self.xs.mean())) if self.ys.size else (0.0, 0.0)
+        self.dy, self.dx = self.ys - self.centre[0], self.xs - self.centre[1]
+
+    def share(self, reaching: np.ndarray) -> float:
+        outside = reaching & ~self.inside
+        if not outside.any():
+            return 0.0
+        oy, ox = np.nonzero(outside)
+        far = self.dy * (self.centre[0] - oy.mean()) + self.dx * (self.centre[1] - ox.mean()) > 0
+        if not far.any():
+            return 0.0
+        return float(np.count_nonzero(reaching[self.ys[far], self.xs[far]])) / int(np.count_nonzero(far))
 
 
 def stands_out(image: np.ndarray, gain: float, background: np.ndarray, threshold: float) -> np.ndarray:

@@ -66,8 +66,10 @@ class _Disposal:
 
     def track_reach(self, t: datetime, dt: float, far: float, on: float, off: float) -> None:
         """One frame of the far half: a reach goes on while it is covered, and counts once it is clear."""
-        if far >= on:
-            began, _, most, inside = self.reach or (t, t, 0.0, 0.0)
+        if far >= on and self.reach is None:  # its time in counts between its frames, not before the first
+            self.reach = (t, t, far, 0.0)
+        elif far >= on and self.reach is not None:
+            began, _, most, inside = self.reach
             self.reach = (began, t, max(most, far), inside + dt)
         elif far < off:
             self.end_reach()
@@ -149,6 +151,11 @@ class Segmenter:
         self._blocked = not settled
         disposal.end_reach()
         return Segment(disposal.started_at, ended_at, settled, disposal.reached_in, disposal.reach_s, disposal.hands())
+
+    def after_gap(self) -> None:
+        """The stream was interrupted: a reach going on ends at its last frame (the gap is no time in)."""
+        if self._current is not None:
+            self._current.end_reach()
 
     def close(self) -> Segment | None:
         """The stream ended: the disposal in progress, if any, settled if the opening was quiet last."""

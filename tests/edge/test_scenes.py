@@ -77,7 +77,9 @@ def test_a_reach_whose_item_came_to_light_only_with_the_next_one_is_an_unseen_it
     # went into the opening twice: the reach that brought no item of its own is an item unseen, timed at it.
     visit = staged.disposal(1, 1.0, [["battery"], ["cardboard"]], rests=[[(0.5, 0.5)], [(0.55, 0.5)]])
     scene = staged.stage([visit], 14.0, fill=0.0)
-    events = scene.run(agent_for(scene))
+    agent = agent_for(scene)
+    agent.event_ids = lambda bin_id, started_at: uuid.uuid5(uuid.NAMESPACE_URL, f"{bin_id}/{started_at.isoformat()}")
+    events = scene.run(agent)
     assert len(events) == 2
     seen, unseen = sorted(events, key=lambda e: Flag.ITEM_UNSEEN in e.flags)
     assert seen.prediction is not None and Flag.ITEM_UNSEEN not in seen.flags
@@ -85,6 +87,8 @@ def test_a_reach_whose_item_came_to_light_only_with_the_next_one_is_an_unseen_it
     first = visit.reaches[0]
     started, ended = scene.seconds(unseen)
     assert started <= first.release / staged.FPS <= ended < visit.reaches[1].release / staged.FPS
+    # Its own times, but the disposal's id: the collector sees both as items of one disposal.
+    assert unseen.event_id == uuid.uuid5(seen.event_id, "item 1")
 
 
 def test_two_items_let_go_at_once_are_two_items(agent_for):

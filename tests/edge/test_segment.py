@@ -183,3 +183,16 @@ def test_a_clipped_pixel_counts_only_as_the_bound_it_is():
     assert difference(white, 1.3, white, 1.0).max() == 0  # white under more light is still white
     assert difference(white, 1.0, grey, 1.0).max() == 55  # brighter than 200 by at least 55
     assert difference(grey, 1.0, white, 1.0).max() == 55
+
+
+def test_a_camera_gap_is_no_time_in_the_far_half():
+    # One frame of a hand, the camera away for 3 s, one more frame: never half a second in view.
+    segmenter = Segmenter(0.02, 2, 1.0, 30.0)
+    at = [0.0, 0.1, 0.2, 3.2, 3.3, 3.4, 3.5, 3.6]
+    far = [0.0, 0.0, 0.3, 0.3, 0.0, 0.0, 0.0, 0.0]
+    for i, (t, f) in enumerate(zip(at, far, strict=True)):
+        if i == 3:
+            segmenter.after_gap()
+        segmenter.update(OFFLINE_START + timedelta(seconds=t), 0.3, True, max(0.25, f), f)
+    segment = segmenter.close()
+    assert segment is not None and segment.reaches == ()
