@@ -15,10 +15,12 @@ measure everything: a live stream drops frames.
 A segment also keeps its reaches: each time a hand went into the far half of the opening (the half
 beyond its centre from where the person comes over the rim, which head and torso leave to the hand)
 and stayed there, at or above the on-threshold, for ``REACH_S``, until that half was clear again
-(below the off-threshold), and covering at its most at least ``REACH_SHARE`` of what the disposal's
-largest reach covered: one arm reaches each time, while the edge of a body walking up or away covers a
-sliver. Two items a person drops one after the other may come to light only together, as one region;
-the hand that went out for the second one still shows two reaches.
+(below the off-threshold) for ``CLEAR_S``, as the opening must be for a disposal to end: a head
+bending over it and the arm going in past the head clear it for a moment, a hand going out for the
+next item for longer. A reach covered at its most at least ``REACH_SHARE`` of what the disposal's
+largest reach covered: one arm reaches each time, while the edge of a body walking up or away covers
+a sliver. Two items a person drops one after the other may come to light only together, as one
+region; the hand that went out for the second one still shows two reaches.
 """
 
 from __future__ import annotations
@@ -63,15 +65,19 @@ class _Disposal:
     reach_s: float = 0.0
     reaches: list[tuple[datetime, datetime, float]] = field(default_factory=list)  # from, to, most covered
     reach: tuple[datetime, datetime, float, float] | None = None  # the reach going on: ..., seconds in
+    far_seen: datetime | None = None  # the last frame something covered the far half while a reach goes on
 
     def track_reach(self, t: datetime, dt: float, far: float, on: float, off: float) -> None:
-        """One frame of the far half: a reach goes on while it is covered, and counts once it is clear."""
+        """One frame of the far half: a reach goes on while it is covered, and counts once it has been clear
+        (below the off-threshold) for ``CLEAR_S``."""
+        if far >= off:
+            self.far_seen = t
         if far >= on and self.reach is None:  # its time in counts between its frames, not before the first
             self.reach = (t, t, far, 0.0)
         elif far >= on and self.reach is not None:
             began, _, most, inside = self.reach
             self.reach = (began, t, max(most, far), inside + dt)
-        elif far < off:
+        elif self.reach is not None and self.far_seen is not None and (t - self.far_seen).total_seconds() >= CLEAR_S:
             self.end_reach()
 
     def end_reach(self) -> None:
