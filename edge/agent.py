@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -172,13 +172,13 @@ class Agent:
             )
         for kept in self.bins:  # what lies over another bin's opening is never this bin's heap
             kept.others = kept.region.nearer([o.polygon for o in self.config.bins if o is not kept.config])
-        openings = [b.polygon for b in self.config.bins]
+        openings = [b.polygon for b in self.config.bins]  # a zone beside the bins leaves them out
         self.ground = [
             GroundWatch(z, self.motion.scale, self.motion.size, th.motion_pixel_delta, self.config.litter, openings)
             for z in self.config.zones
             if z.kind == "ground"
         ]
-        self.collections = self._collections()
+        self.collections = self._collections(openings)
         if self.outbox is not None:
             self.buffer = ClipBuffer(size, self.config.clips.width, self.config.clips.fps)
             self.writer = EvidenceWriter(self.outbox.layout, self.config.bins, size, self.config.clips)
@@ -495,10 +495,9 @@ class Agent:
         )
         return event
 
-    def _collections(self) -> Collections | None:
+    def _collections(self, openings: Sequence[Sequence[tuple[int, int]]]) -> Collections | None:
         """The collection zones' containers and the emptyings into them (``collection.py``); None without any."""
         th, rules = self.config.thresholds, self.config.collection
-        openings = [b.polygon for b in self.config.bins]
         watches = [
             ContainerWatch(z, self.motion.scale, self.motion.size, th.motion_pixel_delta, rules, openings)
             for z in self.config.zones

@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from binwatch.edge.light import channel_max, difference
-from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame
+from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame, small_points
 from binwatch.edge.region import ON_HEAP
 
 RIM_FRACTION = 0.08  # width of the rim ring just outside the opening, of the opening's smaller side
@@ -70,7 +70,7 @@ class OpeningWatch:
     """The small-frame model of one opening; ``window`` is its region of the small frame."""
 
     def __init__(self, polygon: Sequence[tuple[int, int]], scale: float, small_size: tuple[int, int], delta: float):
-        points = np.round(np.asarray(polygon, np.float64) * scale).astype(np.int32)
+        points = small_points(polygon, scale)
         full = np.zeros(small_size[::-1], np.uint8)
         cv2.fillPoly(full, [points], 1)
         _, _, w, h = cv2.boundingRect(points)

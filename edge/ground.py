@@ -43,7 +43,7 @@ from binwatch.edge.config import LitterConfig, ZoneConfig
 from binwatch.edge.foreground import FOLLOW_S, MIN_PIXELS, stands_out
 from binwatch.edge.isolate import Box
 from binwatch.edge.light import CLIPPED, channel_max
-from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame
+from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame, small_points
 
 MARGIN_FRACTION = 0.6  # the watched window reaches this share of the zone's height beyond it
 CLEAR_SHARE = 0.25  # litter is gone when less than this share of its pixels still stands out
@@ -90,7 +90,7 @@ class StillZone:
         openings: Sequence[Sequence[tuple[int, int]]] = (),
     ):
         self.zone, self.scale, self.delta = zone, scale, delta
-        points = np.round(np.asarray(zone.polygon, np.float64) * scale).astype(np.int32)
+        points = small_points(zone.polygon, scale)
         x, y, w, h = cv2.boundingRect(points)
         margin = max(2, round(MARGIN_FRACTION * h))
         width, height = small_size
@@ -103,8 +103,7 @@ class StillZone:
         # A bin's opening is the bin's, where a zone on the floor reaches over it in the picture: what
         # lands in it is a disposal, and its contents change with every one.
         for opening in openings:
-            corners = np.round(np.asarray(opening, np.float64) * scale).astype(np.int32)
-            cv2.fillPoly(self.inside, [corners - (x0, y0)], 0)
+            cv2.fillPoly(self.inside, [small_points(opening, scale) - (x0, y0)], 0)
         self.inside = self.inside.astype(bool)
         self.area = max(1, int(self.inside.sum()))
         shape = self.inside.shape

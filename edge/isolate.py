@@ -117,7 +117,7 @@ def compare(
     inside = region.inside > 0
     before, after = mean_view(before_views), mean_view(after_views)
     old, new = before.normalised(), after.normalised()
-    change = _change(before, after, inside)
+    change = _change(before, after, old, new, inside)
     difference = _smoothed(light.channel_max(np.abs(change)))
     luma, chroma = (_smoothed(c) for c in light.brightness_and_colour(change))
     measured = _noise_level(before_views, after_views, inside)
@@ -185,13 +185,12 @@ def compare(
     return Comparison(items, bool(faint[1:].any()), large_px / region.area, changed_px / region.area, threshold)
 
 
-def _change(before: View, after: View, inside: np.ndarray) -> np.ndarray:
+def _change(before: View, after: View, old: np.ndarray, new: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """Per pixel and channel, the signed change in normalised units.
 
     What is left of a change of light after the gains (colour temperature drifts) is taken out
     channel by channel: the median ratio over the opening, if it is small; a large one is the
-    contents changing (an emptying), not the light."""
-    old, new = before.normalised(), after.normalised()
+    contents changing (an emptying), not the light. ``old`` and ``new``: the two views normalised."""
     usable = inside & (before.image.min(axis=2) > 8) & (after.image.min(axis=2) > 8)
     usable &= (light.channel_max(before.image) < CLIPPED) & (light.channel_max(after.image) < CLIPPED)
     old_gain: float | np.ndarray = before.gain
@@ -222,7 +221,8 @@ def _noise_level(before: Sequence[View], after: Sequence[View], inside: np.ndarr
     if len(views) < 2:
         return 0.0
     half = len(views) // 2
-    null = _smoothed(light.channel_max(np.abs(_change(mean_view(views[:half]), mean_view(views[half:]), inside))))
+    first, second = mean_view(views[:half]), mean_view(views[half:])
+    null = _smoothed(light.channel_max(np.abs(_change(first, second, first.normalised(), second.normalised(), inside))))
     null = null[inside]
     measured = np.sqrt(1 / half + 1 / (len(views) - half))
     wanted = np.sqrt(1 / len(before) + 1 / len(after))

@@ -10,6 +10,7 @@ Downscaling keeps the stage near a millisecond per frame and averages sensor noi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -32,6 +33,11 @@ class SmallFrame:
     threshold: float  # the change, in normalised grey levels, that counted as moving
     exposure_step: bool = False  # the exposure stepped since the previous frame: ``moving`` may be the light's
     motion_known: bool = True  # False on the first frame after a start or a gap: no previous frame, ``moving`` is empty
+
+
+def small_points(polygon: Sequence[tuple[int, int]], scale: float) -> np.ndarray:
+    """A polygon of the camera frame as int32 points of the small frame (``scale``: small over full)."""
+    return np.round(np.asarray(polygon, np.float64) * scale).astype(np.int32)
 
 
 class MotionDetector:

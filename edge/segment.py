@@ -54,6 +54,17 @@ class Segment:
 
 
 @dataclass
+class _Reach:
+    """A hand in the far half of an opening."""
+
+    began: datetime
+    last: datetime  # the latest frame it covered the far half (at the on-threshold)
+    seen: datetime  # the latest frame anything covered it (at the off-threshold): it is clear from then
+    most: float  # the largest share of the far half it covered
+    inside_s: float = 0.0  # seconds between its frames
+
+
+@dataclass
 class _Disposal:
     """The disposal in progress."""
 
@@ -63,32 +74,33 @@ class _Disposal:
     last_seen: datetime  # the latest frame
     reached_in: bool
     reach_s: float = 0.0
-    reaches: list[tuple[datetime, datetime, float]] = field(default_factory=list)  # from, to, most covered
-    reach: tuple[datetime, datetime, float, float] | None = None  # the reach going on: ..., seconds in
-    far_seen: datetime | None = None  # the last frame something covered the far half while a reach goes on
+    reaches: list[_Reach] = field(default_factory=list)
+    reach: _Reach | None = None  # the reach going on
 
     def track_reach(self, t: datetime, dt: float, far: float, on: float, off: float) -> None:
         """One frame of the far half: a reach goes on while it is covered, and counts once it has been clear
         (below the off-threshold) for ``CLEAR_S``."""
+        reach = self.reach
+        if reach is None:
+            if far >= on:  # its time in counts between its frames, not before the first
+                self.reach = _Reach(t, t, t, far)
+            return
         if far >= off:
-            self.far_seen = t
-        if far >= on and self.reach is None:  # its time in counts between its frames, not before the first
-            self.reach = (t, t, far, 0.0)
-        elif far >= on and self.reach is not None:
-            began, _, most, inside = self.reach
-            self.reach = (began, t, max(most, far), inside + dt)
-        elif self.reach is not None and self.far_seen is not None and (t - self.far_seen).total_seconds() >= CLEAR_S:
+            reach.seen = t
+        if far >= on:
+            reach.last, reach.most, reach.inside_s = t, max(reach.most, far), reach.inside_s + dt
+        elif (t - reach.seen).total_seconds() >= CLEAR_S:
             self.end_reach()
 
     def end_reach(self) -> None:
-        if self.reach is not None and self.reach[3] >= REACH_S:
-            self.reaches.append(self.reach[:3])
+        if self.reach is not None and self.reach.inside_s >= REACH_S:
+            self.reaches.append(self.reach)
         self.reach = None
 
     def hands(self) -> tuple[tuple[datetime, datetime], ...]:
         """The reaches that covered the far half as a hand does: a share of what the largest covered."""
-        largest = max((most for _, _, most in self.reaches), default=0.0)
-        return tuple((began, ended) for began, ended, most in self.reaches if most >= REACH_SHARE * largest)
+        largest = max((r.most for r in self.reaches), default=0.0)
+        return tuple((r.began, r.last) for r in self.reaches if r.most >= REACH_SHARE * largest)
 
 
 class Segmenter:
