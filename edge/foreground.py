@@ -70,17 +70,9 @@ class OpeningWatch:
     """The small-frame model of one opening; ``window`` is its region of the small frame."""
 
     def __init__(self, polygon: Sequence[tuple[int, int]], scale: float, small_size: tuple[int, int], delta: float):
-        points = small_points(polygon, scale)
-        full = np.zeros(small_size[::-1], np.uint8)
-        cv2.fillPoly(full, [points], 1)
-        _, _, w, h = cv2.boundingRect(points)
-        side = min(w, h)
-        rim, band = max(2, round(RIM_FRACTION * side)), max(4, round(BAND_FRACTION * side))
-
-        def grown(pixels: int) -> np.ndarray:
-            return cv2.dilate(full, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1)))
-
-        inner_rim, outer_rim, outer = grown(1), grown(rim + 1), grown(band)
+        full, side = _filled(polygon, scale, small_size)
+        band = max(4, round(BAND_FRACTION * side))
+        inner_rim, outer_rim, outer = _grown(full, 1), _grown(full, _rim_width(side) + 1), _grown(full, band)
         x, y, w, h = cv2.boundingRect(outer)
         self.window = (slice(y, y + h), slice(x, x + w))
         self.inside = full[self.window].astype(bool)
@@ -217,6 +209,30 @@ class FarHalf:
         if not far.any():
             return 0.0
         return float(np.count_nonzero(reaching[self.ys[far], self.xs[far]])) / int(np.count_nonzero(far))
+
+
+def with_rim(polygon: Sequence[tuple[int, int]], scale: float, small_size: tuple[int, int]) -> np.ndarray:
+    """bool over the small frame: an opening and the rim ring just outside it, as ``OpeningWatch`` draws
+    them. Both are the bin's: its rim shows again when the contents heaped over it are emptied."""
+    full, side = _filled(polygon, scale, small_size)
+    return _grown(full, _rim_width(side) + 1).astype(bool)
+
+
+def _filled(polygon: Sequence[tuple[int, int]], scale: float, small_size: tuple[int, int]) -> tuple[np.ndarray, int]:
+    """An opening filled on the small frame (uint8 0/1), and its bounding box's smaller side in small pixels."""
+    points = small_points(polygon, scale)
+    full = np.zeros(small_size[::-1], np.uint8)
+    cv2.fillPoly(full, [points], 1)
+    _, _, w, h = cv2.boundingRect(points)
+    return full, min(w, h)
+
+
+def _rim_width(side: int) -> int:
+    return max(2, round(RIM_FRACTION * side))
+
+
+def _grown(mask: np.ndarray, pixels: int) -> np.ndarray:
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1)))
 
 
 def stands_out(image: np.ndarray, gain: float, background: np.ndarray, threshold: float) -> np.ndarray:

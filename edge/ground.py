@@ -15,8 +15,8 @@ normalised frame, like ``foreground.OpeningWatch`` does for an opening, but with
 * **Light is not litter.** Nothing comes to lie on the ground without moving there: a pixel that
   begins to stand out in a blob with no motion in it (or only in a frame where the exposure stepped,
   ``light.exposure_stepped``) is the light, never a thing, for as long as it stands out.
-* **A bin's opening is the bin's.** Where the zone reaches over an opening in the picture, that part
-  is left out: what comes into an opening is a disposal.
+* **A bin's opening is the bin's.** Where the zone reaches over an opening or its rim in the picture,
+  that part is left out: what comes into an opening is a disposal, and an emptying bares the rim.
 * **Litter.** Pixels inside the zone that arrived, have stood out and kept still, in a still blob, for
   ``litter.stay_s`` form the candidates; a connected piece of at least ``litter.min_fraction``
   of the zone is litter. It began when its earliest pixel began to stand out (when it was put
@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from binwatch.edge.config import LitterConfig, ZoneConfig
-from binwatch.edge.foreground import FOLLOW_S, MIN_PIXELS, stands_out
+from binwatch.edge.foreground import FOLLOW_S, MIN_PIXELS, stands_out, with_rim
 from binwatch.edge.isolate import Box
 from binwatch.edge.light import CLIPPED, channel_max
 from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame, small_points
@@ -100,11 +100,12 @@ class StillZone:
         self.origin = (x0, y0)
         self.inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillPoly(self.inside, [points - (x0, y0)], 1)
-        # A bin's opening is the bin's, where a zone on the floor reaches over it in the picture: what
-        # lands in it is a disposal, and its contents change with every one.
-        for opening in openings:
-            cv2.fillPoly(self.inside, [small_points(opening, scale) - (x0, y0)], 0)
         self.inside = self.inside.astype(bool)
+        # A bin's opening and its rim are the bin's, where a zone on the floor reaches over them in the
+        # picture: what lands in the opening is a disposal, its contents change with every one, and the
+        # rim they heaped over shows again when the bin is emptied.
+        for opening in openings:
+            self.inside &= ~with_rim(opening, scale, small_size)[self.window]
         self.area = max(1, int(self.inside.sum()))
         shape = self.inside.shape
         self.background: np.ndarray | None = None

@@ -87,11 +87,13 @@ def test_exposure_steps_over_bare_ground_are_no_litter(classifier):
     assert scene.run(Agent(scene.site, classifier)) == []
 
 
-@pytest.mark.parametrize("where", ["opening", "floor"])
-def test_what_comes_into_a_bins_opening_is_no_litter_where_a_ground_zone_reaches_over_it(where):
-    # The zone drawn on the floor beside the row reaches over the corner of the end bin's opening in the
-    # picture (as in every scenario's site). New contents there (a sample photo, come with motion as the
-    # motion stage sees it, then still) are the bin's, not litter; the same thing on the floor is litter.
+@pytest.mark.parametrize("where", ["opening", "rim", "floor"])
+def test_what_comes_into_a_bins_opening_or_bares_its_rim_is_no_litter_where_a_ground_zone_reaches_over_it(where):
+    # The zone drawn on the floor beside the row reaches over the corner of the end bin's opening and its rim
+    # in the picture (as in every scenario's site). New contents in the opening (a sample photo, come with
+    # motion as the motion stage sees it, then still) are the bin's, not litter; so is a new look of the rim
+    # just outside it, as when the heap that covered the rim is emptied (hard seed 21 made three false
+    # littering events so); the same thing on the floor is litter.
     scene = staged.stage([], 0.1)
     frame, site = scene.frames[-1], scene.site
     zone = next(z for z in site.zones if z.id == "ground-right")
@@ -101,13 +103,15 @@ def test_what_comes_into_a_bins_opening_is_no_litter_where_a_ground_zone_reaches
     cv2.fillPoly(corner, [np.asarray(zone.polygon, np.int32)], 1)
     in_opening = np.zeros(shape, np.uint8)
     cv2.fillPoly(in_opening, [np.asarray(opening, np.int32)], 1)
-    x, y, w, h = cv2.boundingRect(corner & in_opening)
+    on_rim = cv2.dilate(in_opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))) - in_opening
+    shown = on_rim if where == "rim" else in_opening  # the part of the corner where the change is drawn
+    x, y, w, h = cv2.boundingRect(corner & shown)
     if where == "floor":
         y += 2 * h + 20  # the same patch lower down, on the floor
     changed = frame.copy()
     photo = cv2.cvtColor(staged.PHOTOS.read_rgb(staged.PHOTOS.sample("plastic_bottle").path), cv2.COLOR_RGB2BGR)
     patch = changed[y : y + h, x : x + w]
-    keep = (corner & (in_opening if where == "opening" else 1))[y : y + h, x : x + w].astype(bool)
+    keep = (corner & (1 if where == "floor" else shown))[y : y + h, x : x + w].astype(bool)
     patch[keep] = cv2.resize(photo, (w, h))[keep]
     motion = MotionDetector((frame.shape[1], frame.shape[0]), site.thresholds.motion_pixel_delta)
     watch = GroundWatch(zone, motion.scale, motion.size, site.thresholds.motion_pixel_delta, site.litter, [opening])
@@ -115,7 +119,7 @@ def test_what_comes_into_a_bins_opening_is_no_litter_where_a_ground_zone_reaches
     for i in range(round(14 * staged.FPS)):
         small = motion.update(frame if i < 2 * staged.FPS else changed)
         found += watch.update(small, OFFLINE_START + timedelta(seconds=i / staged.FPS), i / staged.FPS)
-    assert len(found) == (0 if where == "opening" else 1)
+    assert len(found) == (1 if where == "floor" else 0)
 
 
 def test_a_sites_without_ground_zones_watches_no_ground(classifier):
