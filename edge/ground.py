@@ -48,6 +48,7 @@ from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame, small_points
 MARGIN_FRACTION = 0.6  # the watched window reaches this share of the zone's height beyond it
 CLEAR_SHARE = 0.25  # litter is gone when less than this share of its pixels still stands out
 NEVER = np.float32(np.inf)
+RELIT_CORRELATION = 0.9  # a piece whose grey levels follow the ground's under it this closely is the light
 
 
 @dataclass(eq=False)
@@ -112,6 +113,8 @@ class StillZone:
         self.out_since = np.full(shape, NEVER, np.float32)  # seconds: stands out since
         self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out and keeps still (``_still``) since
         self.arrived = np.zeros(shape, bool)  # stands out, and began to in a blob that moved: a thing came
+        self.colour: np.ndarray | None = None  # the latest frame over the window, normalised like the background
+        self.threshold = delta  # the latest frame's contrast that stands out
         self._t: float | None = None
         self._origin_t: datetime | None = None
 
@@ -125,8 +128,8 @@ class StillZone:
             self._origin_t = t - timedelta(seconds=seconds)
         dt = 0.0 if self._t is None else max(0.0, seconds - self._t)
         self._t = seconds
-        threshold = max(self.delta, NOISE_SIGMAS * small.noise)
-        raw = stands_out(image, small.gain, self.background, threshold)
+        self.colour, self.threshold = colour, max(self.delta, NOISE_SIGMAS * small.noise)
+        raw = stands_out(image, small.gain, self.background, self.threshold)
         out = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
         moving = cv2.dilate(small.moving[self.window], np.ones((3, 3), np.uint8)) > 0
         count, labels = cv2.connectedComponents(out.astype(np.uint8), connectivity=8)
@@ -212,11 +215,25 @@ class GroundWatch(StillZone):
             if stats[label, cv2.CC_STAT_AREA] < self.min_pixels:
                 continue
             mask = labels == label
+            if self._relit(mask):  # the light after all: it stands out without having arrived from now on
+                self.arrived &= ~mask
+                continue
             began = float(self.out_since[mask].min())
             litter = Litter(self.zone, mask, self._box(stats[label]), self.at(began), t)
             self.litter.append(litter)
             changes.append(GroundChange(litter, cleared=False))
         return changes
+
+    def _relit(self, mask: np.ndarray) -> bool:
+        """Whether the ground under ``mask`` is what lay there before, only lit otherwise: a pattern (a bin's
+        label, its rim, tile joints) that the piece follows pixel for pixel, brighter or darker. Such a piece
+        stood out by the light and "arrived" only because somebody crossed it as it did (the coder redraws a
+        label's letters at each exposure step); a thing put down hides the pattern under it."""
+        assert self.background is not None and self.colour is not None
+        before, now = self.background[mask].mean(axis=1), self.colour[mask].mean(axis=1)
+        if 2 * before.std() < self.threshold or now.std() == 0:  # no pattern to follow
+            return False
+        return float(np.corrcoef(before, now)[0, 1]) >= RELIT_CORRELATION
 
     def _cleared(self, out: np.ndarray, t: datetime) -> list[GroundChange]:
         changes = []

@@ -272,6 +272,33 @@ def test_two_pieces_of_litter_in_one_zone_are_cleared_one_at_a_time_in_any_order
     assert [(c.litter, c.cleared) for c in frames(floor, 16, 20)] == [(bag, True)] and watch.litter == []
 
 
+@pytest.mark.parametrize("what", ["relit", "bag"])
+def test_a_label_lit_otherwise_as_somebody_crosses_it_is_no_litter_but_a_bag_put_on_it_is(what):
+    """A bin's label in a ground zone, lit otherwise (a shadow going, the coder redrawing its letters at an
+    exposure step) in the very frame a passer-by crosses it, stands out as having arrived with them: litter
+    8 s later, before (hard 21, 38.5 s). Its pixels follow the label's pattern, only brighter: the light. A
+    bag put down on the label (a sample photo) in the same way hides the pattern: litter."""
+    zone = ZoneConfig(id="ground-left", kind="ground", polygon=[(40, 400), (600, 400), (600, 700), (40, 700)])
+    watch = GroundWatch(zone, 0.25, (320, 180), 18.0, LitterConfig())
+    floor = np.random.default_rng(9).normal(120, 3, (180, 320, 3)).clip(0, 255).astype(np.uint8)
+    floor[118:140, 30:120] = (150, 70, 30)  # the label: white letters on the bin's blue
+    cv2.putText(floor, "RECYCLABLE", (33, 134), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (200, 200, 200), 1, cv2.LINE_AA)
+    after = floor.copy()
+    if what == "relit":
+        after[118:140, 30:120] = (floor[118:140, 30:120] * 1.3).clip(0, 255).astype(np.uint8)
+    else:
+        photo = cv2.cvtColor(staged.PHOTOS.read_rgb(staged.PHOTOS.sample("plastic_bottle").path), cv2.COLOR_RGB2BGR)
+        after[116:142, 50:90] = cv2.resize(photo, (40, 26))
+    crossed = (cv2.absdiff(after, floor).max(axis=2) > 0).astype(np.uint8) * 255  # moves with the passer-by
+    still = np.zeros((180, 320), np.uint8)
+    found = []
+    for i in range(round(14 * 15)):
+        image = floor if i < 30 else after
+        small = SmallFrame(image, crossed if i == 30 else still, 1.0, 1.0, 18.0)
+        found += watch.update(small, OFFLINE_START + timedelta(seconds=i / 15), i / 15)
+    assert [c.cleared for c in found] == ([] if what == "relit" else [False])
+
+
 def test_litter_put_down_while_the_camera_was_away_is_found_when_it_comes_back():
     """Arrival is judged by motion, which the first frame after a gap cannot show: what stands out
     then may have been put down during the outage, and is litter once it has lain still."""
