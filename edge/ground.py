@@ -8,19 +8,21 @@ normalised frame, like ``foreground.OpeningWatch`` does for an opening, but with
   stands out (``foreground.FOLLOW_S``). What stands out is never taken in: litter stays litter
   until somebody takes it away, however long that takes.
 * **People are not litter.** What stands out is cut into connected blobs over the zone and a
-  margin around it. A blob with any motion in it is somebody (or something) active, and every
-  pixel of it starts its stillness anew; so is a blob whose larger part lies outside the zone (a
-  person standing in it rises above the floor, beyond the zone's far edge in the picture).
+  margin around it. A blob with any motion in it is somebody (or something) active, and none of
+  it keeps still; so is a blob whose larger part lies outside the zone (a person standing in it
+  rises above the floor, beyond the zone's far edge in the picture).
   A bag put down by somebody who then walks off becomes a blob of its own the moment they part.
 * **Light is not litter.** Nothing comes to lie on the ground without moving there: a pixel that
   begins to stand out in a blob with no motion in it (or only in a frame where the exposure stepped,
   ``light.exposure_stepped``) is the light, never a thing, for as long as it stands out.
 * **A bin's opening is the bin's.** Where the zone reaches over an opening or its rim in the picture,
   that part is left out: what comes into an opening is a disposal, and an emptying bares the rim.
-* **Litter.** Pixels inside the zone that arrived, have stood out and kept still, in a still blob, for
-  ``litter.stay_s`` form the candidates; a connected piece of at least ``litter.min_fraction``
-  of the zone is litter. It began when its earliest pixel began to stand out (when it was put
-  down, or when somebody first covered that spot).
+* **Litter.** Pixels inside the zone that arrived and keep still, in a still blob, form the
+  candidates; a connected piece of at least ``litter.min_fraction`` of the zone is litter, all of
+  it, once half of it has kept still for ``litter.stay_s`` in all: what somebody active joins or
+  covers in the picture waits for them to go, gaining nothing, and goes on where it looks as it did.
+  It began when its earliest pixel began to stand out (when it was put down, or when somebody first
+  covered that spot).
 * **Cleared.** When less than ``CLEAR_SHARE`` of the litter's pixels still stand out for
   ``litter.clear_s`` (somebody standing over it still stands out: it is not cleared by being
   hidden), the ground is clear again; the clearing time is the start of that stretch.
@@ -48,6 +50,7 @@ from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame, small_points
 MARGIN_FRACTION = 0.6  # the watched window reaches this share of the zone's height beyond it
 CLEAR_SHARE = 0.25  # litter is gone when less than this share of its pixels still stands out
 NEVER = np.float32(np.inf)
+RIPE_SHARE = 0.5  # a still piece is litter, all of it, once this share of it has kept still for ``stay_s``
 RELIT_CORRELATION = 0.9  # a piece whose grey levels follow the ground's under it this closely is the light
 
 
@@ -113,6 +116,7 @@ class StillZone:
         self.out_since = np.full(shape, NEVER, np.float32)  # seconds: stands out since
         self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out and keeps still (``_still``) since
         self.arrived = np.zeros(shape, bool)  # stands out, and began to in a blob that moved: a thing came
+        self.look = np.zeros((*shape, 3), np.float32)  # normalised colour when each pixel last kept still
         self.colour: np.ndarray | None = None  # the latest frame over the window, normalised like the background
         self.threshold = delta  # the latest frame's contrast that stands out
         self._t: float | None = None
@@ -148,7 +152,17 @@ class StillZone:
         arrival = moved[labels] | (not small.motion_known)
         self.arrived = out & (self.arrived | ((self.out_since == now) & arrival))
         still = self._still(out, moving, labels, upright) & self.arrived
-        self.still_since = np.where(still, np.minimum(self.still_since, now), NEVER)
+        had_kept_still = np.isfinite(self.still_since)
+        waiting = self._waiting(out, moving, labels, upright) & self.arrived & had_kept_still
+        # A waiting pixel keeps the stillness it had, gaining none: its clock is shifted by the frame's time. When
+        # it keeps still again it goes on from there if it looks as it did, and starts anew if not (moved, taken).
+        same = np.abs(colour - self.look).max(axis=2) <= self.threshold
+        self.still_since = np.where(
+            still,
+            np.where(had_kept_still & same, self.still_since, now),
+            np.where(waiting, self.still_since + np.float32(dt), NEVER),
+        )
+        np.copyto(self.look, colour, where=still[:, :, None])
         # Follow the light where the ground is bare; never take in what stands out, nor its rim (the
         # raw mask, grown: following the pixels an opening drops would eat into litter from its edge).
         rate = np.float32(1 - np.exp(-dt / FOLLOW_S))
@@ -160,6 +174,10 @@ class StillZone:
     def _still(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
         """What of ``out`` keeps still by this zone's rule (``labels``: its blobs; ``upright``: per blob)."""
         raise NotImplementedError
+
+    def _waiting(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
+        """What of ``out`` does not keep still by ``_still`` but keeps the stillness it had: none by default."""
+        return np.zeros(out.shape, bool)
 
     def at(self, seconds: float) -> datetime:
         """The wall-clock time of ``seconds`` on the clocks' origin."""
@@ -193,8 +211,20 @@ class GroundWatch(StillZone):
 
     def _still(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
         """A blob with motion in it, or rising out of the zone, is somebody active: none of it keeps still."""
-        active = upright | (np.bincount(labels[moving], minlength=len(upright)) >= MIN_PIXELS)
-        return out & ~active[labels]
+        return out & ~self._active(moving, labels, upright)[labels]
+
+    def _waiting(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
+        """What had kept still and is joined or covered, in the picture, by somebody active waits for them to
+        go: a bag beside a bin where residents come and go every few seconds, passing in front of it, would
+        otherwise never lie still for ``stay_s`` (litter 21's bag, litter 18's box). It gains no stillness
+        meanwhile, so litter is never confirmed while somebody stands at it, and goes on only where it looks
+        as it did once they have gone."""
+        return out & self._active(moving, labels, upright)[labels]
+
+    @staticmethod
+    def _active(moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
+        """Per blob: it has motion in it or rises out of the zone."""
+        return upright | (np.bincount(labels[moving], minlength=len(upright)) >= MIN_PIXELS)
 
     def update(self, small: SmallFrame, t: datetime, seconds: float) -> list[GroundChange]:
         """This frame, taken at ``t`` (``seconds`` from any fixed origin); returns what it changed."""
@@ -204,17 +234,23 @@ class GroundWatch(StillZone):
         return changes
 
     def _found(self, t: datetime, seconds: float) -> list[GroundChange]:
-        candidate = self.inside & (seconds - self.still_since >= self.rules.stay_s)
+        settled = self.inside & np.isfinite(self.still_since)  # arrived, and keeps still (or waits) now
         for litter in self.litter:
-            candidate &= ~litter.mask
-        if np.count_nonzero(candidate) < self.min_pixels:
+            settled &= ~litter.mask
+        ripe = settled & (seconds - self.still_since >= self.rules.stay_s)
+        if np.count_nonzero(ripe) < RIPE_SHARE * self.min_pixels:
             return []
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(settled.astype(np.uint8), connectivity=8)
+        ripe_pixels = np.bincount(labels[ripe], minlength=count)
         changes = []
         for label in range(1, count):
-            if stats[label, cv2.CC_STAT_AREA] < self.min_pixels:
+            area = stats[label, cv2.CC_STAT_AREA]
+            if area < self.min_pixels or ripe_pixels[label] < RIPE_SHARE * area:
                 continue
             mask = labels == label
+            if (found := self._touching(mask)) is not None:  # more of it: a part whose clock had started anew
+                found.mask |= mask
+                continue
             if self._relit(mask):  # the light after all: it stands out without having arrived from now on
                 self.arrived &= ~mask
                 continue
@@ -223,6 +259,11 @@ class GroundWatch(StillZone):
             self.litter.append(litter)
             changes.append(GroundChange(litter, cleared=False))
         return changes
+
+    def _touching(self, mask: np.ndarray) -> Litter | None:
+        """The litter already found that ``mask`` touches, if any."""
+        grown = cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+        return next((litter for litter in self.litter if (grown & litter.mask).any()), None)
 
     def _relit(self, mask: np.ndarray) -> bool:
         """Whether the ground under ``mask`` is what lay there before, only lit otherwise: a pattern (a bin's
