@@ -284,3 +284,27 @@ def test_pile_contents_an_item_shoved_aside_as_it_landed_are_no_second_item():
         views(rng, region, heap), views(rng, region, shoved), region, 30, 0.004, 0.5, lambda mask: [Landing(4.0, mask)]
     )
     assert len(found.items) == 1 and boxes(found, region)[0][:2] == (140, 139)
+
+
+NEIGHBOUR = [(470, 50), (620, 50), (620, 300), (470, 300)]  # the next bin's opening, outside this region
+
+
+def test_on_a_heap_the_gap_to_a_neighbour_is_half_the_neighbours_even_beyond_the_region():
+    # The bin's heap reaches over its right rim into the gap between it and the next bin, whose opening lies
+    # outside this bin's region. What comes to lie in the half of the gap nearer the next bin (its own heap
+    # spilling over, a person's head in the views before) is not this bin's; what lies on the heap at this
+    # bin's side still is an item.
+    rng, region = np.random.default_rng(15), region_of()
+    others = region.nearer([NEIGHBOUR])
+    gap = np.zeros(region.shape, bool)
+    gap[:, 400 - region.x0 :] = True  # the heap: the region's strip right of the opening
+    heaped = region.with_heap(gap, others)
+    assert others[:, 440 - region.x0 :].all() and not others[:, : 430 - region.x0].any()
+    near_neighbour = compare(
+        views(rng, region), views(rng, region, lambda f: photo(f, 424, 150, side=28)), heaped, 30, 0.004, 0.5
+    )
+    assert near_neighbour.items == []
+    on_own_side = compare(
+        views(rng, region), views(rng, region, lambda f: photo(f, 402, 150, side=28)), heaped, 30, 0.004, 0.5
+    )
+    assert len(on_own_side.items) == 1 and close_to(boxes(on_own_side, region)[0], (402, 150, 28, 28))
