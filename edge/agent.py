@@ -45,7 +45,7 @@ from binwatch.edge.evidence import EvidenceFile, EvidenceWriter
 from binwatch.edge.fill import RIM_SHARE, OverflowAlarm
 from binwatch.edge.foreground import OpeningWatch
 from binwatch.edge.ground import GroundChange, GroundWatch
-from binwatch.edge.isolate import Box, Found, compare
+from binwatch.edge.isolate import Box, Found, before_only, compare
 from binwatch.edge.landing import Footage
 from binwatch.edge.modelcheck import verified
 from binwatch.edge.motion import NOISE_SIGMAS, MotionDetector, SmallFrame
@@ -320,7 +320,10 @@ class Agent:
             )
             places = [self._place(b, item) for item in found.items]
             taken = taken_out(before, after, region, places)
-            found = replace(found, items=[item for item, out in zip(found.items, taken, strict=True) if not out])
+            # What only the views before showed (somebody passing over the heap as the disposal began) is none.
+            passed = [before_only(before, after, held, b.region.shrunk(place, held.shape[:2])) for place in places]
+            kept = [not out and not gone for out, gone in zip(taken, passed, strict=True)]
+            found = replace(found, items=[item for item, keep in zip(found.items, kept, strict=True) if keep])
             kind = b.contents.changed(
                 after, len(found.items), found.changed, found.large, before, sum(taken), found.faint
             )

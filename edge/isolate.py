@@ -18,6 +18,10 @@ Each connected region of change is then judged:
 * **larger than an item**: the bin was emptied, or something covers it (``contents`` tells which);
 * **faint**: only the half threshold sees it. Something went in but cannot be isolated.
 
+A change that only the views before brought (``before_only``: where it lies, the view after looks as the
+opening's background did when the disposal began, the views before do not) is a passer-by's head in them,
+not an item; the agent leaves it out. It matters on a heap, which counts as inside beyond the opening.
+
 In a dark picture the coder's floor (``CODED_LEVELS``, 8 raw levels: 40 normalised ones at a fifth of
 daylight) lies far above ``change_pixel_delta`` and the noise measured, and a plain item on a black bag
 changes by less: it was lost, not even faint. So where that floor set the threshold, what was not kept
@@ -46,6 +50,7 @@ CROP_MARGIN = 0.12  # of the item's size, each side: the evidence crop shows a r
 BEYOND_SHARE = 0.1  # a region with more than this share of its pixels beyond the rim is no item
 LIGHT_DRIFT = 0.15  # residual colour gains beyond ±15 % are a change of contents, not of light
 NOISE_QUANTILE, NOISE_MARGIN = 0.999, 1.5  # the noise level: this quantile of a null comparison, times this
+GHOST_RATIO = 2.0  # the views before stood out of the background this many times more than the view after: theirs
 NUDGE_PX = 2  # pile contents shoved by this many pixels: the reach of the change map's 5 × 5 smoothing
 NECK = 1.5  # two parts of a region are two items when each is this many times thicker than the neck between them
 FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this share of the opening
@@ -325,3 +330,15 @@ def _found(mask: np.ndarray, landed_at: float | None) -> Found:
     hull = np.zeros((h, w), np.uint8)
     cv2.fillPoly(hull, [cv2.convexHull(np.vstack(outline))], 255)
     return Found(Box(x, y, w, h), hull, landed_at)
+
+
+def before_only(before: View, after: View, background: np.ndarray, mask: np.ndarray) -> bool:
+    """A change the views before brought, not the disposal: where it lies (``mask``, over the small
+    window of ``background``), the view after looks as the opening's background did when the disposal
+    began (normalised, on the small frame; it never takes in what passes), and the views before do not.
+    A head passing over a heap beyond the opening in the last clear views before a disposal leaves such
+    a change; an item, however faint, differs from the background after and not before."""
+    size = background.shape[1::-1]
+    old = light.channel_max(np.abs(cv2.resize(before.normalised(), size, interpolation=cv2.INTER_AREA) - background))
+    new = light.channel_max(np.abs(cv2.resize(after.normalised(), size, interpolation=cv2.INTER_AREA) - background))
+    return bool(mask.any()) and float(np.median(new[mask])) * GHOST_RATIO < float(np.median(old[mask]))

@@ -82,15 +82,21 @@ class Region:
 
     def nearer(self, polygons: Sequence[Sequence[tuple[int, int]]]) -> np.ndarray:
         """A bool mask of this region: where it lies nearer to one of ``polygons`` (other openings, frame
-        coordinates) than to its own opening. Those pixels are the other bins' side."""
-        others = np.zeros(self.shape, np.uint8)
+        coordinates) than to its own opening. Those pixels are the other bins' side. A neighbour's opening
+        outside the region counts too: the gap between two bins is half the neighbour's even where its
+        opening lies beyond the window (the agent used to see only openings within it)."""
+        h, w = self.shape
+        pad = int(np.ceil(np.hypot(h, w)))  # the own opening lies within the region: farther is never nearer
+        others = np.zeros((h + 2 * pad, w + 2 * pad), np.uint8)
         for polygon in polygons:
-            cv2.fillPoly(others, [np.asarray(polygon, np.int32) - (self.x0, self.y0)], 1)
+            cv2.fillPoly(others, [np.asarray(polygon, np.int32) - (self.x0 - pad, self.y0 - pad)], 1)
         if not others.any():
-            return others > 0
-        to_own = cv2.distanceTransform(1 - self.inside, cv2.DIST_L2, 3)
+            return np.zeros((h, w), bool)
+        own = np.zeros_like(others)
+        own[pad : pad + h, pad : pad + w] = self.inside
+        to_own = cv2.distanceTransform(1 - own, cv2.DIST_L2, 3)
         to_others = cv2.distanceTransform(1 - others, cv2.DIST_L2, 3)
-        return to_others < to_own
+        return (to_others < to_own)[pad : pad + h, pad : pad + w]
 
     @property
     def shape(self) -> tuple[int, int]:

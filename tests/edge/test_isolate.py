@@ -10,9 +10,9 @@ import pytest
 
 from binwatch.edge.crops import MAX_UPSCALE, item_crops
 from binwatch.edge.foreground import OpeningWatch
-from binwatch.edge.isolate import Found, compare
+from binwatch.edge.isolate import Found, before_only, compare
 from binwatch.edge.landing import Landing
-from binwatch.edge.region import Region, View
+from binwatch.edge.region import Region, View, mean_view
 from tests.edge.scene import BAG, DATA
 
 POLYGON = [(100, 50), (400, 50), (400, 300), (100, 300)]
@@ -284,3 +284,62 @@ def test_pile_contents_an_item_shoved_aside_as_it_landed_are_no_second_item():
         views(rng, region, heap), views(rng, region, shoved), region, 30, 0.004, 0.5, lambda mask: [Landing(4.0, mask)]
     )
     assert len(found.items) == 1 and boxes(found, region)[0][:2] == (140, 139)
+
+
+NEIGHBOUR = [(470, 50), (620, 50), (620, 300), (470, 300)]  # the next bin's opening, outside this region
+
+
+def test_on_a_heap_the_gap_to_a_neighbour_is_half_the_neighbours_even_beyond_the_region():
+    # The bin's heap reaches over its right rim into the gap between it and the next bin, whose opening lies
+    # outside this bin's region. What comes to lie in the half of the gap nearer the next bin (its own heap
+    # spilling over, a person's head in the views before) is not this bin's; what lies on the heap at this
+    # bin's side still is an item.
+    rng, region = np.random.default_rng(15), region_of()
+    others = region.nearer([NEIGHBOUR])
+    gap = np.zeros(region.shape, bool)
+    gap[:, 400 - region.x0 :] = True  # the heap: the region's strip right of the opening
+    heaped = region.with_heap(gap, others)
+    assert others[:, 440 - region.x0 :].all() and not others[:, : 430 - region.x0].any()
+    near_neighbour = compare(
+        views(rng, region), views(rng, region, lambda f: photo(f, 424, 150, side=28)), heaped, 30, 0.004, 0.5
+    )
+    assert near_neighbour.items == []
+    on_own_side = compare(
+        views(rng, region), views(rng, region, lambda f: photo(f, 402, 150, side=28)), heaped, 30, 0.004, 0.5
+    )
+    assert len(on_own_side.items) == 1 and close_to(boxes(on_own_side, region)[0], (402, 150, 28, 28))
+
+
+def test_what_only_the_views_before_showed_is_no_item():
+    # A resident's head passes over the bin's heap beyond the opening in the last clear views before the
+    # disposal, and is gone in the views after: on the heap that change is inside the bin. But the view
+    # after looks there as the opening's background did when the disposal began, which never took the
+    # head in; an item thrown on the heap differs from that background, a faint one too.
+    rng, region = np.random.default_rng(16), region_of()
+    watch = OpeningWatch(POLYGON, 0.5, (SIZE[0] // 2, SIZE[1] // 2), 18)
+    heaped = np.zeros(region.shape, bool)
+    heaped[:, 400 - region.x0 :] = True
+    on_heap = region.with_heap(heaped, region.nearer([]))
+    clear = views(rng, region, count=1, sigma=0)[0]
+    background = cv2.resize(clear.normalised(), watch.inside.shape[::-1], interpolation=cv2.INTER_AREA)
+
+    def head(frame):
+        cv2.circle(frame, (440, 200), 22, LOOKS_HAIR, -1)
+
+    before = views(rng, region, head)
+    passed = compare(before, views(rng, region), on_heap, 30, 0.004, 0.5)
+    assert len(passed.items) == 1  # the head, as the views before showed it
+    assert before_only(mean_view(before), mean_view(views(rng, region)), background, shrunk(region, passed, watch))
+    dim = views(rng, region, lambda f: photo(f, 410, 180, side=30, item="plastic_bag"))
+    thrown = compare(views(rng, region), dim, on_heap, 30, 0.004, 0.5)
+    assert len(thrown.items) == 1
+    assert not before_only(mean_view(views(rng, region)), mean_view(dim), background, shrunk(region, thrown, watch))
+
+
+LOOKS_HAIR = (30, 45, 70)  # staged.LOOKS' hair
+
+
+def shrunk(region: Region, comparison, watch: OpeningWatch) -> np.ndarray:
+    mask = np.zeros(region.shape, bool)
+    comparison.items[0].box.cut(mask)[:] = comparison.items[0].mask > 0
+    return region.shrunk(mask, watch.inside.shape)
