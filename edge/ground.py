@@ -261,9 +261,12 @@ class GroundWatch(StillZone):
         return changes
 
     def _touching(self, mask: np.ndarray) -> Litter | None:
-        """The litter already found that ``mask`` touches, if any."""
+        """The litter already found that ``mask`` is more of: it touches it, and most of it stood out before
+        that litter was found (a part whose clock started anew). Something put down beside it later, or
+        where it lay before it was seen to go, is litter of its own."""
         grown = cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
-        return next((litter for litter in self.litter if (grown & litter.mask).any()), None)
+        began = self.at(float(np.median(self.out_since[mask])))
+        return next((lit for lit in self.litter if (grown & lit.mask).any() and began <= lit.confirmed_at), None)
 
     def _relit(self, mask: np.ndarray) -> bool:
         """Whether the ground under ``mask`` is what lay there before, only lit otherwise: a pattern (a bin's

@@ -309,6 +309,31 @@ def test_litter_beside_which_residents_keep_coming_is_found_once_it_has_lain_sti
     assert stepped_on.mean() > 0.5  # the part whose clock started anew came back to it, no piece of its own
 
 
+def test_a_bag_put_down_against_litter_already_found_is_litter_of_its_own():
+    """What keeps still touching litter already found is more of it only if it stood out before that litter
+    was found; a second bag put down against the first later is a littering event of its own (litter 23:
+    a bag laid where a box had lain, the box's clearing not yet seen, was taken for more of the box)."""
+    zone = ZoneConfig(id="ground-left", kind="ground", polygon=[(40, 400), (600, 400), (600, 700), (40, 700)])
+    watch = GroundWatch(zone, 0.25, (320, 180), 18.0, LitterConfig())
+    floor = np.random.default_rng(13).normal(120, 3, (180, 320, 3)).clip(0, 255).astype(np.uint8)
+    photo = cv2.cvtColor(staged.PHOTOS.read_rgb(staged.PHOTOS.sample("cardboard").path), cv2.COLOR_RGB2BGR)
+    box = floor.copy()
+    box[130:150, 40:70] = cv2.resize(photo, (30, 20))
+    both = box.copy()
+    both[128:152, 70:95] = (40, 40, 42)  # a dark bag against the box's right side
+    found, shown = [], [floor]
+    for i in range(round(30 * 15)):
+        second = i / 15
+        image = floor if second < 2 else box if second < 16 else both
+        moved = (cv2.absdiff(image, shown[0]).max(axis=2) > 0).astype(np.uint8) * 255
+        shown[0] = image
+        found += watch.update(
+            SmallFrame(image, moved, 1.0, 1.0, 18.0), OFFLINE_START + timedelta(seconds=second), second
+        )
+    assert [c.cleared for c in found] == [False, False]
+    assert found[1].litter.started_at == OFFLINE_START + timedelta(seconds=16)
+
+
 @pytest.mark.parametrize("what", ["relit", "bag"])
 def test_a_label_lit_otherwise_as_somebody_crosses_it_is_no_litter_but_a_bag_put_on_it_is(what):
     """A bin's label in a ground zone, lit otherwise (a shadow going, the coder redrawing its letters at an
