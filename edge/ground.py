@@ -116,7 +116,8 @@ class StillZone:
         self.out_since = np.full(shape, NEVER, np.float32)  # seconds: stands out since
         self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out and keeps still (``_still``) since
         self.arrived = np.zeros(shape, bool)  # stands out, and began to in a blob that moved: a thing came
-        self.look = np.zeros((*shape, 3), np.float32)  # normalised colour when each pixel last kept still
+        self.look = np.zeros((*shape, 3), np.float32)  # normalised colour of each waiting pixel when it last kept still
+        self.waited = np.zeros(shape, bool)  # waited on the latest frame (``_waiting``)
         self.colour: np.ndarray | None = None  # the latest frame over the window, normalised like the background
         self.threshold = delta  # the latest frame's contrast that stands out
         self._t: float | None = None
@@ -132,7 +133,7 @@ class StillZone:
             self._origin_t = t - timedelta(seconds=seconds)
         dt = 0.0 if self._t is None else max(0.0, seconds - self._t)
         self._t = seconds
-        self.colour, self.threshold = colour, max(self.delta, NOISE_SIGMAS * small.noise)
+        previous, self.colour, self.threshold = self.colour, colour, max(self.delta, NOISE_SIGMAS * small.noise)
         raw = stands_out(image, small.gain, self.background, self.threshold)
         out = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
         moving = cv2.dilate(small.moving[self.window], np.ones((3, 3), np.uint8)) > 0
@@ -152,17 +153,21 @@ class StillZone:
         arrival = moved[labels] | (not small.motion_known)
         self.arrived = out & (self.arrived | ((self.out_since == now) & arrival))
         still = self._still(out, moving, labels, upright) & self.arrived
-        had_kept_still = np.isfinite(self.still_since)
-        waiting = self._waiting(out, moving, labels, upright) & self.arrived & had_kept_still
+        waiting = self._waiting(out, moving, labels, upright) & self.arrived & np.isfinite(self.still_since)
         # A waiting pixel keeps the stillness it had, gaining none: its clock is shifted by the frame's time. When
-        # it keeps still again it goes on from there if it looks as it did, and starts anew if not (moved, taken).
-        same = np.abs(colour - self.look).max(axis=2) <= self.threshold
-        self.still_since = np.where(
-            still,
-            np.where(had_kept_still & same, self.still_since, now),
-            np.where(waiting, self.still_since + np.float32(dt), NEVER),
+        # it keeps still again it goes on from there if it looks as it did before, and starts anew if not (moved,
+        # taken, something else in its place).
+        since = np.where(
+            still, np.minimum(self.still_since, now), np.where(waiting, self.still_since + np.float32(dt), NEVER)
         )
-        np.copyto(self.look, colour, where=still[:, :, None])
+        back = still & self.waited
+        if back.any():
+            moved_on = channel_max(np.abs(colour[back] - self.look[back])) > self.threshold
+            since[back] = np.where(moved_on, now, since[back])
+        entering = waiting & ~self.waited  # it kept still on the frame before: that is its look
+        if entering.any() and previous is not None:
+            self.look[entering] = previous[entering]
+        self.still_since, self.waited = since, waiting
         # Follow the light where the ground is bare; never take in what stands out, nor its rim (the
         # raw mask, grown: following the pixels an opening drops would eat into litter from its edge).
         rate = np.float32(1 - np.exp(-dt / FOLLOW_S))
