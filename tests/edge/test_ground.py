@@ -273,17 +273,31 @@ def test_two_pieces_of_litter_in_one_zone_are_cleared_one_at_a_time_in_any_order
     assert [(c.litter, c.cleared) for c in frames(floor, 16, 20)] == [(bag, True)] and watch.litter == []
 
 
+def _small_watch(seed: int) -> tuple[GroundWatch, np.ndarray]:
+    """A ground watch over most of a 320×180 small frame, and a plain floor with sensor noise."""
+    zone = ZoneConfig(id="ground-left", kind="ground", polygon=[(40, 400), (600, 400), (600, 700), (40, 700)])
+    floor = np.random.default_rng(seed).normal(120, 3, (180, 320, 3)).clip(0, 255).astype(np.uint8)
+    return GroundWatch(zone, 0.25, (320, 180), 18.0, LitterConfig()), floor
+
+
+def _photo(item: str, size: tuple[int, int]) -> np.ndarray:
+    """A shipped sample photo of ``item``, BGR, resized to ``size`` (width, height)."""
+    return cv2.resize(cv2.cvtColor(staged.PHOTOS.read_rgb(staged.PHOTOS.sample(item).path), cv2.COLOR_RGB2BGR), size)
+
+
+def _moved(image: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """The motion mask of ``image`` after ``before``: every pixel that changed (nothing lands without moving)."""
+    return (cv2.absdiff(image, before).max(axis=2) > 0).astype(np.uint8) * 255
+
+
 def test_litter_beside_which_residents_keep_coming_is_found_once_it_has_lain_still_long_enough_in_all():
     """A bag beside a bin where somebody comes every 3 s (standing beside it for 1 s, joined to it in the
     picture, once stepping over a third of it) never lay still for ``stay_s`` at a stretch, and was never
     litter before (litter 18's box, litter 21's bag). Its stillness waits while they stand there, and adds
     up: one littering event, found while nobody is there, the whole bag, started when it was put down."""
-    zone = ZoneConfig(id="ground-right", kind="ground", polygon=[(40, 400), (600, 400), (600, 700), (40, 700)])
-    watch = GroundWatch(zone, 0.25, (320, 180), 18.0, LitterConfig())
-    floor = np.random.default_rng(11).normal(120, 3, (180, 320, 3)).clip(0, 255).astype(np.uint8)
-    photo = cv2.cvtColor(staged.PHOTOS.read_rgb(staged.PHOTOS.sample("plastic_bag").path), cv2.COLOR_RGB2BGR)
+    watch, floor = _small_watch(11)
     bag = floor.copy()
-    bag[130:150, 60:90] = cv2.resize(photo, (30, 20))
+    bag[130:150, 60:90] = _photo("plastic_bag", (30, 20))
     resident = bag.copy()  # beside the bag, rising beyond the zone's far edge (upright)
     resident[60:160, 90:110] = (60, 60, 200)
     stepping = resident.copy()  # ... and once with a foot over the bag's right third
@@ -293,7 +307,7 @@ def test_litter_beside_which_residents_keep_coming_is_found_once_it_has_lain_sti
         second = i / 15
         visit = 4 <= second % 3 + 3 < 5 and second >= 4  # 1 s of every 3 s from 4 s on
         image = floor if second < 2 else (stepping if visit and 10 <= second < 11 else resident if visit else bag)
-        moved = (cv2.absdiff(image, shown[0]).max(axis=2) > 0).astype(np.uint8) * 255
+        moved = _moved(image, shown[0])
         if visit:  # a resident sways: their pixels move in every frame they stand there
             moved[60:160, 90:110] = 255
         shown[0] = image
@@ -313,23 +327,18 @@ def test_a_bag_put_down_against_litter_already_found_is_litter_of_its_own():
     """What keeps still touching litter already found is more of it only if it stood out before that litter
     was found; a second bag put down against the first later is a littering event of its own (litter 23:
     a bag laid where a box had lain, the box's clearing not yet seen, was taken for more of the box)."""
-    zone = ZoneConfig(id="ground-left", kind="ground", polygon=[(40, 400), (600, 400), (600, 700), (40, 700)])
-    watch = GroundWatch(zone, 0.25, (320, 180), 18.0, LitterConfig())
-    floor = np.random.default_rng(13).normal(120, 3, (180, 320, 3)).clip(0, 255).astype(np.uint8)
-    photo = cv2.cvtColor(staged.PHOTOS.read_rgb(staged.PHOTOS.sample("cardboard").path), cv2.COLOR_RGB2BGR)
+    watch, floor = _small_watch(13)
     box = floor.copy()
-    box[130:150, 40:70] = cv2.resize(photo, (30, 20))
+    box[130:150, 40:70] = _photo("cardboard", (30, 20))
     both = box.copy()
     both[128:152, 70:95] = (40, 40, 42)  # a dark bag against the box's right side
     found, shown = [], [floor]
     for i in range(round(30 * 15)):
         second = i / 15
         image = floor if second < 2 else box if second < 16 else both
-        moved = (cv2.absdiff(image, shown[0]).max(axis=2) > 0).astype(np.uint8) * 255
+        small = SmallFrame(image, _moved(image, shown[0]), 1.0, 1.0, 18.0)
         shown[0] = image
-        found += watch.update(
-            SmallFrame(image, moved, 1.0, 1.0, 18.0), OFFLINE_START + timedelta(seconds=second), second
-        )
+        found += watch.update(small, OFFLINE_START + timedelta(seconds=second), second)
     assert [c.cleared for c in found] == [False, False]
     assert found[1].litter.started_at == OFFLINE_START + timedelta(seconds=16)
 
@@ -340,18 +349,15 @@ def test_a_label_lit_otherwise_as_somebody_crosses_it_is_no_litter_but_a_bag_put
     exposure step) in the very frame a passer-by crosses it, stands out as having arrived with them: litter
     8 s later, before (hard 21, 38.5 s). Its pixels follow the label's pattern, only brighter: the light. A
     bag put down on the label (a sample photo) in the same way hides the pattern: litter."""
-    zone = ZoneConfig(id="ground-left", kind="ground", polygon=[(40, 400), (600, 400), (600, 700), (40, 700)])
-    watch = GroundWatch(zone, 0.25, (320, 180), 18.0, LitterConfig())
-    floor = np.random.default_rng(9).normal(120, 3, (180, 320, 3)).clip(0, 255).astype(np.uint8)
+    watch, floor = _small_watch(9)
     floor[118:140, 30:120] = (150, 70, 30)  # the label: white letters on the bin's blue
     cv2.putText(floor, "RECYCLABLE", (33, 134), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (200, 200, 200), 1, cv2.LINE_AA)
     after = floor.copy()
     if what == "relit":
         after[118:140, 30:120] = (floor[118:140, 30:120] * 1.3).clip(0, 255).astype(np.uint8)
     else:
-        photo = cv2.cvtColor(staged.PHOTOS.read_rgb(staged.PHOTOS.sample("plastic_bottle").path), cv2.COLOR_RGB2BGR)
-        after[116:142, 50:90] = cv2.resize(photo, (40, 26))
-    crossed = (cv2.absdiff(after, floor).max(axis=2) > 0).astype(np.uint8) * 255  # moves with the passer-by
+        after[116:142, 50:90] = _photo("plastic_bottle", (40, 26))
+    crossed = _moved(after, floor)  # moves with the passer-by
     still = np.zeros((180, 320), np.uint8)
     found = []
     for i in range(round(14 * 15)):
