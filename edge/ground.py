@@ -49,8 +49,9 @@ from binwatch.edge.motion import NOISE_SIGMAS, SmallFrame, small_points
 
 MARGIN_FRACTION = 0.6  # the watched window reaches this share of the zone's height beyond it
 CLEAR_SHARE = 0.25  # litter is gone when less than this share of its pixels still stands out
-NEVER = np.float32(np.inf)
+NEVER = np.inf
 RIPE_SHARE = 0.5  # a still piece is litter, all of it, once this share of it has kept still for ``stay_s``
+ITSELF_SHARE = 0.25  # a still piece of which this share moves, with most of its blob's motion, moved itself
 RELIT_CORRELATION = 0.9  # a piece whose grey levels follow the ground's under it this closely is the light
 
 
@@ -113,8 +114,10 @@ class StillZone:
         self.area = max(1, int(self.inside.sum()))
         shape = self.inside.shape
         self.background: np.ndarray | None = None
-        self.out_since = np.full(shape, NEVER, np.float32)  # seconds: stands out since
-        self.still_since = np.full(shape, NEVER, np.float32)  # seconds: stands out and keeps still (``_still``) since
+        # Clocks in seconds since the first frame, in float64: a float32 clock steps by 0.25 s after 24 days,
+        # more than a frame, and a waiting clock, shifted by each frame's time, would stop waiting.
+        self.out_since = np.full(shape, NEVER)  # stands out since
+        self.still_since = np.full(shape, NEVER)  # stands out and keeps still (``_still``) since
         self.arrived = np.zeros(shape, bool)  # stands out, and began to in a blob that moved: a thing came
         self.look = np.zeros((*shape, 3), np.float32)  # normalised colour of each waiting pixel when it last kept still
         self.waited = np.zeros(shape, bool)  # waited on the latest frame (``_waiting``)
@@ -141,7 +144,7 @@ class StillZone:
         within = np.bincount(labels[self.inside], minlength=count)
         upright = np.bincount(labels.ravel(), minlength=count) > 2 * within  # mostly beyond the zone: standing up
         upright[0] = True  # the bare ground
-        now = np.float32(seconds)
+        now = seconds
         self.out_since = np.where(out, np.minimum(self.out_since, now), NEVER)
         # Nothing comes to lie on the ground without moving there: a pixel that began to stand out in a blob
         # with no motion in it is the light (an exposure step the gain does not undo at a clipped highlight
@@ -157,9 +160,7 @@ class StillZone:
         # A waiting pixel keeps the stillness it had, gaining none: its clock is shifted by the frame's time. When
         # it keeps still again it goes on from there if it looks as it did before, and starts anew if not (moved,
         # taken, something else in its place).
-        since = np.where(
-            still, np.minimum(self.still_since, now), np.where(waiting, self.still_since + np.float32(dt), NEVER)
-        )
+        since = np.where(still, np.minimum(self.still_since, now), np.where(waiting, self.still_since + dt, NEVER))
         back = still & self.waited
         if back.any():
             moved_on = channel_max(np.abs(colour[back] - self.look[back])) > self.threshold
@@ -223,8 +224,20 @@ class GroundWatch(StillZone):
         go: a bag beside a bin where residents come and go every few seconds, passing in front of it, would
         otherwise never lie still for ``stay_s`` (litter 21's bag, litter 18's box). It gains no stillness
         meanwhile, so litter is never confirmed while somebody stands at it, and goes on only where it looks
-        as it did once they have gone."""
-        return out & self._active(moving, labels, upright)[labels]
+        as it did once they have gone. Only activity that comes from outside makes it wait: a blob whose
+        motion lies mostly in what had kept still moved itself (a crouching person who sways) and starts
+        anew, as before."""
+        count = len(upright)
+        active = self._active(moving, labels, upright)
+        if not active[1:].any():
+            return np.zeros(out.shape, bool)
+        had_kept_still = out & np.isfinite(self.still_since)
+        own = out & (cv2.erode(moving.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)  # the motion, not grown
+        motion, moved_still = (np.bincount(labels[m], minlength=count) for m in (own, own & had_kept_still))
+        itself = (2 * moved_still > motion) & (
+            moved_still >= ITSELF_SHARE * np.bincount(labels[had_kept_still], minlength=count)
+        )
+        return out & (active & ~itself)[labels]
 
     @staticmethod
     def _active(moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:

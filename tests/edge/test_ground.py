@@ -290,12 +290,15 @@ def _moved(image: np.ndarray, before: np.ndarray) -> np.ndarray:
     return (cv2.absdiff(image, before).max(axis=2) > 0).astype(np.uint8) * 255
 
 
-def test_litter_beside_which_residents_keep_coming_is_found_once_it_has_lain_still_long_enough_in_all():
+@pytest.mark.parametrize("uptime_days", [0, 25])
+def test_litter_beside_which_residents_keep_coming_is_found_once_it_has_lain_still_long_enough_in_all(uptime_days):
     """A bag beside a bin where somebody comes every 3 s (standing beside it for 1 s, joined to it in the
     picture, once stepping over a third of it) never lay still for ``stay_s`` at a stretch, and was never
     litter before (litter 18's box, litter 21's bag). Its stillness waits while they stand there, and adds
-    up: one littering event, found while nobody is there, the whole bag, started when it was put down."""
+    up: one littering event, found while nobody is there, the whole bag, started when it was put down. The
+    same after 25 days of running (float32 clocks would step by more than a frame by then)."""
     watch, floor = _small_watch(11)
+    origin = uptime_days * 86400.0
     bag = floor.copy()
     bag[130:150, 60:90] = _photo("plastic_bag", (30, 20))
     resident = bag.copy()  # beside the bag, rising beyond the zone's far edge (upright)
@@ -312,15 +315,36 @@ def test_litter_beside_which_residents_keep_coming_is_found_once_it_has_lain_sti
             moved[60:160, 90:110] = 255
         shown[0] = image
         small = SmallFrame(image, moved, 1.0, 1.0, 18.0)
-        for change in watch.update(small, OFFLINE_START + timedelta(seconds=second), second):
+        for change in watch.update(small, OFFLINE_START + timedelta(seconds=second), origin + second):
             found.append((second, visit, change))
     assert [(visit, c.cleared) for _, visit, c in found] == [(False, False)]
     litter = found[0][2].litter
-    assert litter.started_at == OFFLINE_START + timedelta(seconds=2)
+    assert litter.started_at == OFFLINE_START + timedelta(seconds=2)  # (the watch dates by its first frame)
     assert found[0][0] > 2 + LitterConfig().stay_s  # it waited while they stood there
     x0, y0 = watch.origin
     stepped_on = litter.mask[140 - y0 : 150 - y0, 80 - x0 : 90 - x0]
     assert stepped_on.mean() > 0.5  # the part whose clock started anew came back to it, no piece of its own
+
+
+def test_somebody_crouching_in_the_zone_who_sways_now_and_then_is_no_litter():
+    """Only activity from outside makes stillness wait: a crouching person wholly inside the zone (not rising
+    beyond it) who keeps still for 2.7 s and sways for 0.3 s, again and again, moved themselves, and their
+    stillness starts anew each time, as it did before the waiting rule (which added it up to litter)."""
+    watch, floor = _small_watch(11)
+    person = floor.copy()
+    person[120:160, 100:130] = (60, 60, 200)
+    found, shown = [], [floor]
+    for i in range(round(40 * 15)):
+        second = i / 15
+        image = floor if second < 2 else person
+        moved = _moved(image, shown[0])
+        if second >= 2 and second % 3 < 0.3:
+            moved[120:160, 100:130] = 255
+        shown[0] = image
+        found += watch.update(
+            SmallFrame(image, moved, 1.0, 1.0, 18.0), OFFLINE_START + timedelta(seconds=second), second
+        )
+    assert found == []
 
 
 def test_a_bag_put_down_against_litter_already_found_is_litter_of_its_own():
