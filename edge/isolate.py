@@ -53,6 +53,7 @@ NOISE_QUANTILE, NOISE_MARGIN = 0.999, 1.5  # the noise level: this quantile of a
 GHOST_RATIO = 2.0  # the views before stood out of the background this many times more than the view after: theirs
 NUDGE_PX = 2  # pile contents shoved by this many pixels: the reach of the change map's 5 × 5 smoothing
 NECK = 1.5  # two parts of a region are two items when each is this many times thicker than the neck between them
+FRINGE_PX = 4  # a region's own fringe: the change map's smoothing (2 px) and the coder's ringing along its edge
 FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this share of the opening
 # A compressed picture redraws a textured pixel by a few grey levels each time it is encoded anew (H.264
 # as cameras stream it: 35-40 dB, an RMS error of 2.5-4.5 levels, √2 times that between two encodings),
@@ -141,14 +142,13 @@ def compare(
         """The regions of change at ``level`` of at least ``least`` pixels, each judged as above; what
         overlaps a change kept at a higher level was judged there."""
         nonlocal large_px, changed_px
-        opened = cv2.morphologyEx((difference > level).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        changed = (difference > level).astype(np.uint8)
+        opened = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        _, pieces = cv2.connectedComponents(cv2.morphologyEx(changed, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)))
         count, labels = cv2.connectedComponents(cv2.morphologyEx(opened, cv2.MORPH_CLOSE, closing), connectivity=8)
         in_count = np.bincount(labels[inside], minlength=count)
         beyond_count = np.bincount(labels[region.beyond > 0], minlength=count)
         quiet = inside & (labels == 0)
-        quiet_luma, quiet_chroma = (
-            float(np.quantile(c[quiet], NOISE_QUANTILE)) if quiet.any() else 0.0 for c in (luma, chroma)
-        )
         for label in range(1, count):
             area = int(in_count[label])
             if area < least or beyond_count[label] > BEYOND_SHARE * (area + beyond_count[label]):
@@ -156,9 +156,11 @@ def compare(
             mask = (labels == label) & inside
             if (mask & kept).any():
                 continue
+            # A textured item changes in speckle that the opening thins: the pieces of change it overlaps are its own.
+            mask |= np.isin(pieces, np.unique(pieces[mask])) & (pieces > 0) & inside & ~claimed
             marked = mask & (difference > level)  # what the closing added changed less: not the item's change
             claimed[mask] = True
-            if area <= max_area and not _stands_out(luma[marked], chroma[marked], quiet_luma, quiet_chroma):
+            if area <= max_area and not _stands_out(luma[marked], chroma[marked], *_quiet(luma, chroma, quiet, mask)):
                 continue  # the coder's redraw of what lay there, not something new
             kept[mask] = True
             changed_px += area
@@ -216,6 +218,17 @@ def _stands_out(luma: np.ndarray, chroma: np.ndarray, quiet_luma: float, quiet_c
     if luma.size == 0:
         return False
     return bool(np.median(luma) > quiet_luma or np.median(chroma) > NOISE_MARGIN * quiet_chroma)
+
+
+def _quiet(luma: np.ndarray, chroma: np.ndarray, quiet: np.ndarray, region: np.ndarray) -> tuple[float, float]:
+    """How much the ``quiet`` pixels change (brightness, colour), at ``NOISE_QUANTILE``, leaving out those within
+    ``FRINGE_PX`` of ``region``: its own blurred edge. In a small opening the few pixels of that quantile are
+    otherwise the item's own, and an item never stands out of itself."""
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * FRINGE_PX + 1,) * 2)
+    quiet = quiet & (cv2.dilate(region.astype(np.uint8), disc) == 0)
+    if not quiet.any():
+        return 0.0, 0.0
+    return float(np.quantile(luma[quiet], NOISE_QUANTILE)), float(np.quantile(chroma[quiet], NOISE_QUANTILE))
 
 
 def _noise_level(before: Sequence[View], after: Sequence[View], inside: np.ndarray) -> float:
