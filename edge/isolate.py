@@ -53,6 +53,7 @@ NOISE_QUANTILE, NOISE_MARGIN = 0.999, 1.5  # the noise level: this quantile of a
 GHOST_RATIO = 2.0  # the views before stood out of the background this many times more than the view after: theirs
 NUDGE_PX = 2  # pile contents shoved by this many pixels: the reach of the change map's 5 × 5 smoothing
 NECK = 1.5  # two parts of a region are two items when each is this many times thicker than the neck between them
+THINNED = 1.5  # a region whose pieces of change hold this many times its own changed pixels was thinned
 FRINGE_PX = 4  # a region's own fringe: the change map's smoothing (2 px) and the coder's ringing along its edge
 FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this share of the opening
 # A compressed picture redraws a textured pixel by a few grey levels each time it is encoded anew (H.264
@@ -156,8 +157,11 @@ def compare(
             mask = (labels == label) & inside
             if (mask & kept).any():
                 continue
-            # A textured item changes in speckle that the opening thins: the pieces of change it overlaps are its own.
-            mask |= np.isin(pieces, np.unique(pieces[mask])) & (pieces > 0) & inside & ~claimed
+            # A textured item changes in speckle that the opening thins to a core: the pieces of change it overlaps
+            # are its own. (Where the opening took little, the region is the item as it was.)
+            own = np.isin(pieces, np.unique(pieces[mask])) & (pieces > 0) & inside & ~claimed
+            if np.count_nonzero(own & changed) > THINNED * np.count_nonzero(mask & changed):
+                mask |= own
             marked = mask & (difference > level)  # what the closing added changed less: not the item's change
             claimed[mask] = True
             if area <= max_area and not _stands_out(luma[marked], chroma[marked], *_quiet(luma, chroma, quiet, mask)):
