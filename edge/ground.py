@@ -268,6 +268,7 @@ class GroundWatch(StillZone):
             mask = labels == label
             if (found := self._touching(mask)) is not None:  # more of it: a part whose clock had started anew
                 found.mask |= mask
+                found.box = found.box.joined(self._box(stats[label]))
                 continue
             if self._relit(mask):  # the light after all: it stands out without having arrived from now on
                 self.arrived &= ~mask

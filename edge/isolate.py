@@ -86,6 +86,12 @@ class Box:
         x1, y1 = min(bounds[0], self.x + self.w + mx), min(bounds[1], self.y + self.h + my)
         return Box(x0, y0, x1 - x0, y1 - y0)
 
+    def joined(self, other: Box) -> Box:
+        """The smallest box that holds both."""
+        x0, y0 = min(self.x, other.x), min(self.y, other.y)
+        x1, y1 = max(self.x + self.w, other.x + other.w), max(self.y + self.h, other.y + other.h)
+        return Box(x0, y0, x1 - x0, y1 - y0)
+
     def cut(self, image: np.ndarray) -> np.ndarray:
         return image[self.y : self.y + self.h, self.x : self.x + self.w]
 

@@ -10,7 +10,7 @@ import pytest
 
 from binwatch.edge.crops import MAX_UPSCALE, item_crops
 from binwatch.edge.foreground import OpeningWatch
-from binwatch.edge.isolate import Found, before_only, compare
+from binwatch.edge.isolate import Box, Found, before_only, compare
 from binwatch.edge.landing import Landing
 from binwatch.edge.region import Region, View, mean_view
 from tests.edge.scene import BAG, DATA
@@ -360,3 +360,9 @@ def test_in_a_small_plain_opening_a_textured_item_is_found_whole():
     found = compare(before, after, region, 30, 0.004, 0.5)
     assert len(found.items) == 1
     assert close_to(boxes(found, region)[0], (357, 219, 12, 12), tolerance=3)  # the whole bag, not its core
+
+
+def test_two_boxes_joined_are_the_smallest_box_that_holds_both():
+    # Litter found in two parts (a part whose clock had started anew comes back to it later) is shown whole.
+    assert Box(10, 20, 30, 10).joined(Box(35, 5, 10, 20)) == Box(10, 5, 35, 25)
+    assert Box(10, 20, 30, 10).joined(Box(12, 22, 2, 2)) == Box(10, 20, 30, 10)
