@@ -360,32 +360,21 @@ class Agent:
                 log.debug("motion at bin %s left nothing behind; not a disposal", b.config.id)
             return
         size, fill = self.classifier.preprocess.size, self.classifier.preprocess.pad_value
-        # An item that a later one hides is none if a hand stayed in the far half all the while it lay in view (it
-        # may have been in the hand); one never seen clear at full resolution is left to its reach (item unseen).
-        shown: list[tuple[Found, View, View | None]] = []  # each item, its settled view and its view as it landed
-        for item in found.items:
-            landed = self._landed_view(b, item)
+        seen = [(item, self._landed_view(b, item)) for item in found.items]
+        # An item that a later one hides, never seen clear at full resolution: its reach is an item unseen.
+        seen = [(item, landed) for item, landed in seen if item.hidden_from is None or landed is not None]
+        for index, (item, landed) in enumerate(seen):
             if item.hidden_from is None:
-                shown.append((item, after, landed))
-            elif landed is not None and not self._in_hand(segment, item):
-                shown.append((item, landed, None))  # a later item hides it: only the view before that shows it
-        for index, (item, settled_view, landed) in enumerate(shown):
-            crops = item_crops(item, settled_view, landed, th.consensus_crops, size, fill)
+                crops = item_crops(item, after, landed, th.consensus_crops, size, fill)
+            else:  # a later item hides it: only the view of it before that shows it
+                crops = item_crops(item, landed, None, th.consensus_crops, size, fill)
             with self.timing.measure("classify"):
                 consensus = classify(self.classifier, crops)
             box = item.box.shifted(b.region.x0, b.region.y0)
             self._decide(b, segment, frame, box, consensus, [], index)
-        items = [item for item, _, _ in shown]
+        items = [item for item, _ in seen]
         for index, reach in enumerate(self._reaches_without_item(segment, items), len(items)):
             self._unseen(b, segment, frame, "a reach without an item", index, reach)
-
-    def _in_hand(self, segment: Segment, item: Found) -> bool:
-        """Whether one reach of the hand into the far half lasted from before ``item`` was seen lying there
-        until a later item hid it: still in view all that time, it may have been held (litter 27: a fruit peel
-        held still over the opening for 1.5 s, then let go, was found under itself)."""
-        assert self._origin is not None and item.landed_at is not None and item.hidden_from is not None
-        seen_from, seen_until = (self._origin + timedelta(seconds=s) for s in (item.landed_at, item.hidden_from))
-        return any(began <= seen_from and seen_until <= ended for began, ended in segment.reaches)
 
     def _landed_view(self, b: _Bin, item: Found) -> View | None:
         """The item as it landed, at full resolution; for one that a later item hides, before that."""

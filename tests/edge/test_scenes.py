@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -14,10 +13,8 @@ from binwatch.edge import agent as agent_module
 from binwatch.edge import consensus
 from binwatch.edge.agent import Agent
 from binwatch.edge.eventid import FileEventIds
-from binwatch.edge.isolate import Box, Found
 from binwatch.edge.offline import OFFLINE_START
 from binwatch.edge.outbox import Outbox
-from binwatch.edge.segment import Segment
 from binwatch.edge.simulator.conditions import named
 from binwatch.edge.simulator.timeline import ExposureJump
 from binwatch.edge.storage import Layout
@@ -92,23 +89,6 @@ def test_a_reach_whose_item_came_to_light_only_with_the_next_one_is_an_unseen_it
     assert started <= first.release / staged.FPS <= ended < visit.reaches[1].release / staged.FPS
     # Its own times, but the disposal's id: the collector sees both as items of one disposal.
     assert unseen.event_id == uuid.uuid5(seen.event_id, "item 1")
-
-
-def test_an_item_hidden_by_a_later_one_but_seen_only_while_one_reach_lasted_may_have_been_in_the_hand(agent_for):
-    # Litter 27: a fruit peel held still over the opening for 1.5 s, the hand in the far half all along, then let
-    # go, was found "hidden" under itself. A first item lies in view between two reaches, or with none seen.
-    scene = staged.stage([], 1.0)
-    agent = agent_for(scene)
-    agent.process(scene.frames[0], OFFLINE_START)  # the agent's clock starts at its first frame
-
-    def at(seconds: float):
-        return OFFLINE_START + timedelta(seconds=seconds)
-
-    segment = Segment(at(0.0), at(10.0), True, True, 4.0, reaches=((at(1.0), at(5.0)), (at(6.5), at(8.0))))
-    held = Found(Box(0, 0, 4, 4), np.full((4, 4), 255, np.uint8), landed_at=2.0, hidden_from=3.5)
-    assert agent._in_hand(segment, held)
-    assert not agent._in_hand(segment, replace(held, landed_at=5.2, hidden_from=6.9))  # between the two reaches
-    assert not agent._in_hand(replace(segment, reaches=()), held)
 
 
 def test_two_items_let_go_at_once_are_two_items(agent_for):
