@@ -223,7 +223,6 @@ class Agent:
                         small.gain,
                         seen.reaching,
                         partial(b.region.view, frame, t, small.gain),
-                        seen.deposited,
                     )
         if self.announcer is not None:
             with self.timing.measure("early"):
@@ -360,30 +359,18 @@ class Agent:
                 log.debug("motion at bin %s left nothing behind; not a disposal", b.config.id)
             return
         size, fill = self.classifier.preprocess.size, self.classifier.preprocess.pad_value
-        seen = [(item, self._landed_view(b, item)) for item in found.items]
-        # An item that a later one hides, never seen clear at full resolution: its reach is an item unseen.
-        seen = [(item, landed) for item, landed in seen if item.hidden_from is None or landed is not None]
-        for index, (item, landed) in enumerate(seen):
-            if item.hidden_from is None:
-                crops = item_crops(item, after, landed, th.consensus_crops, size, fill)
-            else:  # a later item hides it: only the view of it before that shows it
-                crops = item_crops(item, landed, None, th.consensus_crops, size, fill)
+        for index, item in enumerate(found.items):
+            landed = None
+            if item.landed_at is not None:
+                mask = self._place(b, item)
+                landed = b.footage.view_after(item.landed_at + LANDED_S, b.region.shrunk(mask, b.watch.inside.shape))
+            crops = item_crops(item, after, landed, th.consensus_crops, size, fill)
             with self.timing.measure("classify"):
                 consensus = classify(self.classifier, crops)
             box = item.box.shifted(b.region.x0, b.region.y0)
             self._decide(b, segment, frame, box, consensus, [], index)
-        items = [item for item, _ in seen]
-        for index, reach in enumerate(self._reaches_without_item(segment, items), len(items)):
+        for index, reach in enumerate(self._reaches_without_item(segment, found.items), len(found.items)):
             self._unseen(b, segment, frame, "a reach without an item", index, reach)
-
-    def _landed_view(self, b: _Bin, item: Found) -> View | None:
-        """The item as it landed, at full resolution; for one that a later item hides, before that."""
-        if item.landed_at is None:
-            return None
-        mask = b.region.shrunk(self._place(b, item), b.watch.inside.shape)
-        if item.hidden_from is None:
-            return b.footage.view_after(item.landed_at + LANDED_S, mask)
-        return b.footage.view_after(item.landed_at + LANDED_S, mask, item.hidden_from, still=True)
 
     def _reaches_without_item(self, segment: Segment, items: list[Found]) -> list[tuple[datetime, datetime]]:
         """The reaches no item is accounted for by, each from its start until the next one began (what the

@@ -105,7 +105,6 @@ class Found:
     box: Box
     mask: np.ndarray
     landed_at: float | None = None  # seconds (the agent's clock) when it came to lie still, if known
-    hidden_from: float | None = None  # when a later item came to lie on it and hid it whole (seen only before)
 
 
 @dataclass(frozen=True)
@@ -271,18 +270,16 @@ def _split(
     item's fragments, which fills necks too). Pixels of no moment or no part go to the nearest. Each
     part must be an item's area (``min_area``), not a share of the region: a small item beside or under a
     large one is an item too. A part of a neck split that is only pile contents shoved along (``nudged``) is
-    none. An item that a later one hides whole (``Landing.hidden_from``) is an item besides."""
+    none."""
     moments = landings(mask) if landings is not None else []
-    hidden = [_found(m.mask & mask, m.seconds, m.hidden_from) for m in moments if m.hidden_from is not None]
-    moments = [m for m in moments if m.hidden_from is None]
     if len(moments) >= 2:
         pieces = _pieces(mask, [(moment.mask & mask, moment.seconds) for moment in moments], min_area)
-        return hidden + ([_found(piece, at) for piece, at in pieces] or [_found(mask, None)])
+        return [_found(piece, at) for piece, at in pieces] or [_found(mask, None)]
     landed_at = moments[0].seconds if moments else None
     cores = _cores(marked, min_area, float(np.sqrt(min_area / np.pi)))
     pieces = _pieces(mask, [(core, landed_at) for core in cores], min_area) if len(cores) >= 2 else []
     new = [(piece, at) for piece, at in pieces if not nudged(piece)]
-    return hidden + ([_found(piece, at) for piece, at in new or pieces] or [_found(mask, landed_at)])
+    return [_found(piece, at) for piece, at in new or pieces] or [_found(mask, landed_at)]
 
 
 def _nudged(part: np.ndarray, changed: np.ndarray, old: np.ndarray, new: np.ndarray, level: float) -> bool:
@@ -348,14 +345,14 @@ def _disc(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def _found(mask: np.ndarray, landed_at: float | None, hidden_from: float | None = None) -> Found:
+def _found(mask: np.ndarray, landed_at: float | None) -> Found:
     x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
     outline, _ = cv2.findContours(
         mask[y : y + h, x : x + w].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
     )
     hull = np.zeros((h, w), np.uint8)
     cv2.fillPoly(hull, [cv2.convexHull(np.vstack(outline))], 255)
-    return Found(Box(x, y, w, h), hull, landed_at, hidden_from)
+    return Found(Box(x, y, w, h), hull, landed_at)
 
 
 def before_only(before: View, after: View, background: np.ndarray, mask: np.ndarray) -> bool:

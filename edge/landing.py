@@ -39,9 +39,6 @@ SOLID = 0.5  # a moment counts when an item's area settled at it in a solid blob
 VIEW_EVERY_S = 0.2  # full-resolution views kept during a disposal, at most this often …
 MAX_VIEWS = 40  # … and at most this many: when full, every other one goes and the rate halves
 HELD_S = 0.4  # a look kept this long, in plain view, was contents lying there
-WHOLE = 0.8  # an item that a later one hides was seen at once, this share of it at least, before that
-ALIKE = 0.9  # two looks whose grey levels correlate this closely are the same contents, lit otherwise
-APART_PX = 2  # ... and lay this many pixels (small) apart from anything over the rim
 SEEN = 0.25  # a later part of which less than this share was seen in plain view cannot be told apart
 MAX_FRAMES = 450  # small frames kept (30 s at 15 fps); older ones count as settled before
 
@@ -52,7 +49,6 @@ class _Frame:
     image: np.ndarray  # the watch's window of the small frame, uint8 BGR
     gain: float
     reaching: np.ndarray  # bool: part of something over the rim
-    over: np.ndarray  # bool: that, or kept still over the rim (``OpeningWatch``'s deposited: a heap, or a still body)
 
 
 @dataclass(frozen=True)
@@ -62,7 +58,6 @@ class Landing:
 
     seconds: float
     mask: np.ndarray  # bool, over the region at full resolution
-    hidden_from: float | None = None  # when a later item came to lie on it and hid it whole (None: in view at the end)
 
 
 class Footage:
@@ -82,12 +77,9 @@ class Footage:
         gain: float,
         reaching: np.ndarray,
         view: Callable[[], View],
-        deposited: np.ndarray | None = None,
     ) -> None:
-        """One frame of the disposal; ``view`` cuts the full-resolution view, called only when one is kept;
-        ``deposited``: what lies over the rim but keeps still (default: nothing)."""
-        over = reaching if deposited is None else reaching | deposited
-        self._frames.append(_Frame(seconds, image.copy(), gain, reaching, over))
+        """One frame of the disposal; ``view`` cuts the full-resolution view, called only when one is kept."""
+        self._frames.append(_Frame(seconds, image.copy(), gain, reaching))
         if not self._views or seconds - self._views[-1][0] >= self._every:
             self._views.append((seconds, view()))
             if len(self._views) > MAX_VIEWS:
@@ -131,24 +123,6 @@ class Footage:
         times = full_settled[region_mask & ~np.isnan(full_settled)]
         if times.size == 0:
             return []
-        h, w = settled.shape
-        footprint = cv2.resize(region_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
-        landed = self._landed(region_mask, full_settled, times, footprint, settled, threshold, old, smallest)
-        hidden = self._hidden(footprint, landed[0].seconds, threshold, old, scale, region_mask, smallest)
-        return ([hidden] if hidden is not None else []) + landed
-
-    def _landed(
-        self,
-        region_mask: np.ndarray,
-        full_settled: np.ndarray,
-        times: np.ndarray,
-        footprint: np.ndarray,
-        settled: np.ndarray,
-        threshold: float,
-        old: np.ndarray,
-        smallest: float,
-    ) -> list[Landing]:
-        """The moments at which the region's pixels came to show what they show at the end."""
         values, counts = np.unique(times, return_counts=True)
         groups: list[list[int]] = [[0]]
         for i in range(1, len(values)):
@@ -163,6 +137,8 @@ class Footage:
                 moments.append((start, end))
         if len(moments) < 2:
             return [Landing(float(np.median(times)), region_mask)]
+        h, w = settled.shape
+        footprint = cv2.resize(region_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
         small_settled = settled.astype(np.float32)  # the moments' bounds are float32, as ``full_settled``
         kept = [moments[0]]
         for start, end in moments[1:]:
@@ -175,69 +151,6 @@ class Footage:
         if len(kept) < 2:
             return [Landing(float(np.median(times)), region_mask)]
         return [Landing(start, region_mask & (full_settled >= start) & (full_settled <= end)) for start, end in kept]
-
-    def _hidden(
-        self,
-        footprint: np.ndarray,
-        landed: float,
-        threshold: float,
-        old: np.ndarray,
-        scale: Callable[[np.ndarray], np.ndarray],
-        region_mask: np.ndarray,
-        smallest: float,
-    ) -> Landing | None:
-        """An earlier item that the region's first item, landed at ``landed``, came to lie on and hides whole:
-        pixels of the region (``footprint``, small) that, up to ``GAP_S`` before that, lay in plain view for
-        ``HELD_S`` keeping one look unlike both the old contents and their final look (no shade turns one
-        into the other), a solid blob the size of an item at least. The second of two drops into one spot."""
-        final, before = _look(self._frames[-1], footprint), old[footprint]
-        began = np.full(len(final), np.nan)  # when each pixel's run in plain view, keeping one look, began
-        first = np.zeros_like(final)  # its look then
-        kept = np.zeros_like(final)  # the look of its latest run held for HELD_S, from ``at`` until ``last``
-        at, last = np.full(len(final), np.nan), np.full(len(final), np.nan)
-        for frame in self._frames:
-            if frame.seconds > landed - GAP_S:
-                break
-            look, seen = _look(frame, footprint), ~frame.over[footprint]  # a head kept still over it is no item
-            began[~seen] = np.nan
-            restart = seen & (np.isnan(began) | (channel_max(np.abs(look - first)) > threshold))
-            began[restart], first[restart] = frame.seconds, look[restart]
-            held = seen & (frame.seconds - began >= HELD_S)
-            fresh = held & (at != began)
-            kept[fresh], at[fresh] = first[fresh], began[fresh]
-            last[held] = frame.seconds
-        held = ~np.isnan(at)
-        if not held.any():
-            return None
-        # Shade dims all three channels alike: one gain over what is judged, or any plain colour would pass for
-        # any other.
-        new = held & (channel_max(np.abs(kept - before)) > threshold)
-        other = new & ~_shaded(kept, final, new, threshold)
-        small = np.zeros(footprint.shape, bool)
-        small[footprint] = other
-        pixels = (scale(small.astype(np.float32)) > 0.5) & region_mask
-        if (
-            pixels.sum() < smallest
-            or not _solid(pixels, region_mask)
-            or _alike(kept[other], final[other], threshold)
-            or np.mean(_shaded(kept, before, other, threshold)[other]) > 0.5  # the old contents in a body's shadow
-            or not self._seen_whole(small, kept[other], landed, threshold)
-        ):
-            return None
-        return Landing(float(np.median(at[other])), pixels, hidden_from=float(np.median(last[other])))
-
-    def _seen_whole(self, pixels: np.ndarray, look: np.ndarray, landed: float, threshold: float) -> bool:
-        """Whether ``pixels`` (small) were seen at once, up to ``GAP_S`` before ``landed``, nearly all of them
-        (``WHOLE``) in plain view with ``look`` and apart from anything over the rim: an item lying there, not
-        the edges of a head that sways over it, each seen at another moment, nor a head kept still beside the
-        shoulders it stands out of apart."""
-        near = cv2.dilate(pixels.astype(np.uint8), np.ones((2 * APART_PX + 1,) * 2, np.uint8)) > 0
-        return any(
-            np.mean(~frame.over[pixels] & (channel_max(np.abs(_look(frame, pixels) - look)) <= threshold)) >= WHOLE
-            and not (frame.over & near).any()
-            for frame in self._frames
-            if frame.seconds <= landed - GAP_S
-        )
 
     def _other_contents(
         self, pixels: np.ndarray, earlier: tuple[float, float], until: float, threshold: float, old: np.ndarray
@@ -295,23 +208,14 @@ class Footage:
         other = channel_max(np.abs(now - then * shade)) > threshold
         return bool(np.mean(as_before | other if bare else other & ~as_before) > 0.5)
 
-    def view_after(
-        self, seconds: float, mask_small: np.ndarray | None = None, until: float = float("inf"), still: bool = False
-    ) -> View | None:
-        """The first kept full-resolution view from ``seconds`` on, ``until`` at the latest, in which nothing
-        reaching over the rim (nor, if ``still``, kept still over it) covers ``mask_small`` (small pixels of
-        the window) much."""
+    def view_after(self, seconds: float, mask_small: np.ndarray | None = None) -> View | None:
+        """The first kept full-resolution view from ``seconds`` on in which nothing over the rim covers
+        ``mask_small`` (small pixels of the window) much."""
         for at, view in self._views:
             if at < seconds:
                 continue
-            if at > until:
-                break
             frame = self._frame_at(at)
-            if (
-                mask_small is None
-                or frame is None
-                or (frame.over if still else frame.reaching)[mask_small].mean() < 0.2
-            ):
+            if mask_small is None or frame is None or frame.reaching[mask_small].mean() < 0.2:
                 return view
         return None
 
@@ -336,23 +240,6 @@ def _solid(pixels: np.ndarray, region: np.ndarray) -> bool:
     blob = (cv2.drawContours(np.zeros(pixels.shape, np.uint8), outlines, -1, 1, cv2.FILLED) > 0) & region
     eroded = cv2.erode(blob.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
     return int(eroded.sum()) >= SOLID * int(blob.sum())
-
-
-def _shaded(look: np.ndarray, other: np.ndarray, judged: np.ndarray, threshold: float) -> np.ndarray:
-    """Per pixel: whether ``look`` is ``other`` under one gain, the one of the ``judged`` pixels."""
-    if not judged.any():
-        return np.zeros(len(look), bool)
-    gain = np.median(look[judged].sum(axis=1)) / max(float(np.median(other[judged].sum(axis=1))), 1.0)
-    return channel_max(np.abs(look - other * gain)) <= threshold
-
-
-def _alike(look: np.ndarray, other: np.ndarray, threshold: float) -> bool:
-    """Whether two looks of the same pixels follow one pattern, brighter or darker in places: the same contents
-    lit otherwise (a head's shadow across part of them), not one thing on another. Only a pattern says so."""
-    grey, other_grey = look.sum(axis=1), other.sum(axis=1)
-    if len(grey) < 2 or 2 * other_grey.std() < 3 * threshold or grey.std() == 0:
-        return False
-    return float(np.corrcoef(grey, other_grey)[0, 1]) >= ALIKE
 
 
 def _look(frame: _Frame, pixels: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import pytest
 
 from binwatch.edge.agent import Agent
 from binwatch.edge.contents import Contents, coverage, taken_out
-from binwatch.edge.landing import Footage, Landing, _solid
+from binwatch.edge.landing import Footage, _solid
 from binwatch.edge.region import View, mean_view
 from binwatch.edge.simulator.conditions import named
 from binwatch.edge.simulator.timeline import ExposureJump
@@ -133,38 +133,24 @@ def filmed(draw: Callable[[float, np.ndarray, np.ndarray], None], frames: int, c
     """Footage at 10 fps over a bare bin (grey 40), each frame drawn by ``draw(seconds, image, reaching)``
     on the small window; its settle map, and the landings of one region: the small columns 20 to
     ``columns``, rows 20 to 40."""
-    settled, landings = filmed_landings(draw, frames, columns)
-    return settled, [landing.seconds for landing in landings]
-
-
-def filmed_landings(
-    draw: Callable[[float, np.ndarray, np.ndarray], None],
-    frames: int,
-    columns: int,
-    still_over: bool = False,
-    bare: int = 40,
-) -> tuple[np.ndarray, list[Landing]]:
-    """As ``filmed``, with the landings whole; ``still_over``: what ``draw`` marks reaching keeps still over
-    the rim (``OpeningWatch``'s deposited: a body that stopped moving), reaching no longer; ``bare``: the bare
-    bin's grey."""
     region = region_of()
     watch_shape = (region.shape[0] // 2, region.shape[1] // 2)
     footage = Footage()
-    base = np.full((*watch_shape, 3), bare, np.uint8)
+    base = np.full((*watch_shape, 3), 40, np.uint8)
     for i in range(frames):
         seconds = i / 10
         image, reaching = base.copy(), np.zeros(watch_shape, bool)
         draw(seconds, image, reaching)
         view = View(NOW + timedelta(seconds=seconds), np.full((*region.shape, 3), i, np.uint8), 1.0)
-        if still_over:
-            footage.add(seconds, image, 1.0, np.zeros(watch_shape, bool), lambda view=view: view, reaching)
-        else:
-            footage.add(seconds, image, 1.0, reaching, lambda view=view: view)
+        footage.add(seconds, image, 1.0, reaching, lambda view=view: view)
     old = base.astype(np.float32)
     settled = footage.settled_at(image, 1.0, 20, old)
     region_mask = np.zeros(region.shape, bool)
     region_mask[40:80, 40 : 2 * columns] = True
-    return settled, footage.landings(region_mask, settled, region.scaled, 20, old, SMALLEST * region.area)
+    return settled, [
+        landing.seconds
+        for landing in footage.landings(region_mask, settled, region.scaled, 20, old, SMALLEST * region.area)
+    ]
 
 
 def landings_of_one_on_another(second_look, reached: bool) -> list[float]:
@@ -347,53 +333,3 @@ def test_only_a_solid_blob_is_a_moment_an_item_settled_not_specks_or_streaks():
     holed[30:70, 30:70] &= np.random.default_rng(1).random((40, 40)) < 0.3  # most of it looks as what it lies on
     assert not _solid(specks, region) and not _solid(streaks, region)
     assert _solid(holed, region)
-
-
-def landings_of_one_hidden_whole(first: str, still: bool = False) -> list[Landing]:
-    """From 2 s to 4 s the spot shows ``first``: an item lying in plain view; a resident's head kept still over
-    it, joined in the picture to their shoulders over the rim; the shadow of a body on the bare bin; or the
-    later item itself, lit otherwise (a shadow across part of it). An arm covers the spot from 4 s and leaves a
-    larger, striped item at 5 s that covers all of it. ``still``: the body over the rim keeps still
-    (deposited, not reaching). The landings of the one region."""
-    spot, larger = (slice(24, 36), slice(26, 40)), (slice(20, 40), slice(20, 50))
-    striped = np.zeros((20, 30, 3), np.float32)
-    striped[:] = (60, 160, 220)
-    striped[:, ::4] = (220, 220, 220)
-
-    def draw(seconds: float, image: np.ndarray, reaching: np.ndarray) -> None:
-        if 2.0 <= seconds < 4.0:
-            if first == "item":
-                image[spot] = (200, 190, 60)
-            elif first == "head":
-                image[spot] = (40, 60, 110)
-                image[36:44, 22:46], reaching[36:44, 22:46] = (90, 90, 140), True  # the shoulders, over the rim
-            elif first == "shadow":  # on a lighter bin (in a dark one, dark is the shade of anything)
-                image[spot] = 75
-            else:  # the later item, its left half in a deeper shade than its right
-                image[larger] = striped * np.where(np.arange(30) < 15, 0.5, 0.8)[None, :, None]
-        if seconds >= 5.0:
-            image[larger] = striped
-        elif seconds >= 4.0:
-            image[larger], reaching[larger] = (90, 90, 140), True
-
-    return filmed_landings(draw, 80, 50, still_over=still, bare=150 if first == "shadow" else 40)[1]
-
-
-def test_an_item_that_a_later_one_hides_whole_is_a_landing_of_its_own():
-    """The second of two quick drops fell onto the first and hides it whole (quick 23: a can on a vegetable):
-    the region's pixels all settled at the second landing, but they were seen holding the first item, in plain
-    view, before. A landing of its own, that says when the later item hid it; before this rule, one item."""
-    hidden, landed = landings_of_one_hidden_whole("item")
-    assert hidden.seconds == pytest.approx(2.0) and hidden.hidden_from == pytest.approx(3.9)
-    assert hidden.mask.sum() == pytest.approx(4 * 12 * 14, rel=0.1)  # the first item's own outline
-    assert landed.seconds == pytest.approx(5.0) and landed.hidden_from is None
-
-
-@pytest.mark.parametrize(("first", "still"), [("head", False), ("head", True), ("shadow", False), ("relit", False)])
-def test_what_only_looked_new_before_an_item_came_is_no_hidden_item(first, still):
-    """What is no item under the later one: a head that the camera sees apart from the shoulders it sits on,
-    kept still over the spot (the staged resident of ``test_scenes`` was found as one), for it touches something
-    over the rim, moving or kept still there; a body's shadow on the old contents; the later item itself, seen
-    before in a shade that is not one gain over it (quick 22: a paint tin under a head's shadow, hard 23: an arm's
-    shadow where the bottle then landed)."""
-    assert [landing.hidden_from for landing in landings_of_one_hidden_whole(first, still)] == [None]
