@@ -321,7 +321,7 @@ class Agent:
             places = [self._place(b, item) for item in found.items]
             taken = taken_out(before, after, region, places)
             # What only the views before showed (somebody passing over the heap as the disposal began) is none.
-            passed = [before_only(before, after, held, b.region.shrunk(place, held.shape[:2])) for place in places]
+            passed = before_only(before, after, held, [b.region.shrunk(place, held.shape[:2]) for place in places])
             kept = [not out and not gone for out, gone in zip(taken, passed, strict=True)]
             found = replace(found, items=[item for item, keep in zip(found.items, kept, strict=True) if keep])
             kind = b.contents.changed(

@@ -91,9 +91,12 @@ class ContainerWatch(StillZone):
         self.visit: Visit | None = None  # the container standing there now
         self._gone_since: datetime | None = None
 
-    def _still(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
-        """Unmoved pixel by pixel: what somebody at work touches (their blob moves) can still keep still."""
-        return out & ~moving & ~upright[labels]
+    def _stillness(
+        self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Unmoved pixel by pixel: what somebody at work touches (their blob moves) can still keep still. Nothing
+        waits: a container is there or not."""
+        return out & ~moving & ~upright[labels], np.zeros(out.shape, bool)
 
     def update(self, small: SmallFrame, frame: np.ndarray, t: datetime, seconds: float) -> Visit | None:
         """This frame; returns a visit that has just begun or just ended (``left_at`` set)."""

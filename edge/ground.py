@@ -82,7 +82,7 @@ class GroundChange:
 
 class StillZone:
     """The small-frame model of one zone beside the bins: a long-term background, what stands out
-    of it, and since when each pixel has stood out and kept still by the zone's own rule (``_still``),
+    of it, and since when each pixel has stood out and kept still by the zone's own rule (``_stillness``),
     counted only for pixels that arrived (began to stand out in a blob that moved, or on the first frame
     after a gap). ``GroundWatch`` finds litter with it, ``collection.ContainerWatch`` a collector's container."""
 
@@ -117,10 +117,10 @@ class StillZone:
         # Clocks in seconds since the first frame, in float64: a float32 clock steps by 0.25 s after 24 days,
         # more than a frame, and a waiting clock, shifted by each frame's time, would stop waiting.
         self.out_since = np.full(shape, NEVER)  # stands out since
-        self.still_since = np.full(shape, NEVER)  # stands out and keeps still (``_still``) since
+        self.still_since = np.full(shape, NEVER)  # stands out and keeps still (``_stillness``) since
         self.arrived = np.zeros(shape, bool)  # stands out, and began to in a blob that moved: a thing came
         self.look = np.zeros((*shape, 3), np.float32)  # normalised colour of each waiting pixel when it last kept still
-        self.waited = np.zeros(shape, bool)  # waited on the latest frame (``_waiting``)
+        self.waited = np.zeros(shape, bool)  # waited on the latest frame (``_stillness``)
         self.colour: np.ndarray | None = None  # the latest frame over the window, normalised like the background
         self.threshold = delta  # the latest frame's contrast that stands out
         self._t: float | None = None
@@ -155,8 +155,9 @@ class StillZone:
         moved = (np.bincount(labels[moving], minlength=count) >= MIN_PIXELS) & (not small.exposure_step)
         arrival = moved[labels] | (not small.motion_known)
         self.arrived = out & (self.arrived | ((self.out_since == now) & arrival))
-        still = self._still(out, moving, labels, upright) & self.arrived
-        waiting = self._waiting(out, moving, labels, upright) & self.arrived & np.isfinite(self.still_since)
+        still, waiting = self._stillness(out, moving, labels, upright)
+        still &= self.arrived
+        waiting &= self.arrived & np.isfinite(self.still_since)
         # A waiting pixel keeps the stillness it had, gaining none: its clock is shifted by the frame's time. When
         # it keeps still again it goes on from there if it looks as it did before, and starts anew if not (moved,
         # taken, something else in its place).
@@ -177,13 +178,12 @@ class StillZone:
         self.background += np.where(near, np.float32(0), rate)[:, :, None] * (colour - self.background)
         return out
 
-    def _still(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
-        """What of ``out`` keeps still by this zone's rule (``labels``: its blobs; ``upright``: per blob)."""
+    def _stillness(
+        self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """What of ``out`` keeps still by this zone's rule (``labels``: its blobs; ``upright``: per blob), and
+        what, not keeping still, keeps the stillness it had (waits)."""
         raise NotImplementedError
-
-    def _waiting(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
-        """What of ``out`` does not keep still by ``_still`` but keeps the stillness it had: none by default."""
-        return np.zeros(out.shape, bool)
 
     def at(self, seconds: float) -> datetime:
         """The wall-clock time of ``seconds`` on the clocks' origin."""
@@ -215,20 +215,22 @@ class GroundWatch(StillZone):
         self.min_pixels = max(MIN_PIXELS * 2, round(rules.min_fraction * self.area))
         self.litter: list[Litter] = []  # found and not yet cleared
 
-    def _still(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
+    def _stillness(
+        self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """A blob with motion in it, or rising out of the zone, is somebody active: none of it keeps still."""
-        return out & ~self._active(moving, labels, upright)[labels]
+        active = upright | (np.bincount(labels[moving], minlength=len(upright)) >= MIN_PIXELS)
+        return out & ~active[labels], self._waiting(out, moving, labels, active)
 
-    def _waiting(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
+    def _waiting(self, out: np.ndarray, moving: np.ndarray, labels: np.ndarray, active: np.ndarray) -> np.ndarray:
         """What had kept still and is joined or covered, in the picture, by somebody active waits for them to
         go: a bag beside a bin where residents come and go every few seconds, passing in front of it, would
         otherwise never lie still for ``stay_s`` (litter 21's bag, litter 18's box). It gains no stillness
         meanwhile, so litter is never confirmed while somebody stands at it, and goes on only where it looks
         as it did once they have gone. Only activity that comes from outside makes it wait: a blob whose
         motion lies mostly in what had kept still moved itself (a crouching person who sways) and starts
-        anew, as before."""
-        count = len(upright)
-        active = self._active(moving, labels, upright)
+        anew, as before. ``active``: per blob."""
+        count = len(active)
         if not active[1:].any():
             return np.zeros(out.shape, bool)
         had_kept_still = out & np.isfinite(self.still_since)
@@ -238,11 +240,6 @@ class GroundWatch(StillZone):
             moved_still >= ITSELF_SHARE * np.bincount(labels[had_kept_still], minlength=count)
         )
         return out & (active & ~itself)[labels]
-
-    @staticmethod
-    def _active(moving: np.ndarray, labels: np.ndarray, upright: np.ndarray) -> np.ndarray:
-        """Per blob: it has motion in it or rises out of the zone."""
-        return upright | (np.bincount(labels[moving], minlength=len(upright)) >= MIN_PIXELS)
 
     def update(self, small: SmallFrame, t: datetime, seconds: float) -> list[GroundChange]:
         """This frame, taken at ``t`` (``seconds`` from any fixed origin); returns what it changed."""

@@ -355,13 +355,15 @@ def _found(mask: np.ndarray, landed_at: float | None) -> Found:
     return Found(Box(x, y, w, h), hull, landed_at)
 
 
-def before_only(before: View, after: View, background: np.ndarray, mask: np.ndarray) -> bool:
-    """A change the views before brought, not the disposal: where it lies (``mask``, over the small
-    window of ``background``), the view after looks as the opening's background did when the disposal
-    began (normalised, on the small frame; it never takes in what passes), and the views before do not.
-    A head passing over a heap beyond the opening in the last clear views before a disposal leaves such
-    a change; an item, however faint, differs from the background after and not before."""
+def before_only(before: View, after: View, background: np.ndarray, masks: Sequence[np.ndarray]) -> list[bool]:
+    """For each change (``masks``, over the small window of ``background``): whether the views before
+    brought it, not the disposal: where it lies, the view after looks as the opening's background did when
+    the disposal began (normalised, on the small frame; it never takes in what passes), and the views
+    before do not. A head passing over a heap beyond the opening in the last clear views before a disposal
+    leaves such a change; an item, however faint, differs from the background after and not before."""
     size = background.shape[1::-1]
     old = light.channel_max(np.abs(cv2.resize(before.normalised(), size, interpolation=cv2.INTER_AREA) - background))
     new = light.channel_max(np.abs(cv2.resize(after.normalised(), size, interpolation=cv2.INTER_AREA) - background))
-    return bool(mask.any()) and float(np.median(new[mask])) * GHOST_RATIO < float(np.median(old[mask]))
+    return [
+        bool(mask.any()) and float(np.median(new[mask])) * GHOST_RATIO < float(np.median(old[mask])) for mask in masks
+    ]

@@ -329,11 +329,15 @@ def test_what_only_the_views_before_showed_is_no_item():
     before = views(rng, region, head)
     passed = compare(before, views(rng, region), on_heap, 30, 0.004, 0.5)
     assert len(passed.items) == 1  # the head, as the views before showed it
-    assert before_only(mean_view(before), mean_view(views(rng, region)), background, shrunk(region, passed, watch))
+    assert before_only(
+        mean_view(before), mean_view(views(rng, region)), background, [shrunk(region, passed, watch)]
+    ) == [True]
     dim = views(rng, region, lambda f: photo(f, 410, 180, side=30, item="plastic_bag"))
     thrown = compare(views(rng, region), dim, on_heap, 30, 0.004, 0.5)
     assert len(thrown.items) == 1
-    assert not before_only(mean_view(views(rng, region)), mean_view(dim), background, shrunk(region, thrown, watch))
+    assert before_only(mean_view(views(rng, region)), mean_view(dim), background, [shrunk(region, thrown, watch)]) == [
+        False
+    ]
 
 
 LOOKS_HAIR = (30, 45, 70)  # staged.LOOKS' hair
