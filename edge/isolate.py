@@ -2,10 +2,11 @@
 
 Both views are clear views of the opening (``segment``), each the mean of a few frames (less
 noise), compared in normalised units: divided by their exposure's gain, and corrected channel by
-channel for what is left of a change of light (the median ratio over the opening; the items a
-disposal adds cover far less than half of it). A pixel has changed when its colour moved by more
-than ``change_pixel_delta`` (normalised grey levels) or, in a noisier picture, by more than noise
-alone moves it: measured on the views themselves, as the difference between two halves of them.
+channel for what is left of a change of light (the median ratio, pixel by pixel, over the window
+around the opening; what a disposal changes covers far less than half of it). A pixel has changed
+when its colour moved by more than ``change_pixel_delta`` (normalised grey levels) or, in a noisier
+picture, by more than noise alone moves it: measured on the views themselves, as the difference
+between two halves of them.
 
 Each connected region of change is then judged:
 
@@ -130,7 +131,7 @@ def compare(
     inside = region.inside > 0
     before, after = mean_view(before_views), mean_view(after_views)
     old, new = before.normalised(), after.normalised()
-    change = _change(before, after, old, new, inside)
+    change = _change(before, after, old, new)
     difference = _smoothed(light.channel_max(np.abs(change)))
     luma, chroma = (_smoothed(c) for c in light.brightness_and_colour(change))
     measured = _noise_level(before_views, after_views, inside)
@@ -166,7 +167,8 @@ def compare(
             # A textured item changes in speckle that the opening thins to a core: the pieces of change it overlaps
             # are its own. (Where the opening took little, the region is the item as it was.)
             own = np.isin(pieces, np.unique(pieces[mask])) & (pieces > 0) & inside & ~claimed
-            if np.count_nonzero(own & changed) > THINNED * np.count_nonzero(mask & changed):
+            thinned = np.count_nonzero(own & changed) > THINNED * np.count_nonzero(mask & changed)
+            if thinned:
                 mask |= own
             marked = mask & (difference > level)  # what the closing added changed less: not the item's change
             claimed[mask] = True
@@ -178,8 +180,9 @@ def compare(
                 large_px += area
                 continue
             # Its shape for the neck test: cracks where part of an item looks like the bag closed, not the
-            # notches where two items touch.
-            shape = cv2.morphologyEx(marked.astype(np.uint8), cv2.MORPH_CLOSE, solid) > 0
+            # notches where two items touch; a thinned region's speckle closed over its gaps, which are no necks.
+            outline = marked | own if thinned else marked
+            shape = cv2.morphologyEx(outline.astype(np.uint8), cv2.MORPH_CLOSE, solid) > 0
             nudged = partial(_nudged, changed=marked, old=old, new=new, level=level)
             items.extend(_split(mask, shape & mask, landings, min_area, nudged))
 
@@ -202,17 +205,21 @@ def compare(
     return Comparison(items, bool(faint[1:].any()), large_px / region.area, changed_px / region.area, threshold)
 
 
-def _change(before: View, after: View, old: np.ndarray, new: np.ndarray, inside: np.ndarray) -> np.ndarray:
+def _change(before: View, after: View, old: np.ndarray, new: np.ndarray) -> np.ndarray:
     """Per pixel and channel, the signed change in normalised units.
 
     What is left of a change of light after the gains (colour temperature drifts) is taken out
-    channel by channel: the median ratio over the opening, if it is small; a large one is the
-    contents changing (an emptying), not the light. ``old`` and ``new``: the two views normalised."""
-    usable = inside & (before.image.min(axis=2) > 8) & (after.image.min(axis=2) > 8)
+    channel by channel: the median, pixel by pixel, of the ratio over the whole window (the opening,
+    its rim and what lies around it), if it is small; a large one is not the light. Neither the ratio of
+    the medians nor the opening alone would do: items heaped in a dark opening, or an emptying, move
+    them by 10-25 % with no change of light, and that ratio, taken out of the bright rim, made the rim
+    change and join the items' change, which then ran beyond the rim and was no item. ``old`` and
+    ``new``: the two views normalised."""
+    usable = (before.image.min(axis=2) > 8) & (after.image.min(axis=2) > 8)
     usable &= (light.channel_max(before.image) < CLIPPED) & (light.channel_max(after.image) < CLIPPED)
     old_gain: float | np.ndarray = before.gain
     if np.count_nonzero(usable) > 0.2 * usable.size:
-        ratio = np.median(new[usable], axis=0) / np.maximum(np.median(old[usable], axis=0), 1e-3)
+        ratio = np.median(new[usable] / np.maximum(old[usable], 1e-3), axis=0)
         if np.all(np.abs(np.log(ratio)) < LIGHT_DRIFT):
             old_gain = before.gain / ratio
     return light.signed_difference(after.image, after.gain, before.image, old_gain)
@@ -250,7 +257,7 @@ def _noise_level(before: Sequence[View], after: Sequence[View], inside: np.ndarr
         return 0.0
     half = len(views) // 2
     first, second = mean_view(views[:half]), mean_view(views[half:])
-    null = _smoothed(light.channel_max(np.abs(_change(first, second, first.normalised(), second.normalised(), inside))))
+    null = _smoothed(light.channel_max(np.abs(_change(first, second, first.normalised(), second.normalised()))))
     null = null[inside]
     measured = np.sqrt(1 / half + 1 / (len(views) - half))
     wanted = np.sqrt(1 / len(before) + 1 / len(after))

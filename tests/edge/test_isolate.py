@@ -8,10 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
+from binwatch.edge.contents import EMPTIED_CHANGE
 from binwatch.edge.crops import MAX_UPSCALE, item_crops
 from binwatch.edge.foreground import OpeningWatch
 from binwatch.edge.isolate import Box, Found, before_only, compare
 from binwatch.edge.landing import Landing
+from binwatch.edge.motion import MotionDetector
 from binwatch.edge.region import Region, View, mean_view
 from tests.edge.scene import BAG, DATA
 
@@ -364,6 +366,37 @@ def test_in_a_small_plain_opening_a_textured_item_is_found_whole():
     found = compare(before, after, region, 30, 0.004, 0.5)
     assert len(found.items) == 1
     assert close_to(boxes(found, region)[0], (357, 219, 12, 12), tolerance=3)  # the whole bag, not its core
+
+
+def scene_views(name: str, polygon, gains: tuple[float, float]) -> tuple[Region, list[View], list[View]]:
+    """A bin's region on a 1280 × 720 camera, with the mean views before and after a disposal stored stacked."""
+    motion = MotionDetector((1280, 720), 18)
+    region = Region(polygon, OpeningWatch(polygon, motion.scale, motion.size, 18).window, motion.scale, (1280, 720))
+    stacked = cv2.imread(str(DATA / name))
+    height = region.shape[0]
+    assert stacked.shape[:2] == (2 * height, region.shape[1])
+    return region, [View(NOW, stacked[:height], gains[0])], [View(NOW, stacked[height:], gains[1])]
+
+
+def test_items_heaped_in_a_dark_opening_do_not_make_its_bright_rim_change():
+    # A bag of vegetables let go into a dark bin half full: the opening's median colour rose 7-14 % with no change
+    # of light. Taken as the light's and divided out of the whole window, that made the bright rim change, the
+    # rim's change joined the items', ran beyond the rim, and the disposal left no item and no event.
+    polygon = [(682, 355), (874, 350), (913, 501), (696, 507)]
+    region, before, after = scene_views("heaped-opening-views.png", polygon, (0.788, 0.787))
+    found = compare(before, after, region, 30, 0.004, 0.5)
+    assert len(found.items) == 1 and found.large == 0
+    assert close_to(boxes(found, region)[0], (719, 418, 74, 83), tolerance=6)
+
+
+def test_an_emptying_changes_the_opening_and_not_its_rim():
+    # The contents taken out leave the bag darker over most of the opening: the opening's median moved by 14 %, so a
+    # light ratio measured on the opening alone, even pixel by pixel, made the rim change as well (and the change,
+    # running beyond it, was nothing). Over the whole window the light is unchanged and the emptying is seen.
+    polygon = [(201, 311), (385, 319), (348, 470), (146, 461)]
+    region, before, after = scene_views("emptied-opening-views.png", polygon, (0.926, 0.917))
+    found = compare(before, after, region, 30, 0.004, 0.5)
+    assert found.changed > EMPTIED_CHANGE
 
 
 def test_two_boxes_joined_are_the_smallest_box_that_holds_both():
