@@ -292,7 +292,7 @@ class Agent:
         th = self.config.thresholds
         if not segment.settled or not b.before or not b.still:
             # Cut short while the opening was busy, or no clear view on one side: nothing to compare.
-            b.watch.release()
+            b.watch.release(small)
             if segment.reached_in:
                 self._unseen(b, segment, frame, "the opening was never clear")
             return

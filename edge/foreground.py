@@ -22,7 +22,9 @@ out but keeps still only slowly (``ABSORB_S``: a parked trolley stops standing o
 while), and takes the opening's new contents at once when a disposal is concluded (``settle``),
 with what was deposited over the rim: a heap above the rim is part of the bin's look from then
 on, and its extent beyond the opening is kept (``heaped``) until the bin is emptied, so that an
-item thrown onto the heap is told from a body by the bin's extent, not the opening's. While a
+item thrown onto the heap is told from a body by the bin's extent, not the opening's. A disposal cut
+short (``release``) takes in what kept still over the rim until then, body or contents, so that it
+holds the opening busy no longer. While a
 disposal goes on, a copy of the background as it began is held as well; and each pixel keeps its
 background as it last looked with nothing there (``bare``: it follows the light only where the frame
 looks like both, and takes a disposal's new contents when it settles, but not what the background took
@@ -89,6 +91,7 @@ class OpeningWatch:
         self.heaped = np.zeros(self.inside.shape, bool)  # outside the opening: contents taken in as the bin's
         self._moved_at = np.full(self.inside.shape, -np.inf, np.float32)  # when each pixel last moved
         self._deposited = np.zeros(self.inside.shape, bool)
+        self._kept_still = np.zeros(self.inside.shape, bool)  # over the rim and still for ``STILL_S``, body or not
         self._extent = self.inside.copy()  # the bin as far as its contents reach: the opening, and the heap
         self._on_heap = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(ON_HEAP * side) + 1,) * 2)
         self._t: float | None = None
@@ -117,6 +120,7 @@ class OpeningWatch:
         count, labels = cv2.connectedComponents(standing_out, connectivity=8)
         reaching = np.zeros(standing_out.shape, bool)
         deposited = np.zeros(standing_out.shape, bool)
+        kept_still = np.zeros(standing_out.shape, bool)
         if count > 1:
             on_rim = np.bincount(labels[self.rim], minlength=count)
             inside = np.bincount(labels[self.inside], minlength=count)
@@ -132,7 +136,8 @@ class OpeningWatch:
                 on_bin = (inside >= HEAP_COVER * self.area) | (off_bin <= OFF_BIN_SHARE * total)
                 reaching = (over & (active | ~on_bin))[labels]
                 deposited = (over & ~active & on_bin)[labels]
-        self._deposited = deposited
+                kept_still = (over & ~active)[labels]
+        self._deposited, self._kept_still = deposited, kept_still
         # Follow the light where nothing stands out; take in, slowly, what stands out but keeps still.
         follow = 1 - np.exp(-dt / FOLLOW_S)
         absorb = 1 - np.exp(-dt / ABSORB_S)
@@ -161,9 +166,17 @@ class OpeningWatch:
         if self.background is not None:
             self.held = self.background.copy()
 
-    def release(self) -> None:
-        """A disposal ended without a clear view: nothing to take in, the held copy goes."""
+    def release(self, small: SmallFrame) -> None:
+        """A disposal ended without a clear view: the held copy goes, and what has kept still over the rim for
+        ``STILL_S`` is taken into the background as it looks now. It held the disposal open until it was cut,
+        and would hold the opening busy, and every disposal after it unseen, until the background took it in
+        slowly: contents heaped over the rim that the deposit rule could not tell from a body standing still
+        (heaped over less than half the opening, part of them beyond the rim), or a person who kept still for
+        as long. The bare look keeps what lay under it: when it goes, it leaves no ghost."""
         self.held = None
+        if self.background is not None and self._kept_still.any():
+            colour = small.image[self.window].astype(np.float32) * np.float32(1.0 / small.gain)
+            self.background[self._kept_still] = colour[self._kept_still]
 
     def settle(self, small: SmallFrame) -> None:
         """A disposal is concluded: what lies in the opening now, and what was deposited over its rim,

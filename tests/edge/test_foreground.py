@@ -155,6 +155,44 @@ def test_something_over_the_rim_that_keeps_still_is_deposited_there_and_no_body(
     assert not watched.watch.heaped.any()
 
 
+def low_heap(image):
+    """Contents heaped over the far part of the opening, less than half of it, and above its far rim."""
+    image[70:170, 190:450] = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (260, 100))
+
+
+def test_what_kept_still_over_the_rim_until_a_disposal_was_cut_short_holds_the_opening_no_longer():
+    # Contents heaped over less than half the opening, part of them beyond the rim, look like a body standing
+    # still over a part of the bin: they hold the disposal open until it is cut. Before, they went on holding the
+    # opening busy until the background took them in (40-70 s in the overflow scenes), and every disposal in
+    # that time was lost without an event.
+    rng, watched = np.random.default_rng(6), Watched()
+    for _ in range(5):
+        watched.see(frame(rng))
+    for _ in range(round(10 * (STILL_S + 2))):
+        seen = watched.see(frame(rng, low_heap))
+    assert seen.over_rim and not seen.deposited.any()  # still, but it may be somebody standing there
+    watched.watch.release(watched.small)  # the disposal is cut short
+    seen = watched.see(frame(rng, low_heap))
+    assert not seen.over_rim and not seen.standing_out.any()
+    assert watched.see(frame(rng, lambda image: (low_heap(image), arm(image)))).over_rim  # the next one reaches in
+    for _ in range(3):  # and when it goes (the bin emptied, the person gone), it leaves no ghost
+        gone = watched.see(frame(rng))
+    assert not gone.over_rim and gone.foreground < 0.01
+
+
+def test_a_cut_takes_in_nothing_that_moved_within_the_last_seconds():
+    rng, watched = np.random.default_rng(7), Watched()
+    for _ in range(5):
+        watched.see(frame(rng))
+    frames = round(10 * (STILL_S + 2))
+    for k in range(frames):  # a hand that keeps moving, a few pixels to and fro
+        seen = watched.see(frame(rng, lambda image, k=k: arm(image, hand=(320 + 4 * (k % 3), 180))))
+    assert seen.over_rim
+    watched.watch.release(watched.small)
+    last = (320 + 4 * ((frames - 1) % 3), 180)
+    assert watched.see(frame(rng, lambda image: arm(image, hand=last))).reaching_in > 0.05  # as it was: a body still
+
+
 def test_an_arm_that_keeps_still_over_part_of_the_opening_is_still_a_body():
     rng, watched = np.random.default_rng(5), Watched()
     for _ in range(5):
