@@ -48,6 +48,17 @@ class Watched:
         return self.watch.update(self.small, self.t)
 
 
+def kept_over(seed: int, draw, seconds: float):
+    """A watch that saw the opening clear, then ``draw`` (given the frame's index) for ``seconds``: its rng, the
+    watch and the last observation."""
+    rng, watched = np.random.default_rng(seed), Watched()
+    for _ in range(5):
+        watched.see(frame(rng))
+    for k in range(round(10 * seconds)):
+        seen = watched.see(frame(rng, lambda image, k=k: draw(image, k)))
+    return rng, watched, seen
+
+
 def test_an_arm_over_the_rim_reaches_in_and_an_item_lying_inside_does_not():
     rng, watched = np.random.default_rng(0), Watched()
     for _ in range(5):
@@ -128,9 +139,10 @@ def test_somebody_still_there_when_a_disposal_settles_leaves_no_ghost_when_they_
     assert not lying.over_rim and lying.foreground > 0.03
 
 
-def heap(image):
-    """Contents tipped in and heaped above the rim: over most of the opening, spilling over the far rim."""
-    image[70:240, 190:450] = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (260, 170))
+def heap(image, depth=170):
+    """Contents tipped in and heaped above the rim: over the opening from its far side, ``depth`` rows of the
+    frame (the whole default: most of it), spilling over the far rim."""
+    image[70 : 70 + depth, 190:450] = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (260, depth))
 
 
 def test_something_over_the_rim_that_keeps_still_is_deposited_there_and_no_body():
@@ -157,7 +169,7 @@ def test_something_over_the_rim_that_keeps_still_is_deposited_there_and_no_body(
 
 def low_heap(image):
     """Contents heaped over the far part of the opening, less than half of it, and above its far rim."""
-    image[70:170, 190:450] = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (260, 100))
+    heap(image, depth=100)
 
 
 def test_what_kept_still_over_the_rim_until_a_disposal_was_cut_short_holds_the_opening_no_longer():
@@ -165,11 +177,7 @@ def test_what_kept_still_over_the_rim_until_a_disposal_was_cut_short_holds_the_o
     # still over a part of the bin: they hold the disposal open until it is cut. Before, they went on holding the
     # opening busy until the background took them in (40-70 s in the overflow scenes), and every disposal in
     # that time was lost without an event.
-    rng, watched = np.random.default_rng(6), Watched()
-    for _ in range(5):
-        watched.see(frame(rng))
-    for _ in range(round(10 * (STILL_S + 2))):
-        seen = watched.see(frame(rng, low_heap))
+    rng, watched, seen = kept_over(6, lambda image, _: low_heap(image), STILL_S + 2)
     assert seen.over_rim and not seen.deposited.any()  # still, but it may be somebody standing there
     watched.watch.release(watched.small)  # the disposal is cut short
     seen = watched.see(frame(rng, low_heap))
@@ -181,22 +189,16 @@ def test_what_kept_still_over_the_rim_until_a_disposal_was_cut_short_holds_the_o
 
 
 def test_a_cut_takes_in_nothing_that_moved_within_the_last_seconds():
-    rng, watched = np.random.default_rng(7), Watched()
-    for _ in range(5):
-        watched.see(frame(rng))
-    frames = round(10 * (STILL_S + 2))
-    for k in range(frames):  # a hand that keeps moving, a few pixels to and fro
-        seen = watched.see(frame(rng, lambda image, k=k: arm(image, hand=(320 + 4 * (k % 3), 180))))
+    def moving(image, k):  # a hand that keeps moving, a few pixels to and fro
+        arm(image, hand=(320 + 4 * (k % 3), 180))
+
+    rng, watched, seen = kept_over(7, moving, STILL_S + 2)
     assert seen.over_rim
     watched.watch.release(watched.small)
-    last = (320 + 4 * ((frames - 1) % 3), 180)
+    last = (320 + 4 * ((round(10 * (STILL_S + 2)) - 1) % 3), 180)
     assert watched.see(frame(rng, lambda image: arm(image, hand=last))).reaching_in > 0.05  # as it was: a body still
 
 
 def test_an_arm_that_keeps_still_over_part_of_the_opening_is_still_a_body():
-    rng, watched = np.random.default_rng(5), Watched()
-    for _ in range(5):
-        watched.see(frame(rng))
-    for _ in range(round(10 * (STILL_S + 2))):
-        seen = watched.see(frame(rng, arm))
+    _, _, seen = kept_over(5, lambda image, _: arm(image), STILL_S + 2)
     assert seen.over_rim and not seen.deposited.any()
