@@ -62,7 +62,11 @@ class WalCheckpointer:
             borrowed.close()
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        try:
+            connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        except sqlite3.Error as exc:  # the file's folder is gone: nothing to checkpoint, the writer's valve remains
+            log.warning("WAL checkpoints stopped: cannot open %s: %s", self.path, exc)
+            return
         try:
             while not self._stop.wait(self.interval_s):
                 try:

@@ -66,3 +66,18 @@ def test_wal_is_checkpointed_in_the_background(tmp_path):
     with db.write_engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 20_000  # the writer's valve only
     db.dispose()
+
+
+def test_a_checkpointer_that_cannot_open_its_file_stops_with_a_warning_not_an_exception(tmp_path, caplog, monkeypatch):
+    """A database whose folder went away (a test's temporary folder, a volume unmounted) used to kill the
+    checkpoint thread with an unhandled exception."""
+    import threading
+
+    from binwatch.collector.db.checkpoint import WalCheckpointer
+
+    raised = []
+    monkeypatch.setattr(threading, "excepthook", raised.append)
+    checkpointer = WalCheckpointer(str(tmp_path / "gone" / "db.sqlite3"), None, lambda work: None)  # type: ignore[arg-type]
+    checkpointer.stop()
+    assert raised == []
+    assert "WAL checkpoints stopped" in caplog.text
