@@ -22,9 +22,10 @@ SIZE = (640, 360)
 NOW = datetime(2026, 1, 5, 9, 0)
 
 
-def region_of(polygon=POLYGON) -> Region:
-    watch = OpeningWatch(polygon, 0.5, (SIZE[0] // 2, SIZE[1] // 2), 18)
-    return Region(polygon, watch.window, 0.5, SIZE)
+def region_of(polygon=POLYGON, size=SIZE) -> Region:
+    """The bin's region as the agent cuts it from a camera of ``size``."""
+    motion = MotionDetector(size, 18)
+    return Region(polygon, OpeningWatch(polygon, motion.scale, motion.size, 18).window, motion.scale, size)
 
 
 def views(rng, region, extra=None, count=4, sigma=2.5, gain=1.0, polygon=POLYGON) -> list[View]:
@@ -356,8 +357,7 @@ def test_in_a_small_plain_opening_a_textured_item_is_found_whole():
     # of an emptied bin. Its change is speckle that the opening thins to a core of a few pixels; the rest of it
     # was counted as the quiet opening's change, so the bag did not stand out of itself and was no item.
     polygon = [(327, 192), (381, 189), (393, 229), (332, 232)]
-    watch = OpeningWatch(polygon, 0.5, (320, 180), 30)
-    region = Region(polygon, watch.window, 0.5, (640, 360))
+    region = region_of(polygon)
     strip = cv2.imread(str(DATA / "small-opening-views.png"))
     cut = [strip[i * 66 : (i + 1) * 66] for i in range(10)]
     assert cut[0].shape[:2] == region.inside.shape
@@ -370,8 +370,7 @@ def test_in_a_small_plain_opening_a_textured_item_is_found_whole():
 
 def scene_views(name: str, polygon, gains: tuple[float, float]) -> tuple[Region, list[View], list[View]]:
     """A bin's region on a 1280 × 720 camera, with the mean views before and after a disposal stored stacked."""
-    motion = MotionDetector((1280, 720), 18)
-    region = Region(polygon, OpeningWatch(polygon, motion.scale, motion.size, 18).window, motion.scale, (1280, 720))
+    region = region_of(polygon, (1280, 720))
     stacked = cv2.imread(str(DATA / name))
     height = region.shape[0]
     assert stacked.shape[:2] == (2 * height, region.shape[1])
