@@ -50,7 +50,11 @@ What a camera sees of the contents' height is the rim (``rim_hidden``): contents
 hide it, from the oblique camera the far rim first, from above the rim's outline. The rim's look
 is remembered from the first clear view and follows the light where it still shows; a rim pixel
 is hidden where the view (blurred, normalised) differs from it by ``RIM_DELTA`` together with the
-noise. ``fill.OverflowAlarm`` asks for a share of the rim hidden as well as the bag.
+noise. ``fill.OverflowAlarm`` asks for a share of the rim hidden as well as the bag. A colour channel the
+sensor clipped says only that the colour was at least (or at most) what it shows: auto-exposure that
+brightens a red rim by half clips its red, and divided by the gain that red reads darker than the rim
+was, with nothing on it. So a look is a range per channel (``RimLook``), and the rim is hidden only where
+the ranges of the view and of the remembered look lie apart.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -79,6 +83,7 @@ BAG_SHARE = 0.05  # of the opening: the bare bag must show this much to be compa
 BAG_DELTA = 25.0  # a place taken out looks like the bag: its median colour within this (normalised, any channel)
 RIM_DELTA = 30.0  # colour change (normalised, max over channels, blurred) that hides the rim's look
 RIM_FOLLOW = 0.3  # where the rim shows, its remembered look follows the light by this much per view
+CLIPPED = 0.25  # a blurred channel with this share of clipped pixels under its blur only bounds the colour
 HISTORY = 32
 
 ChangeKind = Literal["items", "emptied", "covered"]
@@ -103,7 +108,7 @@ class Contents:
         self.bare: float | None = None  # the coverage right after the last emptying: this bin's bare bag
         self.changes: deque[ContentsChange] = deque(maxlen=HISTORY)
         self.rim_hidden = 0.0  # share of the rim that contents hide (heaped above it), last measured
-        self._rim: np.ndarray | None = None  # the rim's look with nothing on it (``rim_look``)
+        self._rim: RimLook | None = None  # the rim's look with nothing on it
         self._measured_at: datetime | None = None
 
     def fill_level(self) -> float | None:
@@ -127,8 +132,7 @@ class Contents:
         hidden, measurable = rim_hidden(look, self._rim, view, self.region)
         rim = self.region.rim & measurable
         self.rim_hidden = round(float(hidden[rim].mean()), 3) if rim.any() else 0.0
-        shows = rim & ~hidden
-        self._rim[shows] += RIM_FOLLOW * (look[shows] - self._rim[shows])
+        self._rim.follow(look, rim & ~hidden)
 
     def changed(
         self,
@@ -224,17 +228,46 @@ def texture(view: View, region: Region) -> np.ndarray:
     return spread > np.hypot(COVER_DELTA, NOISE_SIGMAS * noise)
 
 
-def rim_look(view: View, region: Region) -> np.ndarray:
-    """The region in normalised colour, blurred as for texture: what the rim is compared by."""
-    return cv2.GaussianBlur(view.normalised(), (0, 0), BLUR * _width(region))
+class RimLook(NamedTuple):
+    """The region's colour as far as the sensor tells it: per pixel and channel a value (normalised,
+    blurred) and whether it is exact (0), at least the value (1: clipped bright) or at most (-1: black)."""
+
+    value: np.ndarray
+    clipped: np.ndarray
+
+    def apart(self, other: RimLook) -> np.ndarray:
+        """How far the two looks' colour ranges lie apart, the largest over channels: 0 where they meet."""
+        diff = self.value - other.value
+        up = (diff > 0) & (other.clipped != 1) & (self.clipped != -1)
+        down = (diff < 0) & (other.clipped != -1) & (self.clipped != 1)
+        return channel_max(np.abs(diff) * (up | down))
+
+    def follow(self, look: RimLook, where: np.ndarray) -> None:
+        """Where ``look`` is exact, move towards it (or take it, where this look is only a bound)."""
+        exact = (look.clipped == 0) & where[..., None]
+        blend, fresh = exact & (self.clipped == 0), exact & (self.clipped != 0)
+        self.value[blend] += RIM_FOLLOW * (look.value[blend] - self.value[blend])
+        self.value[fresh], self.clipped[fresh] = look.value[fresh], 0
 
 
-def rim_hidden(look: np.ndarray, clear: np.ndarray, view: View, region: Region) -> tuple[np.ndarray, np.ndarray]:
+def rim_look(view: View, region: Region) -> RimLook:
+    """The region in normalised colour, blurred as for texture, with what the sensor clipped: what the
+    rim is compared by."""
+    sigma = BLUR * _width(region)
+
+    def blurred(mask: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma) >= CLIPPED
+
+    value = cv2.GaussianBlur(view.normalised(), (0, 0), sigma)
+    clipped = blurred(view.image >= BRIGHT).astype(np.int8) - blurred(view.image <= DARK).astype(np.int8)
+    return RimLook(value, clipped)
+
+
+def rim_hidden(look: RimLook, clear: RimLook, view: View, region: Region) -> tuple[np.ndarray, np.ndarray]:
     """Where ``look`` (of ``view``) differs from the rim's ``clear`` look by more than the light and
     the noise move it: contents lying on the rim, heaped above it. Also where it can be measured."""
     _, measurable, noise = _contrast(view, region)
-    change = channel_max(np.abs(look - clear))
-    return change > np.hypot(RIM_DELTA, NOISE_SIGMAS * noise), measurable
+    return look.apart(clear) > np.hypot(RIM_DELTA, NOISE_SIGMAS * noise), measurable
 
 
 def coverage(view: View, region: Region) -> float:

@@ -12,13 +12,14 @@ import pytest
 
 from binwatch.edge.agent import Agent
 from binwatch.edge.contents import Contents, coverage, taken_out
+from binwatch.edge.fill import RIM_SHARE
 from binwatch.edge.landing import Footage, _solid
 from binwatch.edge.region import View, mean_view
 from binwatch.edge.simulator.conditions import named
 from binwatch.edge.simulator.timeline import ExposureJump
 from tests.edge import staged
 from tests.edge.scene import BAG, DATA
-from tests.edge.test_isolate import NOW, photo, region_of, views
+from tests.edge.test_isolate import NOW, photo, region_of, scene_views, views
 
 SMALLEST = 0.004  # the smallest item, as a share of the opening (``thresholds.item_min_fraction``)
 
@@ -319,6 +320,30 @@ def test_the_same_bin_reads_the_same_level_in_any_light(classifier):
         # A lamp lights the bins unevenly: less texture shows far from it, more near it; never full.
         assert abs(levels["evening under a lamp"][bin_id] - levels["steady"][bin_id]) <= 0.2
         assert levels["evening under a lamp"][bin_id] < 0.9
+
+
+def rim_hidden_between(region, first: View, then: View) -> float:
+    """The share of the rim a bin's contents hide in ``then``, the rim first seen clear in ``first``."""
+    contents = Contents(region)
+    contents.seen(first)
+    contents.seen(View(first.t + timedelta(seconds=10), then.image, then.gain))
+    return contents.rim_hidden
+
+
+def test_an_exposure_jump_that_clips_a_red_rim_hides_none_of_it():
+    # A red bin half full seen from above (top-down `hard` 31, `hazardous-2`). Auto-exposure brightened the picture
+    # by 44 %, the rim's red clipped at 255, and divided by the gain it read 15 % darker than it was with nothing on
+    # it: in the scene a third of the rim looked hidden and the bin overflowed. A clipped channel says only "at least".
+    polygon = [(408, 330), (576, 330), (603, 357), (603, 485), (576, 512), (408, 512), (381, 485), (381, 357)]
+    region, (dim,), (bright,) = scene_views("clipped-rim-views.png", polygon, (1.055, 1.521))
+    assert rim_hidden_between(region, dim, bright) < 0.05
+    assert rim_hidden_between(region, bright, dim) < 0.05  # first seen clipped, then not
+    # Contents heaped over the far side of the rim hide it in either light.
+    top = 330 - region.y0
+    for first, then in ((dim, bright), (bright, dim)):
+        heaped = then.image.copy()
+        heaped[top - 25 : top + 60] = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (heaped.shape[1], 85))
+        assert rim_hidden_between(region, first, View(then.t, heaped, then.gain)) >= RIM_SHARE
 
 
 def test_only_a_solid_blob_is_a_moment_an_item_settled_not_specks_or_streaks():
