@@ -10,9 +10,10 @@ small normalised frame of ``motion``, every frame:
   that hesitates, or a bystander in front of the bin, is never taken for the "after" view. What
   lies over the rim, has not moved at all for ``STILL_S`` (people sway, hands tremble, shadows
   drift) and covers most of the opening (``HEAP_COVER``: contents tipped in and heaped above the
-  rim) or lies on the bin's heap (an item thrown onto it) is no body but the bin's contents, and
-  holds nothing open (``deposited``). A bystander who keeps still stands beside the bin, over a
-  part of it: still a body;
+  rim; all that keeps still together, by what it changed since the disposal began, since the
+  background takes it in slowly meanwhile) or lies on the bin's heap (an item thrown onto it) is no
+  body but the bin's contents, and holds nothing open (``deposited``). A bystander who keeps still
+  stands beside the bin, over a part of it: still a body;
 * ``standing_out`` and ``reaching``: the masks behind these (``landing.Footage`` keeps
   ``reaching`` while a disposal goes on);
 * the moving shares of the opening and of the ring, from the frame difference.
@@ -114,8 +115,10 @@ class OpeningWatch:
         # stood until the background began to take them in, nothing is left once they go.
         against_bare = stands_out(image, small.gain, self._bare, threshold)
         standing_out: np.ndarray = against_background & against_bare
+        changed = None  # what differs from the opening as the disposal began
         if self.held is not None:  # ... or as it did when the disposal began (what the background took in since)
-            standing_out &= stands_out(image, small.gain, self.held, threshold)
+            changed = stands_out(image, small.gain, self.held, threshold)
+            standing_out &= changed
         standing_out = cv2.morphologyEx(standing_out, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
         count, labels = cv2.connectedComponents(standing_out, connectivity=8)
         reaching = np.zeros(standing_out.shape, bool)
@@ -133,10 +136,12 @@ class OpeningWatch:
                 # into, or lie on the bin's heap; a body stands beside the bin, over a part of it.
                 total = np.bincount(labels.ravel(), minlength=count)
                 off_bin = np.bincount(labels[~self._extent], minlength=count)
-                on_bin = (inside >= HEAP_COVER * self.area) | (off_bin <= OFF_BIN_SHARE * total)
+                still = over & ~active
+                heaped = self._still_cover(labels, still, over & active, changed) >= HEAP_COVER * self.area
+                on_bin = heaped | (off_bin <= OFF_BIN_SHARE * total)
                 reaching = (over & (active | ~on_bin))[labels]
-                deposited = (over & ~active & on_bin)[labels]
-                kept_still = (over & ~active)[labels]
+                deposited = (still & on_bin)[labels]
+                kept_still = still[labels]
         self._deposited, self._kept_still = deposited, kept_still
         # Follow the light where nothing stands out; take in, slowly, what stands out but keeps still.
         follow = 1 - np.exp(-dt / FOLLOW_S)
@@ -156,6 +161,23 @@ class OpeningWatch:
             reaching=reaching,
             deposited=deposited,
         )
+
+    def _still_cover(
+        self, labels: np.ndarray, still: np.ndarray, moving: np.ndarray, changed: np.ndarray | None
+    ) -> int:
+        """The opening's pixels that what keeps still over the rim covers, all of it together: the parts of the
+        change since the disposal began that it lies in (while one goes on), less what moves over the rim. The
+        background takes in slowly what keeps still, so contents heaped over most of the opening stand out of
+        less and less of it, and fall apart, while they lie there: by the time they have kept still for
+        ``STILL_S`` they must not look like bodies standing beside the bin."""
+        kept = still[labels]
+        if changed is None or not kept.any():
+            return int(np.count_nonzero(kept & self.inside))
+        parts, part_labels = cv2.connectedComponents(changed, connectivity=8)
+        holding = np.zeros(parts, bool)
+        holding[part_labels[kept]] = True
+        holding[0] = False
+        return int(np.count_nonzero(holding[part_labels] & self.inside & ~moving[labels]))
 
     def _threshold(self, small: SmallFrame) -> float:
         """The change that stands out on this frame: the configured delta, raised with the noise."""

@@ -167,6 +167,31 @@ def test_something_over_the_rim_that_keeps_still_is_deposited_there_and_no_body(
     assert not watched.watch.heaped.any()
 
 
+def test_contents_heaped_over_most_of_the_opening_are_deposited_though_the_background_took_part_of_them_in():
+    # Dark sacks heaped over a dark bag (little contrast), over the far rim, where one piece slid on for 6 s:
+    # meanwhile the background took the rest in slowly, until it stood out of less than half the opening, and
+    # the heap looked like a body beside the bin for as long as it lay there (overflow 35: 30 s, until the
+    # disposal was cut, and the next one into the bin with it). Judged by the change since the disposal began,
+    # it covers most of the opening.
+    photo = cv2.resize(cv2.imread(str(DATA / "cardboard.jpg")), (260, 170)).astype(np.float32)
+    sacks = np.clip(np.float32(BAG) + 0.3 * (photo - np.float32(BAG)), 0, 255).astype(np.uint8)
+
+    def heaped(image, k):
+        image[70:240, 190:450] = sacks
+        x = 250 + 2 * min(k, 60)  # the piece that slides on until 6 s
+        image[150:170, x : x + 20] = (200, 200, 220)
+
+    rng, watched = np.random.default_rng(4), Watched()
+    for _ in range(5):
+        watched.see(frame(rng))
+    watched.watch.hold()  # the disposal begins
+    for k in range(round(10 * (6 + STILL_S + 3))):
+        seen = watched.see(frame(rng, lambda image, k=k: heaped(image, k)))
+        if k >= 10 * (6 + STILL_S) + 2:
+            assert not seen.over_rim and seen.deposited[watched.watch.rim].any(), k
+    assert seen.foreground < 0.4  # it stands out of less than half the opening by now
+
+
 def low_heap(image):
     """Contents heaped over the far part of the opening, less than half of it, and above its far rim."""
     heap(image, depth=100)
