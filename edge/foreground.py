@@ -10,9 +10,10 @@ small normalised frame of ``motion``, every frame:
   that hesitates, or a bystander in front of the bin, is never taken for the "after" view. What
   lies over the rim, has not moved at all for ``STILL_S`` (people sway, hands tremble, shadows
   drift) and covers most of the opening (``HEAP_COVER``: contents tipped in and heaped above the
-  rim; all that keeps still together, by what it changed since the disposal began, since the
-  background takes it in slowly meanwhile) or lies on the bin's heap (an item thrown onto it) is no
-  body but the bin's contents, and holds nothing open (``deposited``). A bystander who keeps still
+  rim; by the part of the change since the disposal began that it lies in, since the background
+  takes it in slowly meanwhile) or lies on the bin's heap (an item thrown onto it; or on the heap
+  found in this frame, a piece apart from it) is no body but the bin's contents, and holds nothing
+  open (``deposited``). A bystander who keeps still
   stands beside the bin, over a part of it: still a body;
 * ``standing_out`` and ``reaching``: the masks behind these (``landing.Footage`` keeps
   ``reaching`` while a disposal goes on);
@@ -137,8 +138,11 @@ class OpeningWatch:
                 total = np.bincount(labels.ravel(), minlength=count)
                 off_bin = np.bincount(labels[~self._extent], minlength=count)
                 still = over & ~active
-                heaped = self._still_cover(labels, still, over & active, changed) >= HEAP_COVER * self.area
-                on_bin = heaped | (off_bin <= OFF_BIN_SHARE * total)
+                heap = self._heap(labels, still, over & active, inside, changed)
+                if heap.any():  # what lies on the heap as well, though apart from it
+                    extent = self._extent | (cv2.dilate(heap[labels].view(np.uint8), self._on_heap) > 0)
+                    off_bin = np.bincount(labels[~extent], minlength=count)
+                on_bin = heap | (off_bin <= OFF_BIN_SHARE * total)
                 reaching = (over & (active | ~on_bin))[labels]
                 deposited = (still & on_bin)[labels]
                 kept_still = still[labels]
@@ -162,22 +166,22 @@ class OpeningWatch:
             deposited=deposited,
         )
 
-    def _still_cover(
-        self, labels: np.ndarray, still: np.ndarray, moving: np.ndarray, changed: np.ndarray | None
-    ) -> int:
-        """The opening's pixels that what keeps still over the rim covers, all of it together: the parts of the
-        change since the disposal began that it lies in (while one goes on), less what moves over the rim. The
-        background takes in slowly what keeps still, so contents heaped over most of the opening stand out of
-        less and less of it, and fall apart, while they lie there: by the time they have kept still for
-        ``STILL_S`` they must not look like bodies standing beside the bin."""
-        kept = still[labels]
-        if changed is None or not kept.any():
-            return int(np.count_nonzero(kept & self.inside))
+    def _heap(
+        self, labels: np.ndarray, still: np.ndarray, moving: np.ndarray, inside: np.ndarray, changed: np.ndarray | None
+    ) -> np.ndarray:
+        """Per blob, whether it keeps still over the rim and covers most of the opening: contents heaped over it.
+        While a disposal goes on, a blob covers the part of the change since it began that it lies in, less what
+        moves over the rim: the background takes in slowly what keeps still, so a heap stands out of less and
+        less of the opening, in pieces, while it lies there, and by the time it has kept still for ``STILL_S`` it
+        must not look like bodies standing beside the bin."""
+        if changed is None or not still.any():
+            return still & (inside >= HEAP_COVER * self.area)
         parts, part_labels = cv2.connectedComponents(changed, connectivity=8)
-        holding = np.zeros(parts, bool)
-        holding[part_labels[kept]] = True
-        holding[0] = False
-        return int(np.count_nonzero(holding[part_labels] & self.inside & ~moving[labels]))
+        covers = np.bincount(part_labels[self.inside & ~moving[labels]], minlength=parts)
+        part_of = np.zeros(len(still), np.int64)
+        counted = changed > 0  # a blob lies within one part of the change (but for a pixel its opening shifted)
+        part_of[labels[counted]] = part_labels[counted]
+        return still & (part_of > 0) & (covers[part_of] >= HEAP_COVER * self.area)
 
     def _threshold(self, small: SmallFrame) -> float:
         """The change that stands out on this frame: the configured delta, raised with the noise."""
