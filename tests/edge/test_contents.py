@@ -13,6 +13,7 @@ import pytest
 from binwatch.edge.agent import Agent
 from binwatch.edge.contents import Contents, coverage, taken_out
 from binwatch.edge.fill import RIM_SHARE
+from binwatch.edge.isolate import compare
 from binwatch.edge.landing import Footage, _solid
 from binwatch.edge.region import View, mean_view
 from binwatch.edge.simulator.conditions import named
@@ -74,6 +75,20 @@ def test_only_a_place_that_did_not_look_like_the_bag_can_have_had_something_take
     assert taken_out(seen(folds), seen(plain), region, [place]) == [False]
     lifted = seen(lambda f: photo(f, 200, 120, side=55, item="cardboard"))
     assert taken_out(lifted, seen(), region, [place]) == [True]
+
+
+def test_a_plain_dark_item_laid_on_a_pile_in_the_evening_is_no_emptying():
+    # A lighter let go onto a white, textured item in a bin that holds more (evening 34, other-4): the place lost its
+    # texture and, in the dark, looks like the bag, so it was "taken out", and the disposal became an emptying. The
+    # bin kept nearly all its coverage (0.27 -> 0.23): nothing was taken out of it, something was laid on.
+    polygon = [(906, 355), (1103, 362), (1151, 519), (930, 510)]
+    region, (before,), (after,) = scene_views("laid-on-pile-views.png", polygon, (0.192, 0.192))
+    found = compare([before], [after], region, 30, SMALLEST, 0.5)
+    assert len(found.items) == 1
+    lighter = found.items[0]
+    place = np.zeros(region.shape, bool)
+    lighter.box.cut(place)[:] = lighter.mask > 0
+    assert taken_out(before, after, region, [place]) == [False]
 
 
 def test_a_bin_back_at_its_bare_level_was_emptied_whatever_else_changed():
