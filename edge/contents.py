@@ -80,7 +80,7 @@ BARE_MARGIN = 0.05  # a bin whose coverage is back within this of its level afte
 RESET_DROP = 0.1  # … and, if it fell by at least this much, was emptied
 TAKEN_SHARE = 0.5  # a place whose texture fell below this share of what it had, was emptied
 BAG_SHARE = 0.05  # of the opening: the bare bag must show this much to be compared with
-EMPTIED_LEFT = 0.5  # things taken out leave at most this share of the bin's coverage: the bin was emptied
+EMPTIED_LEFT = 0.5  # things taken out leave at most this share of the coverage above the bare bag's: emptied
 BAG_DELTA = 25.0  # a place taken out looks like the bag: its median colour within this (normalised, any channel)
 RIM_DELTA = 30.0  # colour change (normalised, max over channels, blurred) that hides the rim's look
 RIM_FOLLOW = 0.3  # where the rim shows, its remembered look follows the light by this much per view
@@ -174,20 +174,26 @@ class Contents:
         return self.bare is not None and level is not None and level <= self.bare + BARE_MARGIN
 
 
-def taken_out(before: View, after: View, region: Region, places: list[np.ndarray]) -> list[bool]:
+def taken_out(
+    before: View, after: View, region: Region, places: list[np.ndarray], bare: float | None = None
+) -> list[bool]:
     """For each place (a mask of the region) that changed: whether something was taken away from
     it, rather than added: its texture gone, and it looks like the bare bag around it (a plain item
     laid over a pile is smooth too, but it is not the bag's colour), and it did not look like the bag
     before either (a dark item laid on the bare bag changes a place that was the bag's colour already).
     The price: a dark, textured thing taken from the bare bag is never judged taken out. Where no bag
-    shows, nothing can be told taken out; nor where the bin kept more than ``EMPTIED_LEFT`` of its coverage:
-    things are taken out of a bin to empty it, and a bin that still holds most of what it held had
-    something laid on it (in the evening a plain dark item on a pile looks like the bag, and was lost)."""
+    shows, nothing can be told taken out; nor where the bin kept more than ``EMPTIED_LEFT`` of its coverage
+    above its ``bare`` level (``Contents.bare``; 0 for a bin never seen emptied): things are taken out of a
+    bin to empty it, and a bin that still holds most of what it held had something laid on it (in the
+    evening a plain dark item on a pile looks like the bag, and was lost)."""
     if not places:
         return []
     was, now = texture(before, region), texture(after, region)
     bag = (region.inside > 0) & ~was
-    if bag.sum() < BAG_SHARE * region.area or coverage(after, region) > EMPTIED_LEFT * coverage(before, region):
+    if bag.sum() < BAG_SHARE * region.area:
+        return [False] * len(places)
+    level = bare or 0.0
+    if coverage(after, region) - level > EMPTIED_LEFT * (coverage(before, region) - level):
         return [False] * len(places)
     # The bag's colour: the median of the smooth part of the opening before, most of it bag (smooth
     # item faces near a place are too many to take the bag's colour from what lies beside it).
