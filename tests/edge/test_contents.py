@@ -89,6 +89,9 @@ def test_a_plain_dark_item_laid_on_a_pile_in_the_evening_is_no_emptying():
     place = np.zeros(region.shape, bool)
     lighter.box.cut(place)[:] = lighter.mask > 0
     assert taken_out(before, after, region, [place]) == [False]
+    # Counted above the bin's bare level: had its bare bag read 0.2 after its last emptying, the same change left
+    # it bare again, and the place was emptied (a bin emptied twice in a row, overflow 36).
+    assert taken_out(before, after, region, [place], bare=0.2) == [True]
 
 
 def test_a_bin_back_at_its_bare_level_was_emptied_whatever_else_changed():
