@@ -13,8 +13,8 @@ small normalised frame of ``motion``, every frame:
   rim; by the part of the change since the disposal began that it lies in, since the background
   takes it in slowly meanwhile) or lies on the bin's heap (an item thrown onto it; or on the heap
   found in this frame, a piece apart from it) is no body but the bin's contents, and holds nothing
-  open (``deposited``). A bystander who keeps still
-  stands beside the bin, over a part of it: still a body;
+  open (``deposited``). A bystander who keeps still stands beside the bin, over a part of it: still
+  a body;
 * ``standing_out`` and ``reaching``: the masks behind these (``landing.Footage`` keeps
   ``reaching`` while a disposal goes on);
 * the moving shares of the opening and of the ring, from the frame difference.
