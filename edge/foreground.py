@@ -11,10 +11,11 @@ small normalised frame of ``motion``, every frame:
   lies over the rim, has not moved at all for ``STILL_S`` (people sway, hands tremble, shadows
   drift) and covers most of the opening (``HEAP_COVER``: contents tipped in and heaped above the
   rim; by the part of the change since the disposal began that it lies in, since the background
-  takes it in slowly meanwhile) or lies on the bin's heap (an item thrown onto it; or on the heap
-  found in this frame, a piece apart from it) is no body but the bin's contents, and holds nothing
-  open (``deposited``). A bystander who keeps still stands beside the bin, over a part of it: still
-  a body;
+  takes it in slowly meanwhile; and lies mostly over the bin, ``HEAP_OFF_BIN``: a bystander
+  leaning over it as still lies in as large a part of the change) or lies on the bin's heap (an
+  item thrown onto it; or on the heap found in this frame, a piece apart from it) is no body but
+  the bin's contents, and holds nothing open (``deposited``). A bystander who keeps still stands
+  beside the bin, over a part of it: still a body;
 * ``standing_out`` and ``reaching``: the masks behind these (``landing.Footage`` keeps
   ``reaching`` while a disposal goes on);
 * the moving shares of the opening and of the ring, from the frame difference.
@@ -53,6 +54,7 @@ FOLLOW_S = 0.7  # the background follows the light over this time where nothing 
 ABSORB_S = 20.0  # ... and takes in what stands out but keeps still over this time
 STILL_S = 4.0  # something over the rim that has not moved for this long is deposited there, not a body …
 HEAP_COVER = 0.5  # … if it covers this share of the opening (new contents heaped over it) …
+HEAP_OFF_BIN = 0.5  # … and at most this share of it lies off the bin (a body leaning over stands mostly beside it) …
 OFF_BIN_SHARE = 0.1  # … or lies on the bin's heap (and what an item on it adds, ``ON_HEAP``), little of it elsewhere
 MIN_PIXELS = 2  # of a foreground blob on the rim, and of its part inside or beyond it
 
@@ -138,7 +140,7 @@ class OpeningWatch:
                 total = np.bincount(labels.ravel(), minlength=count)
                 off_bin = np.bincount(labels[~self._extent], minlength=count)
                 still = over & ~active
-                heap = self._heap(labels, still, over & active, inside, changed)
+                heap = self._heap(labels, still, over & active, inside, changed) & (off_bin <= HEAP_OFF_BIN * total)
                 if heap.any():  # what lies on the heap as well, though apart from it
                     extent = self._extent | (cv2.dilate(heap[labels].view(np.uint8), self._on_heap) > 0)
                     off_bin = np.bincount(labels[~extent], minlength=count)
@@ -173,7 +175,9 @@ class OpeningWatch:
         While a disposal goes on, a blob covers the part of the change since it began that it lies in, less what
         moves over the rim: the background takes in slowly what keeps still, so a heap stands out of less and
         less of the opening, in pieces, while it lies there, and by the time it has kept still for ``STILL_S`` it
-        must not look like bodies standing beside the bin."""
+        must not look like bodies standing beside the bin. A body that leans over the opening and keeps as still
+        lies in as large a part of the change: what tells it from a heap is that most of it stands beside the bin
+        (``HEAP_OFF_BIN``, the caller's test)."""
         if changed is None or not still.any():
             return still & (inside >= HEAP_COVER * self.area)
         parts, part_labels = cv2.connectedComponents(changed, connectivity=8)
