@@ -319,7 +319,7 @@ class Agent:
                 ),
             )
             places = [self._place(b, item) for item in found.items]
-            taken = taken_out(before, after, region, places, b.contents.bare)
+            taken = taken_out(before, after, region, places, b.contents.lowest)
             # What only the views before showed (somebody passing over the heap as the disposal began) is none.
             passed = before_only(before, after, held, [b.region.shrunk(place, held.shape[:2]) for place in places])
             kept = [not out and not gone for out, gone in zip(taken, passed, strict=True)]

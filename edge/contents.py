@@ -80,7 +80,7 @@ BARE_MARGIN = 0.05  # a bin whose coverage is back within this of its level afte
 RESET_DROP = 0.1  # … and, if it fell by at least this much, was emptied
 TAKEN_SHARE = 0.5  # a place whose texture fell below this share of what it had, was emptied
 BAG_SHARE = 0.05  # of the opening: the bare bag must show this much to be compared with
-EMPTIED_LEFT = 0.5  # things taken out leave at most this share of the coverage above the bare bag's: emptied
+EMPTIED_LEFT = 0.5  # things taken out leave at most this share of the coverage above the least seen: emptied
 BAG_DELTA = 25.0  # a place taken out looks like the bag: its median colour within this (normalised, any channel)
 RIM_DELTA = 30.0  # colour change (normalised, max over channels, blurred) that hides the rim's look
 RIM_FOLLOW = 0.3  # where the rim shows, its remembered look follows the light by this much per view
@@ -107,6 +107,7 @@ class Contents:
         self.items_since_emptied = 0
         self.emptied_at: datetime | None = None
         self.bare: float | None = None  # the coverage right after the last emptying: this bin's bare bag
+        self.lowest: float | None = None  # the least coverage read since the last emptying (or first seen)
         self.changes: deque[ContentsChange] = deque(maxlen=HISTORY)
         self.rim_hidden = 0.0  # share of the rim that contents hide (heaped above it), last measured
         self._rim: RimLook | None = None  # the rim's look with nothing on it
@@ -120,6 +121,7 @@ class Contents:
         self.view = view
         if self._measured_at is None or (view.t - self._measured_at).total_seconds() >= every_s:
             self.coverage = coverage(view, self.region)
+            self._read(self.coverage)
             self._look_at_rim(view)
             self._measured_at = view.t
 
@@ -159,8 +161,9 @@ class Contents:
         rehung = faint and self.items_since_emptied == 0 and self._bare(old) and self._bare(new)
         if wholesale or reset or rehung or (taken and not items and old is not None and new < old):
             kind = "emptied"
-            self.items_since_emptied, self.emptied_at, self.bare = 0, after.t, new
+            self.items_since_emptied, self.emptied_at, self.bare, self.lowest = 0, after.t, new, new
         else:
+            self._read(new)
             self.items_since_emptied += items
             if large > 0:
                 kind = "covered"
@@ -169,13 +172,16 @@ class Contents:
         self.changes.append(ContentsChange(after.t, kind, old, new, self.items_since_emptied))
         return kind
 
+    def _read(self, level: float) -> None:
+        self.lowest = level if self.lowest is None else min(self.lowest, level)
+
     def _bare(self, level: float | None) -> bool:
         """Whether ``level`` is as bare as the bin was after its last emptying (never, before its first)."""
         return self.bare is not None and level is not None and level <= self.bare + BARE_MARGIN
 
 
 def taken_out(
-    before: View, after: View, region: Region, places: list[np.ndarray], bare: float | None = None
+    before: View, after: View, region: Region, places: list[np.ndarray], lowest: float | None = None
 ) -> list[bool]:
     """For each place (a mask of the region) that changed: whether something was taken away from
     it, rather than added: its texture gone, and it looks like the bare bag around it (a plain item
@@ -183,16 +189,17 @@ def taken_out(
     before either (a dark item laid on the bare bag changes a place that was the bag's colour already).
     The price: a dark, textured thing taken from the bare bag is never judged taken out. Where no bag
     shows, nothing can be told taken out; nor where the bin kept more than ``EMPTIED_LEFT`` of its coverage
-    above its ``bare`` level (``Contents.bare``; 0 for a bin never seen emptied): things are taken out of a
-    bin to empty it, and a bin that still holds most of what it held had something laid on it (in the
-    evening a plain dark item on a pile looks like the bag, and was lost)."""
+    above the least it was seen to hold since its last emptying (``Contents.lowest``, none: 0): things are
+    taken out of a bin to empty it, and a bin that still holds most of what it held had something laid on it
+    (in the evening a plain dark item on a pile looks like the bag, and was lost). The least seen is as much
+    as the bare bag reads, or more: a bag's folds read as coverage too (0.1 to 0.37 in the simulator)."""
     if not places:
         return []
     was, now = texture(before, region), texture(after, region)
     bag = (region.inside > 0) & ~was
     if bag.sum() < BAG_SHARE * region.area:
         return [False] * len(places)
-    level = bare or 0.0
+    level = lowest or 0.0
     if coverage(after, region) - level > EMPTIED_LEFT * (coverage(before, region) - level):
         return [False] * len(places)
     # The bag's colour: the median of the smooth part of the opening before, most of it bag (smooth

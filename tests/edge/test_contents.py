@@ -89,9 +89,11 @@ def test_a_plain_dark_item_laid_on_a_pile_in_the_evening_is_no_emptying():
     place = np.zeros(region.shape, bool)
     lighter.box.cut(place)[:] = lighter.mask > 0
     assert taken_out(before, after, region, [place]) == [False]
-    # Counted above the bin's bare level: had its bare bag read 0.2 after its last emptying, the same change left
-    # it bare again, and the place was emptied (a bin emptied twice in a row, overflow 36).
-    assert taken_out(before, after, region, [place], bare=0.2) == [True]
+    # ... nor counted above the least it was seen to hold: 0.10, bare at the start of the evening.
+    assert taken_out(before, after, region, [place], lowest=0.1) == [False]
+    # Counted above the least the bin was seen to hold: had it read 0.2 after its last emptying, the same change
+    # left it bare again, and the place was emptied (a bin emptied twice in a row, overflow 36).
+    assert taken_out(before, after, region, [place], lowest=0.2) == [True]
 
 
 def test_a_bin_back_at_its_bare_level_was_emptied_whatever_else_changed():
@@ -103,12 +105,14 @@ def test_a_bin_back_at_its_bare_level_was_emptied_whatever_else_changed():
     contents = Contents(region)
     contents.seen(full)
     assert contents.changed(bare, items=0, changed=0.7, large=0.7, before=full) == "emptied"
-    assert contents.bare == contents.fill_level()
+    assert contents.bare == contents.fill_level() == contents.lowest
     assert contents.changed(few, items=3, changed=0.1, large=0.0, before=bare) == "items"
+    assert contents.lowest == contents.bare  # the least seen since the emptying: its bare bag
     assert contents.changed(again, items=1, changed=0.1, large=0.0, before=few) == "emptied"
     assert contents.items_since_emptied == 0
     never = Contents(region)
     never.seen(few)
+    assert never.lowest == never.fill_level()  # the least a bin never seen emptied was seen to hold
     assert never.changed(again, items=1, changed=0.1, large=0.0, before=few) == "items"
 
 
