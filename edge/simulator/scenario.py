@@ -97,7 +97,8 @@ def render_scenario(
     arranged = stage.bins
     pool = items.ItemPool(data, split, plan_rng)
     picks = items.choose(pool, categories, mix, disposals, plan_rng)
-    scene = timeline.plan(categories, picks, fps, plan_rng, conditions, off_hours)
+    seen = (lambda item: _zone_of(stage, item) is not None) if isinstance(stage, GroundStage) else None
+    scene = timeline.plan(categories, picks, fps, plan_rng, conditions, off_hours, seen=seen)
     ground = stage.ground if isinstance(stage, GroundStage) else []
     collection = stage.collection if isinstance(stage, CollectionStage) else []
     site = config.SiteConfig(
@@ -130,7 +131,7 @@ def render_scenario(
         "conditions": conditions.describe(),
         "taxonomy_version": taxonomy.TAXONOMY_VERSION,
     }
-    litter_zones = {item.id: _zone_of(stage, item) for item, _ in scene.litter}
+    litter_zones = {item.id: _planned_zone(stage, item) for item, _ in scene.litter}
     described = describe(
         scene, arranged, site.schedule, size, generator, conditions.name, ground, litter_zones, collection
     )
@@ -273,11 +274,17 @@ def _write_video(
     return writer.codec
 
 
-def _zone_of(stage: Stage, item: timeline.Litter) -> str:
-    """The ground zone that ``item`` lies in, as the camera sees it."""
+def _planned_zone(stage: Stage, item: timeline.Litter) -> str:
+    zone = _zone_of(stage, item)
+    assert zone is not None, f"litter {item.id} was planned where the camera sees no ground"
+    return zone
+
+
+def _zone_of(stage: Stage, item: timeline.Litter) -> str | None:
+    """The ground zone that ``item`` lies in, as the camera sees it (None: outside them all)."""
     assert isinstance(stage, GroundStage)  # the renderer refuses litter to any other stage
     x, y = stage.litter_point(item)
     for name, polygon in stage.ground:
         if cv2.pointPolygonTest(np.asarray(polygon, np.float32), (x, y), False) >= 0:
             return name
-    raise ValueError(f"litter {item.id} lies outside every ground zone the camera sees")
+    return None

@@ -16,8 +16,8 @@ and the last disposals fall outside it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -254,10 +254,12 @@ def plan(
     conditions: Conditions,
     off_hours: float = 0.2,
     timezone: str = "Asia/Shanghai",
+    seen: Callable[[Litter], bool] | None = None,
 ) -> Timeline:
     """Lay out ``picks`` (bin index, photo) in time as visits with idle gaps, passers-by,
     bystanders and emptyings in some gaps, and a start time that puts the last ``off_hours``
-    fraction of disposals after the window closes."""
+    fraction of disposals after the window closes. ``seen`` tells whether the camera sees where
+    litter would lie (in a ground zone): litter goes only there."""
     if not 0 <= off_hours <= 1:
         raise ValueError("off_hours is a fraction between 0 and 1")
 
@@ -321,7 +323,7 @@ def plan(
                 if rng.random() < conditions.litter:
                     stand, reach = _bend(cursor, fps, rng)
                     number = sum(v.kind == "littering" for v in visits) + 1
-                    new = _new_litter(number, len(categories), reach.release, rng, lying)
+                    new = _new_litter(number, len(categories), reach.release, rng, lying, seen)
                     if new is not None:
                         visits.append(_ground_visit("littering", new, cursor, stand, reach, fps, rng))
                         stays = rng.uniform(*LITTER_STAYS_S) if rng.random() < conditions.litter_cleared else None
@@ -539,9 +541,15 @@ def _bend(start: int, fps: float, rng: np.random.Generator) -> tuple[int, Reach]
 
 
 def _new_litter(
-    litter_id: int, bins: int, put: int, rng: np.random.Generator, lying: Sequence[tuple[Litter, int | None]]
+    litter_id: int,
+    bins: int,
+    put: int,
+    rng: np.random.Generator,
+    lying: Sequence[tuple[Litter, int | None]],
+    seen: Callable[[Litter], bool] | None = None,
 ) -> Litter | None:
-    """A bag or a box beside an end of the row where nothing lies yet (None: both ends are taken)."""
+    """A bag or a box beside an end of the row where nothing lies yet and the camera sees it (``seen``;
+    drawn at one end, it goes to the other if the camera does not see it there); None: no such end."""
     taken = {item.side > 0 for item, _ in lying}
     free = [right for right in (False, True) if right not in taken]
     if not free:
@@ -550,7 +558,7 @@ def _new_litter(
     shape: Literal["bag", "box"] = "bag" if rng.random() < 0.6 else "box"
     colours = LITTER_COLOURS[shape]
     size = float(rng.uniform(*LITTER_SIZE[shape]))
-    return Litter(
+    drawn = Litter(
         id=litter_id,
         kind=shape,
         bin=bins - 1 if right else 0,
@@ -561,6 +569,8 @@ def _new_litter(
         angle=float(rng.uniform(-40, 40)),
         put=put,
     )
+    mirrored = [replace(drawn, bin=0 if right else bins - 1, side=-drawn.side) for end in free if end != right]
+    return next((item for item in (drawn, *mirrored) if seen is None or seen(item)), None)
 
 
 def _ground_visit(

@@ -345,6 +345,22 @@ def test_litter_is_left_beside_the_bins_in_a_ground_zone_and_taken_away(tmp_path
         )
 
 
+@pytest.mark.parametrize("seen_right", [True, False])
+def test_litter_is_planned_only_where_the_camera_sees_the_ground(seen_right):
+    # A camera that sees the ground at one end of the row only (``litter`` 38: a bag drawn at the end it did not
+    # see failed the whole scene after it was rendered): every bag and box goes to the end it sees.
+    data, rng = manifest.load(SAMPLES), np.random.default_rng(5)
+    categories = layout.bin_categories(3)
+    picks = items.choose(items.ItemPool(data, "all", rng), categories, items.Mix(), 12, rng)
+    littering = replace(named("litter"), litter=1.0, litter_cleared=0.5)
+    plan = timeline.plan(categories, picks, 6.0, rng, littering, seen=lambda item: (item.side > 0) == seen_right)
+    left = [item for item, _ in plan.litter]
+    assert len(left) >= 2 and all((item.side > 0) == seen_right for item in left)
+    assert all(item.bin == (2 if seen_right else 0) for item in left)
+    nowhere = timeline.plan(categories, picks, 6.0, np.random.default_rng(5), littering, seen=lambda item: False)
+    assert nowhere.litter == [] and len(nowhere.visits) > 0
+
+
 def test_a_queue_of_residents_comes_one_right_after_another(tmp_path):
     queueing = replace(named("queue"), name="queueing", queue=1.0, passers=0.0)
     out = scenario.render_scenario(
