@@ -364,7 +364,13 @@ class Agent:
             if item.landed_at is not None:
                 mask = self._place(b, item)
                 landed = b.footage.view_after(item.landed_at + LANDED_S, b.region.shrunk(mask, b.watch.inside.shape))
-            crops = item_crops(item, after, landed, th.consensus_crops, size, fill)
+            shown = after
+            if item.covered:  # a later item hides it in the view after: only the view as it landed shows it
+                if landed is None:
+                    self._unseen(b, segment, frame, "an item hidden by a later one", index)
+                    continue
+                shown, landed = landed, None
+            crops = item_crops(item, shown, landed, th.consensus_crops, size, fill)
             with self.timing.measure("classify"):
                 consensus = classify(self.classifier, crops)
             box = item.box.shifted(b.region.x0, b.region.y0)

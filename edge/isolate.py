@@ -106,6 +106,7 @@ class Found:
     box: Box
     mask: np.ndarray
     landed_at: float | None = None  # seconds (the agent's clock) when it came to lie still, if known
+    covered: bool = False  # a later item came to lie over it: the view after does not show it
 
 
 @dataclass(frozen=True)
@@ -277,16 +278,18 @@ def _split(
     item's fragments, which fills necks too). Pixels of no moment or no part go to the nearest. Each
     part must be an item's area (``min_area``), not a share of the region: a small item beside or under a
     large one is an item too. A part of a neck split that is only pile contents shoved along (``nudged``) is
-    none."""
-    moments = landings(mask) if landings is not None else []
+    none. An item that a later one hid (a ``covered`` landing) is an item of its own, where it lay."""
+    landed = landings(mask) if landings is not None else []
+    hidden = [_found(moment.mask & mask, moment.seconds, covered=True) for moment in landed if moment.covered]
+    moments = [moment for moment in landed if not moment.covered]
     if len(moments) >= 2:
         pieces = _pieces(mask, [(moment.mask & mask, moment.seconds) for moment in moments], min_area)
-        return [_found(piece, at) for piece, at in pieces] or [_found(mask, None)]
+        return hidden + ([_found(piece, at) for piece, at in pieces] or [_found(mask, None)])
     landed_at = moments[0].seconds if moments else None
     cores = _cores(marked, min_area, float(np.sqrt(min_area / np.pi)))
     pieces = _pieces(mask, [(core, landed_at) for core in cores], min_area) if len(cores) >= 2 else []
     new = [(piece, at) for piece, at in pieces if not nudged(piece)]
-    return [_found(piece, at) for piece, at in new or pieces] or [_found(mask, landed_at)]
+    return hidden + ([_found(piece, at) for piece, at in new or pieces] or [_found(mask, landed_at)])
 
 
 def _nudged(part: np.ndarray, changed: np.ndarray, old: np.ndarray, new: np.ndarray, level: float) -> bool:
@@ -352,14 +355,14 @@ def _disc(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def _found(mask: np.ndarray, landed_at: float | None) -> Found:
+def _found(mask: np.ndarray, landed_at: float | None, covered: bool = False) -> Found:
     x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
     outline, _ = cv2.findContours(
         mask[y : y + h, x : x + w].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
     )
     hull = np.zeros((h, w), np.uint8)
     cv2.fillPoly(hull, [cv2.convexHull(np.vstack(outline))], 255)
-    return Found(Box(x, y, w, h), hull, landed_at)
+    return Found(Box(x, y, w, h), hull, landed_at, covered)
 
 
 def before_only(before: View, after: View, background: np.ndarray, masks: Sequence[np.ndarray]) -> list[bool]:

@@ -7,7 +7,8 @@ known, ``settled_at`` says for every small pixel from when on it kept that final
 seconds, frames in which an arm or a person covered it not counting either way. An item settles
 when it lands; held still over the spot where it will lie, it is part of the arm and does not;
 a person who covers it afterwards does not move the moment, and what a person covered from the
-moment it landed settles when they leave.
+moment it landed settles when they leave. A pixel that looks as it finally will is seen, though it
+is part of what reaches over the rim: an item lying where an arm touches it stands out with the arm.
 
 ``landings`` groups the settle times of one region of change: groups a second or more apart
 are different moments. A later group is a later item only if, after the earlier item settled, its
@@ -19,7 +20,11 @@ the spot (the queue's next resident walking in as the one before walks off) leav
 to be seen; covered all along, by the arm or the person, still moving, or only in shade, they are
 the rest of the earlier item, uncovered when the person left. Two drops in quick succession that
 came to lie side by side, or the second on the first, become two items; one item that a hand
-covered in part does not.
+covered in part does not. A second item that came to lie over the first and hid it leaves a region
+that settled at one moment, the second's; the first is found by what its pixels showed before:
+in plain view for ``LAY_S``, keeping one look that was neither the old contents (nor those in
+shade) nor their final look. It is a ``covered`` landing: the views as it landed show it, the view
+after does not.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ SOLID = 0.5  # a moment counts when an item's area settled at it in a solid blob
 VIEW_EVERY_S = 0.2  # full-resolution views kept during a disposal, at most this often …
 MAX_VIEWS = 40  # … and at most this many: when full, every other one goes and the rate halves
 HELD_S = 0.4  # a look kept this long, in plain view, was contents lying there
+LAY_S = 1.0  # an item seen lying in plain view this long, then hidden by a later one, was an item
+CLEAR_PX = 3  # … this far (small pixels) from anything reaching over the rim …
+LAID = 1.5  # … standing out of what lay there by this many thresholds (a dim pile flickers just past one)
 SEEN = 0.25  # a later part of which less than this share was seen in plain view cannot be told apart
 MAX_FRAMES = 450  # small frames kept (30 s at 15 fps); older ones count as settled before
 
@@ -58,6 +66,7 @@ class Landing:
 
     seconds: float
     mask: np.ndarray  # bool, over the region at full resolution
+    covered: bool = False  # a later item came to lie over it: only the views as it landed show it
 
 
 class Footage:
@@ -97,7 +106,7 @@ class Footage:
         for frame in self._frames:
             looks_final = channel_max(difference(frame.image, frame.gain, final, final_gain)) <= threshold
             # Covered by an arm or a person, a pixel says nothing; otherwise it either looks final or not.
-            seen = ~frame.reaching
+            seen = ~frame.reaching | looks_final
             since[seen & ~looks_final] = np.inf
             since[seen & looks_final & np.isinf(since)] = frame.seconds
         unchanged = (
@@ -135,10 +144,10 @@ class Footage:
             pixels = region_mask & (full_settled >= start) & (full_settled <= end)
             if counts[group].sum() >= smallest and _solid(pixels, region_mask):
                 moments.append((start, end))
-        if len(moments) < 2:
-            return [Landing(float(np.median(times)), region_mask)]
         h, w = settled.shape
         footprint = cv2.resize(region_mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+        if len(moments) < 2:
+            return self._one(region_mask, footprint, float(np.median(times)), scale, threshold, old, smallest)
         small_settled = settled.astype(np.float32)  # the moments' bounds are float32, as ``full_settled``
         kept = [moments[0]]
         for start, end in moments[1:]:
@@ -149,8 +158,78 @@ class Footage:
             else:
                 kept[-1] = (earlier[0], end)  # covered, moving or shaded until then: the rest of the earlier item
         if len(kept) < 2:
-            return [Landing(float(np.median(times)), region_mask)]
+            return self._one(region_mask, footprint, float(np.median(times)), scale, threshold, old, smallest)
         return [Landing(start, region_mask & (full_settled >= start) & (full_settled <= end)) for start, end in kept]
+
+    def _one(
+        self,
+        region_mask: np.ndarray,
+        footprint: np.ndarray,
+        seconds: float,
+        scale: Callable[[np.ndarray], np.ndarray],
+        threshold: float,
+        old: np.ndarray,
+        smallest: float,
+    ) -> list[Landing]:
+        """A region that settled at one moment: one item, or one that came to lie over an earlier one and hid it
+        (an item's worth of the region, in a solid blob, seen lying there before: ``_lying``)."""
+        landing = Landing(seconds, region_mask)
+        lying = self._lying(footprint, seconds, threshold, old)
+        if lying is None:
+            return [landing]
+        began, small = lying
+        # An item lies in one piece; in a dark, noisy picture single pixels of a pile flicker into such runs.
+        small = cv2.morphologyEx(small.view(np.uint8), cv2.MORPH_OPEN, _PIECE) > 0
+        hidden = region_mask & (scale(small.astype(np.float32)) > 0.5)
+        if hidden.sum() < smallest or not _solid(hidden, region_mask):
+            return [landing]
+        return [Landing(began, hidden, covered=True), landing]
+
+    def _lying(
+        self, footprint: np.ndarray, until: float, threshold: float, old: np.ndarray
+    ) -> tuple[float, np.ndarray] | None:
+        """The pixels of ``footprint`` (small) seen, before ``until``, lying in plain view for ``LAY_S`` with one
+        look that is neither their old one (``old``: the background as the disposal began, normalised; nor it
+        in shade: one gain for all of them; by ``LAID`` thresholds, since that look is all there is to go by)
+        nor their final one, and when they began to (the median): an earlier item, which the one that settled
+        at ``until`` hid. It came during the disposal (before, the pixel was covered, or seen as it was) and
+        lay there until what reaches over the rim hid it (the hand that brought the next item); a head over
+        the opening, apart from the arm, moves off in plain view. None: no such pixels."""
+        final, before = _look(self._frames[-1], footprint), old[footprint]
+        began = np.full(len(final), np.nan)  # when each pixel's run in plain view, keeping one look, began
+        first = np.zeros_like(final)  # its look then
+        came = np.zeros(len(final), bool)  # the run began after the pixel was covered or seen as it was
+        was = np.zeros(len(final), bool)  # the pixel was covered or seen as it was, so far
+        ready = np.zeros(len(final), bool)  # the pixel's run is such a one so far
+        lay = np.full(len(final), np.nan)  # when its latest such run that something reaching over hid began
+        kept = np.zeros_like(final)  # that run's look
+        for frame in self._frames:
+            if frame.seconds >= until:
+                break
+            # In plain view and clear of what reaches over the rim: a body as dark as the bag stands out of it
+            # in pieces, beside its reaching part.
+            look, seen = _look(frame, footprint), ~_near(frame.reaching)[footprint]
+            hidden = ready & ~seen
+            lay[hidden], kept[hidden] = began[hidden], first[hidden]
+            began[~seen] = np.nan
+            restart = seen & (np.isnan(began) | (channel_max(np.abs(look - first)) > threshold))
+            began[restart], first[restart], came[restart] = frame.seconds, look[restart], was[restart]
+            was |= ~seen | (channel_max(np.abs(look - before)) <= threshold)
+            other = channel_max(np.abs(first - before)) > threshold
+            other &= channel_max(np.abs(first - final)) > threshold
+            ready = seen & came & other & (frame.seconds - began >= LAY_S)
+        held = ~np.isnan(lay)
+        if not held.any():
+            return None
+        then = kept[held]
+        shade = float(np.median(then.sum(axis=1))) / max(float(np.median(before[held].sum(axis=1))), 1.0)
+        lying = np.zeros(len(final), bool)
+        lying[np.flatnonzero(held)[channel_max(np.abs(then - before[held] * shade)) > LAID * threshold]] = True
+        if not lying.any():
+            return None
+        small = np.zeros(footprint.shape, bool)
+        small[footprint] = lying
+        return float(np.median(lay[lying])), small
 
     def _other_contents(
         self, pixels: np.ndarray, earlier: tuple[float, float], until: float, threshold: float, old: np.ndarray
@@ -240,6 +319,15 @@ def _solid(pixels: np.ndarray, region: np.ndarray) -> bool:
     blob = (cv2.drawContours(np.zeros(pixels.shape, np.uint8), outlines, -1, 1, cv2.FILLED) > 0) & region
     eroded = cv2.erode(blob.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
     return int(eroded.sum()) >= SOLID * int(blob.sum())
+
+
+_CLEAR = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * CLEAR_PX + 1,) * 2)
+_PIECE = np.ones((3, 3), np.uint8)
+
+
+def _near(mask: np.ndarray) -> np.ndarray:
+    """``mask`` and what lies within ``CLEAR_PX`` small pixels of it."""
+    return cv2.dilate(mask.view(np.uint8), _CLEAR) > 0
 
 
 def _look(frame: _Frame, pixels: np.ndarray) -> np.ndarray:

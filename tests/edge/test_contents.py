@@ -13,9 +13,11 @@ import pytest
 from binwatch.edge.agent import Agent
 from binwatch.edge.contents import Contents, coverage, taken_out
 from binwatch.edge.fill import RIM_SHARE
+from binwatch.edge.foreground import OpeningWatch
 from binwatch.edge.isolate import compare
 from binwatch.edge.landing import Footage, _solid
-from binwatch.edge.region import View, mean_view
+from binwatch.edge.motion import MotionDetector
+from binwatch.edge.region import Region, View, mean_view
 from binwatch.edge.simulator.conditions import named
 from binwatch.edge.simulator.timeline import ExposureJump
 from tests.edge import staged
@@ -380,3 +382,68 @@ def test_only_a_solid_blob_is_a_moment_an_item_settled_not_specks_or_streaks():
     holed[30:70, 30:70] &= np.random.default_rng(1).random((40, 40)) < 0.3  # most of it looks as what it lies on
     assert not _solid(specks, region) and not _solid(streaks, region)
     assert _solid(holed, region)
+
+
+def covering(first_look: str) -> list:
+    """A first item lands at 2 s and lies in plain view; an arm reaches over it from 4 s and at 5 s a larger
+    second item lies over it and hides it. Or there is no first item: a piece of the body (``body``), nearly as
+    dark as the bag, stands out of it over the spot from 2 s, two small pixels beside the arm reaching over the
+    rim; or a head (``head``) keeps still over the spot from 1.5 s and moves off at 3.4 s."""
+    region = region_of()
+    watch_shape = (region.shape[0] // 2, region.shape[1] // 2)
+    footage = Footage()
+    base = np.full((*watch_shape, 3), 40, np.uint8)
+    first, second = (slice(24, 36), slice(26, 44)), (slice(20, 40), slice(20, 50))
+    for i in range(80):
+        seconds = i / 10
+        image, reaching = base.copy(), np.zeros(watch_shape, bool)
+        if first_look == "body" and 2.0 <= seconds < 4.5:
+            image[22:38, 39:44], image[20:40, 46:60], reaching[20:40, 46:60] = (40, 55, 95), (40, 55, 95), True
+        elif first_look == "head" and 1.5 <= seconds < 3.4:
+            image[first] = (40, 60, 110)
+        elif first_look == "item" and seconds >= 2.0:
+            image[first] = (200, 190, 60)
+        if seconds >= 5.0:
+            image[second] = (60, 160, 220)
+        elif seconds >= 4.0:
+            image[second], reaching[second] = (90, 90, 140), True
+        view = View(NOW + timedelta(seconds=seconds), np.full((*region.shape, 3), i, np.uint8), 1.0)
+        footage.add(seconds, image, 1.0, reaching, lambda view=view: view)
+    old = base.astype(np.float32)
+    settled = footage.settled_at(image, 1.0, 20, old)
+    region_mask = np.zeros(region.shape, bool)
+    region_mask[40:80, 40:100] = True  # the second item, at full resolution
+    return footage.landings(region_mask, settled, region.scaled, 20, old, SMALLEST * region.area)
+
+
+def test_an_item_hidden_by_a_second_one_laid_over_it_is_a_landing_of_its_own():
+    # The region settled at one moment, the second item's; before it, its middle showed the first item, still
+    # and in plain view for longer than LAY_S: a covered landing where the first item lay, as it landed.
+    hidden, last = covering("item")
+    assert (hidden.seconds, hidden.covered, last.seconds, last.covered) == (2.0, True, 5.0, False)
+    assert hidden.mask[50, 60] and not hidden.mask[42, 42] and last.mask[42, 42]
+    # A body nearly as dark as the bag stands out of it in pieces beside its reaching part: never an item lying there.
+    assert [(landing.seconds, landing.covered) for landing in covering("body")] == [(5.0, False)]
+    # A head kept still over the spot, apart from the arm, moves off in plain view: nothing hid it.
+    assert [(landing.seconds, landing.covered) for landing in covering("head")] == [(5.0, False)]
+
+
+def test_food_waste_that_a_foam_box_laid_over_it_hid_is_an_item_of_its_own():
+    # Real footage (quick 37, other-4): the food waste lay in plain view from 102.4 s until the foam box laid at
+    # 104.6 s hid it; the region of change is the box's, and it all settled at one moment. Before, the food waste
+    # was lost (one event); now it is a covered landing where it lay, when it landed (12.4 s on this clock).
+    data = np.load(DATA / "covered-item-footage.npz")
+    size = (int(data["frame_size"][0]), int(data["frame_size"][1]))
+    polygon = [(int(x), int(y)) for x, y in data["polygon"]]
+    motion = MotionDetector(size, 30)
+    region = Region(polygon, OpeningWatch(polygon, motion.scale, motion.size, 30).window, motion.scale, size)
+    reaching = np.unpackbits(data["reaching"], axis=-1)[..., : int(data["shape"][1])].astype(bool)
+    footage, view = Footage(), View(NOW, np.zeros((*region.shape, 3), np.uint8), 1.0)
+    for seconds, image, gain, over in zip(data["seconds"], data["images"], data["gains"], reaching, strict=True):
+        footage.add(float(seconds), image, float(gain), over, lambda: view)
+    old, threshold = data["old"].astype(np.float32), float(data["threshold"])
+    settled = footage.settled_at(data["final"], float(data["final_gain"]), threshold, old)
+    changed = np.unpackbits(data["region"], axis=-1)[..., : region.shape[1]].astype(bool)
+    hidden, box = footage.landings(changed, settled, region.scaled, threshold, old, float(data["smallest"]))
+    assert hidden.covered and not box.covered and abs(hidden.seconds - 12.4) < 0.2 and box.seconds > 14.4
+    assert data["smallest"] < hidden.mask.sum() < 0.5 * box.mask.sum() and not (hidden.mask & ~changed).any()

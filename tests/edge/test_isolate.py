@@ -181,6 +181,23 @@ def test_one_region_that_landed_at_two_moments_is_two_items():
     assert len(compare(views(rng, region), after, region, 30, 0.004, 0.5).items) == 1  # one region without them
 
 
+def test_an_item_hidden_by_the_one_over_it_is_an_item_where_it_lay():
+    # One region of change, the cardboard's; the landings say a battery lay in its middle until it hid it.
+    rng, region = np.random.default_rng(8), region_of()
+    after = views(rng, region, lambda f: photo(f, 200, 110, side=80, item="cardboard"))
+
+    def landings(mask: np.ndarray) -> list[Landing]:
+        hidden = np.zeros_like(mask)
+        hidden[130 - region.y0 : 160 - region.y0, 220 - region.x0 : 260 - region.x0] = True
+        return [Landing(3.0, hidden & mask, covered=True), Landing(6.0, mask)]
+
+    found = compare(views(rng, region), after, region, 30, 0.004, 0.5, landings)
+    battery, cardboard = sorted(found.items, key=lambda f: f.landed_at or 0.0)
+    assert (battery.landed_at, battery.covered, cardboard.landed_at, cardboard.covered) == (3.0, True, 6.0, False)
+    assert close_to(boxes(found, region)[found.items.index(battery)], (220, 130, 40, 30), tolerance=2)
+    assert close_to(boxes(found, region)[found.items.index(cardboard)], (200, 110, 80, 80), tolerance=6)
+
+
 def test_crops_come_from_two_moments_and_two_scales_and_are_enlarged_on_policy():
     rng, region = np.random.default_rng(9), region_of()
     triangle = np.array([(250, 120), (330, 120), (250, 200)])
