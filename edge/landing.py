@@ -7,8 +7,7 @@ known, ``settled_at`` says for every small pixel from when on it kept that final
 seconds, frames in which an arm or a person covered it not counting either way. An item settles
 when it lands; held still over the spot where it will lie, it is part of the arm and does not;
 a person who covers it afterwards does not move the moment, and what a person covered from the
-moment it landed settles when they leave. A pixel that looks as it finally will is seen, though it
-is part of what reaches over the rim: an item lying where an arm touches it stands out with the arm.
+moment it landed settles when they leave.
 
 ``landings`` groups the settle times of one region of change: groups a second or more apart
 are different moments. A later group is a later item only if, after the earlier item settled, its
@@ -106,7 +105,7 @@ class Footage:
         for frame in self._frames:
             looks_final = channel_max(difference(frame.image, frame.gain, final, final_gain)) <= threshold
             # Covered by an arm or a person, a pixel says nothing; otherwise it either looks final or not.
-            seen = ~frame.reaching | looks_final
+            seen = ~frame.reaching
             since[seen & ~looks_final] = np.inf
             since[seen & looks_final & np.isinf(since)] = frame.seconds
         unchanged = (
