@@ -569,8 +569,10 @@ def _new_litter(
         angle=float(rng.uniform(-40, 40)),
         put=put,
     )
-    mirrored = [replace(drawn, bin=0 if right else bins - 1, side=-drawn.side) for end in free if end != right]
-    return next((item for item in (drawn, *mirrored) if seen is None or seen(item)), None)
+    ends = [drawn]
+    if (not right) in free:  # the other end, where the same bag or box would lie mirrored
+        ends.append(replace(drawn, bin=0 if right else bins - 1, side=-drawn.side))
+    return next((item for item in ends if seen is None or seen(item)), None)
 
 
 def _ground_visit(
