@@ -54,6 +54,7 @@ NOISE_QUANTILE, NOISE_MARGIN = 0.999, 1.5  # the noise level: this quantile of a
 GHOST_RATIO = 2.0  # the views before stood out of the background this many times more than the view after: theirs
 NUDGE_PX = 2  # pile contents shoved by this many pixels: the reach of the change map's 5 × 5 smoothing
 NECK = 1.5  # two parts of a region are two items when each is this many times thicker than the neck between them
+WAIST = 0.95  # ... and when the region itself, filled, narrows between them to this share of the thinner part
 THINNED = 1.5  # a region whose pieces of change hold this many times its own changed pixels was thinned
 FRINGE_PX = 4  # a region's own fringe: the change map's smoothing (2 px) and the coder's ringing along its edge
 FAINT_FRACTION = 0.01  # a faint change counts when it is a solid blob of this share of the opening
@@ -287,7 +288,7 @@ def _split(
         return hidden + ([_found(piece, at) for piece, at in pieces] or [_found(mask, None)])
     landed_at = moments[0].seconds if moments else None
     cores = _cores(marked, min_area, float(np.sqrt(min_area / np.pi)))
-    pieces = _pieces(mask, [(core, landed_at) for core in cores], min_area) if len(cores) >= 2 else []
+    pieces = _waisted(mask, _pieces(mask, [(core, landed_at) for core in cores], min_area)) if len(cores) >= 2 else []
     new = [(piece, at) for piece, at in pieces if not nudged(piece)]
     return hidden + ([_found(piece, at) for piece, at in new or pieces] or [_found(mask, landed_at)])
 
@@ -323,6 +324,26 @@ def _pieces(
     owner = np.where(mask & (owner == 0), nearest, owner) * mask
     pieces = [(owner == i, at) for i, (_, at) in enumerate(seeds, start=1)]
     return [(piece, at) for piece, at in pieces if piece.sum() >= smallest]
+
+
+def _waisted(mask: np.ndarray, pieces: list[tuple[np.ndarray, float | None]]) -> list[tuple[np.ndarray, float | None]]:
+    """The pieces of a neck split, those that the region joins without narrowing between them (``WAIST``) put
+    together again; none if that leaves one. A crack across one item (a band of it that looks like what lay
+    beneath) thins its marked pixels as the notch between two touching items does, but the region, filled,
+    runs on across it as wide as the item."""
+    outlines, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    solid = cv2.drawContours(np.zeros(mask.shape, np.uint8), outlines, -1, 1, cv2.FILLED)
+    radius = cv2.distanceTransform(solid, cv2.DIST_L2, 5)
+    near = np.ones((3, 3), np.uint8)
+    pieces = list(pieces)
+    for i in range(len(pieces) - 1, 0, -1):
+        for j in range(i):
+            border = pieces[j][0] & (cv2.dilate(pieces[i][0].astype(np.uint8), near) > 0)
+            thinner = min(radius[pieces[i][0]].max(), radius[pieces[j][0]].max())
+            if border.any() and radius[border].max() > WAIST * thinner:
+                pieces[j] = (pieces[j][0] | pieces.pop(i)[0], pieces[j][1])
+                break
+    return pieces if len(pieces) >= 2 else []
 
 
 def _cores(mask: np.ndarray, smallest: float, least_radius: float) -> list[np.ndarray]:

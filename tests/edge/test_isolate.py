@@ -259,6 +259,20 @@ def test_one_item_of_any_shape_stays_one():
         assert len(found.items) == 1, shape.shape
 
 
+@pytest.mark.parametrize("band", [16, 24])
+def test_one_item_with_a_band_down_it_that_looks_like_the_bag_stays_one(band):
+    # Seen from above, a tin whose dark middle looks as the bag beneath did changes in two halves: its marked
+    # pixels fall apart as two touching items' do, but the region, filled, is as wide across the band as the tin.
+    rng, region = np.random.default_rng(13), region_of()
+
+    def tin(frame):
+        shaped(frame, np.ones((130, 80), np.uint8), 180, 90, "plastic_bottle")
+        frame[90:220, 220 - band // 2 : 220 + band // 2] = BAG
+
+    found = compare(views(rng, region), views(rng, region, tin), region, 30, 0.004, 0.5, lambda m: [Landing(4.0, m)])
+    assert len(found.items) == 1 and close_to(boxes(found, region)[0], (180, 90, 80, 130))
+
+
 def test_the_thin_ragged_change_of_a_bagged_item_stays_one():
     # Through a see-through bag only the item's highlight changes enough: two strokes thinner than the
     # smallest item, joined where the highlight narrows, are one item, not two at a neck.
