@@ -317,6 +317,7 @@ class Agent:
                 lambda mask: b.footage.landings(
                     mask, settled, b.region.scaled, threshold, held, th.item_min_fraction * region.area
                 ),
+                brief=(segment.ended_at - segment.started_at).total_seconds() < REACH_S,
             )
             places = [self._place(b, item) for item in found.items]
             taken = taken_out(before, after, region, places, b.contents.lowest)

@@ -127,9 +127,14 @@ def compare(
     min_fraction: float,
     max_fraction: float,
     landings: Callable[[np.ndarray], list[Landing]] | None = None,
+    brief: bool = False,
 ) -> Comparison:
     """The changes between the clear views before and after a disposal (of ``region``), judged as
-    above; ``landings`` says when the pixels of a region of change landed (``landing.Footage``)."""
+    above; ``landings`` says when the pixels of a region of change landed (``landing.Footage``).
+    ``brief``: the opening was busy for less time than a hand that lets something go stays there
+    (``segment.REACH_S``), as when the edge of a body walking by crosses it. Where it passed over the
+    contents the coder redraws them, by about as much as the quiet opening's most changed pixels: a
+    region must then stand out by ``NOISE_MARGIN`` in brightness too."""
     inside = region.inside > 0
     before, after = mean_view(before_views), mean_view(after_views)
     old, new = before.normalised(), after.normalised()
@@ -143,6 +148,7 @@ def compare(
     closing = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 8) | 1),) * 2)
     solid = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, (side // 20) | 1),) * 2)
     min_area, max_area = min_fraction * region.area, max_fraction * region.area
+    margin = NOISE_MARGIN if brief else 1.0
     items: list[Found] = []
     large_px = changed_px = 0
     claimed = np.zeros(inside.shape, bool)  # regions judged
@@ -174,7 +180,8 @@ def compare(
                 mask |= own
             marked = mask & (difference > level)  # what the closing added changed less: not the item's change
             claimed[mask] = True
-            if area <= max_area and not _stands_out(luma[marked], chroma[marked], *_quiet(luma, chroma, quiet, mask)):
+            quiet_luma, quiet_chroma = _quiet(luma, chroma, quiet, mask)
+            if area <= max_area and not _stands_out(luma[marked], chroma[marked], margin * quiet_luma, quiet_chroma):
                 continue  # the coder's redraw of what lay there, not something new
             kept[mask] = True
             changed_px += area

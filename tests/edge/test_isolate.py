@@ -301,6 +301,20 @@ def test_in_a_darker_harder_coded_picture_a_new_encoding_of_the_pile_is_still_no
         assert found.items == [], seed
 
 
+def test_after_a_brief_crossing_the_pile_redrawn_is_no_item_and_an_item_still_is():
+    """The edge of a body walking by crosses the opening for a moment (``brief``), and the coder redraws the pile it
+    passed over by about as much as the quiet opening's most changed pixels: judged as a disposal's change, such a
+    redraw stands out for these seeds; after a brief crossing it does not, and an item still does."""
+    region = region_of()
+    for seed in (6, 8, 9, 14, 15, 17):
+        rng = np.random.default_rng(seed)
+        before, after = dark(rng, region, 0.15, quality=25), dark(rng, region, 0.15, quality=25)
+        assert compare(before, after, region, 30, 0.004, 0.5).items, seed
+        assert compare(before, after, region, 30, 0.004, 0.5, brief=True).items == [], seed
+        battery = dark(rng, region, 0.15, quality=25, extra=lambda f: photo(f, 300, 200, side=50, item="battery"))
+        assert len(compare(before, battery, region, 30, 0.004, 0.5, brief=True).items) == 1, seed
+
+
 def test_pile_contents_an_item_shoved_aside_as_it_landed_are_no_second_item():
     # A battery lands against a heap of food and pushes it 2 px aside: the food's edges and texture change
     # and join the battery's change at a neck. They look now as the view before showed them 2 px away.
