@@ -180,8 +180,9 @@ def compare(
                 mask |= own
             marked = mask & (difference > level)  # what the closing added changed less: not the item's change
             claimed[mask] = True
-            quiet_luma, quiet_chroma = _quiet(luma, chroma, quiet, mask)
-            if area <= max_area and not _stands_out(luma[marked], chroma[marked], margin * quiet_luma, quiet_chroma):
+            if area <= max_area and not _stands_out(
+                luma[marked], chroma[marked], *_quiet(luma, chroma, quiet, mask), margin
+            ):
                 continue  # the coder's redraw of what lay there, not something new
             kept[mask] = True
             changed_px += area
@@ -239,11 +240,14 @@ def _smoothed(change: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(change, (5, 5), 0)
 
 
-def _stands_out(luma: np.ndarray, chroma: np.ndarray, quiet_luma: float, quiet_chroma: float) -> bool:
-    """Whether a region changed in brightness or in colour more than the quiet opening did (see ``CODED_LEVELS``)."""
+def _stands_out(
+    luma: np.ndarray, chroma: np.ndarray, quiet_luma: float, quiet_chroma: float, luma_margin: float = 1.0
+) -> bool:
+    """Whether a region changed in brightness (by ``luma_margin``) or in colour more than the quiet opening did
+    (see ``CODED_LEVELS``)."""
     if luma.size == 0:
         return False
-    return bool(np.median(luma) > quiet_luma or np.median(chroma) > NOISE_MARGIN * quiet_chroma)
+    return bool(np.median(luma) > luma_margin * quiet_luma or np.median(chroma) > NOISE_MARGIN * quiet_chroma)
 
 
 def _quiet(luma: np.ndarray, chroma: np.ndarray, quiet: np.ndarray, region: np.ndarray) -> tuple[float, float]:
@@ -338,9 +342,7 @@ def _waisted(mask: np.ndarray, pieces: list[tuple[np.ndarray, float | None]]) ->
     together again; none if that leaves one. A crack across one item (a band of it that looks like what lay
     beneath) thins its marked pixels as the notch between two touching items does, but the region, filled,
     runs on across it as wide as the item."""
-    outlines, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    solid = cv2.drawContours(np.zeros(mask.shape, np.uint8), outlines, -1, 1, cv2.FILLED)
-    radius = cv2.distanceTransform(solid, cv2.DIST_L2, 5)
+    radius = cv2.distanceTransform(_filled(mask), cv2.DIST_L2, 5)
     near = np.ones((3, 3), np.uint8)
     pieces = list(pieces)
     for i in range(len(pieces) - 1, 0, -1):
@@ -361,8 +363,7 @@ def _cores(mask: np.ndarray, smallest: float, least_radius: float) -> list[np.nd
     and is big enough for an item once grown back. One item, however long, bent, or holed, thins
     evenly and never falls apart so; two items joined where they touch come apart at the neck. Holes (a
     highlight, a spot that looks as the bag did) are filled first: they thin an item where it is whole."""
-    outlines, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    solid = cv2.drawContours(np.zeros(mask.shape, np.uint8), outlines, -1, 1, cv2.FILLED) > 0
+    solid = _filled(mask) > 0
     distance = cv2.distanceTransform(solid.astype(np.uint8), cv2.DIST_L2, 5)
     for level in range(1, int(distance.max())):
         count, labels = cv2.connectedComponents((distance > level).astype(np.uint8), connectivity=8)
@@ -377,6 +378,12 @@ def _cores(mask: np.ndarray, smallest: float, least_radius: float) -> list[np.nd
         if len(cores) >= 2:
             return cores
     return []
+
+
+def _filled(mask: np.ndarray) -> np.ndarray:
+    """uint8 0/1: ``mask`` with its holes filled."""
+    outlines, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return cv2.drawContours(np.zeros(mask.shape, np.uint8), outlines, -1, 1, cv2.FILLED)
 
 
 def _disc(radius: int) -> np.ndarray:
