@@ -14,13 +14,19 @@ measure everything: a live stream drops frames.
 
 A segment also keeps its reaches: each time a hand went into the far half of the opening (the half
 beyond its centre from where the person comes over the rim, which head and torso leave to the hand)
-and stayed there, at or above the on-threshold, for ``REACH_S``, until that half was clear again
+and stayed there (at or above the on-threshold, and ``REACH_SHARE`` of the most it covered so far) for
+``REACH_S``, until that half was clear again
 (below the off-threshold) for ``CLEAR_S``, as the opening must be for a disposal to end: a head
 bending over it and the arm going in past the head clear it for a moment, a hand going out for the
-next item for longer. A reach covered at its most at least ``REACH_SHARE`` of what the disposal's
-largest reach covered: one arm reaches each time, while the edge of a body walking up or away covers
-a sliver. Two items a person drops one after the other may come to light only together, as one
-region; the hand that went out for the second one still shows two reaches.
+next item for longer. A head or shoulders bent over the opening may keep a little of the far half
+covered while the hand is out: a reach also ends when what covers the far half has stayed below
+``REACH_SHARE`` of what the reach covered at its most for ``CLEAR_S``, and the next one begins only
+when it rises to that share again; it is a reach of its own only if it covers ``1 / REACH_SHARE``
+times what stayed between them, or it is the one before going on (a head bent over the far half
+first, then the hand going in past it). A reach covered at its most at least ``REACH_SHARE`` of what the
+disposal's largest reach covered: one arm reaches each time, while the edge of a body walking up or
+away covers a sliver. Two items a person drops one after the other may come to light only together,
+as one region; the hand that went out for the second one still shows two reaches.
 """
 
 from __future__ import annotations
@@ -29,10 +35,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+import numpy as np
+
 OFF_RATIO = 0.5
 CLEAR_S = 0.4  # nothing over the rim for this long: the opening is clear
 REACH_S = 0.5  # a hand that lets something go stays in the opening this long: passers-by are quicker
-REACH_SHARE = 1 / 3  # of the largest reach's cover of the far half: less is a body's edge, no hand
+REACH_SHARE = 1 / 3  # of a reach's (or the largest reach's) cover of the far half: less is a head or a body's edge
 
 
 class Role(Enum):
@@ -58,10 +66,10 @@ class _Reach:
     """A hand in the far half of an opening."""
 
     began: datetime
-    last: datetime  # the latest frame it covered the far half (at the on-threshold)
-    seen: datetime  # the latest frame anything covered it (at the off-threshold): it is clear from then
+    held: datetime  # the latest frame it covered the far half, by ``REACH_SHARE`` of its most so far
     most: float  # the largest share of the far half it covered
-    inside_s: float = 0.0  # seconds between its frames
+    inside_s: float = 0.0  # seconds between its frames that covered ``REACH_SHARE`` of its most so far
+    valley: float = 0.0  # what covered the far half (the median) between the reach before and this one
 
 
 @dataclass
@@ -76,20 +84,36 @@ class _Disposal:
     reach_s: float = 0.0
     reaches: list[_Reach] = field(default_factory=list)
     reach: _Reach | None = None  # the reach going on
+    rest: float = 0.0  # what stays over the far half while the hand is out: a next reach rises above it
+    out: list[float] = field(default_factory=list)  # the far half's cover since the hand was last there
+    far_seen: datetime | None = None  # the latest frame anything covered the far half (off-threshold): clear since
 
     def track_reach(self, t: datetime, dt: float, far: float, on: float, off: float) -> None:
         """One frame of the far half: a reach goes on while it is covered, and counts once it has been clear
-        (below the off-threshold) for ``CLEAR_S``."""
+        (below the off-threshold), or below ``REACH_SHARE`` of its most, for ``CLEAR_S``."""
+        if far >= off:
+            self.far_seen = t
+        clear = self.far_seen is None or (t - self.far_seen).total_seconds() >= CLEAR_S
+        if clear:
+            self.rest, self.out = 0.0, []
         reach = self.reach
         if reach is None:
-            if far >= on:  # its time in counts between its frames, not before the first
-                self.reach = _Reach(t, t, t, far)
+            if far >= max(on, self.rest):  # its time in counts between its frames, not before the first
+                self.reach = _Reach(t, t, far, valley=float(np.median(self.out)) if self.out else 0.0)
+                self.out = []
+            else:
+                self.out.append(far)
             return
-        if far >= off:
-            reach.seen = t
         if far >= on:
-            reach.last, reach.most, reach.inside_s = t, max(reach.most, far), reach.inside_s + dt
-        elif (t - reach.seen).total_seconds() >= CLEAR_S:
+            reach.most = max(reach.most, far)
+        if far >= max(on, REACH_SHARE * reach.most):
+            reach.held, reach.inside_s, self.out = t, reach.inside_s + dt, []
+        else:
+            self.out.append(far)
+        if clear:
+            self.end_reach()
+        elif (t - reach.held).total_seconds() >= CLEAR_S:
+            self.rest = REACH_SHARE * reach.most
             self.end_reach()
 
     def end_reach(self) -> None:
@@ -98,9 +122,18 @@ class _Disposal:
         self.reach = None
 
     def hands(self) -> tuple[tuple[datetime, datetime], ...]:
-        """The reaches that covered the far half as a hand does: a share of what the largest covered."""
-        largest = max((r.most for r in self.reaches), default=0.0)
-        return tuple((r.began, r.last) for r in self.reaches if r.most >= REACH_SHARE * largest)
+        """The reaches that covered the far half as a hand does: a share of what the largest covered. A reach
+        that rose from what stayed between it and the one before by less than ``1 / REACH_SHARE`` times went on
+        from it: a head bending over first, then the hand going in past it."""
+        joined: list[tuple[datetime, datetime, float]] = []
+        for r in self.reaches:
+            if joined and r.valley > REACH_SHARE * r.most:
+                began, _, most = joined.pop()
+                joined.append((began, r.held, max(most, r.most)))
+            else:
+                joined.append((r.began, r.held, r.most))
+        largest = max((most for _, _, most in joined), default=0.0)
+        return tuple((began, held) for began, held, most in joined if most >= REACH_SHARE * largest)
 
 
 class Segmenter:
