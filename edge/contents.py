@@ -34,7 +34,8 @@ not look like the bag before (a dark picture's noise and the bag's folds are tex
 item laid on the bare bag is smoother, and of its colour) — something was taken away, not added: never a
 disposal. Where no bare bag shows (``BAG_SHARE``),
 nothing is judged taken out. A disposal that took things away and added none, after which the bin
-is smoother, is an emptying too.
+is smoother, is an emptying too; so is one that took things away and left the bin as bare as after its
+last emptying, whatever else it seemed to add (the fresh bag's folds: see below).
 
 An emptying also leaves the bin looking as it did after its last emptying: a fresh bag, as bare
 (``bare``, the coverage measured then). A change after which the coverage fell by ``RESET_DROP``
@@ -159,7 +160,10 @@ class Contents:
         # Nothing went in since the last emptying and the bin is as bare after as before: a faint change there
         # is the fresh bag of another emptying, hanging in other folds (what was found in it is folds too).
         rehung = faint and self.items_since_emptied == 0 and self._bare(old) and self._bare(new)
-        if wholesale or reset or rehung or (taken and not items and old is not None and new < old):
+        # Something was taken out, and nothing went in or the bin is as bare as after its last emptying: a bin
+        # that held an item or two loses less than ``RESET_DROP``, and its fresh bag's folds are found as items.
+        lifted = taken and old is not None and new < old and (not items or self._bare(new))
+        if wholesale or reset or rehung or lifted:
             kind = "emptied"
             self.items_since_emptied, self.emptied_at, self.bare, self.lowest = 0, after.t, new, new
         else:
