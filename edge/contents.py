@@ -160,9 +160,11 @@ class Contents:
         # Nothing went in since the last emptying and the bin is as bare after as before: a faint change there
         # is the fresh bag of another emptying, hanging in other folds (what was found in it is folds too).
         rehung = faint and self.items_since_emptied == 0 and self._bare(old) and self._bare(new)
-        # Something was taken out, and nothing went in or the bin is as bare as after its last emptying: a bin
-        # that held an item or two loses less than ``RESET_DROP``, and its fresh bag's folds are found as items.
-        lifted = taken and old is not None and new < old and (not items or self._bare(new))
+        # Something was taken out, and nothing went in, or the bin held something and is as bare as after its last
+        # emptying: a bin that held an item or two loses less than ``RESET_DROP``, and its fresh bag's folds are
+        # found as items.
+        held = self.items_since_emptied > 0 and self._bare(new)
+        lifted = taken and old is not None and new < old and (not items or held)
         if wholesale or reset or rehung or lifted:
             kind = "emptied"
             self.items_since_emptied, self.emptied_at, self.bare, self.lowest = 0, after.t, new, new

@@ -14,16 +14,15 @@ measure everything: a live stream drops frames.
 
 A segment also keeps its reaches: each time a hand went into the far half of the opening (the half
 beyond its centre from where the person comes over the rim, which head and torso leave to the hand)
-and stayed there (at or above the on-threshold, and ``REACH_SHARE`` of the most it covered so far) for
-``REACH_S``, until that half was clear again
-(below the off-threshold) for ``CLEAR_S``, as the opening must be for a disposal to end: a head
-bending over it and the arm going in past the head clear it for a moment, a hand going out for the
+and stayed there (covering it at the on-threshold, and ``REACH_SHARE`` of the most it covered so far)
+for ``REACH_S``, until it had not for ``CLEAR_S``, as the opening must be clear for a disposal to end: a
+head bending over it and the arm going in past the head leave it for a moment, a hand going out for the
 next item for longer. A head or shoulders bent over the opening may keep a little of the far half
-covered while the hand is out: a reach also ends when what covers the far half has stayed below
-``REACH_SHARE`` of what the reach covered at its most for ``CLEAR_S``, and the next one begins only
-when it rises to that share again; it is a reach of its own only if it covers ``1 / REACH_SHARE``
-times what stayed between them, or it is the one before going on (a head bent over the far half
-first, then the hand going in past it). A reach covered at its most at least ``REACH_SHARE`` of what the
+covered while the hand is out: the next reach begins only when the cover rises above a third of what
+the reach before covered at its most (until the far half is clear, below the off-threshold, for
+``CLEAR_S``), and it is a reach of its own only if it covers ``1 / REACH_SHARE`` times what stayed
+between them, or it is the one before going on (a head bent over the far half first, then the hand
+going in past it). A reach covered at its most at least ``REACH_SHARE`` of what the
 disposal's largest reach covered: one arm reaches each time, while the edge of a body walking up or
 away covers a sliver. Two items a person drops one after the other may come to light only together,
 as one region; the hand that went out for the second one still shows two reaches.
@@ -85,12 +84,13 @@ class _Disposal:
     reaches: list[_Reach] = field(default_factory=list)
     reach: _Reach | None = None  # the reach going on
     rest: float = 0.0  # what stays over the far half while the hand is out: a next reach rises above it
-    out: list[float] = field(default_factory=list)  # the far half's cover since the hand was last there
+    out: list[float] = field(default_factory=list)  # the far half's cover since a hand was last there
     far_seen: datetime | None = None  # the latest frame anything covered the far half (off-threshold): clear since
 
     def track_reach(self, t: datetime, dt: float, far: float, on: float, off: float) -> None:
-        """One frame of the far half: a reach goes on while it is covered, and counts once it has been clear
-        (below the off-threshold), or below ``REACH_SHARE`` of its most, for ``CLEAR_S``."""
+        """One frame of the far half: a reach goes on while it is covered (at the on-threshold, above what stayed
+        after the reach before, and by ``REACH_SHARE`` of its own most), and ends once it has not been for
+        ``CLEAR_S``."""
         if far >= off:
             self.far_seen = t
         clear = self.far_seen is None or (t - self.far_seen).total_seconds() >= CLEAR_S
@@ -99,26 +99,29 @@ class _Disposal:
         reach = self.reach
         if reach is None:
             if far >= max(on, self.rest):  # its time in counts between its frames, not before the first
-                self.reach = _Reach(t, t, far, valley=float(np.median(self.out)) if self.out else 0.0)
-                self.out = []
+                valley = float(np.median(self.out)) if self.out and self.rest else 0.0
+                self.reach, self.out = _Reach(t, t, far, valley=valley), []
             else:
                 self.out.append(far)
             return
         if far >= on:
             reach.most = max(reach.most, far)
-        if far >= max(on, REACH_SHARE * reach.most):
+        if far >= max(on, self.rest, REACH_SHARE * reach.most):
             reach.held, reach.inside_s, self.out = t, reach.inside_s + dt, []
         else:
             self.out.append(far)
-        if clear:
-            self.end_reach()
-        elif (t - reach.held).total_seconds() >= CLEAR_S:
-            self.rest = REACH_SHARE * reach.most
-            self.end_reach()
+        if (t - reach.held).total_seconds() >= CLEAR_S:
+            self.end_reach(stays=not clear)
 
-    def end_reach(self) -> None:
-        if self.reach is not None and self.reach.inside_s >= REACH_S:
-            self.reaches.append(self.reach)
+    def end_reach(self, stays: bool = False) -> None:
+        """The reach going on ends; it counts if it was in for ``REACH_S``. ``stays``: something still covers the
+        far half (a head): after a reach that counts, a next one must rise above a third of it."""
+        reach = self.reach
+        if reach is not None and reach.inside_s >= REACH_S:
+            self.reaches.append(reach)
+            self.rest = REACH_SHARE * reach.most
+        if not stays:
+            self.rest, self.out = 0.0, []
         self.reach = None
 
     def hands(self) -> tuple[tuple[datetime, datetime], ...]:

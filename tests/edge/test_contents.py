@@ -119,7 +119,7 @@ def test_a_bin_back_at_its_bare_level_was_emptied_whatever_else_changed():
 
 
 def test_a_bin_that_held_one_item_and_is_bare_again_was_emptied_though_its_fresh_bag_looked_like_an_item():
-    # fill 42: a bin that held one item lost less coverage (0.10) than ``RESET_DROP`` when it was emptied; the
+    # fill 42: a bin that held one item lost less coverage (0.096) than ``RESET_DROP`` when it was emptied; the
     # item's place was taken out, and a fold of the fresh bag was found as an item besides. Taken out and bare
     # again: emptied. Taken out where the bin still holds more than its bare bag: something was laid on too.
     rng, region = np.random.default_rng(5), region_of()
@@ -129,6 +129,9 @@ def test_a_bin_that_held_one_item_and_is_bare_again_was_emptied_though_its_fresh
     assert contents.changed(bare, items=0, changed=0.7, large=0.7, before=full) == "emptied"
     assert contents.changed(one, items=1, changed=0.03, large=0.0, before=bare) == "items"
     assert contents.changed(again, items=1, changed=0.05, large=0.0, before=one, taken=1) == "emptied"
+    # Nothing was seen going in since that emptying: with an item found, a place judged taken out is no emptying.
+    assert contents.items_since_emptied == 0
+    assert contents.changed(again, items=1, changed=0.05, large=0.0, before=one, taken=1) == "items"
     assert contents.changed(five, items=5, changed=0.2, large=0.0, before=again) == "items"
     assert contents.changed(four, items=1, changed=0.05, large=0.0, before=five, taken=1) == "items"
 

@@ -152,6 +152,22 @@ def test_what_stays_over_the_far_half_while_the_hand_is_out_does_not_join_two_re
     assert reaches([0.0] * 3 + [0.3] * 8 + out + [0.3] * 8) == [(3, 10), (11 + len(out), 18 + len(out))]
     # Only a rise to that third again is the hand back: the head coming nearer is not.
     assert reaches([0.0] * 3 + [0.3] * 8 + out + [0.08] * 8) == [(3, 10)]
+    # Below that third for just under CLEAR_S the hand has not left; for CLEAR_S it has.
+    clear = round(CLEAR_S * FPS)
+    assert len(reaches([0.0] * 3 + [0.3] * 8 + [0.05] * (clear - 1) + [0.3] * 8)) == 1
+    assert len(reaches([0.0] * 3 + [0.3] * 8 + [0.05] * clear + [0.3] * 8)) == 2
+
+
+def test_a_reach_begins_where_the_hand_rises_above_what_stayed_not_where_the_head_flickered():
+    # One frame of the head at the third the hand left behind starts no reach that the head then carries on.
+    head = [0.05] * 6 + [0.1] + [0.05] * 20
+    assert reaches([0.0] * 3 + [0.3] * 8 + head + [0.3] * 8) == [(3, 10), (11 + len(head), 18 + len(head))]
+
+
+def test_a_reach_after_the_far_half_was_clear_is_never_joined_to_the_one_before():
+    # Between them the far half was clear: what stayed after the second hand's approach (a head) says nothing.
+    after = [0.0] * 6 + [0.2] * 3 + [0.05] * 6 + [0.12] * 8
+    assert len(reaches([0.0] * 3 + [0.3] * 8 + after)) == 2
 
 
 def test_the_edge_of_a_body_over_a_sliver_of_the_far_half_is_no_reach_beside_a_hand():
@@ -247,7 +263,7 @@ def test_a_head_over_the_far_half_is_no_reach_of_its_own_beside_the_hand():
 
 
 def test_a_hand_that_rises_little_above_what_stayed_over_the_far_half_went_on_from_the_reach_before():
-    # A head bent over the far half (a third of it), then over less of it while the hand goes in: the hand covers
+    # A head bent over the far half (30 % of it), then over less of it while the hand goes in: the hand covers
     # less than three times what stayed, so it is the one reach that began with the head. Three times or more: two.
     head, stayed = [0.3] * 14, [0.08] * 10
     assert len(reaches([0.0] * 3 + head + stayed + [0.15] * 8)) == 1
