@@ -175,7 +175,7 @@ def _eval(args: argparse.Namespace) -> int:
     from binwatch.edge import config, offline
 
     try:
-        from binwatch.edge.simulator import score
+        from binwatch.edge.simulator import score, truth
     except ModuleNotFoundError as exc:
         raise FileNotFoundError(f"edge eval needs the scenario scorer ({exc.name} is missing)") from None
     single = (args.video, args.truth, args.config)
@@ -185,14 +185,17 @@ def _eval(args: argparse.Namespace) -> int:
     scenes += [(d / "scene.mp4", d / "truth.json", d / "site.toml") for d in args.scene]
     if not scenes:
         raise SystemExit("edge eval: give --video, --truth and --config, or --scene DIR")
+    # Every scene's files are read and checked before the first is run: a truth, config or video that is
+    # missing or malformed is reported at once, by its path, not after minutes of another scene's video.
+    for video, _, _ in scenes:
+        if not video.is_file():
+            raise FileNotFoundError(f"{video}: no such video file")
+    loaded = [(video, truth.load(truth_path), config.load(site_path)) for video, truth_path, site_path in scenes]
     reports = []
-    for video, truth_path, site_path in scenes:
-        site = config.load(site_path)
-        truth = json.loads(truth_path.read_text(encoding="utf-8"))
+    for video, expected, site in loaded:
         # The scene's frames are dated from the truth's start, so that off-hours flags line up with it.
-        start = datetime.fromisoformat(truth["start_time"]) if "start_time" in truth else None
-        events = offline.run_offline(site, video, start_time=start)
-        report = score.score(events, truth)
+        events = offline.run_offline(site, video, start_time=expected.start_time)
+        report = score.score(events, expected)
         if len(scenes) > 1:
             print(f"== {video}")
         print(score.format_table(report))

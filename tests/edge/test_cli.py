@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from binwatch.cli import main
 from binwatch.edge.config import dump
 from binwatch.edge.outbox import Outbox
+from binwatch.edge.simulator.scenario import render_scenario
 from binwatch.edge.storage import Layout
 from tests.edge import scene
 from tests.edge.test_outbox import make_event
+
+SAMPLES = Path(__file__).resolve().parents[2] / "edge" / "simulator" / "samples"
 
 
 def write_config(tmp_path, video, **sections):
@@ -64,35 +71,46 @@ def test_status_prints_the_backlog(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["files_waiting"] == 2
 
 
-def test_eval_runs_offline_and_hands_events_and_truth_to_the_scorer(scene_video, tmp_path, capsys, monkeypatch):
-    seen = {}
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    """A small scene of ``binwatch scenario``: the agent has something to find and the scorer a truth."""
+    out = tmp_path_factory.mktemp("rendered") / "scene"
+    render_scenario(SAMPLES, out, disposals=3, bins=2, seed=5, split="all", size=(640, 360), fps=10.0)
+    return out
 
-    def score(events, truth):
-        seen.update(events=events, truth=truth)
-        return {"disposals": len(events)}
 
-    from binwatch.edge.simulator import score as scorer
+def test_eval_scores_a_rendered_scene_against_its_truth(rendered, tmp_path, capsys, caplog):
+    caplog.set_level(logging.INFO, logger="binwatch")
+    report = tmp_path / "report.json"
+    assert main(["edge", "eval", "--scene", str(rendered), "--scene", str(rendered), "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "per condition:" in out and "daylight" in out
+    scored = json.loads(report.read_text())["scenes"][str(rendered)]
+    assert scored["disposals"]["truth"] == 3 and scored["disposals"]["matched"] >= 2
+    assert "disposal at bin" in caplog.text  # what the agent logs as it runs a scene
 
-    monkeypatch.setattr(scorer, "score", score)
-    monkeypatch.setattr(scorer, "format_table", lambda report: f"table: {report['disposals']} disposals")
-    config = write_config(tmp_path, scene_video)
-    (tmp_path / "truth.json").write_text(json.dumps([{"t": 1.0}]))
-    args = [
-        "edge",
-        "eval",
-        "--video",
-        str(scene_video),
-        "--truth",
-        str(tmp_path / "truth.json"),
-        "--config",
-        str(config),
-        "--json",
-        str(tmp_path / "report.json"),
-    ]
-    assert main(args) == 0
-    assert capsys.readouterr().out.strip() == "table: 8 disposals"
-    assert seen["truth"] == [{"t": 1.0}] and len(seen["events"]) == 8
-    assert json.loads((tmp_path / "report.json").read_text()) == {"disposals": 8}
+
+def test_eval_checks_every_scene_before_it_runs_one(rendered, tmp_path, capsys, caplog):
+    # A malformed truth, a truth of another shape, a config that is no TOML, a missing video: each is named by its
+    # path at once; the good scene given first was not run (its agent would log its disposals).
+    caplog.set_level(logging.INFO, logger="binwatch")
+    cases = {
+        "truth.json": ("not json", "truth.json: not JSON"),
+        "shape/truth.json": ('{"format": "binwatch-truth/1"}', "start_time: Field required"),
+        "site.toml": ("[site\nid =", "site.toml: not valid TOML"),
+    }
+    for name, (text, message) in cases.items():
+        bad = tmp_path / name.split("/")[0].replace(".json", "").replace(".toml", "")
+        shutil.copytree(rendered, bad, dirs_exist_ok=True)
+        (bad / Path(name).name).write_text(text)
+        caplog.clear()
+        assert main(["edge", "eval", "--scene", str(rendered), "--scene", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and str(bad) in err, err
+        assert "disposal at bin" not in caplog.text
+    (tmp_path / "truth" / "scene.mp4").unlink()
+    assert main(["edge", "eval", "--scene", str(rendered), "--scene", str(tmp_path / "truth")]) == 2
+    assert "scene.mp4: no such video file" in capsys.readouterr().err
 
 
 def test_the_agent_imports_neither_torch_nor_training():
