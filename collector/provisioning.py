@@ -13,7 +13,20 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from binwatch.collector.credentials import DEVICE_PREFIX, hash_password, new_token, token_digest
-from binwatch.collector.db.tables import Bin, Device, Entity, Event, Login, Role, Site, User, Zone, ZoneKind, utcnow
+from binwatch.collector.db.tables import (
+    ROW_ID_MAX,
+    Bin,
+    Device,
+    Entity,
+    Event,
+    Login,
+    Role,
+    Site,
+    User,
+    Zone,
+    ZoneKind,
+    utcnow,
+)
 from binwatch.collector.entity_types import EntityType
 from binwatch.collector.errors import Conflict, Invalid, NotFound
 from binwatch.collector.names import Address, Identifier, Name, OptionalText, Password, Username, checked
@@ -248,7 +261,7 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def _existing_entity(session: Session, entity_id: int) -> int:
-    if session.get(Entity, entity_id) is None:
+    if not 1 <= entity_id <= ROW_ID_MAX or session.get(Entity, entity_id) is None:
         raise Invalid(f"no entity {entity_id}")
     return entity_id
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from binwatch.collector.api.defs.common import errors
+from binwatch.collector.api.defs.common import DELIVERY_ID_MAX, DeliveryId, errors
 from binwatch.collector.api.defs.platform import DeliveryOut, DeliveryPage, DeliveryStateName, PlatformStatusOut
 from binwatch.collector.api.deps import AdminDep, DatabaseDep, ReadSession, SettingsDep
 from binwatch.collector.platform.deliveries import find_deliveries, queue_status, retry_delivery
@@ -26,7 +26,7 @@ def get_deliveries(
     admin: AdminDep,
     target: Annotated[str | None, Query(max_length=64)] = None,
     state: DeliveryStateName | None = None,
-    cursor: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=DELIVERY_ID_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryPage:
     """Deliveries newest first; follow ``next_cursor`` for older ones."""
@@ -39,7 +39,7 @@ def get_deliveries(
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut, responses=errors(401, 403, 404, 409, 422))
-def post_retry(delivery_id: Annotated[int, Path(ge=1, le=2**62)], admin: AdminDep, db: DatabaseDep) -> DeliveryOut:
+def post_retry(delivery_id: DeliveryId, admin: AdminDep, db: DatabaseDep) -> DeliveryOut:
     """Send a refused or cancelled delivery again."""
     with db.write() as session:
         return DeliveryOut.of(retry_delivery(session, delivery_id))

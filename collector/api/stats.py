@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from binwatch.collector.api.defs.common import EntityIdQuery, IdQuery, errors
+from binwatch.collector.api.defs.common import FIRST_DAY, LAST_DAY, EntityIdQuery, IdQuery, errors
 from binwatch.collector.api.defs.stats import StatsOut, TallyOut
 from binwatch.collector.api.deps import ReadSession, ScopeDep, SettingsDep
 from binwatch.collector.errors import Invalid
@@ -17,7 +17,7 @@ from binwatch.collector.stats import Tally, tally, total
 
 router = APIRouter(tags=["statistics"])
 
-DayQuery = Annotated[dt.date | None, Query(description="local day, inclusive")]
+DayQuery = Annotated[dt.date | None, Query(ge=FIRST_DAY, le=LAST_DAY, description="local day, inclusive")]
 
 
 def tally_out(t: Tally) -> TallyOut:

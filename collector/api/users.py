@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 from sqlalchemy import select
 
 from binwatch.collector.api.defs.admin import UserIn, UserOut, UserPatch
-from binwatch.collector.api.defs.common import errors
+from binwatch.collector.api.defs.common import RowId, errors
 from binwatch.collector.api.deps import AdminDep, DatabaseDep, ReadSession
 from binwatch.collector.db.tables import User
 from binwatch.collector.provisioning import create_user, update_user
 
 router = APIRouter(prefix="/users", tags=["users"])
 
-UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+UserId = RowId
 
 
 @router.get("", response_model=list[UserOut], responses=errors(401, 403))

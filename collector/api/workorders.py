@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from binwatch.collector.api.defs.common import EntityIdQuery, IdQuery, errors
+from binwatch.collector.api.defs.common import EntityIdQuery, IdQuery, RowId, errors
 from binwatch.collector.api.defs.workorders import StepIn, WorkOrderDetail, WorkOrderIn, WorkOrderOut, WorkOrderPage
 from binwatch.collector.api.deps import (
     DatabaseDep,
@@ -20,7 +20,7 @@ from binwatch.collector.api.deps import (
     StoreDep,
 )
 from binwatch.collector.api.ranges import blob_response
-from binwatch.collector.db.tables import to_utc, utcnow
+from binwatch.collector.db.tables import ROW_ID_MAX, to_utc, utcnow
 from binwatch.collector.errors import NotFound
 from binwatch.collector.workorders import (
     acknowledge,
@@ -36,7 +36,7 @@ from binwatch.collector.workorders import (
 )
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+OrderId = RowId
 
 
 def _photo_url(request: Request):
@@ -58,7 +58,7 @@ def list_orders(
     site_id: IdQuery = None,
     entity_id: EntityIdQuery = None,
     overdue: bool | None = None,
-    cursor: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> WorkOrderPage:
     """Orders newest first; a responsible entity's user sees its own only."""

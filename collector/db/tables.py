@@ -30,6 +30,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from binwatch.collector.errors import Invalid
 from binwatch.events.schema import CategoryKey
 
+ROW_ID_MAX = 2**31 - 1  # the integer ids (32-bit in PostgreSQL): a larger number names no row
+
 
 class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)

@@ -12,7 +12,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from binwatch.collector.db.tables import Device, Entity, Site, User
+from binwatch.collector.api.defs.common import RowId
+from binwatch.collector.db.tables import ROW_ID_MAX, Device, Entity, Site, User
 from binwatch.collector.errors import CollectorError
 from binwatch.collector.provisioning import (
     create_device,
@@ -34,6 +35,7 @@ from binwatch.collector.web.session import Csrf, PageAdmin, check_csrf, redirect
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Text = Annotated[str, Form(max_length=2000)]
+EntityRef = Annotated[int, Form(ge=1, le=ROW_ID_MAX)]
 
 
 def parse_site_plan(bins: str, zones: str) -> dict:
@@ -74,7 +76,7 @@ def entities_create(request: Request, admin: PageAdmin, csrf: Csrf, name: Text, 
 
 @router.post("/entities/{entity_id}")
 def entities_update(
-    entity_id: int, request: Request, admin: PageAdmin, csrf: Csrf, name: Text, type: Text, contact: Text = ""
+    entity_id: RowId, request: Request, admin: PageAdmin, csrf: Csrf, name: Text, type: Text, contact: Text = ""
 ):
     check_csrf(request.state.login, csrf)
     return _act(
@@ -101,7 +103,7 @@ def sites_create(
     site_id: Text,
     name: Text,
     address: Text,
-    entity_id: Annotated[int, Form()],
+    entity_id: EntityRef,
     bins: Text = "",
     zones: Text = "",
 ):
@@ -122,7 +124,7 @@ def sites_update(
     csrf: Csrf,
     name: Text,
     address: Text,
-    entity_id: Annotated[int, Form()],
+    entity_id: EntityRef,
     bins: Text = "",
     zones: Text = "",
 ):
@@ -192,7 +194,7 @@ def users_create(
     request: Request, admin: PageAdmin, csrf: Csrf, username: Text, password: Text, role: Text, entity_id: Text = ""
 ):
     check_csrf(request.state.login, csrf)
-    entity = int(entity_id) if entity_id.isdigit() else None
+    entity = _entity_ref(entity_id)
     return _act(
         request,
         "/admin/users",
@@ -203,7 +205,7 @@ def users_create(
 
 @router.post("/users/{user_id}")
 def users_update(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     admin: PageAdmin,
     csrf: Csrf,
@@ -213,13 +215,19 @@ def users_update(
     entity_id: Text = "",
 ):
     check_csrf(request.state.login, csrf)
-    entity = int(entity_id) if entity_id.isdigit() and role == "entity" else None
+    entity = _entity_ref(entity_id) if role == "entity" else None
     return _act(
         request,
         "/admin/users",
         lambda s: update_user(s, user_id, role=role, active=active, password=password or None, entity_id=entity),
         text("saved.user"),
     )
+
+
+def _entity_ref(value: str) -> int | None:
+    """The entity field of the user forms: a number (an out-of-range one names no entity), else none. ``isdigit``
+    alone takes "²" for a digit."""
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 @router.get("/models")

@@ -11,6 +11,8 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from binwatch.collector.api.defs.common import within_days
+
 
 @dataclass(frozen=True)
 class Day:
@@ -39,12 +41,13 @@ class Month:
 
 
 def parse_month(value: str) -> dt.date | None:
-    """``YYYY-MM`` as the first of that month; None for anything else."""
+    """``YYYY-MM`` as the first of that month; None for anything else, and for a month whose calendar (with the
+    weeks around it and the months before and after) a request may not name."""
     try:
         first = dt.date.fromisoformat(f"{value}-01")
     except ValueError:
         return None
-    return first if len(value) == 7 else None
+    return first if len(value) == 7 and within_days(first) else None
 
 
 def month_of(unreviewed: dict[dt.date, int], shown: dt.date, today: dt.date) -> Month:

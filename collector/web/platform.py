@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from binwatch.collector.api.defs.common import DeliveryId
 from binwatch.collector.errors import CollectorError
 from binwatch.collector.platform.deliveries import STATES, find_deliveries, queue_status, retry_delivery
 from binwatch.collector.web.labels import text
@@ -36,7 +37,7 @@ def platform_page(request: Request, admin: PageAdmin, target: str = "", state: s
 
 
 @router.post("/deliveries/{delivery_id}/retry")
-def platform_retry(delivery_id: int, request: Request, admin: PageAdmin, csrf: Csrf):
+def platform_retry(delivery_id: DeliveryId, request: Request, admin: PageAdmin, csrf: Csrf):
     check_csrf(request.state.login, csrf)
     try:
         with request.app.state.db.write() as session:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from binwatch.collector.api.defs.common import RowId
 from binwatch.collector.api.ranges import blob_response
 from binwatch.collector.db.tables import Event, Role, User, WorkOrderState, utcnow
 from binwatch.collector.errors import CollectorError, NotFound
@@ -110,7 +111,7 @@ def orders_create(
 
 
 @router.get("/{order_id}")
-def order_page(order_id: int, request: Request, user: PageMember):
+def order_page(order_id: RowId, request: Request, user: PageMember):
     now = utcnow()
     with request.app.state.db.read() as session:
         order = _scoped_order(session, order_id, user)
@@ -173,7 +174,7 @@ async def order_step(
 
 
 @router.get("/{order_id}/evidence/{kind}")
-def order_evidence(order_id: int, kind: EvidenceKind, request: Request, user: PageMember) -> Response:
+def order_evidence(order_id: RowId, kind: EvidenceKind, request: Request, user: PageMember) -> Response:
     """The evidence of the order's event, for the entity's users too (who cannot open the review pages)."""
     with request.app.state.db.read() as session:
         order = _scoped_order(session, order_id, user)
@@ -185,7 +186,7 @@ def order_evidence(order_id: int, kind: EvidenceKind, request: Request, user: Pa
 
 
 @router.get("/{order_id}/photo")
-def order_photo(order_id: int, request: Request, user: PageMember) -> Response:
+def order_photo(order_id: RowId, request: Request, user: PageMember) -> Response:
     with request.app.state.db.read() as session:
         order = _scoped_order(session, order_id, user)
     if order.photo_sha256 is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from urllib.parse import unquote_plus
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +19,7 @@ from binwatch.collector.app import create_app
 from binwatch.collector.db.tables import Device, Event, Review
 from tests.collector.support import World, make_event
 from tests.collector.test_ingest import count_events, heartbeat
-from tests.collector.test_web import browser
+from tests.collector.test_web import browser, csrf
 
 NOW = dt.datetime.now(dt.UTC)  # for parameters; tests that compare with the clock take it again (now())
 
@@ -298,3 +299,74 @@ def test_heartbeats_from_a_wrong_clock_are_refused(world: World, sent_at):
     assert r.status_code == 422 and "sent_at" in r.json()["detail"]
     with world.app.state.db.read() as session:
         assert session.get(Device, "dev-a").last_heartbeat is None
+
+
+# Found by fuzzing the pages and the ledger (every one of these was a 500): days a datetime cannot hold once moved
+# to UTC, ids past what SQLite can compare with, a digit that is not ASCII.
+FAR_DAYS = ["0001-01-01", "9999-12-31"]
+HUGE_ID = str(2**63)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/ledger.csv", "/api/v1/stats"])
+@pytest.mark.parametrize("key", ["since", "until"])
+@pytest.mark.parametrize("day", FAR_DAYS)
+def test_days_no_datetime_can_hold_are_422_in_the_api(world: World, path, key, day):
+    assert_refused_cleanly(world.client.get(path, params={key: day}, headers=world.user()))
+
+
+def test_the_days_a_request_may_name_still_reach_the_ledger(world: World):
+    r = world.client.get(
+        "/api/v1/ledger.csv", params={"since": "1970-01-01", "until": "9998-12-31"}, headers=world.user()
+    )
+    assert r.status_code == 200 and r.text.lstrip("\ufeff").startswith("date,site_id,")
+
+
+@pytest.mark.parametrize("path", ["/stats", "/stats/ledger.csv"])
+@pytest.mark.parametrize("day", FAR_DAYS)
+def test_days_no_datetime_can_hold_send_the_stats_pages_back_with_an_error(world: World, path, day):
+    for key in ("since", "until"):
+        r = browser(world).get(path, params={key: day})
+        assert r.status_code == 303 and r.headers["location"].startswith("/stats?error="), r.text
+
+
+@pytest.mark.parametrize("day", FAR_DAYS)
+def test_far_days_and_months_in_the_review_queue_are_no_error_of_the_server(world: World, day):
+    client = browser(world)
+    r = client.get("/review", params={"day": day})
+    assert r.status_code == 303 and "error=" in r.headers["location"]
+    r = client.get("/review", params={"month": day[:7]})  # an unknown month shows the queue's own
+    assert r.status_code == 200 and 'class="calendar' in r.text
+
+
+@pytest.mark.parametrize(
+    "path", [f"/work-orders/{HUGE_ID}", f"/work-orders/{HUGE_ID}/photo", f"/work-orders/{HUGE_ID}/evidence/clip"]
+)
+def test_ids_past_the_tables_are_422_on_the_work_order_pages(world: World, path):
+    assert browser(world, "admin").get(path).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        (f"/admin/users/{HUGE_ID}", {"role": "reviewer"}),
+        (f"/admin/entities/{HUGE_ID}", {"name": "E", "type": "property"}),
+        (f"/admin/platform/deliveries/{HUGE_ID}/retry", {}),
+        ("/admin/sites", {"site_id": "s9", "name": "S", "address": "A", "entity_id": HUGE_ID}),
+        ("/admin/sites/site-a", {"name": "S", "address": "A", "entity_id": HUGE_ID}),
+    ],
+)
+def test_ids_past_the_tables_are_422_in_the_admin_forms(world: World, path, form):
+    client = browser(world, "admin")
+    token = csrf(client, "/admin/users")
+    assert client.post(path, data={**form, "csrf": token}).status_code == 422
+
+
+@pytest.mark.parametrize(("entity_id", "message"), [(HUGE_ID, f"no entity {HUGE_ID}"), ("²", "needs the id")])
+def test_an_entity_no_table_holds_sends_the_user_form_back_with_an_error(world: World, entity_id, message):
+    client = browser(world, "admin")
+    token = csrf(client, "/admin/users")
+    new = {"username": "ursula", "password": "password-123", "role": "entity", "entity_id": entity_id, "csrf": token}
+    changed = {"role": "entity", "entity_id": entity_id, "csrf": token}
+    for path, form in (("/admin/users", new), (f"/admin/users/{world.user_ids['rita']}", changed)):
+        r = client.post(path, data=form)
+        assert r.status_code == 303 and message in unquote_plus(r.headers["location"]), r.headers["location"]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from binwatch.collector.api.defs.common import Request
-from binwatch.collector.db.tables import Device, Entity, RoleName, Site, User, ZoneKind
+from binwatch.collector.db.tables import ROW_ID_MAX, Device, Entity, RoleName, Site, User, ZoneKind
 from binwatch.collector.entity_types import ENTITY_TYPE_LABELS, EntityType
 from binwatch.collector.names import Address, Identifier, Name, OptionalText, Password, Username
 from binwatch.events.schema import CategoryKey
@@ -67,7 +67,7 @@ class SiteIn(Request):
     site_id: Identifier
     name: Name
     address: Address
-    entity_id: int = Field(ge=1, le=2**31 - 1)
+    entity_id: int = Field(ge=1, le=ROW_ID_MAX)
     bins: list[BinDef] = Field(default_factory=list, max_length=64)
     zones: list[ZoneDef] = Field(default_factory=list, max_length=64)
 
@@ -75,7 +75,7 @@ class SiteIn(Request):
 class SitePatch(Request):
     name: Name | None = None
     address: Address | None = None
-    entity_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    entity_id: int | None = Field(None, ge=1, le=ROW_ID_MAX)
     bins: list[BinDef] | None = Field(None, max_length=64)
     zones: list[ZoneDef] | None = Field(None, max_length=64)
 
@@ -149,7 +149,7 @@ class DeviceOut(BaseModel):
         )
 
 
-EntityRef = Annotated[int, Field(ge=1, le=2**31 - 1, description="the responsible entity of an `entity` user")]
+EntityRef = Annotated[int, Field(ge=1, le=ROW_ID_MAX, description="the responsible entity of an `entity` user")]
 
 
 class UserIn(Request):

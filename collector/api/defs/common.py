@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict
+
+from binwatch.collector.db.tables import ROW_ID_MAX
 
 
 class Request(BaseModel):
@@ -38,5 +41,16 @@ def errors(*codes: int) -> dict:
 
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-EntityId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-EntityIdQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+# What a request may name: row ids the tables can hold (``ROW_ID_MAX``; deliveries' are 64-bit), and local days of
+# which a day and the next, in any time zone, are datetimes Python can hold (year 1 and 9999 overflow in UTC).
+DELIVERY_ID_MAX = 2**62
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9998, 12, 31)
+RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
+DeliveryId = Annotated[int, Path(ge=1, le=DELIVERY_ID_MAX)]
+EntityId = RowId
+EntityIdQuery = Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)]
+
+
+def within_days(day: dt.date) -> bool:
+    """Whether a local day lies where a request may name it (``FIRST_DAY`` to ``LAST_DAY``)."""
+    return FIRST_DAY <= day <= LAST_DAY
