@@ -34,6 +34,14 @@ def state_of(event: Event) -> dict:
     }
 
 
+def _supervising(user: User) -> None:
+    """Only supervisors review: a responsible entity's user judges neither its own violations (a rejected flag
+    takes away the grounds of a work order against it) nor another entity's events. Checked here, whatever the
+    route, page or API, that brought the verdict."""
+    if user.role == Role.ENTITY.value:
+        raise Forbidden("only reviewers and admins review events")
+
+
 def review_event(
     session: Session,
     event_id: str,
@@ -45,6 +53,7 @@ def review_event(
     note: str = "",
 ) -> Review:
     """Confirm the event's flags, reject them as a false positive, or correct its item/category."""
+    _supervising(user)
     note = checked(Note, note, "note")
     event = _locked_event(session, event_id)
     reported = [f.flag for f in event.flags if f.reported]
@@ -97,6 +106,7 @@ def review_event(
 
 
 def undo_review(session: Session, event_id: str, user: User, note: str = "") -> Review:
+    _supervising(user)
     note = checked(Note, note, "note")
     event = _locked_event(session, event_id)
     last = session.scalar(

@@ -27,7 +27,7 @@ from binwatch.collector.search import SEVERITIES, EventFilter, Severity, find_ev
 from binwatch.collector.web.days import month_of, parse_month
 from binwatch.collector.web.labels import text
 from binwatch.collector.web.render import page
-from binwatch.collector.web.session import Csrf, PageLogin, PageUser, check_csrf, redirect
+from binwatch.collector.web.session import Csrf, PageUser, PageUserLogin, check_csrf, redirect
 from binwatch.events.schema import Flag
 
 router = APIRouter(include_in_schema=False)
@@ -145,9 +145,9 @@ def queue(request: Request, user: PageUser, month: str = "", cursor: str = "", l
 @router.post("/review/batch")
 def batch_submit(
     request: Request,
-    login: PageLogin,
+    login: PageUserLogin,
     csrf: Csrf,
-    action: Annotated[str, Form()],
+    action: Annotated[str, Form(max_length=64)],
     event_id: Annotated[list[str] | None, Form()] = None,
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:

@@ -20,7 +20,7 @@ from binwatch.collector.search import neighbours
 from binwatch.collector.web.labels import text
 from binwatch.collector.web.queue import QueueQuery, event_url, queue_url
 from binwatch.collector.web.render import page
-from binwatch.collector.web.session import Csrf, PageLogin, PageUser, check_csrf, redirect
+from binwatch.collector.web.session import Csrf, PageUser, PageUserLogin, check_csrf, redirect
 from binwatch.events.schema import EvidenceKind
 
 router = APIRouter(include_in_schema=False)
@@ -76,10 +76,10 @@ def evidence_file(
 def review_submit(
     event_id: uuid.UUID,
     request: Request,
-    login: PageLogin,
+    login: PageUserLogin,
     csrf: Csrf,
-    action: Annotated[str, Form()],
-    item: Annotated[str, Form()] = "",
+    action: Annotated[str, Form(max_length=64)],
+    item: Annotated[str, Form(max_length=64)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
 ):
     """A verdict, then the next event of the queue (older first, else newer, else the queue itself);

@@ -72,6 +72,12 @@ async def page_user(user: Annotated[User, Depends(page_member)]) -> User:
     return user
 
 
+async def page_user_login(login: Annotated[Login, Depends(page_login)]) -> Login:
+    """A supervisor's login, for the forms only they post (checked against the login's csrf token)."""
+    await page_user(login.user)
+    return login
+
+
 async def page_admin(user: Annotated[User, Depends(page_user)]) -> User:
     if user.role != Role.ADMIN.value:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "admins only")
@@ -88,6 +94,7 @@ PageUser = Annotated[User, Depends(page_user)]
 PageMember = Annotated[User, Depends(page_member)]
 PageAdmin = Annotated[User, Depends(page_admin)]
 PageLogin = Annotated[Login, Depends(page_login)]
+PageUserLogin = Annotated[Login, Depends(page_user_login)]
 Csrf = Annotated[str, Form(alias="csrf")]
 
 

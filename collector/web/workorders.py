@@ -135,7 +135,7 @@ def order_page(order_id: RowId, request: Request, user: PageMember):
 
 @router.post("/{order_id}/{action}")
 async def order_step(
-    order_id: int,
+    order_id: RowId,
     action: str,
     request: Request,
     user: PageMember,

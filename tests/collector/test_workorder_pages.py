@@ -7,9 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from binwatch.collector.db.tables import utcnow
+from binwatch.collector.db.tables import ReviewAction, User, utcnow
+from binwatch.collector.errors import Forbidden
+from binwatch.collector.review import review_event, review_many
 from binwatch.collector.workorders import create_order
 from tests.collector.support import PASSWORDS, World, jpeg, make_event
 
@@ -123,3 +127,38 @@ def test_a_refused_step_says_why_in_both_languages(world: World):
     r = erin.post(f"{url}/cancel", data={"csrf": token, "note": ""})
     assert "only supervisors raise, reopen or cancel work orders" in erin.get(r.headers["location"]).text
     assert world.client.get(f"/api/v1{url}", headers=world.user()).json()["state"] == "open"
+
+
+def test_the_entity_user_reviews_no_event_on_the_pages(world: World):
+    # The review forms took any login: erin rejected the flags of site A's violation (her own entity's: the grounds
+    # of a work order against it) and of site B's, one by one and in a batch. The API refused her (403); the pages
+    # now send her to her work orders, and the verdict itself refuses an entity's user whatever brings it.
+    own, other = (
+        world.post_event(make_event()),
+        world.post_event(make_event("dev-b", bin_id="x1", bin_category="other")),
+    )
+    erin = browser(world, "erin")
+    token = csrf(erin, "/work-orders")
+    for event in (own, other):
+        r = erin.post(f"/events/{event['event_id']}/review", data={"csrf": token, "action": "reject"})
+        assert r.status_code == 303 and r.headers["location"] == "/work-orders"
+    r = erin.post(
+        "/review/batch", data={"csrf": token, "action": "reject", "event_id": [own["event_id"], other["event_id"]]}
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/work-orders"
+    for event in (own, other):
+        reviews = world.client.get(f"/api/v1/events/{event['event_id']}/reviews", headers=world.user("admin")).json()
+        assert reviews == []
+    with world.app.state.db.write() as session:
+        user = session.scalars(select(User).where(User.username == "erin")).one()
+        with pytest.raises(Forbidden, match="only reviewers and admins"):
+            review_event(session, own["event_id"], user, ReviewAction.REJECT)
+        with pytest.raises(Forbidden, match="only reviewers and admins"):
+            review_many(session, [own["event_id"]], user, ReviewAction.UNDO)
+
+
+def test_an_order_id_past_the_tables_is_422_for_every_step(world: World):
+    erin = browser(world, "erin")
+    token = csrf(erin, "/work-orders")
+    for step in ("acknowledge", "close", "reopen", "cancel"):
+        assert erin.post(f"/work-orders/{2**63}/{step}", data={"csrf": token, "note": "n"}).status_code == 422
