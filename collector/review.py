@@ -100,8 +100,7 @@ def review_event(
     )
     session.add(review)
     session.flush()
-    if status is ReviewStatus.REJECTED:
-        cancel_orders_of(session, event.id, user, now)
+    cancel_orders_of(session, event, user, now)
     return review
 
 
@@ -134,6 +133,7 @@ def undo_review(session: Session, event_id: str, user: User, note: str = "") -> 
     )
     session.add(undo)
     session.flush()
+    cancel_orders_of(session, event, user, undo.created_at)
     return undo
 
 

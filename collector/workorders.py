@@ -197,12 +197,17 @@ def cancel(session: Session, order_id: int, user: User | None, note: str, now: d
     return _change(session, order, "cancel", user, note, now, state="cancelled")
 
 
-def cancel_orders_of(session: Session, event_id: str, user: User, now: dt.datetime) -> None:
-    """The event was rejected as a false positive: its open orders have nothing left to rectify."""
+def cancel_orders_of(session: Session, event: Event, user: User, now: dt.datetime) -> None:
+    """A review left ``event`` standing as no violation (rejected as a false positive, corrected to an item of its
+    bin, or a review undone back to such a state): its open orders have nothing left to rectify."""
+    if reasons_of(event):
+        return
+    rejected = event.review_status == ReviewStatus.REJECTED.value
+    why = "event rejected as a false positive" if rejected else "event no longer a violation"
     for order_id in session.scalars(
-        select(WorkOrder.id).where(WorkOrder.event_id == event_id, WorkOrder.state.in_(OPEN))
+        select(WorkOrder.id).where(WorkOrder.event_id == event.id, WorkOrder.state.in_(OPEN))
     ):
-        cancel(session, order_id, user, "event rejected as a false positive", now)
+        cancel(session, order_id, user, why, now)
 
 
 def raise_automatic(session: Session, now: dt.datetime, after_min: float, due_h: float) -> list[WorkOrder]:

@@ -134,6 +134,44 @@ def test_rejecting_the_event_cancels_its_open_order(world: World):
     assert step(world, oid, "acknowledge").status_code == 409
 
 
+def test_an_event_that_a_review_leaves_no_violation_cancels_its_open_order(world: World):
+    # Only a rejection cancelled the order: a kitchen bin's plastic bag corrected to food waste, and a correction
+    # that made a clean disposal a violation undone, left the entity to rectify what stood as no violation.
+    review = "/api/v1/events/{}/review"
+    event = confirmed_violation(world)
+    oid = raise_order(world, event["event_id"]).json()["order_id"]
+    r = world.client.post(
+        review.format(event["event_id"]), json={"action": "correct", "item": "food_waste"}, headers=world.user()
+    )
+    assert r.status_code == 200 and r.json()["after"]["compliant"] is True
+    order = world.client.get(f"/api/v1/work-orders/{oid}", headers=world.user()).json()
+    assert order["state"] == "cancelled" and order["steps"][-1]["note"] == "event no longer a violation"
+
+    clean = world.event(item="food_waste", flags=())
+    world.post_event(clean)
+    r = world.client.post(
+        review.format(clean["event_id"]), json={"action": "correct", "item": "battery"}, headers=world.user()
+    )
+    assert r.status_code == 200 and r.json()["after"]["compliant"] is False
+    oid = raise_order(world, clean["event_id"]).json()["order_id"]
+    assert (
+        world.client.post(f"/api/v1/events/{clean['event_id']}/undo", json={}, headers=world.user()).status_code == 200
+    )
+    order = world.client.get(f"/api/v1/work-orders/{oid}", headers=world.user()).json()
+    assert order["state"] == "cancelled" and order["steps"][-1]["note"] == "event no longer a violation"
+
+
+def test_an_order_stays_while_its_event_stands_as_a_violation(world: World):
+    event = confirmed_violation(world)
+    oid = raise_order(world, event["event_id"]).json()["order_id"]
+    body = {"action": "correct", "item": "plastic_bottle"}  # another wrong item for a kitchen bin: still a violation
+    assert (
+        world.client.post(f"/api/v1/events/{event['event_id']}/review", json=body, headers=world.user()).status_code
+        == 200
+    )
+    assert world.client.get(f"/api/v1/work-orders/{oid}", headers=world.user()).json()["state"] == "open"
+
+
 def test_a_supervisor_cancels(world: World):
     oid = raise_order(world, confirmed_violation(world)["event_id"]).json()["order_id"]
     r = step(world, oid, "cancel", who="rita", note="raised by mistake")
