@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from binwatch.collector.api.defs.common import within_days
+from binwatch.collector.api.defs.common import parse_day
 from binwatch.collector.api.defs.events import MAX_BATCH
 from binwatch.collector.db.tables import ReviewAction, ReviewStatus, Site
 from binwatch.collector.errors import CollectorError, Invalid
@@ -54,12 +54,9 @@ class QueueQuery:
         day = params.get("day", "").strip()
         if day:
             try:
-                named = dt.date.fromisoformat(day)
+                day = parse_day(day).isoformat()
             except ValueError:
                 raise Invalid(text("bad_date")) from None
-            if not within_days(named):
-                raise Invalid(text("bad_date"))
-            day = named.isoformat()
         status = params.get("status", cls.status)
         return cls(
             site=params.get("site", "")[:64],

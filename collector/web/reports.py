@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from binwatch.collector.api.defs.admin import DeviceOut
-from binwatch.collector.api.defs.common import within_days
+from binwatch.collector.api.defs.common import parse_day
 from binwatch.collector.db.tables import Device, Event, Site, utcnow
 from binwatch.collector.ledger import ledger_csv, ledger_rows
 from binwatch.collector.stats import tally, total
@@ -24,11 +24,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _day(value: str) -> dt.date | None:
-    """A day of the filter, or none; ``ValueError`` for one that is malformed or that no request may name."""
-    day = dt.date.fromisoformat(value) if value else None
-    if day is not None and not within_days(day):
-        raise ValueError(f"{day} is out of range")
-    return day
+    return parse_day(value) if value else None
 
 
 @router.get("/stats")

@@ -54,3 +54,11 @@ EntityIdQuery = Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)]
 def within_days(day: dt.date) -> bool:
     """Whether a local day lies where a request may name it (``FIRST_DAY`` to ``LAST_DAY``)."""
     return FIRST_DAY <= day <= LAST_DAY
+
+
+def parse_day(value: str) -> dt.date:
+    """An ISO day that a request may name; ``ValueError`` for one malformed or out of range."""
+    day = dt.date.fromisoformat(value)
+    if not within_days(day):
+        raise ValueError(f"{day} is out of range")
+    return day
