@@ -35,12 +35,13 @@ from binwatch.collector.db.tables import (
     WorkOrderStep,
 )
 from binwatch.collector.errors import Conflict, Forbidden, Invalid, NotFound, UnsupportedMedia
-from binwatch.collector.jpeg import is_jpeg, jpeg_size
+from binwatch.collector.jpeg import decodes, is_jpeg, jpeg_size
 from binwatch.collector.names import Note, checked
 from binwatch.collector.spool import measure_file
 from binwatch.events.schema import EventKind
 
 PHOTO_HEAD = 256 * 1024  # enough of a JPEG to find its size
+PHOTO_MAX_PIXELS = 100_000_000  # above the largest phone camera's full-size photo (8K × 12K is 96 MP)
 REVIEWED = (ReviewStatus.CONFIRMED.value, ReviewStatus.CORRECTED.value)
 AUTOMATIC = {
     EventKind.LITTERING.value: "littering not cleared within {minutes} minutes",
@@ -59,8 +60,9 @@ def store_photo(
     _require_entity(user)
     closing_note(note)
     upload = measure_file(source, limit)
-    if not is_jpeg(upload.head) or jpeg_size(upload.rewind().read(PHOTO_HEAD)) is None:
-        raise UnsupportedMedia("the photo must be a JPEG image")
+    size = jpeg_size(upload.rewind().read(PHOTO_HEAD)) if is_jpeg(upload.head) else None
+    if size is None or size[0] * size[1] > PHOTO_MAX_PIXELS or not decodes(upload.rewind().read()):
+        raise UnsupportedMedia(f"the photo must be a JPEG image of at most {PHOTO_MAX_PIXELS // 10**6} megapixels")
     with db.read() as session:
         order = _in_scope(get_order(session, order_id), user)
         if order.state not in OPEN:

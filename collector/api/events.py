@@ -28,7 +28,7 @@ from binwatch.collector.evidence import download_name, evidence_key, media_type,
 from binwatch.collector.review import history, review_event, undo_review
 from binwatch.collector.scope import Scope
 from binwatch.collector.search import EventFilter, Severity, find_events, queue_counts
-from binwatch.events.schema import EventKind, EvidenceKind, Flag
+from binwatch.events.schema import EventKind, EvidenceKind, Flag, Moment
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -46,8 +46,8 @@ def event_filter(
         Query(description="violation: a reported violation of Art. 16; review: flagged only uncertain/item_unseen"),
     ] = None,
     day: Annotated[dt.date | None, Query(description="local day (YYYY-MM-DD), as the statistics count it")] = None,
-    since: Annotated[dt.datetime | None, Query(description="started at or after (ISO 8601 with zone)")] = None,
-    until: Annotated[dt.datetime | None, Query(description="started before")] = None,
+    since: Annotated[Moment | None, Query(description="started at or after (ISO 8601 with zone)")] = None,
+    until: Annotated[Moment | None, Query(description="started before (ISO 8601 with zone)")] = None,
 ) -> EventFilter:
     """The filters the event list and the queue counts share, limited to what the user may see."""
     return EventFilter(

@@ -79,6 +79,8 @@ def test_filters(world: World, events):
         {"cursor": "WyJ4IiwgMV0"},
         {"entity_id": 0},
         {"since": "0001-01-01T00:00:00+10:00"},
+        {"since": "2026-11-20T10:00:00"},  # no zone: UTC or Beijing time would be a guess
+        {"until": "1763604000"},  # a Unix time
     ],
 )
 def test_bad_query_parameters_are_422(world: World, params):

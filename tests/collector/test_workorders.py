@@ -113,6 +113,9 @@ def test_one_order_per_event_and_a_due_time_ahead(world: World):
     event = confirmed_violation(world)
     past = (utcnow() - HOUR).isoformat()
     assert raise_order(world, event["event_id"], due_at=past).status_code == 422
+    ahead = (utcnow() + HOUR).replace(tzinfo=None)
+    for unzoned in (ahead.isoformat(), int(ahead.timestamp())):  # a guess at the zone is no due time
+        assert raise_order(world, event["event_id"], due_at=unzoned).status_code == 422
     assert raise_order(world, event["event_id"]).status_code == 201
     assert raise_order(world, event["event_id"]).status_code == 409
 
@@ -170,6 +173,23 @@ def test_an_order_stays_while_its_event_stands_as_a_violation(world: World):
         == 200
     )
     assert world.client.get(f"/api/v1/work-orders/{oid}", headers=world.user()).json()["state"] == "open"
+
+
+def with_size(data: bytes, width: int, height: int) -> bytes:
+    """``data`` with its start-of-frame header claiming another size."""
+    sof = data.index(b"\xff\xc0")
+    return data[: sof + 5] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + data[sof + 9 :]
+
+
+def test_a_closing_photo_must_decode_and_be_of_a_phone_size(world: World):
+    oid = raise_order(world, confirmed_violation(world)["event_id"]).json()["order_id"]
+    header_only = b"\xff\xd8\xff\xc0\x00\x11\x08\xff\xff\xff\xff\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    photo = jpeg(640, 480, seed=3)
+    for bad in (header_only, photo[: len(photo) // 2], with_size(photo, 12_000, 9_000)):
+        r = close(world, oid, bad)
+        assert r.status_code == 415 and "megapixels" in r.json()["detail"], r.text
+    assert not list(world.app.state.store.root.glob("work-orders/*/photo-*"))  # refused closings store nothing
+    assert close(world, oid, photo).status_code == 200
 
 
 def test_a_supervisor_cancels(world: World):

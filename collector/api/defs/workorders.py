@@ -12,6 +12,7 @@ from binwatch.collector.api.defs.common import Request
 from binwatch.collector.db.tables import WorkOrder, WorkOrderStep
 from binwatch.collector.names import Note
 from binwatch.collector.workorders import is_overdue
+from binwatch.events.schema import Moment
 
 WorkOrderStateName = Literal["open", "acknowledged", "closed", "cancelled"]
 
@@ -22,7 +23,7 @@ class WorkOrderIn(Request):
         "confirmed littering, overflow or mixed-collection event"
     )
     note: Note = Field("", description="what the responsible entity is asked to do")
-    due_at: dt.datetime | None = Field(None, description="ISO 8601 with zone; default: now + WORK_ORDER_DUE_H")
+    due_at: Moment | None = Field(None, description="ISO 8601 with zone; default: now + WORK_ORDER_DUE_H")
 
 
 class StepIn(Request):
