@@ -30,12 +30,13 @@ from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Bin, Device, EventFlag, EvidenceFile, ReviewStatus, ZoneKind, to_utc, utcnow
 from binwatch.collector.db.tables import Event as EventRow
 from binwatch.collector.errors import Conflict, Forbidden, Invalid, TooEarly
+from binwatch.collector.names import CONTROL
 from binwatch.collector.platform.messages import record_event
 from binwatch.collector.settings import CLOCK_SKEW_S
 from binwatch.events.platform import EventState
 from binwatch.events.schema import Event, EventKind, EvidenceKind, Heartbeat
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(f"[{CONTROL}]")
 # No device time before this: a box whose clock was reset (to 1970, or an RTC's 2000) dates its events
 # there, and they would count on days long gone. binwatch enforces the Zhumadian regulation of 2024.
 EARLIEST = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)

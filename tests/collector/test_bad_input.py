@@ -370,3 +370,17 @@ def test_an_entity_no_table_holds_sends_the_user_form_back_with_an_error(world: 
     for path, form in (("/admin/users", new), (f"/admin/users/{world.user_ids['rita']}", changed)):
         r = client.post(path, data=form)
         assert r.status_code == 303 and message in unquote_plus(r.headers["location"]), r.headers["location"]
+
+
+def test_a_form_of_raw_utf8_bytes_is_refused_not_stored_as_mojibake(world: World):
+    """Browsers percent-escape a form; a client that sends raw UTF-8 bytes gets them read as Latin-1,
+    whose C1 controls the names refuse."""
+    client = browser(world, "admin")
+    token = csrf(client, "/admin/entities")
+    body = f"name=站点管理处&type=other&csrf={token}".encode()
+    r = client.post("/admin/entities", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 303 and "control+characters" in r.headers["location"], unquote_plus(r.headers["location"])
+    r = client.post("/admin/entities", data={"name": "站点管理处", "type": "other", "csrf": token})
+    assert "ok=" in r.headers["location"], unquote_plus(r.headers["location"])
+    names = [e["name"] for e in world.client.get("/api/v1/entities", headers=world.user("admin")).json()]
+    assert names.count("站点管理处") == 1 and not any("\x80" <= c <= "\x9f" for name in names for c in name)
