@@ -60,7 +60,8 @@ def register(subparsers) -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="BIN_ID:CATEGORY[:LITRES]",
-        help="a bin, its category and capacity (repeat); e.g. --bin k1:kitchen:240 --bin o1:other",
+        help="a bin, its category, capacity in litres and destination (repeat); "
+        "e.g. --bin k1:kitchen:240:城东餐厨处理厂 --bin o1:other",
     )
     site.add_argument(
         "--zone",

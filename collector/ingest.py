@@ -161,7 +161,7 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
             "bin_category": event.bin_category,
             "zone_id": event.zone_id,
             "fill_level": event.fill_level,
-            "quantity_l": _quantity_l(connection, event),
+            **_taken_away(connection, event),
             "resolves": str(event.resolves) if event.resolves else None,
             "categories": list(event.categories) if event.categories is not None else None,
             "resolved_at": resolved[0] if resolved else None,
@@ -216,14 +216,18 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
     return Ingested(event.event_id, now, True, sorted(e.kind for e in event.evidence))
 
 
-def _quantity_l(connection: Connection, event: Event) -> float | None:
-    """What an emptying took away, estimated as the fill level before it × the bin's capacity in litres."""
-    if event.kind is not EventKind.EMPTYING or event.fill_level is None:
-        return None
-    capacity = connection.execute(
-        select(Bin.capacity_l).where(Bin.site_id == event.site_id, Bin.id == event.bin_id)
-    ).scalar_one_or_none()
-    return None if capacity is None else round(event.fill_level * capacity, 1)
+def _taken_away(connection: Connection, event: Event) -> dict:
+    """What an emptying took away (the fill level before it × the bin's capacity in litres) and where to (the
+    bin's destination), as the site records them now: changing a bin later does not rewrite the past."""
+    if event.kind is not EventKind.EMPTYING:
+        return {"quantity_l": None, "destination": None}
+    row = connection.execute(
+        select(Bin.capacity_l, Bin.destination).where(Bin.site_id == event.site_id, Bin.id == event.bin_id)
+    ).one_or_none()
+    capacity, destination = row if row is not None else (None, None)
+    level = event.fill_level
+    quantity = round(level * capacity, 1) if capacity is not None and level is not None else None
+    return {"quantity_l": quantity, "destination": destination}
 
 
 def _resolution(connection: Connection, event: Event, event_id: str) -> tuple[dt.datetime, str] | None:

@@ -67,6 +67,8 @@ COLUMNS = (
     "due_at",
     "user",
     "note",
+    # emptying, added after the work-order columns so that none of theirs moves
+    "destination",
 )
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -185,6 +187,7 @@ def _emptying_rows(session: Session, where: list, sites: dict, zone: ZoneInfo) -
             "bin_category": e.bin_category,
             "fill_level": f"{e.fill_level:.2f}" if e.fill_level is not None else "",
             "quantity_l": f"{e.quantity_l:.1f}" if e.quantity_l is not None else "",
+            "destination": e.destination or "",
         }
         for e in session.scalars(query)
     ]

@@ -90,10 +90,11 @@ def create_site(
     entity_id: int,
     bins: Mapping[str, str] | None = None,
     capacities: Mapping[str, float] | None = None,
+    destinations: Mapping[str, str] | None = None,
     zones: Mapping[str, str] | None = None,
 ) -> Site:
-    """A drop-off point with its bins (bin id → category; capacities in litres by bin id), its ground and
-    collection zones (zone id → kind) and its responsible entity."""
+    """A drop-off point with its bins (bin id → category; capacities in litres and destinations by bin id),
+    its ground and collection zones (zone id → kind) and its responsible entity."""
     site_id = checked(Identifier, site_id, "site id")
     if session.get(Site, site_id) is not None:
         raise Conflict(f"site {site_id} exists")
@@ -103,7 +104,7 @@ def create_site(
         address=checked(Address, address, "address"),
         entity_id=_existing_entity(session, entity_id),
     )
-    site.bins = _bins(bins or {}, capacities or {})
+    site.bins = _bins(bins or {}, capacities or {}, destinations or {})
     site.zones = _zones(zones or {})
     session.add(site)
     session.flush()
@@ -119,9 +120,11 @@ def update_site(
     entity_id: int | None = None,
     bins: Mapping[str, str] | None = None,
     capacities: Mapping[str, float] | None = None,
+    destinations: Mapping[str, str] | None = None,
     zones: Mapping[str, str] | None = None,
 ) -> Site:
-    """``bins`` (with their ``capacities``) and ``zones``, when given, replace the site's lists."""
+    """``bins`` (with their ``capacities`` and ``destinations``) and ``zones``, when given, replace the site's
+    lists."""
     site = get_site(session, site_id)
     if name is not None:
         site.name = checked(Name, name, "site name")
@@ -130,7 +133,7 @@ def update_site(
     if entity_id is not None:
         site.entity_id = _existing_entity(session, entity_id)
     if bins is not None:
-        wanted = _bins(bins, capacities or {})
+        wanted = _bins(bins, capacities or {}, destinations or {})
         session.execute(delete(Bin).where(Bin.site_id == site.id))
         session.flush()
         session.expire(site, ["bins"])
@@ -267,20 +270,23 @@ def _existing_entity(session: Session, entity_id: int) -> int:
 
 
 def parse_plan(bins: Iterable[str], zones: Iterable[str]) -> dict:
-    """``BIN_ID:CATEGORY[:LITRES]`` and ``ZONE_ID:KIND`` specs (command line, admin page) as ``create_site``
-    takes them; ``ValueError`` names a malformed one."""
-    plan: dict[str, dict] = {"bins": {}, "capacities": {}, "zones": {}}
+    """``BIN_ID:CATEGORY[:LITRES[:DESTINATION]]`` and ``ZONE_ID:KIND`` specs (command line, admin page) as
+    ``create_site`` takes them; ``ValueError`` names a malformed one. The destination is the rest of the
+    spec, so it may hold a colon."""
+    plan: dict[str, dict] = {"bins": {}, "capacities": {}, "destinations": {}, "zones": {}}
     for spec in (s.strip() for s in bins if s.strip()):
-        parts = [part.strip() for part in spec.split(":")]
-        if len(parts) not in (2, 3) or not all(parts[:2]):
-            raise ValueError(f"bin {spec!r}: write BIN_ID:CATEGORY or BIN_ID:CATEGORY:LITRES")
+        parts = [part.strip() for part in spec.split(":", 3)]
+        if len(parts) < 2 or not all(parts[:2]):
+            raise ValueError(f"bin {spec!r}: write BIN_ID:CATEGORY[:LITRES[:DESTINATION]]")
         bin_id, category = parts[:2]
         plan["bins"][bin_id] = category
-        if len(parts) == 3 and parts[2]:
+        if len(parts) >= 3 and parts[2]:
             try:
                 plan["capacities"][bin_id] = float(parts[2])
             except ValueError:
                 raise ValueError(f"bin {spec!r}: the capacity must be a number of litres") from None
+        if len(parts) == 4 and parts[3]:
+            plan["destinations"][bin_id] = parts[3]
     for spec in (s.strip() for s in zones if s.strip()):
         zone_id, sep, kind = spec.partition(":")
         if not sep or not zone_id.strip():
@@ -289,7 +295,7 @@ def parse_plan(bins: Iterable[str], zones: Iterable[str]) -> dict:
     return plan
 
 
-def _bins(bins: Mapping[str, str], capacities: Mapping[str, float]) -> list[Bin]:
+def _bins(bins: Mapping[str, str], capacities: Mapping[str, float], destinations: Mapping[str, str]) -> list[Bin]:
     result = []
     for bin_id, category in bins.items():
         checked(Identifier, bin_id, "bin id")
@@ -298,10 +304,14 @@ def _bins(bins: Mapping[str, str], capacities: Mapping[str, float]) -> list[Bin]
         capacity = capacities.get(bin_id)
         if capacity is not None and not 0 < capacity <= 100_000:
             raise Invalid(f"bin {bin_id}: capacity {capacity} L is not between 0 and 100000 litres")
-        result.append(Bin(id=bin_id, category=category, capacity_l=capacity))
-    unknown = sorted(set(capacities) - set(bins))
-    if unknown:
-        raise Invalid(f"capacities given for bins the site does not list: {', '.join(unknown)}")
+        destination = destinations.get(bin_id)
+        if destination is not None:
+            destination = checked(Name, destination, f"bin {bin_id}: destination")
+        result.append(Bin(id=bin_id, category=category, capacity_l=capacity, destination=destination))
+    for what, given in (("capacities", capacities), ("destinations", destinations)):
+        unknown = sorted(set(given) - set(bins))
+        if unknown:
+            raise Invalid(f"{what} given for bins the site does not list: {', '.join(unknown)}")
     return result
 
 

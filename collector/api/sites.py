@@ -24,11 +24,13 @@ router = APIRouter(tags=["sites"])
 
 
 def _plan(bins, zones) -> dict:
-    """The bins, their capacities and the zones of a site body, as ``create_site``/``update_site`` take them."""
+    """The bins, their capacities and destinations and the zones of a site body, as ``create_site``/``update_site``
+    take them."""
     plan: dict = {}
     if bins is not None:
         plan["bins"] = {b.bin_id: b.category for b in bins}
         plan["capacities"] = {b.bin_id: b.capacity_l for b in bins if b.capacity_l is not None}
+        plan["destinations"] = {b.bin_id: b.destination for b in bins if b.destination is not None}
     if zones is not None:
         plan["zones"] = {z.zone_id: z.kind.value for z in zones}
     return plan

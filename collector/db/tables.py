@@ -134,6 +134,7 @@ class Bin(Base):
     category: Mapped[CategoryKey] = mapped_column(String(16))
 
     capacity_l: Mapped[float | None] = mapped_column(Float)  # litres; what the ledger's quantities are estimated from
+    destination: Mapped[str | None] = mapped_column(String(200))  # who takes its contents away (Art. 15(5) 去向)
 
     site: Mapped[Site] = relationship(back_populates="bins")
 
@@ -221,6 +222,7 @@ class Event(Base):
     zone_id: Mapped[str | None] = mapped_column(String(64))
     fill_level: Mapped[float | None] = mapped_column(Float)
     quantity_l: Mapped[float | None] = mapped_column(Float)  # emptying: fill level × the bin's capacity, when known
+    destination: Mapped[str | None] = mapped_column(String(200))  # emptying: the bin's destination when it arrived
     resolves: Mapped[str | None] = mapped_column(String(36), index=True)  # litter_cleared: the littering it ends
     categories: Mapped[list[str] | None] = mapped_column(JSON)  # mixed_collection
     # littering: when the ground was seen clear again; overflow: when the bin was emptied; and by which event

@@ -38,8 +38,13 @@ Text = Annotated[str, Form(max_length=2000)]
 EntityRef = Annotated[int, Form(ge=1, le=ROW_ID_MAX)]
 
 
+FULL_WIDTH = str.maketrans({"，": ",", "：": ":"})  # as a Chinese input method types them
+
+
 def parse_site_plan(bins: str, zones: str) -> dict:
-    """``bin_id:category[:litres]`` and ``zone_id:kind`` per line or comma (``k1:kitchen:240, o1:other``)."""
+    """``bin_id:category[:litres[:destination]]`` and ``zone_id:kind`` per line or comma
+    (``k1:kitchen:240:城东餐厨处理厂, o1:other``); full-width commas and colons count as theirs."""
+    bins, zones = bins.translate(FULL_WIDTH), zones.translate(FULL_WIDTH)
     try:
         return parse_plan(bins.replace(",", "\n").splitlines(), zones.replace(",", "\n").splitlines())
     except ValueError as exc:

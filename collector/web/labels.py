@@ -274,11 +274,17 @@ _WRITTEN: dict[str, tuple[str, str]] = {
     "admin.sites.address": ("地址", "Address"),
     "admin.sites.entity": ("责任人", "Responsible entity"),
     "admin.sites.bins": ("垃圾桶", "Bins"),
+    "admin.sites.bins_example": (
+        "k1:kitchen:240:城东餐厨处理厂, o1:other:240, r1:recyclable, h1:hazardous",
+        "k1:kitchen:240:East kitchen-waste plant, o1:other:240, r1:recyclable, h1:hazardous",
+    ),
     "admin.sites.need_entity": ("请先添加责任人。", "Add a responsible entity first."),
     "admin.sites.zones": ("区域", "Zones"),
     "admin.sites.plan_hint": (
-        "垃圾桶写作 编号:类别[:容量升]，区域写作 编号:ground（地面）或 编号:collection（清运），以逗号分隔。",
-        "Bins as BIN_ID:category[:litres], zones as ZONE_ID:ground or ZONE_ID:collection, separated by commas.",
+        "垃圾桶写作 编号:类别[:容量升[:去向（收运或处理单位）]]，"
+        "区域写作 编号:ground（地面）或 编号:collection（清运），以逗号分隔。",
+        "Bins as BIN_ID:category[:litres[:destination (who takes the contents away)]], zones as ZONE_ID:ground or "
+        "ZONE_ID:collection, separated by commas.",
     ),
     "admin.users.title": ("用户", "Users"),
     "admin.users.columns": ("角色 · 启用 · 新密码", "Role · active · new password"),

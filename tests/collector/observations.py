@@ -11,7 +11,7 @@ AT = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 SITE_A_PLAN = {
     "bins": [
         {"bin_id": "k1", "category": "kitchen", "capacity_l": 240},
-        {"bin_id": "o1", "category": "other", "capacity_l": 240},
+        {"bin_id": "o1", "category": "other", "capacity_l": 240, "destination": "城东生活垃圾焚烧发电厂"},
         {"bin_id": "r1", "category": "recyclable", "capacity_l": 120},
         {"bin_id": "h1", "category": "hazardous"},
     ],
@@ -21,7 +21,7 @@ BIN_CATEGORY = {b["bin_id"]: b["category"] for b in SITE_A_PLAN["bins"]}
 
 
 def plan_site_a(world: World) -> None:
-    """Give site A its zones and bin capacities (the shared fixture has bins only)."""
+    """Give site A its zones, bin capacities and a destination (the shared fixture has bins only)."""
     r = world.client.patch("/api/v1/sites/site-a", json=SITE_A_PLAN, headers=world.user("admin"))
     assert r.status_code == 200, r.text
 

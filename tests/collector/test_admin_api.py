@@ -53,10 +53,9 @@ def test_sites_and_bins(world: World):
     r = world.client.post("/api/v1/sites", json=site, headers=admin(world))
     assert r.status_code == 201 and r.json()["entity_type"] == "property_company"
     assert world.client.post("/api/v1/sites", json=site, headers=admin(world)).status_code == 409
-    r = world.client.patch(
-        "/api/v1/sites/site-c", json={"bins": [{"bin_id": "o1", "category": "other"}]}, headers=admin(world)
-    )
-    assert r.json()["bins"] == [{"bin_id": "o1", "category": "other", "capacity_l": None}]
+    bins = [{"bin_id": "o1", "category": "other", "capacity_l": 240.0, "destination": "城东生活垃圾焚烧发电厂"}]
+    r = world.client.patch("/api/v1/sites/site-c", json={"bins": bins}, headers=admin(world))
+    assert r.json()["bins"] == bins
     assert r.json()["name"] == "三号楼 Block C"
     assert world.client.get("/api/v1/sites/site-c", headers=world.user()).json()["bins"][0]["bin_id"] == "o1"
     assert world.client.delete("/api/v1/sites/site-c", headers=admin(world)).status_code == 204
@@ -70,6 +69,8 @@ def test_sites_and_bins(world: World):
         {"entity_id": 999},
         {"site_id": "a/b"},
         {"bins": [{"bin_id": "k", "category": "x"}]},
+        {"bins": [{"bin_id": "k", "category": "kitchen", "destination": ""}]},
+        {"bins": [{"bin_id": "k", "category": "kitchen", "destination": "plant\nB"}]},
         {"address": ""},
         {"site_id": "."},
     ],

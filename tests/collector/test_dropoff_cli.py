@@ -1,4 +1,5 @@
-"""The command line for the drop-off point: a site with zones and bin capacities, an entity's user."""
+"""The command line for the drop-off point: a site with zones, bin capacities and destinations, an entity's
+user."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def test_a_site_with_zones_and_capacities_and_an_entity_user(tmp_path):
     assert run("add-entity", *data, "--name", "幸福物业", "--type", "property_company")[1].strip() == "1"
     code, out, err = run(
         "add-site", *data, "--id", "s1", "--name", "一号楼", "--address", "Road 1", "--entity", "1",
-        "--bin", "k1:kitchen:240", "--bin", "o1:other", "--zone", "g1:ground", "--zone", "lane:collection",
+        "--bin", "k1:kitchen:240:城东餐厨垃圾处理厂: 北线", "--bin", "o1:other", "--bin", "r1:recyclable::回收站",
+        "--zone", "g1:ground", "--zone", "lane:collection",
     )  # fmt: skip
     assert code == 0, err
     user = ["add-user", *data, "--role", "entity", "--password-stdin"]
@@ -28,9 +30,10 @@ def test_a_site_with_zones_and_capacities_and_an_entity_user(tmp_path):
     with db.read() as session:
         site = session.get(Site, "s1")
         assert site is not None
-        assert [(b.id, b.category, b.capacity_l) for b in site.bins] == [
-            ("k1", "kitchen", 240.0),
-            ("o1", "other", None),
+        assert [(b.id, b.category, b.capacity_l, b.destination) for b in site.bins] == [
+            ("k1", "kitchen", 240.0, "城东餐厨垃圾处理厂: 北线"),  # the destination is the rest of the spec
+            ("o1", "other", None, None),
+            ("r1", "recyclable", None, "回收站"),
         ]
         assert [(z.id, z.kind) for z in site.zones] == [("g1", "ground"), ("lane", "collection")]
         assert [(u.username, u.role, u.entity_id) for u in session.scalars(select(User))] == [("erin", "entity", 1)]

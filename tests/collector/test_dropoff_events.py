@@ -124,7 +124,23 @@ def test_emptying_estimates_the_quantity_from_the_bins_capacity(planned: World):
     planned.post_event(known)
     planned.post_event(unknown)
     assert event_json(planned, known)["quantity_l"] == 180.0  # 0.75 × 240 L
-    assert event_json(planned, unknown)["quantity_l"] is None
+    assert event_json(planned, known)["destination"] == "城东生活垃圾焚烧发电厂"
+    assert (event_json(planned, unknown)["quantity_l"], event_json(planned, unknown)["destination"]) == (None, None)
+
+
+def test_an_emptying_keeps_the_capacity_and_destination_its_bin_had(planned: World):
+    before = emptying(fill_level=0.5)
+    planned.post_event(before)
+    bins = [{"bin_id": "o1", "category": "other", "capacity_l": 120, "destination": "西区转运站"}]
+    r = planned.client.patch("/api/v1/sites/site-a", json={"bins": bins}, headers=planned.user("admin"))
+    assert r.status_code == 200, r.text
+    after = emptying(fill_level=0.5, at=LATER)
+    planned.post_event(after)
+    assert (event_json(planned, before)["quantity_l"], event_json(planned, before)["destination"]) == (
+        120.0,
+        "城东生活垃圾焚烧发电厂",
+    )
+    assert (event_json(planned, after)["quantity_l"], event_json(planned, after)["destination"]) == (60.0, "西区转运站")
 
 
 def test_statistics_count_each_kind_and_keep_the_compliance_rate_of_disposals(planned: World):
@@ -193,7 +209,8 @@ def test_the_ledger_has_a_row_per_emptying_and_the_quantities_per_day(planned: W
         "0.50",
         "120.0",
     )
-    assert rows[3]["quantity_l"] == ""  # the hazardous bin's capacity is not known
+    assert first["destination"] == "城东生活垃圾焚烧发电厂"  # Art. 15(5): where it went
+    assert rows[3]["quantity_l"] == rows[3]["destination"] == ""  # the hazardous bin's are not known
 
 
 def test_a_day_with_only_emptyings_has_no_compliance_rate(planned: World):

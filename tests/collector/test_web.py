@@ -137,7 +137,7 @@ def test_admin_forms(world: World):
             "name": "Market",
             "address": "5 Road",
             "entity_id": "3",
-            "bins": "k1:kitchen, o1:other",
+            "bins": "k1：kitchen：240：城东餐厨处理厂，o1:other",  # as a Chinese input method types it
             "csrf": token,
         },
     )
@@ -167,6 +167,9 @@ def test_admin_forms(world: World):
     )
     assert "ok=" in r.headers["location"]
     assert "site-m" in client.get("/admin/sites").text and "newbie" in client.get("/admin/users").text
+    assert 'value="k1:kitchen:240:城东餐厨处理厂, o1:other"' in client.get("/admin/sites").text  # saved as it reads
+    bins = world.client.get("/api/v1/sites/site-m", headers=world.user()).json()["bins"]
+    assert bins[0] == {"bin_id": "k1", "category": "kitchen", "capacity_l": 240.0, "destination": "城东餐厨处理厂"}
     assert client.post("/admin/entities", data={"name": "x", "type": "other", "csrf": "bad"}).status_code == 403
 
 

@@ -56,6 +56,9 @@ class BinDef(Request):
     capacity_l: float | None = Field(
         None, gt=0, le=100_000, description="litres; the ledger estimates what an emptying took from it"
     )
+    destination: Name | None = Field(
+        None, description="who takes its contents away (Art. 15(5)): the ledger's destination of its emptyings"
+    )
 
 
 class ZoneDef(Request):
@@ -99,7 +102,10 @@ class SiteOut(BaseModel):
             entity_id=site.entity_id,
             entity_name=site.entity.name,
             entity_type=EntityType(site.entity.type),
-            bins=[BinDef(bin_id=b.id, category=b.category, capacity_l=b.capacity_l) for b in site.bins],
+            bins=[
+                BinDef(bin_id=b.id, category=b.category, capacity_l=b.capacity_l, destination=b.destination)
+                for b in site.bins
+            ],
             zones=[ZoneDef(zone_id=z.id, kind=ZoneKind(z.kind)) for z in site.zones],
         )
 

@@ -87,6 +87,7 @@ class EventSummary(BaseModel):
     zone_id: str | None = Field(description="ground zone (littering, litter_cleared) or collection zone")
     fill_level: float | None = Field(description="overflow: share of the bin in use; emptying: before emptying")
     quantity_l: float | None = Field(description="emptying: fill level × the bin's capacity in litres, when known")
+    destination: str | None = Field(description="emptying: who took the contents away, as the bin records it")
     categories: list[CategoryKey] | None = Field(description="mixed_collection: the categories emptied together")
     resolves: uuid.UUID | None = Field(description="litter_cleared: the littering event it ends")
     resolved_at: dt.datetime | None = Field(
@@ -117,6 +118,7 @@ class EventSummary(BaseModel):
             "zone_id": event.zone_id,
             "fill_level": event.fill_level,
             "quantity_l": event.quantity_l,
+            "destination": event.destination,
             "categories": event.categories,
             "resolves": event.resolves,
             "resolved_at": event.resolved_at,
