@@ -59,7 +59,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "--bin",
         action="append",
         default=[],
-        metavar="BIN_ID:CATEGORY[:LITRES]",
+        metavar="BIN_ID:CATEGORY[:LITRES[:DESTINATION]]",
         help="a bin, its category, capacity in litres and destination (repeat); "
         "e.g. --bin k1:kitchen:240:城东餐厨处理厂 --bin o1:other",
     )
