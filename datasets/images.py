@@ -2,7 +2,8 @@
 
 Everything downstream (training, inference, the edge) sees one format: H×W×3, uint8,
 RGB order. Grayscale, 16-bit, alpha and CMYK files are converted; corrupt and truncated
-files raise ``ImageDecodeError`` instead of yielding half an image.
+files, and headers that claim more pixels than OpenCV decodes, raise ``ImageDecodeError``
+instead of yielding half an image.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import numpy as np
 
 JPEG_SOI = b"\xff\xd8"
 JPEG_EOI = b"\xff\xd9"
+_JPEG_SOS = 0xDA
+_STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD9)})  # TEM, RSTn, SOI: no length follows
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
 
@@ -25,13 +28,37 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Decode encoded image bytes to RGB uint8."""
     if not data:
         raise ImageDecodeError(f"{name}: empty file")
-    if data.startswith(JPEG_SOI) and JPEG_EOI not in data[-64:]:
+    if data.startswith(JPEG_SOI) and not _jpeg_ends(data):
         raise ImageDecodeError(f"{name}: truncated JPEG (no end-of-image marker)")
     buf = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    try:
+        image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error as exc:  # a header claiming more than CV_IO_MAX_IMAGE_PIXELS (2^30), for one
+        raise ImageDecodeError(f"{name}: cannot be decoded ({exc.err})") from None
     if image is None:
         raise ImageDecodeError(f"{name}: not a decodable image (corrupt or unsupported format)")
     return to_rgb8(image, name)
+
+
+def _jpeg_ends(data: bytes) -> bool:
+    """Whether the main image of a JPEG has its end-of-image marker: the first one after its first scan.
+
+    Not simply the file's last bytes: a phone's motion photo or a multi-picture file carries more data
+    after it, and an EXIF thumbnail before the scan has an end marker of its own (skipped with its segment).
+    Inside a scan a 0xFF byte is always followed by 0x00 or a restart marker, so the scan ends at 0xFFD9.
+    """
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+        elif marker in _STANDALONE_MARKERS:
+            i += 2
+        elif marker == _JPEG_SOS:
+            return data.find(JPEG_EOI, i + 2) >= 0
+        else:
+            i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return False
 
 
 def read_image(path: str | Path) -> np.ndarray:

@@ -13,12 +13,13 @@ import hashlib
 import io
 import os
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from binwatch.datasets import taxonomy
-from binwatch.datasets.images import IMAGE_SUFFIXES, decode_image
+from binwatch.datasets.images import IMAGE_SUFFIXES, ImageDecodeError, decode_image
 
 MANIFEST_NAME = "manifest.csv"
 MANIFEST_COLUMNS = (
@@ -66,7 +67,10 @@ class ImageStore:
         # One handle per process: a handle inherited through fork shares its file offset
         # with the parent, and DataLoader workers reading at once would corrupt each other.
         if self._zip is None or self._zip_pid != os.getpid():
-            self._zip = zipfile.ZipFile(self.location)
+            try:
+                self._zip = zipfile.ZipFile(self.location)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise DatasetError(f"{self.location}: not a readable zip ({exc})") from None
             self._zip_pid = os.getpid()
         return self._zip
 
@@ -82,11 +86,15 @@ class ImageStore:
 
     def read_bytes(self, path: str) -> bytes:
         if self.is_zip:
-            return self._archive().read(path)
+            try:
+                return self._archive().read(path)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged member: bad CRC, cut short
+                raise ImageDecodeError(f"{self.location}/{path}: damaged in the zip ({exc})") from None
         return (self.location / path).read_bytes()
 
     def read_rgb(self, path: str):
-        return decode_image(self.read_bytes(path), f"{self.location}/{path}")
+        name = f"{self.location}/{path}" if self.is_zip else str(self.location / path)
+        return decode_image(self.read_bytes(path), name)
 
 
 class MergedStore:
@@ -137,15 +145,26 @@ def load(location: str | Path) -> SampleSet:
     if location.is_file() and location.suffix == ".zip":
         store = ImageStore(location)
         try:
-            text = store.read_bytes(MANIFEST_NAME).decode("utf-8")
+            data = store.read_bytes(MANIFEST_NAME)
         except KeyError:
             raise DatasetError(f"{location}: zip has no {MANIFEST_NAME} at its root") from None
-        return _from_manifest_text(text, store, str(location))
+        except ImageDecodeError as exc:
+            raise DatasetError(str(exc)) from None
+        return _from_manifest_text(_text(data, f"{location}/{MANIFEST_NAME}"), store, str(location))
     if location.is_file():
-        return _from_manifest_text(location.read_text(encoding="utf-8"), ImageStore(location.parent), str(location))
+        text = _text(location.read_bytes(), str(location))
+        return _from_manifest_text(text, ImageStore(location.parent), str(location))
     if (location / MANIFEST_NAME).is_file():
         return load(location / MANIFEST_NAME)
     return _from_folder(location)
+
+
+def _text(data: bytes, name: str) -> str:
+    """A manifest's text: UTF-8, with or without the byte-order mark that spreadsheet programs write."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{name}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from None
 
 
 def _from_manifest_text(text: str, store: ImageStore, name: str) -> SampleSet:
@@ -156,6 +175,9 @@ def _from_manifest_text(text: str, store: ImageStore, name: str) -> SampleSet:
     samples: list[Sample] = []
     skipped: Counter[str] = Counter()
     for row in reader:
+        if None in (row["path"], row["category"], row["item"]):  # fewer fields than the header
+            skipped["short row"] += 1
+            continue
         category, item = row["category"].strip(), row["item"].strip() or None
         if category not in taxonomy.CATEGORY_KEYS:
             skipped["unknown category"] += 1

@@ -16,6 +16,8 @@ from pathlib import Path, PurePosixPath
 from binwatch.datasets.images import ImageDecodeError, encode_jpeg, fit_within
 from binwatch.datasets.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, SampleSet
 
+MIN_SIDE = 16  # to_rgb8 refuses images under 8 px; a pack of thumbnails smaller than this is a typo
+
 
 def packed_name(path: str) -> str:
     """The name of an image in the zip: under ``images/``, without ``..`` (waste-v2 points into its
@@ -27,7 +29,14 @@ def packed_name(path: str) -> str:
 
 
 def pack(samples: SampleSet, out: Path, max_side: int = 160, quality: int = 70) -> Counter:
-    """Write ``out`` (a zip); returns counts of what was written and skipped."""
+    """Write ``out`` (a zip); returns counts of what was written and skipped. The data set packed is never
+    the file written over, and a pack in which no image decoded is an error, not an empty zip."""
+    if out.suffix != ".zip":
+        raise ValueError(f"{out}: the packed data set must be a .zip file")
+    if out.resolve() == Path(samples.store.location).resolve():
+        raise ValueError(f"{out}: is the data set being packed; write the pack to another file")
+    if max_side < MIN_SIDE or not 1 <= quality <= 100:
+        raise ValueError(f"--max-side must be at least {MIN_SIDE} and --quality 1-100 (got {max_side}, {quality})")
     tally: Counter = Counter()
     rows = io.StringIO()
     writer = csv.DictWriter(rows, fieldnames=MANIFEST_COLUMNS)
@@ -60,5 +69,8 @@ def pack(samples: SampleSet, out: Path, max_side: int = 160, quality: int = 70) 
             )
             tally["written"] += 1
         archive.writestr(MANIFEST_NAME, rows.getvalue())
+    if not tally["written"]:
+        tmp.unlink()
+        raise ValueError(f"none of the {tally['skipped: undecodable']} images could be decoded; nothing written")
     tmp.replace(out)
     return tally

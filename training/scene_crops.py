@@ -94,9 +94,11 @@ def scene_crops(
 ) -> dict:
     """Render ``scenes`` scenes of ``disposals`` photos of ``data`` and write the agent's crops of
     them to ``out`` (``images/<item>/…jpg`` and ``manifest.csv``)."""
+    out = Path(out)
+    if (out / manifest.MANIFEST_NAME).exists():  # a data set, maybe the one the photos come from
+        raise ValueError(f"{out}: already holds a {manifest.MANIFEST_NAME}; write the crops to a new folder")
     source = manifest.load(data)
     by_path = {s.path: s for s in source.samples}
-    out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     rows, missed = [], 0
     for k in range(scenes):

@@ -146,3 +146,10 @@ def test_scene_crops_are_cut_as_the_agent_cuts_and_keep_their_photos_source(samp
         assert crop.shape[:2] == (int(row["height"]), int(row["width"])) and max(crop.shape[:2]) < 200
     crops = manifest.load(out)
     assert len(crops) == len(rows) and not crops.skipped
+
+
+def test_scene_crops_never_write_over_a_data_set(samples_dir, tmp_path):
+    from binwatch.training.scene_crops import scene_crops
+
+    with pytest.raises(ValueError, match="already holds a manifest.csv"):
+        scene_crops(samples_dir, samples_dir)

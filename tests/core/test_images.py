@@ -61,3 +61,16 @@ def test_corrupt_bytes_are_refused(data):
 def test_missing_file_is_a_decode_error(tmp_path):
     with pytest.raises(ImageDecodeError, match="cannot read"):
         read_image(tmp_path / "nope.jpg")
+
+
+def test_a_motion_photo_with_video_after_the_image_is_read(photo):
+    """Phones append a video (or a second picture) after the JPEG's end-of-image marker."""
+    rgb = decode_image(photo + b"\x00\x00\x00\x18ftypmp42" + bytes(200_000), "motion.jpg")
+    assert rgb.shape == decode_image(photo).shape
+
+
+def test_a_header_claiming_more_pixels_than_opencv_decodes_is_refused(photo):
+    sof = photo.index(b"\xff\xc0")
+    bomb = photo[: sof + 5] + (60_000).to_bytes(2, "big") + (60_000).to_bytes(2, "big") + photo[sof + 9 :]
+    with pytest.raises(ImageDecodeError, match="bomb.jpg: cannot be decoded"):
+        decode_image(bomb, "bomb.jpg")

@@ -4,6 +4,7 @@ import shutil
 import pytest
 
 from binwatch.datasets import manifest, split
+from binwatch.datasets.images import ImageDecodeError
 from binwatch.datasets.pack import pack
 
 
@@ -91,3 +92,50 @@ def test_pack_names_never_leave_the_zip(tmp_path, samples_dir):
     packed = manifest.load(tmp_path / "v2.zip")
     assert [s.path for s in packed.samples] == ["images/v1/images/a.jpg"]
     assert packed.store.read_rgb(packed.samples[0].path).shape[2] == 3
+
+
+def test_a_spreadsheets_manifest_is_read_and_a_foreign_one_named(tmp_path, samples_dir):
+    """Excel's "CSV UTF-8" starts with a byte-order mark; a row cut short is skipped and counted."""
+    text = (samples_dir / "manifest.csv").read_text(encoding="utf-8")
+    shutil.copytree(samples_dir / "images", tmp_path / "images")
+    (tmp_path / "manifest.csv").write_bytes(b"\xef\xbb\xbf" + text.encode() + b"images/a.jpg\n")
+    data = manifest.load(tmp_path)
+    assert len(data) == len(text.splitlines()) - 1 and data.skipped == {"short row": 1}
+    (tmp_path / "manifest.csv").write_bytes(text.encode() + "images/é.jpg,kitchen,\n".encode("latin-1"))
+    with pytest.raises(manifest.DatasetError, match="manifest.csv: not UTF-8 text"):
+        manifest.load(tmp_path)
+
+
+def test_a_zip_that_is_none_or_damaged_is_named(tmp_path, samples_dir):
+    (tmp_path / "text.zip").write_text("not a zip")
+    with pytest.raises(manifest.DatasetError, match="text.zip: not a readable zip"):
+        manifest.load(tmp_path / "text.zip")
+    data = manifest.load(samples_dir)
+    pack(data, tmp_path / "packed.zip", max_side=64)
+    raw = bytearray((tmp_path / "packed.zip").read_bytes())
+    first = manifest.load(tmp_path / "packed.zip").samples[0].path
+    at = raw.index(first.encode()) + len(first) + 100  # inside the first image's stored bytes
+    raw[at] ^= 0xFF
+    (tmp_path / "damaged.zip").write_bytes(bytes(raw))
+    damaged = manifest.load(tmp_path / "damaged.zip")
+    with pytest.raises(ImageDecodeError, match="damaged in the zip"):
+        damaged.store.read_rgb(first)
+
+
+def test_pack_never_writes_over_its_data_set_nor_an_empty_zip(tmp_path, samples_dir):
+    shutil.copytree(samples_dir, tmp_path / "set")
+    data = manifest.load(tmp_path / "set" / "manifest.csv")
+    before = (tmp_path / "set" / "manifest.csv").read_bytes()
+    with pytest.raises(ValueError, match="must be a .zip"):
+        pack(data, tmp_path / "set" / "manifest.csv")
+    assert (tmp_path / "set" / "manifest.csv").read_bytes() == before
+    pack(data, tmp_path / "set.zip", max_side=64)
+    with pytest.raises(ValueError, match="is the data set being packed"):
+        pack(manifest.load(tmp_path / "set.zip"), tmp_path / "set.zip")
+    with pytest.raises(ValueError, match="--max-side must be at least"):
+        pack(data, tmp_path / "tiny.zip", max_side=1)
+    for image in (tmp_path / "set" / "images").rglob("*.jpg"):
+        image.write_bytes(b"not a picture")
+    with pytest.raises(ValueError, match="nothing written"):
+        pack(data, tmp_path / "none.zip")
+    assert not list(tmp_path.glob("none.zip*"))
