@@ -93,10 +93,10 @@ def _check_config(args: argparse.Namespace) -> int:
     height, width = frame.shape[:2]
     print(f"camera {site.camera.source}: {width}x{height}")
     out = args.out or args.config.with_name(f"{args.config.stem}-check.png")
-    if not cv2.imwrite(str(out), evidence.draw_bins(frame, site.bins)):
-        raise OSError(f"{out}: cannot write the PNG")
+    if out.suffix.lower() != ".png" or not cv2.imwrite(str(out), evidence.draw_bins(frame, site.bins)):
+        raise OSError(f"{out}: cannot write the PNG (the name must end in .png)")
     print(f"wrote {out}")
-    config.check_polygons(site.bins, (width, height))
+    config.check_polygons(site.bins, (width, height), site.zones)
     for i, b in enumerate(site.bins):
         area = cv2.contourArea(np.asarray(b.polygon, np.int32))
         print(

@@ -55,7 +55,9 @@ class CollectorConfig(_Section):
 
 
 class CameraConfig(_Section):
-    source: str | int = Field(description="a video file, a device index (`0`), or an `rtsp://` / `http(s)://` URL")
+    source: str | Annotated[int, Field(ge=0, le=255)] = Field(  # OpenCV crashes on a negative device index
+        description="a video file, a device index (`0`), or an `rtsp://` / `http(s)://` URL"
+    )
     fps: float = Field(default=15.0, gt=0, le=120, description="frame rate when the source does not tell")
     reconnect_max_s: float = Field(
         default=30.0, gt=0, le=600, description="cap of the reopening backoff of a lost stream, in seconds"
@@ -216,6 +218,15 @@ class ThresholdConfig(_Section):
         description="below this calibrated confidence a suspected violation is marked `uncertain`, not flagged; "
         "default: the model's own threshold (none for a model without one)",
     )
+
+    @model_validator(mode="after")
+    def _item_sizes_in_order(self) -> ThresholdConfig:
+        if self.item_min_fraction >= self.item_max_fraction:
+            raise ValueError(
+                f"item_min_fraction ({self.item_min_fraction}) must be below item_max_fraction "
+                f"({self.item_max_fraction}): no change could be an item"
+            )
+        return self
 
 
 MIN_CLIP_FPS = 2.0  # slower, a clip of a disposal is a handful of stills
@@ -526,9 +537,11 @@ def parse(data: dict, source: str = "<config>", base: Path | None = None) -> Sit
 def load(path: str | Path) -> SiteConfig:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # Windows Notepad writes a byte-order mark
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     return parse(data, str(path), path.parent)

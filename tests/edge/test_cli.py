@@ -7,11 +7,13 @@ import logging
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import tomli_w
 
 from binwatch.cli import main
 from binwatch.edge.config import dump
@@ -50,6 +52,17 @@ def test_a_bad_config_names_the_key_and_fails(tmp_path, capsys):
     assert main(["edge", "check-config", "--config", str(tmp_path / "site.toml")]) == 2
     err = capsys.readouterr().err
     assert "bins.0.polygon: Value error, at least 3 points" in err and "thresholds.mixed: unknown key" in err
+
+
+def test_check_config_checks_its_picture_name_and_the_zones_against_the_frame(scene_video, tmp_path, capsys):
+    config = write_config(tmp_path, scene_video)
+    assert main(["edge", "check-config", "--config", str(config), "--out", str(tmp_path / "x.txt")]) == 2
+    assert "x.txt: cannot write the PNG (the name must end in .png)" in capsys.readouterr().err
+    data = tomllib.loads(config.read_text())
+    data["zones"] = [{"id": "g1", "kind": "ground", "polygon": [[600, 300], [900, 300], [900, 350]]}]
+    config.write_text(tomli_w.dumps(data))
+    assert main(["edge", "check-config", "--config", str(config)]) == 2
+    assert "zones.0" in capsys.readouterr().err
 
 
 def test_check_config_reports_a_camera_it_cannot_read(tmp_path, capsys):

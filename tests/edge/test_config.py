@@ -83,6 +83,8 @@ def test_a_stream_url_and_a_device_index_are_left_alone(tmp_path):
             "bins.2.polygon: Value error, the outline",
         ),
         (lambda d: d["bins"][1].update(polygon=[[0, 0], [60, 0], [60, 60], [60, 0], [0, 60]]), "crosses itself"),
+        (lambda d: d["camera"].update(source=-1), "camera.source"),  # OpenCV would crash on it
+        (lambda d: d["thresholds"].update(item_min_fraction=0.6), "must be below item_max_fraction"),
     ],
 )
 def test_a_bad_key_is_named(tmp_path, change, expected):
@@ -97,6 +99,15 @@ def test_unreadable_or_malformed_files_are_config_errors(tmp_path):
     (tmp_path / "bad.toml").write_text("device_id = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load(tmp_path / "bad.toml")
+    (tmp_path / "latin.toml").write_bytes('site_id = "Bâtiment"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match="latin.toml: not UTF-8 text"):
+        load(tmp_path / "latin.toml")
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path):
+    dump(parse(base(tmp_path)), tmp_path / "site.toml")
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "site.toml").read_bytes())
+    assert load(tmp_path / "bom.toml") == load(tmp_path / "site.toml")
 
 
 def test_the_readme_key_table_is_the_one_the_field_descriptions_give():
