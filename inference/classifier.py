@@ -118,6 +118,16 @@ def summarize(item_probs: np.ndarray, category_probs: np.ndarray, meta: ModelMet
     )
 
 
+OUTPUTS = 2  # item probabilities, category probabilities
+
+
+def _fits(shape: list, wanted: list[int | None]) -> bool:
+    """Whether a graph's tensor shape can be ``wanted`` (None: any size); named dimensions are free."""
+    return len(shape) == len(wanted) and all(
+        w is None or not isinstance(d, int) or d == w for d, w in zip(shape, wanted, strict=True)
+    )
+
+
 class Classifier:
     """An ONNX item/category classifier. ``threads=0`` lets onnxruntime choose."""
 
@@ -135,7 +145,27 @@ class Classifier:
             raise ModelFileError(f"{self.path}: onnxruntime cannot load it ({exc})") from exc
         props = self.session.get_modelmeta().custom_metadata_map
         self.meta = ModelMetadata.from_props(props, str(self.path))
+        self._check_graph()
         self.input_name = self.session.get_inputs()[0].name
+
+    def _check_graph(self) -> None:
+        """The graph's input and outputs against its metadata: a mismatch is refused on loading, not met
+        as an onnxruntime error at the first prediction, or as wrong labels when there are more of them."""
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        size = self.meta.preprocess.size
+        if len(inputs) != 1 or inputs[0].type != "tensor(float)" or not _fits(inputs[0].shape, [None, 3, size, size]):
+            shown = [f"{i.type} {i.shape}" for i in inputs]
+            raise ModelFileError(f"{self.path}: its input is {shown}, but its metadata says images of 3×{size}×{size}")
+        if len(outputs) != OUTPUTS:
+            raise ModelFileError(
+                f"{self.path}: it has {len(outputs)} outputs, not {OUTPUTS} (item and category probabilities)"
+            )
+        named = (len(self.meta.labels), len(self.meta.categories))
+        if not all(_fits(o.shape, [None, n]) for o, n in zip(outputs, named, strict=True)):
+            raise ModelFileError(
+                f"{self.path}: it gives outputs of shapes {[o.shape for o in outputs]}, but its metadata names "
+                f"{named[0]} items and {named[1]} categories"
+            )
 
     @property
     def version(self) -> str:

@@ -1,5 +1,6 @@
 """The shipped release model through onnxruntime: parity with PyTorch, metadata, refusals."""
 
+import json
 import subprocess
 import sys
 
@@ -72,3 +73,33 @@ def test_edge_side_imports_no_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_graph_that_does_not_match_its_metadata_is_refused_on_loading(release_pair, tmp_path, samples_dir):
+    from binwatch.datasets import taxonomy
+
+    newer = list(taxonomy.VERSIONS["zmd-2024.2"])
+    preprocess = json.dumps({"size": 224, "mean": [0.5] * 3, "std": [0.5] * 3, "resize": "letterbox"})
+    _rewrite(release_pair[1], tmp_path / "224.onnx", **{"binwatch.preprocess": preprocess})
+    _rewrite(
+        release_pair[1],
+        tmp_path / "32.onnx",
+        **{"binwatch.labels": json.dumps(newer), "binwatch.taxonomy_version": "zmd-2024.2"},
+    )
+    one_output = onnx.load(str(release_pair[1]))
+    del one_output.graph.output[1]
+    onnx.save(one_output, str(tmp_path / "one-output.onnx"))
+    for name, says in (
+        ("224.onnx", "but its metadata says images of 3×224×224"),
+        ("32.onnx", f"its metadata names {len(newer)} items"),
+        ("one-output.onnx", "it has 1 outputs, not 2"),
+    ):
+        with pytest.raises(ModelFileError, match=says):
+            Classifier(tmp_path / name)
+    photo = next((samples_dir / "images").rglob("*.jpg"))
+    result = subprocess.run(
+        [sys.executable, "-m", "binwatch", "predict", "--model", str(tmp_path / "32.onnx"), str(photo)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "names 32 items" in result.stderr
