@@ -119,9 +119,16 @@ def register(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def day(value: str) -> dt.date:
+    """A day the ledger and the export may be asked for (``ValueError``, which argparse reports, outside them)."""
+    from binwatch.collector.api.defs.common import parse_day
+
+    return parse_day(value)
+
+
 def _range_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", type=dt.date.fromisoformat, help="first local day, YYYY-MM-DD")
-    parser.add_argument("--until", type=dt.date.fromisoformat, help="last local day, YYYY-MM-DD")
+    parser.add_argument("--since", type=day, help="first local day, YYYY-MM-DD")
+    parser.add_argument("--until", type=day, help="last local day, YYYY-MM-DD")
     parser.add_argument("--site", dest="site_id")
 
 
@@ -237,8 +244,13 @@ def _add_user(args) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
+        try:
+            password = getpass.getpass("password: ")
+            again = getpass.getpass("again: ")
+        except EOFError:  # no terminal, and nothing on standard input
+            print("error: no password given; type it at a terminal, or pass it with --password-stdin", file=sys.stderr)
+            return 1
+        if again != password:
             print("error: the passwords differ", file=sys.stderr)
             return 1
 

@@ -36,7 +36,8 @@ def checked(kind, value, what: str):
     try:
         return adapter.validate_python(value)
     except ValidationError as exc:
-        raise Invalid(f"{what}: {_message(exc.errors()[0])} (got {value!r:.80})") from None
+        shown = "" if kind is Password else f" (got {value!r:.80})"  # a password is not written to a log
+        raise Invalid(f"{what}: {_message(exc.errors()[0])}{shown}") from None
 
 
 def _message(error) -> str:

@@ -279,6 +279,8 @@ def parse_plan(bins: Iterable[str], zones: Iterable[str]) -> dict:
         if len(parts) < 2 or not all(parts[:2]):
             raise ValueError(f"bin {spec!r}: write BIN_ID:CATEGORY[:LITRES[:DESTINATION]]")
         bin_id, category = parts[:2]
+        if bin_id in plan["bins"]:
+            raise ValueError(f"bin {bin_id} is given twice")
         plan["bins"][bin_id] = category
         if len(parts) >= 3 and parts[2]:
             try:
@@ -291,6 +293,8 @@ def parse_plan(bins: Iterable[str], zones: Iterable[str]) -> dict:
         zone_id, sep, kind = spec.partition(":")
         if not sep or not zone_id.strip():
             raise ValueError(f"zone {spec!r}: write ZONE_ID:KIND (ground or collection)")
+        if zone_id.strip() in plan["zones"]:
+            raise ValueError(f"zone {zone_id.strip()} is given twice")
         plan["zones"][zone_id.strip()] = kind.strip()
     return plan
 

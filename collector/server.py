@@ -47,7 +47,7 @@ def with_database(settings: Settings, work: Callable[[Database], T]) -> T:
     ``SettingsError``; a database that cannot be reached or refuses is ``Unavailable``: both
     say which database (without its password) and why, in one line."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+    from sqlalchemy.exc import ArgumentError, DatabaseError, InterfaceError, OperationalError
 
     from binwatch.collector.db.engine import Database
 
@@ -58,7 +58,12 @@ def with_database(settings: Settings, work: Callable[[Database], T]) -> T:
         raise SettingsError(f"database_url: not a usable SQLAlchemy URL ({exc})") from exc
     try:
         return work(db)
-    except (OperationalError, InterfaceError) as exc:
+    except (DatabaseError, InterfaceError) as exc:
+        # A bare DatabaseError is what SQLite says of a file that is no database; its other kinds (a
+        # constraint broken, …) are errors of the work, not of the database.
+        unusable = isinstance(exc, (OperationalError, InterfaceError)) or type(exc) is DatabaseError
+        if not unusable:
+            raise
         shown = make_url(settings.db_url).render_as_string(hide_password=True)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
         raise Unavailable(f"the database {shown} cannot be used: {reason}") from exc

@@ -116,7 +116,23 @@ def test_short_password_is_refused(data):
     code, _, err = run(
         "add-user", *data, "--username", "bob", "--role", "reviewer", "--password-stdin", stdin="short\n"
     )
-    assert code == 1 and "password" in err
+    assert code == 1 and "password" in err and "short" not in err  # never echoed to a log
+
+
+@pytest.mark.filterwarnings("ignore::getpass.GetPassWarning")  # getpass falls back to standard input
+def test_bad_days_databases_and_a_missing_password_are_plain_messages(data, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run("ledger", *data, "--until", "9999-12-31")
+    assert "invalid day value: '9999-12-31'" in capsys.readouterr().err
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "collector.sqlite3").write_text("not a database")
+    code, _, err = run("ledger", "--data-dir", str(tmp_path / "junk"))
+    assert code == 1 and "cannot be used: file is not a database" in err
+    code, _, err = run("add-user", *data, "--username", "bob", "--role", "reviewer")  # no terminal, no stdin
+    assert code == 1 and "no password given" in err
+    code, _, err = run("add-site", *data, "--id", "s1", "--name", "n", "--address", "a", "--entity", "1",
+                       "--bin", "k1:kitchen", "--bin", "k1:other")  # fmt: skip
+    assert code == 2 and "bin k1 is given twice" in err
 
 
 def test_add_entity_help_lists_every_entity_type(capsys):
