@@ -507,7 +507,8 @@ def check_polygons(bins: list[BinConfig], frame_size: tuple[int, int], zones: Se
             )
 
 
-def _describe(error: ValidationError, source: str) -> str:
+def explain(error: ValidationError, source: str) -> str:
+    """A validation error as lines a person reads: where (``bins.0.polygon``) and what is wrong."""
     lines = [f"{source}: invalid configuration"]
     for e in error.errors():
         where = ".".join(str(p) for p in e["loc"]) or "(top level)"
@@ -520,7 +521,7 @@ def parse(data: dict, source: str = "<config>", base: Path | None = None) -> Sit
     try:
         config = SiteConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, source)) from None
+        raise ConfigError(explain(exc, source)) from None
     if base is not None:
         # Relative paths in a file are relative to the file, not to where the box was started.
         updates: dict[str, object] = {"storage": config.storage.model_copy(update={"dir": base / config.storage.dir})}

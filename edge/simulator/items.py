@@ -9,6 +9,7 @@ when an item's photos run out.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ class Mix:
             values = [float(v) for v in text.split(",")]
         except ValueError:
             values = []
-        if len(values) != 3 or min(values) < 0 or sum(values) <= 0:
+        if len(values) != 3 or not all(math.isfinite(v) and v >= 0 for v in values) or sum(values) <= 0:
             raise ValueError(f"mix {text!r}: expected three non-negative weights, e.g. 0.5,0.35,0.15")
         return cls(*values)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from pydantic import ValidationError
 
 from binwatch.datasets import taxonomy
 from binwatch.datasets.manifest import SampleSet, load
@@ -101,16 +102,19 @@ def render_scenario(
     scene = timeline.plan(categories, picks, fps, plan_rng, conditions, off_hours, seen=seen)
     ground = stage.ground if isinstance(stage, GroundStage) else []
     collection = stage.collection if isinstance(stage, CollectionStage) else []
-    site = config.SiteConfig(
-        device_id=device_id,
-        site_id=site_id,
-        collector=config.CollectorConfig(url=collector_url, token=token),
-        camera=config.CameraConfig(source=VIDEO, fps=fps),
-        bins=[config.BinConfig(id=b.id, category=b.category, polygon=b.polygon) for b in arranged],
-        zones=[config.ZoneConfig(id=name, kind="ground", polygon=polygon) for name, polygon in ground]
-        + [config.ZoneConfig(id=name, kind="collection", polygon=polygon) for name, polygon in collection],
-        schedule=config.ScheduleConfig(allowed_hours=scene.allowed_hours, timezone=scene.timezone),
-    )
+    try:
+        site = config.SiteConfig(
+            device_id=device_id,
+            site_id=site_id,
+            collector=config.CollectorConfig(url=collector_url, token=token),
+            camera=config.CameraConfig(source=VIDEO, fps=fps),
+            bins=[config.BinConfig(id=b.id, category=b.category, polygon=b.polygon) for b in arranged],
+            zones=[config.ZoneConfig(id=name, kind="ground", polygon=polygon) for name, polygon in ground]
+            + [config.ZoneConfig(id=name, kind="collection", polygon=polygon) for name, polygon in collection],
+            schedule=config.ScheduleConfig(allowed_hours=scene.allowed_hours, timezone=scene.timezone),
+        )
+    except ValidationError as exc:  # checked before the video is rendered
+        raise ValueError(config.explain(exc, "the scene's site.toml")) from None
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

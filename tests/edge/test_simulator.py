@@ -226,8 +226,12 @@ def test_bad_requests_say_what_is_wrong(tmp_path):
         scenario.render_scenario(SAMPLES, tmp_path, disposals=1, bins=5, split="all")
     with pytest.raises(ValueError, match="at least one disposal"):
         scenario.render_scenario(SAMPLES, tmp_path, disposals=0, split="all")
-    with pytest.raises(ValueError, match="three non-negative weights"):
-        items.Mix.parse("0.5,0.5")
+    for mix in ("0.5,0.5", "nan,1,1", "inf,1,1"):
+        with pytest.raises(ValueError, match="three non-negative weights"):
+            items.Mix.parse(mix)
+    with pytest.raises(ValueError, match="the scene's site.toml: invalid configuration\n  url: String should match"):
+        scenario.render_scenario(SAMPLES, tmp_path / "scene", disposals=1, split="all", collector_url="notaurl")
+    assert not (tmp_path / "scene").exists()  # refused before a frame was rendered
 
 
 def test_every_named_condition_renders(tmp_path):
