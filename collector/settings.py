@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tomllib
 from pathlib import Path
 from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -258,7 +259,18 @@ class Settings(BaseSettings):
         toml_file = cls.config_file or os.environ.get(CONFIG_ENV)
         if toml_file and not Path(toml_file).is_file():
             raise FileNotFoundError(f"{toml_file}: no such settings file")
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        return init_settings, env_settings, _TomlFile(settings_cls, toml_file=toml_file)
+
+
+class _TomlFile(TomlConfigSettingsSource):
+    """The settings file, in UTF-8 with or without the byte-order mark Windows editors write; one that is
+    not TOML is named in the error."""
+
+    def _read_file(self, file_path) -> dict:
+        try:
+            return tomllib.loads(file_path.read_bytes().decode("utf-8-sig"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"{file_path}: not a TOML settings file in UTF-8 ({exc})") from None
 
 
 class SettingsError(ValueError):

@@ -184,6 +184,14 @@ def test_bad_settings_are_one_line_that_names_them(tmp_path):
     assert "timezone (BINWATCH_COLLECTOR_TIMEZONE)" in message
 
 
+def test_a_settings_file_is_named_when_it_is_no_toml_and_read_with_a_byte_order_mark(tmp_path):
+    (tmp_path / "bad.toml").write_text("port = \n")
+    with pytest.raises(SettingsError, match="bad.toml: not a TOML settings file"):
+        load_settings(tmp_path / "bad.toml")
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbfport = 9001\n")
+    assert load_settings(tmp_path / "bom.toml").port == 9001
+
+
 def test_missing_settings_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_settings(tmp_path / "nope.toml")
