@@ -309,6 +309,12 @@ def test_a_truth_without_the_newer_fields_still_reads_and_bad_ones_are_named():
         truth.parse({**minimal, "bystanders": [{"t_start": 1, "t_end": 2, "bin_id": "k9"}]})
 
 
+def test_a_truth_file_not_in_utf8_is_named(tmp_path):
+    (tmp_path / "truth.json").write_bytes('{"condition": "crépuscule"}'.encode("latin-1"))
+    with pytest.raises(ValueError, match="truth.json: not JSON in UTF-8"):
+        truth.load(tmp_path / "truth.json")
+
+
 def test_unknown_conditions_and_styles_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown condition 'dusk'; known: steady"):
         scenario.render_scenario(SAMPLES, tmp_path, disposals=1, split="all", condition="dusk")
