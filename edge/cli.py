@@ -172,6 +172,8 @@ def _sounds(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    import cv2
+
     from binwatch.edge import config, offline
 
     try:
@@ -191,6 +193,16 @@ def _eval(args: argparse.Namespace) -> int:
         if not video.is_file():
             raise FileNotFoundError(f"{video}: no such video file")
     loaded = [(video, truth.load(truth_path), config.load(site_path)) for video, truth_path, site_path in scenes]
+    if args.json_out:
+        args.json_out.open("a").close()  # a report that cannot be written is said now, not after the scoring
+    for video, expected, _ in loaded:
+        frames = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
+        if expected.frames and 0 < frames < expected.frames:
+            print(
+                f"warning: {video} has {frames} frames but its truth {expected.frames}: what happens after the "
+                "video ends counts as missed",
+                file=sys.stderr,
+            )
     reports = []
     for video, expected, site in loaded:
         # The scene's frames are dated from the truth's start, so that off-hours flags line up with it.

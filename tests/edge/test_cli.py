@@ -124,6 +124,23 @@ def test_eval_checks_every_scene_before_it_runs_one(rendered, tmp_path, capsys, 
     (tmp_path / "truth" / "scene.mp4").unlink()
     assert main(["edge", "eval", "--scene", str(rendered), "--scene", str(tmp_path / "truth")]) == 2
     assert "scene.mp4: no such video file" in capsys.readouterr().err
+    report = tmp_path / "no-such-folder" / "report.json"
+    assert main(["edge", "eval", "--scene", str(rendered), "--json", str(report)]) == 2
+    assert "report.json" in capsys.readouterr().err and "disposal at bin" not in caplog.text
+
+
+def test_eval_warns_of_a_video_shorter_than_its_truth(rendered, tmp_path, capsys):
+    cut = tmp_path / "cut"
+    shutil.copytree(rendered, cut)
+    source = cv2.VideoCapture(str(rendered / "scene.mp4"))
+    fps = source.get(cv2.CAP_PROP_FPS)
+    frames = [source.read()[1] for _ in range(int(fps))]  # its first second
+    writer = cv2.VideoWriter(str(cut / "scene.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps, frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    assert main(["edge", "eval", "--scene", str(cut)]) == 0
+    assert f"has {len(frames)} frames but its truth" in capsys.readouterr().err
 
 
 def test_the_agent_imports_neither_torch_nor_training():
