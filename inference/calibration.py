@@ -20,7 +20,10 @@ raw scores and never abstains.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+import numbers
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -37,22 +40,46 @@ class Calibration:
     fitted_on: str = ""  # what it was fitted on: held-out sources and image count
 
     def __post_init__(self):
+        if not _is_number(self.temperature):
+            raise ValueError(f"temperature {self.temperature!r} is not a number")
         if not 0.05 <= self.temperature <= 20:
-            raise ValueError(f"temperature {self.temperature} out of range")
-        if self.abstain_below is not None and not 0.0 <= self.abstain_below <= 1.0:
-            raise ValueError(f"abstain threshold {self.abstain_below} is not a probability")
+            raise ValueError(f"temperature {self.temperature} out of range (0.05 to 20)")
+        for name in ("abstain_below", "precision"):
+            value = getattr(self, name)
+            if value is not None and not (_is_number(value) and 0.0 <= value <= 1.0):
+                raise ValueError(f"{name} {value!r} is not a probability")
+        if not isinstance(self.fitted_on, str):
+            raise ValueError(f"fitted_on {self.fitted_on!r} is not text")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict | None) -> Calibration:
-        if not data:
+        """As stored (None: no calibration); a ValueError says which field is wrong."""
+        if data is None:
             return cls()
-        unknown = set(data) - {"temperature", "abstain_below", "precision", "fitted_on"}
+        if not isinstance(data, dict):
+            raise ValueError(f"expected an object with {', '.join(FIELDS)}, not a {type(data).__name__}")
+        unknown = set(data) - set(FIELDS)
         if unknown:
-            raise ValueError(f"unknown calibration field(s) {', '.join(sorted(unknown))}")
+            raise ValueError(f"unknown calibration field(s) {', '.join(sorted(map(str, unknown)))}")
         return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Calibration:
+        """A calibration JSON (``binwatch loso`` writes one); a malformed one is a ValueError naming the file."""
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except ValueError as exc:  # JSON and Unicode errors are ValueErrors too
+            raise ValueError(f"{path}: not a calibration: {exc}") from None
+
+
+FIELDS = [f.name for f in fields(Calibration)]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def tempered(item_probs: np.ndarray, to_category: np.ndarray, temperature: float) -> tuple[np.ndarray, np.ndarray]:

@@ -4,16 +4,43 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import operator
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+BOUNDS = {"at_least": operator.ge, "at_most": operator.le, "above": operator.gt, "below": operator.lt}
+
+
+def number(kind: type[int] | type[float] = int, **bounds: float) -> Callable[[str], float]:
+    """An argparse type: the option's text as a finite ``kind`` within ``bounds`` (``at_least``,
+    ``at_most``, ``above``, ``below``), so that nonsense such as ``--batch-size 0`` or
+    ``--max-abs-diff nan`` is refused by the option's name before any work starts."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a finite number'}, not {text!r}"
+            )
+        if not all(BOUNDS[name](value, bound) for name, bound in bounds.items()):
+            wanted = " and ".join(f"{name.replace('_', ' ')} {bound:g}" for name, bound in bounds.items())
+            raise argparse.ArgumentTypeError(f"must be {wanted}, not {text}")
+        return value
+
+    return parse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     predict = sub.add_parser("predict", help="classify image files; one JSON line per file")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     predict.add_argument("--model", help="ONNX model (default: the shipped INT8 release model)")
-    predict.add_argument("--batch-size", type=int, default=64)
-    predict.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: all cores)")
+    predict.add_argument("--batch-size", type=number(at_least=1), default=64)
+    predict.add_argument("--threads", type=number(at_least=0), default=0, help="onnxruntime threads (0: all cores)")
     predict.set_defaults(func=run_predict)
 
     evaluate = sub.add_parser("eval", help="accuracy, F1, calibration, confusion matrix and latency of a model")
@@ -25,17 +52,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="all",
         help="evaluate on the whole set or one side of the seeded group split",
     )
-    evaluate.add_argument("--seed", type=int, default=0, help="of the split and of the degradations")
+    evaluate.add_argument("--seed", type=number(at_least=0), default=0, help="of the split and of the degradations")
     evaluate.add_argument("--sources", help="only these sources (comma-separated), e.g. ones a model never saw")
     evaluate.add_argument(
         "--degrade",
-        type=int,
+        type=number(at_least=0),
         default=1000,
         metavar="N",
         help="accuracy by crop size and camera condition on N images degraded on the fly (0: skip)",
     )
     evaluate.add_argument("--out", type=Path, default=Path("runs/eval"), help="folder for report JSON and PNG")
-    evaluate.add_argument("--latency-images", type=int, default=100)
+    evaluate.add_argument("--latency-images", type=number(at_least=0), default=100)
     evaluate.set_defaults(func=run_eval)
 
 

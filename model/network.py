@@ -12,6 +12,7 @@ blocks stay frozen, so their output can be computed once and stored (``training/
 from __future__ import annotations
 
 import importlib
+import pickle
 from pathlib import Path
 
 import timm
@@ -44,7 +45,15 @@ def load_imagenet_backbone(model: nn.Module, weights: Path | None = None, arch: 
     The package's state dict uses the original names (``_conv_stem``, ``_blocks.0…``) but the
     same order and shapes as timm's; the ImageNet classifier is left out (our head differs).
     """
-    source = torch.load(weights or pretrained_weights_path(arch), map_location="cpu", weights_only=True)
+    path = weights or pretrained_weights_path(arch)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such weights file")
+    try:  # what torch raises for a file that is not one of its pickles; its messages run to many lines
+        source = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, OSError, EOFError, KeyError, pickle.UnpicklingError):
+        raise ValueError(f"{path}: not a readable weights file (a PyTorch state dict), truncated or corrupt") from None
+    if not isinstance(source, dict) or not all(isinstance(v, torch.Tensor) for v in source.values()):
+        raise ValueError(f"{path}: not a state dict of tensors")
     target = model.state_dict()
     source_items = [(k, v) for k, v in source.items() if not k.startswith("_fc.")]
     target_keys = [k for k in target if not k.startswith("classifier.")]

@@ -16,6 +16,14 @@ from binwatch.inference.classifier import ModelMetadata
 from binwatch.model import checkpoint
 
 
+def stored_calibration(path: str | Path, info: checkpoint.ModelInfo) -> Calibration:
+    """The checkpoint's own calibration; a damaged one names the checkpoint."""
+    try:
+        return Calibration.from_dict(info.calibration)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a binwatch checkpoint: its calibration: {exc}") from None
+
+
 class CheckpointClassifier:
     def __init__(self, path: str | Path, threads: int = 0):
         if threads:
@@ -29,7 +37,7 @@ class CheckpointClassifier:
             info.preprocess,
             info.version,
             "pytorch-fp32",
-            calibration=Calibration.from_dict(info.calibration),
+            calibration=stored_calibration(self.path, info),
         )
 
     @torch.inference_mode()

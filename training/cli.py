@@ -1,6 +1,6 @@
 """``binwatch train``, ``binwatch export`` and ``binwatch retrain``: thin layers over the configs.
 
-Each option comes from a config field (type, default and help text), so a setting is
+Each option comes from a config field (type, bounds, default and help text), so a setting is
 declared once; ``register`` names the few that differ from their field.
 """
 
@@ -10,6 +10,7 @@ import argparse
 import typing
 from dataclasses import MISSING, fields
 
+from binwatch.inference.cli import BOUNDS, number
 from binwatch.training.config import ExportConfig, RetrainConfig, TrainConfig
 
 
@@ -30,15 +31,19 @@ def add_config_options(
         if types[f.name] is bool:
             parser.add_argument(flag, action="store_true", help=help_text)
         elif f.default is MISSING:
-            parser.add_argument(flag, type=value_type(types[f.name]), required=True, help=help_text)
+            parser.add_argument(flag, type=value_type(types[f.name], f.metadata), required=True, help=help_text)
         else:
-            parser.add_argument(flag, type=value_type(types[f.name]), default=f.default, help=help_text)
+            parser.add_argument(flag, type=value_type(types[f.name], f.metadata), default=f.default, help=help_text)
 
 
-def value_type(hint: typing.Any) -> type:
-    """The type an option's text converts to: ``None`` in ``X | None`` is only ever the default."""
+def value_type(hint: typing.Any, metadata: typing.Mapping[str, typing.Any]) -> typing.Callable[[str], typing.Any]:
+    """The type an option's text converts to: ``None`` in ``X | None`` is only ever the default,
+    and a number must be finite and within the bounds in the field's ``metadata``."""
     args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-    return args[0] if args else hint
+    kind = args[0] if args else hint
+    if kind in (int, float):
+        return number(kind, **{k: v for k, v in metadata.items() if k in BOUNDS})
+    return kind
 
 
 def config_from(config: type, args: argparse.Namespace, **overrides):
@@ -62,7 +67,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     loso.add_argument("--sources", help="the sources to hold out, comma-separated (default: every source)")
     loso.add_argument("--compare", metavar="MODEL", help="also score this model (ONNX or .pt) on each held-out source")
     loso.add_argument(
-        "--per-source", type=int, default=0, metavar="N", help="at most N images of each source (a seeded draw)"
+        "--per-source",
+        type=number(at_least=0),
+        default=0,
+        metavar="N",
+        help="at most N images of each source (a seeded draw)",
     )
     loso.set_defaults(func=run_loso, out="runs/loso")
 
@@ -118,6 +127,8 @@ def run_retrain(args) -> int:
     from binwatch.inference.classifier import RELEASE_DIR
     from binwatch.training.retrain import retrain
 
+    if args.register and not args.token:
+        raise ValueError("--register needs --token (an admin token)")  # now, not after the training
     checkpoint = args.checkpoint or str(max(RELEASE_DIR.glob("binwatch-*.pt")))
     report = retrain(config_from(RetrainConfig, args, checkpoint=checkpoint))
     if report["promoted"] and args.register:

@@ -42,6 +42,23 @@ class ImageDataset(Dataset):
             return torch.zeros(3, self.size, self.size), BAD_SAMPLE
 
 
+def require_readable(samples: SampleSet, side: str) -> None:
+    """Refuse a side of a run without one image that decodes: training would drop every batch
+    and keep an untrained model. Reads images in order only until one decodes."""
+    if not samples.samples:
+        raise ValueError(f"{samples.store.location}: no {side} images")
+    first_error = None
+    for sample in samples.samples:
+        try:
+            samples.store.read_rgb(sample.path)
+            return
+        except (ImageDecodeError, OSError) as exc:
+            first_error = first_error or exc
+    raise ValueError(
+        f"{samples.store.location}: no readable {side} images (none of {len(samples)} decodes; first: {first_error})"
+    )
+
+
 REVIEW_SOURCE = "review"
 
 

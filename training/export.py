@@ -25,6 +25,7 @@ from binwatch.inference.calibration import Calibration
 from binwatch.inference.classifier import Classifier, ModelMetadata
 from binwatch.model import checkpoint
 from binwatch.training.camera_views import SceneMaker
+from binwatch.training.checkpoint_classifier import stored_calibration
 from binwatch.training.config import ExportConfig
 from binwatch.training.quantize import quantize
 
@@ -95,6 +96,10 @@ def export(cfg: ExportConfig) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     model, info = checkpoint.build(checkpoint.load(cfg.checkpoint))
+    if cfg.calibration:
+        calibration = Calibration.from_file(cfg.calibration)
+    else:
+        calibration = stored_calibration(cfg.checkpoint, info)
     data = manifest.load(cfg.data)
     labelled = [s for s in data.samples if s.item]
     held = split.parse_sources(cfg.val_sources)
@@ -111,10 +116,6 @@ def export(cfg: ExportConfig) -> dict:
     )
     if not check_arrays or not calib_arrays:
         raise ExportCheckFailed(f"{cfg.data}: no readable images to check or calibrate with")
-    if cfg.calibration:
-        calibration = Calibration.from_dict(json.loads(Path(cfg.calibration).read_text()))
-    else:
-        calibration = Calibration.from_dict(info.calibration)
 
     stem = f"binwatch-{info.version}"
     fp32_path, int8_path = out / f"{stem}-fp32.onnx", out / f"{stem}-int8.onnx"

@@ -26,21 +26,24 @@ def register_model(collector_url: str, token: str | None, report: dict, make_cur
         "precision": "int8",
     }
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(timeout=120.0, headers=headers) as client:
-        response = client.post(
-            f"{base}/models",
-            data={
-                "version": report["candidate"],
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "metrics": json.dumps(metrics),
-            },
-            files={"file": (path.name, data, "application/octet-stream")},
-        )
-        response.raise_for_status()
-        registered = response.json()
-        if make_current:
-            response = client.post(f"{base}/models/{report['candidate']}/current")
+    try:
+        with httpx.Client(timeout=120.0, headers=headers) as client:
+            response = client.post(
+                f"{base}/models",
+                data={
+                    "version": report["candidate"],
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "metrics": json.dumps(metrics),
+                },
+                files={"file": (path.name, data, "application/octet-stream")},
+            )
             response.raise_for_status()
             registered = response.json()
+            if make_current:
+                response = client.post(f"{base}/models/{report['candidate']}/current")
+                response.raise_for_status()
+                registered = response.json()
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise ValueError(f"could not register model {report['candidate']} with {collector_url}: {exc}") from None
     log.info("registered model %s with %s (current: %s)", report["candidate"], collector_url, registered["current"])
     return registered

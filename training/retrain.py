@@ -26,7 +26,7 @@ from binwatch.model import checkpoint
 from binwatch.training.checkpoint_classifier import CheckpointClassifier
 from binwatch.training.config import ExportConfig, RetrainConfig, TrainConfig
 from binwatch.training.export import export
-from binwatch.training.train import train
+from binwatch.training.train import resolve_device, train
 
 log = logging.getLogger(__name__)
 EXPORT_ROUTE = "/api/v1/export/reviewed.zip"
@@ -39,11 +39,18 @@ def fetch_reviews(source: str, token: str | None, into: Path) -> Path:
     url = source if "/api/" in source else source.rstrip("/") + EXPORT_ROUTE
     if not token:
         raise ValueError("downloading reviews from a collector needs --token (an admin token)")
-    response = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=120.0)
+    try:
+        response = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=120.0)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise ValueError(f"the collector could not be reached at {url}: {exc}") from None
     if response.status_code != 200:
         raise ValueError(f"{url}: HTTP {response.status_code}: {response.text[:200]}")
     into.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(response.content))
+    except zipfile.BadZipFile:
+        raise ValueError(f"{url}: the answer is not a zip file (is this the collector's export?)") from None
+    with archive:
         for name in archive.namelist():
             if name.startswith("/") or ".." in Path(name).parts:
                 raise ValueError(f"{url}: unsafe path {name!r} in the export")
@@ -89,6 +96,7 @@ def comparison_table(old: dict, new: dict) -> str:
 
 
 def retrain(cfg: RetrainConfig) -> dict:
+    resolve_device(cfg.device)  # a bad --device fails now, not after the reviews are downloaded
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     current = checkpoint.load(cfg.checkpoint)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -41,7 +42,7 @@ from binwatch.model.network import create_model, frozen_parts, relabel_head, tai
 from binwatch.training.augment import EvalTransform, TrainTransform
 from binwatch.training.camera_views import SceneMaker
 from binwatch.training.config import TrainConfig
-from binwatch.training.data import BAD_SAMPLE, ImageDataset, balanced_sampler, balanced_weights
+from binwatch.training.data import BAD_SAMPLE, ImageDataset, balanced_sampler, balanced_weights, require_readable
 from binwatch.training.features import FeatureStore
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,19 @@ Predictions = tuple[np.ndarray, np.ndarray, np.ndarray]  # item probabilities, i
 
 
 def resolve_device(name: str) -> torch.device:
+    """The device ``--device`` names, refused now when it is no such name or not on this machine
+    (torch would only fail at the first tensor moved there)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", name):
+        raise ValueError(f"--device {name}: expected auto, cpu, cuda or cuda:N")
+    device = torch.device(name)
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device.type == "cuda" and not count:
+        raise ValueError(f"--device {name}: no CUDA device is available")
+    if device.type == "cuda" and (device.index or 0) >= count:
+        raise ValueError(f"--device {name}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+    return device
 
 
 def freeze_early_blocks(net: nn.Module, n_blocks: int) -> None:
@@ -300,6 +311,8 @@ def train(
         raise FileNotFoundError(f"--resume: no {out / 'last.pt'} to resume from")
     device = resolve_device(cfg.device)
     train_set, val_set = splits or load_splits(cfg)
+    require_readable(train_set, "training")
+    require_readable(val_set, "validation")
     labels = list(taxonomy.ITEM_KEYS)
     preprocess = Preprocess(size=cfg.size)
     version = cfg.version or time.strftime("%Y%m%d-%H%M")

@@ -73,3 +73,18 @@ def release_pair() -> tuple[Path, Path, Path]:
     fp32 = next(RELEASE.glob("binwatch-*-fp32.onnx"))
     int8 = next(RELEASE.glob("binwatch-*-int8.onnx"))
     return checkpoint, fp32, int8
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """An untrained checkpoint at 64 px, saved without training: for what loading one must check."""
+    from binwatch.datasets import taxonomy
+    from binwatch.datasets.preprocess import Preprocess
+    from binwatch.model import checkpoint
+    from binwatch.model.network import create_model
+
+    path = tmp_path_factory.mktemp("checkpoint") / "tiny.pt"
+    labels = list(taxonomy.ITEM_KEYS)
+    net = create_model(len(labels), pretrained=False)
+    checkpoint.save(path, net.state_dict(), checkpoint.ModelInfo(labels, Preprocess(size=64), "tiny-1"))
+    return path

@@ -124,3 +124,16 @@ def test_inference_applies_the_models_calibration_and_old_models_have_none(relea
     _with_props(fp32, tmp_path / "bad.onnx", **{"binwatch.calibration": '{"temperature": -1}'})
     with pytest.raises(ValueError, match="malformed binwatch metadata"):
         Classifier(tmp_path / "bad.onnx")
+
+
+def test_a_malformed_calibration_says_which_field():
+    for data, why in (
+        ([1, 2], "expected an object with temperature, abstain_below, precision, fitted_on, not a list"),
+        ({"temperature": "hot"}, "temperature 'hot' is not a number"),
+        ({"temperature": 1.0, "abstain_below": 7}, "abstain_below 7 is not a probability"),
+        ({"precision": None, "fitted_on": 3}, "fitted_on 3 is not text"),
+    ):
+        with pytest.raises(ValueError) as refused:
+            Calibration.from_dict(data)
+        assert str(refused.value) == why
+    assert Calibration.from_dict(None) == Calibration.from_dict({}) == Calibration()

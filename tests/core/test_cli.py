@@ -129,3 +129,99 @@ def test_demo_on_a_port_in_use_is_one_line(tmp_path):
         result = binwatch("demo", "--port", str(port), "--dir", str(tmp_path / "demo"), check=False)
     line = one_error_line(result)
     assert f"127.0.0.1:{port}" in line and "in use" in line
+
+
+def refusal(capsys, *args: str) -> str:
+    """``binwatch ARGS``, run in this process, failed with exit code 2 and no traceback; its last line
+    on stderr (argparse prints the usage above it)."""
+    from binwatch.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse's refusal
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    return err.strip().splitlines()[-1]
+
+
+def test_nonsense_numbers_are_refused_by_the_options_name(capsys, samples_dir):
+    data = str(samples_dir)
+    cases = {
+        ("train", data, "--epochs", "0"): "argument --epochs: must be at least 1, not 0",
+        ("train", data, "--batch-size", "0"): "argument --batch-size: must be at least 1, not 0",
+        ("train", data, "--label-smoothing", "5"): "argument --label-smoothing: must be at least 0 and below 1, not 5",
+        ("train", data, "--ema-decay", "2"): "argument --ema-decay: must be at least 0 and at most 1, not 2",
+        ("train", data, "--camera", "nan"): "argument --camera: expected a finite number, not 'nan'",
+        ("train", data, "--target-precision", "2"): "argument --target-precision: must be above 0 and at most 1",
+        ("train", data, "--review-weight", "-1"): "argument --review-weight: must be above 0, not -1",
+        ("loso", data, "--epochs", "-1"): "argument --epochs: must be at least 1, not -1",
+        ("loso", data, "--per-source", "-1"): "argument --per-source: must be at least 0, not -1",
+        ("export", "x.pt", "--data", data, "--max-abs-diff", "nan"): "argument --max-abs-diff: expected a finite",
+        ("retrain", "--reviews", data, "--base", data, "--review-holdout", "1"): "argument --review-holdout: must be",
+        ("predict", data, "--batch-size", "-1"): "argument --batch-size: must be at least 1, not -1",
+        ("predict", data, "--batch-size", "0"): "argument --batch-size: must be at least 1, not 0",
+        ("eval", "--data", data, "--seed", "-5"): "argument --seed: must be at least 0, not -5",
+        ("eval", "--data", data, "--degrade", "1.5"): "argument --degrade: expected an integer, not '1.5'",
+    }
+    for args, message in cases.items():
+        assert refusal(capsys, *args).startswith(f"binwatch {args[0]}: error: {message}"), args
+
+
+def test_a_bad_device_or_weights_file_is_refused_before_training(capsys, samples_dir, tmp_path):
+    run = ("train", str(samples_dir), "--out", str(tmp_path / "run"), "--size", "64", "--workers", "0")
+    assert refusal(capsys, *run, "--device", "bogus").endswith("--device bogus: expected auto, cpu, cuda or cuda:N")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not weights\n")
+    line = refusal(capsys, *run, "--device", "cpu", "--pretrained-weights", str(notes))
+    assert line.startswith(f"binwatch train: error: {notes}: not a readable weights file")
+    assert not list((tmp_path / "run").glob("*.pt"))
+
+
+def test_a_checkpoint_whose_weights_do_not_fit_is_refused_by_each_command(
+    capsys, tiny_checkpoint, samples_dir, tmp_path
+):
+    import torch
+
+    payload = torch.load(tiny_checkpoint, weights_only=False)
+    bad = tmp_path / "bad.pt"
+    torch.save({**payload, "state_dict": {**payload["state_dict"], "classifier.weight": torch.zeros(3, 1280)}}, bad)
+    data, out = str(samples_dir), str(tmp_path / "out")
+    expected = f"{bad}: not a binwatch checkpoint: its weights do not fit a tf_efficientnet_lite0 with 32 labels"
+    for args in (
+        ("eval", "--model", str(bad), "--data", data, "--out", out),
+        ("export", str(bad), "--data", data, "--out", out),
+        ("retrain", "--checkpoint", str(bad), "--reviews", data, "--base", data, "--out", out),
+    ):
+        assert expected in refusal(capsys, *args), args
+
+
+def test_export_names_the_calibration_file_and_what_is_wrong(capsys, tiny_checkpoint, samples_dir, tmp_path):
+    cases = {"[1, 2]": "expected an object with temperature", '{"temperature": "hot"}': "temperature 'hot' is not"}
+    for text, why in cases.items():
+        calibration = tmp_path / "calibration.json"
+        calibration.write_text(text)
+        args = ("export", str(tiny_checkpoint), "--data", str(samples_dir), "--out", str(tmp_path / "out"))
+        line = refusal(capsys, *args, "--calibration", str(calibration))
+        assert line.startswith(f"binwatch export: error: {calibration}: not a calibration: {why}")
+
+
+def test_retrain_says_when_the_collector_cannot_be_reached(capsys, tiny_checkpoint, samples_dir, tmp_path):
+    from tests.servers import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    args = ("retrain", "--reviews", url, "--token", "x", "--base", str(samples_dir), "--out", str(tmp_path))
+    line = refusal(capsys, *args, "--checkpoint", str(tiny_checkpoint))
+    assert f"the collector could not be reached at {url}/api/v1/export/reviewed.zip" in line
+    line = refusal(capsys, "retrain", "--reviews", str(samples_dir), "--base", str(samples_dir), "--register", url)
+    assert line.endswith("--register needs --token (an admin token)")
+
+
+def test_training_on_images_none_of_which_decodes_fails_before_training(capsys, tmp_path):
+    for i, item in enumerate(("battery", "fruit_peel", "paper", "mask") * 3):
+        (tmp_path / "data" / item).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data" / item / f"{i}.jpg").write_bytes(b"\xff\xd8 not a picture %d" % i)
+    out = tmp_path / "run"
+    line = refusal(capsys, "train", str(tmp_path / "data"), "--out", str(out), "--device", "cpu", "--workers", "0")
+    assert "data: no readable training images (none of" in line and "truncated JPEG" in line
+    assert not list(out.glob("*.pt")) and not (out / "metrics.jsonl").exists()

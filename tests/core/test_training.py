@@ -4,13 +4,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from binwatch.datasets import taxonomy
 from binwatch.model import checkpoint
 from binwatch.training.config import ExportConfig, TrainConfig
 from binwatch.training.data import balanced_sampler
 from binwatch.training.export import ExportCheckFailed, export
-from binwatch.training.train import load_splits, train
+from binwatch.training.train import load_splits, resolve_device, train
 
 
 def test_run_writes_checkpoints_and_metrics(tiny_run):
@@ -86,3 +87,41 @@ def test_export_out_of_bounds_fails_and_keeps_nothing(tiny_run, item_folder, tmp
         export(export_config(tiny_run, item_folder, tmp_path, min_item_agreement=1.01, calibration_images=8))
     assert not list(tmp_path.glob("*-int8.onnx")) and not list(tmp_path.glob("*-fp32.onnx"))
     assert list(tmp_path.glob("*.rejected.onnx"))
+
+
+def test_a_checkpoint_with_a_bad_body_says_what_is_wrong(tiny_checkpoint, tmp_path):
+    good = torch.load(tiny_checkpoint, weights_only=False)
+    info, weights = good["info"], good["state_dict"]
+    bodies = {
+        "its info lacks labels, preprocess, version": {**good, "info": {}},
+        "its info is a list, not a mapping": {**good, "info": [1]},
+        "its info's labels is 5, not a list of str": {**good, "info": {**info, "labels": 5}},
+        "its info has unknown field(s) colour": {**good, "info": {**info, "colour": "red"}},
+        "its preprocess lacks 'mean'": {**good, "info": {**info, "preprocess": {"size": 64}}},
+        "it has no state_dict": {k: v for k, v in good.items() if k != "state_dict"},
+        "its weights do not fit a tf_efficientnet_lite0 with 32 labels: tensors 1 missing (classifier.bias)": {
+            **good,
+            "state_dict": {k: v for k, v in weights.items() if k != "classifier.bias"},
+        },
+    }
+    bad = tmp_path / "bad.pt"
+    for why, body in bodies.items():
+        torch.save(body, bad)
+        with pytest.raises(ValueError) as refused:
+            checkpoint.load(bad)
+        assert str(refused.value) == f"{bad}: not a binwatch checkpoint: {why}"
+
+
+def test_a_device_that_is_not_there_is_refused_by_name(monkeypatch):
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="--device gpu: expected auto, cpu, cuda or cuda:N"):
+        resolve_device("gpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="--device cuda:1: no CUDA device is available"):
+        resolve_device("cuda:1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("cuda") == torch.device("cuda")
+    with pytest.raises(ValueError, match="--device cuda:1: this machine has 1 CUDA device"):
+        resolve_device("cuda:1")
