@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import typing
 from dataclasses import MISSING, fields
+from pathlib import Path
 
 from binwatch.inference.cli import BOUNDS, number
 from binwatch.training.config import ExportConfig, RetrainConfig, TrainConfig
@@ -95,6 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_train(args) -> int:
     from binwatch.training.train import train
 
+    if not args.resume and (Path(args.out) / "best.pt").exists():  # a finished run is not trained over
+        raise ValueError(f"--out {args.out} holds a run (best.pt); pass --resume to continue it, or another --out")
     print(train(config_from(TrainConfig, args)))
     return 0
 

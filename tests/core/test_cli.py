@@ -176,6 +176,10 @@ def test_a_bad_device_or_weights_file_is_refused_before_training(capsys, samples
     line = refusal(capsys, *run, "--device", "cpu", "--pretrained-weights", str(notes))
     assert line.startswith(f"binwatch train: error: {notes}: not a readable weights file")
     assert not list((tmp_path / "run").glob("*.pt"))
+    (tmp_path / "run" / "best.pt").write_bytes(b"a finished run")
+    line = refusal(capsys, *run, "--device", "cpu")
+    assert line.endswith("holds a run (best.pt); pass --resume to continue it, or another --out")
+    assert (tmp_path / "run" / "best.pt").read_bytes() == b"a finished run"
 
 
 def test_a_checkpoint_whose_weights_do_not_fit_is_refused_by_each_command(
