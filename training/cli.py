@@ -19,7 +19,8 @@ def add_config_options(
     parser: argparse.ArgumentParser, config: type, positional: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
 ) -> None:
     """One argument per field of the dataclass ``config``: a field without a default is
-    required, a ``bool`` is a switch, and ``X | None`` parses as ``X``."""
+    required, a ``bool`` is a switch, ``X | None`` parses as ``X``, and a field's ``choices``
+    are the only values its option takes."""
     types = typing.get_type_hints(config)
     for f in fields(config):
         if f.name in exclude:
@@ -31,10 +32,15 @@ def add_config_options(
         flag = "--" + f.name.replace("_", "-")
         if types[f.name] is bool:
             parser.add_argument(flag, action="store_true", help=help_text)
-        elif f.default is MISSING:
-            parser.add_argument(flag, type=value_type(types[f.name], f.metadata), required=True, help=help_text)
         else:
-            parser.add_argument(flag, type=value_type(types[f.name], f.metadata), default=f.default, help=help_text)
+            parser.add_argument(
+                flag,
+                type=value_type(types[f.name], f.metadata),
+                choices=f.metadata.get("choices"),
+                required=f.default is MISSING,
+                default=None if f.default is MISSING else f.default,
+                help=help_text,
+            )
 
 
 def value_type(hint: typing.Any, metadata: typing.Mapping[str, typing.Any]) -> typing.Callable[[str], typing.Any]:

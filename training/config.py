@@ -93,7 +93,10 @@ class TrainConfig:
     )
     select: str = field(
         default="best",
-        metadata={"help": "best: the epoch with the best validation macro-F1; last: the last epoch (for LOSO)"},
+        metadata={
+            "help": "best: the epoch with the best validation macro-F1; last: the last epoch (for LOSO)",
+            "choices": ("best", "last"),
+        },
     )
     teacher: str | None = field(default=None, metadata={"help": "checkpoint of a teacher to distil from"})
     distill_weight: float = field(default=0.5, metadata={"help": "share of the loss that follows the teacher", **SHARE})
@@ -127,7 +130,10 @@ class ExportConfig:
         default=None,
         metadata={"help": "calibration JSON (e.g. from `binwatch loso`) to store instead of the checkpoint's own"},
     )
-    quant_method: str = field(default="percentile", metadata={"help": "INT8 calibration: percentile, minmax, entropy"})
+    quant_method: str = field(
+        default="percentile",
+        metadata={"help": "INT8 calibration", "choices": ("percentile", "minmax", "entropy")},
+    )
     quant_camera: float = field(
         default=0.0, metadata={"help": "share of INT8 calibration images that are camera views", **SHARE}
     )

@@ -163,6 +163,8 @@ def test_nonsense_numbers_are_refused_by_the_options_name(capsys, samples_dir):
         ("predict", data, "--batch-size", "0"): "argument --batch-size: must be at least 1, not 0",
         ("eval", "--data", data, "--seed", "-5"): "argument --seed: must be at least 0, not -5",
         ("eval", "--data", data, "--degrade", "1.5"): "argument --degrade: expected an integer, not '1.5'",
+        ("export", "x.pt", "--data", data, "--quant-method", "bogus"): "argument --quant-method: invalid choice",
+        ("train", data, "--select", "first"): "argument --select: invalid choice",
     }
     for args, message in cases.items():
         assert refusal(capsys, *args).startswith(f"binwatch {args[0]}: error: {message}"), args
