@@ -363,11 +363,18 @@ def train(
     last_path, best_path = out / "last.pt", out / "best.pt"
     if cfg.resume:
         state = checkpoint.load(last_path)
-        net.load_state_dict(state["state_dict"])
-        ts = state["train_state"]
-        optimizer.load_state_dict(ts["optimizer"])
-        ema.module.load_state_dict(ts["ema"])
-        start_epoch, best_f1, version = ts["epoch"] + 1, ts["best_f1"], state["info"]["version"]
+        try:  # a run of other options (size, frozen blocks) or a file without its training state
+            net.load_state_dict(state["state_dict"])
+            ts = state["train_state"]
+            optimizer.load_state_dict(ts["optimizer"])
+            ema.module.load_state_dict(ts["ema"])
+            start_epoch, best_f1, version = ts["epoch"] + 1, ts["best_f1"], state["info"]["version"]
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(
+                f"--resume: {last_path} cannot be resumed with these options ({type(exc).__name__}: {reason}); "
+                "train into another --out"
+            ) from None
         log.info("resumed from %s at epoch %d (best macro-F1 %.4f)", last_path, start_epoch, best_f1)
 
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))

@@ -184,6 +184,16 @@ def test_a_bad_device_or_weights_file_is_refused_before_training(capsys, samples
     assert (tmp_path / "run" / "best.pt").read_bytes() == b"a finished run"
 
 
+def test_a_run_that_cannot_be_resumed_is_named(capsys, tiny_checkpoint, samples_dir, tmp_path):
+    import shutil
+
+    (tmp_path / "run").mkdir()
+    shutil.copy(tiny_checkpoint, tmp_path / "run" / "last.pt")  # a model, but no training state
+    run = ("train", str(samples_dir), "--out", str(tmp_path / "run"), "--size", "64", "--workers", "0")
+    line = refusal(capsys, *run, "--device", "cpu", "--resume")
+    assert "last.pt cannot be resumed with these options (KeyError: 'train_state')" in line
+
+
 def test_a_checkpoint_whose_weights_do_not_fit_is_refused_by_each_command(
     capsys, tiny_checkpoint, samples_dir, tmp_path
 ):
