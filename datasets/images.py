@@ -1,13 +1,15 @@
 """Decode image files into RGB uint8 arrays, with errors that say what is wrong.
 
 Everything downstream (training, inference, the edge) sees one format: H×W×3, uint8,
-RGB order. Grayscale, 16-bit, alpha and CMYK files are converted; corrupt and truncated
+RGB order. Grayscale, 16-bit, alpha and CMYK files are converted, and an iPhone's HEIC
+photos are read with pillow-heif (OpenCV has no HEVC decoder); corrupt and truncated
 files, and headers that claim more pixels than OpenCV decodes, raise ``ImageDecodeError``
 instead of yielding half an image.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import cv2
@@ -17,7 +19,8 @@ JPEG_SOI = b"\xff\xd8"
 JPEG_EOI = b"\xff\xd9"
 _JPEG_SOS = 0xDA
 _STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD9)})  # TEM, RSTn, SOI: no length follows
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif"})
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
 
 
 class ImageDecodeError(ValueError):
@@ -30,6 +33,8 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise ImageDecodeError(f"{name}: empty file")
     if data.startswith(JPEG_SOI) and not _jpeg_ends(data):
         raise ImageDecodeError(f"{name}: truncated JPEG (no end-of-image marker)")
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        return to_rgb8(_decode_heif(data, name), name)
     buf = np.frombuffer(data, dtype=np.uint8)
     try:
         image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
@@ -38,6 +43,19 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if image is None:
         raise ImageDecodeError(f"{name}: not a decodable image (corrupt or unsupported format)")
     return to_rgb8(image, name)
+
+
+def _decode_heif(data: bytes, name: str) -> np.ndarray:
+    """A HEIF/HEIC image as OpenCV would give it (BGR or BGRA), at 8 bits (an iPhone's HDR photo has 10)."""
+    import pillow_heif  # only HEIF photos need it
+
+    try:
+        rgb = np.asarray(pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True))
+    except (ValueError, RuntimeError, OSError, EOFError) as exc:
+        raise ImageDecodeError(f"{name}: not a decodable HEIF image ({exc})") from None
+    if rgb.ndim == 3 and rgb.shape[2] in (3, 4):
+        return rgb[..., [2, 1, 0, 3][: rgb.shape[2]]]
+    return rgb
 
 
 def _jpeg_ends(data: bytes) -> bool:

@@ -74,3 +74,17 @@ def test_a_header_claiming_more_pixels_than_opencv_decodes_is_refused(photo):
     bomb = photo[: sof + 5] + (60_000).to_bytes(2, "big") + (60_000).to_bytes(2, "big") + photo[sof + 9 :]
     with pytest.raises(ImageDecodeError, match="bomb.jpg: cannot be decoded"):
         decode_image(bomb, "bomb.jpg")
+
+
+def test_an_iphone_heic_photo_is_read_and_a_broken_one_refused(photo, tmp_path):
+    import pillow_heif
+
+    rgb = decode_image(photo)
+    heif = pillow_heif.from_bytes(mode="RGB", size=(rgb.shape[1], rgb.shape[0]), data=rgb.tobytes())
+    heif.save(tmp_path / "IMG_0001.HEIC", quality=95)
+    data = (tmp_path / "IMG_0001.HEIC").read_bytes()
+    assert data[4:12] == b"ftypheic"
+    decoded = read_image(tmp_path / "IMG_0001.HEIC")
+    assert decoded.shape == rgb.shape and np.abs(decoded.astype(int) - rgb).mean() < 8  # RGB order kept
+    with pytest.raises(ImageDecodeError, match="not a decodable HEIF image"):
+        decode_image(data[: len(data) // 2], "half.heic")
