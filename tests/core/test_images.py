@@ -88,3 +88,16 @@ def test_an_iphone_heic_photo_is_read_and_a_broken_one_refused(photo, tmp_path):
     assert decoded.shape == rgb.shape and np.abs(decoded.astype(int) - rgb).mean() < 8  # RGB order kept
     with pytest.raises(ImageDecodeError, match="not a decodable HEIF image"):
         decode_image(data[: len(data) // 2], "half.heic")
+
+
+def test_a_folder_of_photos_in_the_formats_phones_and_the_web_use_is_predicted(photo, tmp_path):
+    from binwatch.inference.predict import expand
+
+    rgb = decode_image(photo)
+    for suffix in (".avif", ".webp", ".jfif"):
+        ok, buf = cv2.imencode(".jpg" if suffix == ".jfif" else suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        assert ok
+        (tmp_path / f"a{suffix.upper()}").write_bytes(buf.tobytes())
+    found = list(expand([str(tmp_path)]))
+    assert len(found) == 3
+    assert all(np.abs(read_image(p).astype(int) - rgb).mean() < 12 for p in found)
