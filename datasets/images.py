@@ -1,10 +1,11 @@
 """Decode image files into RGB uint8 arrays, with errors that say what is wrong.
 
 Everything downstream (training, inference, the edge) sees one format: H×W×3, uint8,
-RGB order. Grayscale, 16-bit, alpha and CMYK files are converted, and an iPhone's HEIC
-photos are read with pillow-heif (OpenCV has no HEVC decoder); corrupt and truncated
-files, and headers that claim more pixels than OpenCV decodes, raise ``ImageDecodeError``
-instead of yielding half an image.
+RGB order, upright as a viewer shows it (a phone's EXIF orientation applied). Grayscale,
+16-bit, alpha and CMYK files are converted, and an iPhone's HEIC photos are read with
+pillow-heif (OpenCV has no HEVC decoder); corrupt and truncated files, and headers that
+claim more pixels than OpenCV decodes, raise ``ImageDecodeError`` instead of yielding half
+an image.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 JPEG_SOI = b"\xff\xd8"
 JPEG_EOI = b"\xff\xd9"
@@ -23,6 +25,17 @@ IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".webp", ".tif", ".tiff", ".avif", ".heic", ".heif"}
 )
 HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+EXIF_ORIENTATION = 0x0112
+_ORIENTED = {  # EXIF orientation → what turns the stored pixels upright
+    1: lambda a: a,
+    2: lambda a: cv2.flip(a, 1),
+    3: lambda a: cv2.rotate(a, cv2.ROTATE_180),
+    4: lambda a: cv2.flip(a, 0),
+    5: lambda a: cv2.transpose(a),
+    6: lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda a: cv2.flip(cv2.transpose(a), -1),
+    8: lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
+}
 
 
 class ImageDecodeError(ValueError):
@@ -44,7 +57,24 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise ImageDecodeError(f"{name}: cannot be decoded ({exc.err})") from None
     if image is None:
         raise ImageDecodeError(f"{name}: not a decodable image (corrupt or unsupported format)")
-    return to_rgb8(image, name)
+    return to_rgb8(upright(image, exif_orientation(data)), name)
+
+
+def exif_orientation(data: bytes) -> int:
+    """The EXIF orientation (1-8) a phone writes instead of turning the pixels; 1 when there is none.
+
+    Read by Pillow, which parses the header only (the pixels stay OpenCV's to decode)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return 1
+    return orientation if orientation in _ORIENTED else 1
+
+
+def upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """The pixels as a viewer shows the photo: training photos are upright, so a phone's must be too."""
+    return _ORIENTED[orientation](image)
 
 
 def _decode_heif(data: bytes, name: str) -> np.ndarray:

@@ -101,3 +101,18 @@ def test_a_folder_of_photos_in_the_formats_phones_and_the_web_use_is_predicted(p
     found = list(expand([str(tmp_path)]))
     assert len(found) == 3
     assert all(np.abs(read_image(p).astype(int) - rgb).mean() < 12 for p in found)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_phone_photo_is_turned_upright_as_a_viewer_shows_it(photo, orientation):
+    """Phones store the pixels as the sensor read them and say in EXIF how to turn them."""
+    from PIL import ImageOps
+
+    stored = Image.open(io.BytesIO(photo)).convert("RGB").crop((0, 0, 40, 24))  # not square: turns show
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    stored.save(buf, format="JPEG", quality=95, exif=exif)
+    ours = decode_image(buf.getvalue(), f"orientation-{orientation}.jpg")
+    viewer = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(buf.getvalue()))).convert("RGB"))
+    assert ours.shape == viewer.shape and np.abs(ours.astype(int) - viewer).mean() < 3
