@@ -178,7 +178,7 @@ def _from_manifest_text(text: str, store: ImageStore, name: str) -> SampleSet:
         if None in (row["path"], row["category"], row["item"]):  # fewer fields than the header
             skipped["short row"] += 1
             continue
-        category, item = row["category"].strip(), row["item"].strip() or None
+        category, item = _key(row["category"], item=False), _key(row["item"], item=True) or None
         if category not in taxonomy.CATEGORY_KEYS:
             skipped["unknown category"] += 1
             continue
@@ -199,19 +199,27 @@ def _from_manifest_text(text: str, store: ImageStore, name: str) -> SampleSet:
     return SampleSet(samples, store, skipped)
 
 
+def _key(label: str, item: bool) -> str:
+    """A manifest's category or item as its key, also when written as its Chinese or English name."""
+    category, item_key = taxonomy.label_named(label) or (None, None)
+    if item and item_key is not None:
+        return item_key
+    if not item and category is not None and item_key is None:
+        return category
+    return label.strip()
+
+
 def _from_folder(root: Path) -> SampleSet:
-    """``root/<item or category>/*.jpg``; a category folder gives samples without an item."""
+    """``root/<item or category>/*.jpg``, the folder named by the key or the Chinese or English name
+    (``plastic_bottle``, ``塑料瓶``, ``Kitchen waste``); a category folder gives samples without an item."""
     samples: list[Sample] = []
     skipped: Counter[str] = Counter()
     for label_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        label = label_dir.name
-        if label in taxonomy.ITEM_KEYS:
-            category, item = taxonomy.category_of(label), label
-        elif label in taxonomy.CATEGORY_KEYS:
-            category, item = label, None
-        else:
+        label = taxonomy.label_named(label_dir.name)
+        if label is None:
             skipped["unknown label folder"] += sum(1 for _ in _image_files(label_dir))
             continue
+        category, item = label
         for file in _image_files(label_dir):
             rel = file.relative_to(root).as_posix()
             samples.append(Sample(rel, category, item, rel, "folder"))

@@ -117,6 +117,23 @@ def category_of(item_key: str) -> str:
     return item(item_key).category
 
 
+def _spelling(name: str) -> str:
+    return "_".join(name.strip().lower().replace("-", " ").split())
+
+
+# A category's or an item's key, Chinese name and English name, as people spell them: no two coincide.
+_NAMED = {_spelling(name): (c.key, None) for c in CATEGORIES for name in (c.key, c.zh, c.en)} | {
+    _spelling(name): (i.category, i.key) for i in ITEMS for name in (i.key, i.zh, i.en)
+}
+
+
+def label_named(name: str) -> tuple[str, str | None] | None:
+    """(category, item or None) for a label as a data set from elsewhere writes it: the key, or the
+    Chinese or English name of a category or an item (``可回收物``, ``Kitchen waste``, ``plastic-bottle``);
+    None when it names neither."""
+    return _NAMED.get(_spelling(name))
+
+
 def is_kitchen_contaminant(item_key: str) -> bool:
     return item(item_key).kitchen_contaminant
 

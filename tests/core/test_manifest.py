@@ -44,6 +44,32 @@ def test_folder_of_items_and_categories(tmp_path, samples_dir):
     assert data.skipped == {"unknown label folder": 1}
 
 
+def test_folders_named_as_other_data_sets_name_them(tmp_path, samples_dir):
+    """Chinese data sets name their folders 可回收物 or 塑料瓶; English ones "Kitchen waste" or "plastic-bottle"."""
+    photo = next((samples_dir / "images").rglob("*.jpg"))
+    for folder in ("可回收物", "塑料瓶", "Kitchen waste", "plastic-bottle", "HAZARDOUS", "垃圾"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(photo, tmp_path / folder / "a.jpg")
+    labels = {s.path.split("/")[0]: (s.category, s.item) for s in manifest.load(tmp_path).samples}
+    assert labels == {
+        "可回收物": ("recyclable", None),
+        "塑料瓶": ("recyclable", "plastic_bottle"),
+        "Kitchen waste": ("kitchen", None),
+        "plastic-bottle": ("recyclable", "plastic_bottle"),
+        "HAZARDOUS": ("hazardous", None),
+    }
+
+
+def test_a_manifest_may_name_its_labels_in_chinese_or_english(tmp_path, samples_dir):
+    photo = next((samples_dir / "images").rglob("*.jpg"))
+    shutil.copy(photo, tmp_path / "a.jpg")
+    rows = ["path,category,item", "a.jpg,可回收物,塑料瓶", "a.jpg,Other waste,", "a.jpg,kitchen,Plastic bottle"]
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    data = manifest.load(tmp_path)
+    assert [(s.category, s.item) for s in data.samples] == [("recyclable", "plastic_bottle"), ("other", None)]
+    assert data.skipped == {"item/category mismatch": 1}
+
+
 def test_empty_folder_and_missing_path_are_clear_errors(tmp_path):
     with pytest.raises(manifest.DatasetError, match="no images found"):
         manifest.load(tmp_path)
