@@ -121,10 +121,18 @@ def _spelling(name: str) -> str:
     return "_".join(name.strip().lower().replace("-", " ").split())
 
 
-# A category's or an item's key, Chinese name and English name, as people spell them: no two coincide.
-_NAMED = {_spelling(name): (c.key, None) for c in CATEGORIES for name in (c.key, c.zh, c.en)} | {
-    _spelling(name): (i.category, i.key) for i in ITEMS for name in (i.key, i.zh, i.en)
+# What other cities' rules and data sets call the four categories: Shanghai's dry and wet waste
+# (干垃圾, 湿垃圾), Hangzhou's perishable waste (易腐垃圾), the usual translations.
+CATEGORY_ALIASES: dict[str, tuple[str, ...]] = {
+    "recyclable": ("recyclables", "recyclable waste", "可回收垃圾"),
+    "hazardous": ("harmful waste", "harmful", "有毒有害垃圾"),
+    "kitchen": ("wet waste", "湿垃圾", "餐厨垃圾", "易腐垃圾", "perishable waste", "kitchen garbage"),
+    "other": ("residual waste", "dry waste", "干垃圾", "其它垃圾", "other garbage"),
 }
+# A category's or an item's key, Chinese and English names and aliases, as people spell them: no two coincide.
+_NAMED = {
+    _spelling(name): (c.key, None) for c in CATEGORIES for name in (c.key, c.zh, c.en, *CATEGORY_ALIASES[c.key])
+} | {_spelling(name): (i.category, i.key) for i in ITEMS for name in (i.key, i.zh, i.en)}
 
 
 def label_named(name: str) -> tuple[str, str | None] | None:

@@ -47,7 +47,7 @@ def test_folder_of_items_and_categories(tmp_path, samples_dir):
 def test_folders_named_as_other_data_sets_name_them(tmp_path, samples_dir):
     """Chinese data sets name their folders 可回收物 or 塑料瓶; English ones "Kitchen waste" or "plastic-bottle"."""
     photo = next((samples_dir / "images").rglob("*.jpg"))
-    for folder in ("可回收物", "塑料瓶", "Kitchen waste", "plastic-bottle", "HAZARDOUS", "垃圾"):
+    for folder in ("可回收物", "塑料瓶", "Kitchen waste", "plastic-bottle", "HAZARDOUS", "干垃圾", "垃圾"):
         (tmp_path / folder).mkdir()
         shutil.copy(photo, tmp_path / folder / "a.jpg")
     labels = {s.path.split("/")[0]: (s.category, s.item) for s in manifest.load(tmp_path).samples}
@@ -57,6 +57,7 @@ def test_folders_named_as_other_data_sets_name_them(tmp_path, samples_dir):
         "Kitchen waste": ("kitchen", None),
         "plastic-bottle": ("recyclable", "plastic_bottle"),
         "HAZARDOUS": ("hazardous", None),
+        "干垃圾": ("other", None),  # Shanghai's "dry waste"
     }
 
 

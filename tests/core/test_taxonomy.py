@@ -53,3 +53,18 @@ def test_a_model_must_carry_exactly_its_versions_items():
         taxonomy.check_version("zmd-2024.2", "model", old)
     with pytest.raises(taxonomy.TaxonomyMismatch, match="unknown: mask"):
         taxonomy.check_version("zmd-2024.1", "model", [*old, "mask"])
+
+
+def test_no_two_labels_are_spelled_alike():
+    """A folder or manifest label may be a key, a name or an alias: each must name one label only."""
+    from binwatch.datasets.taxonomy import CATEGORY_ALIASES, _spelling
+
+    spelled: dict[str, set] = {}
+    for c in taxonomy.CATEGORIES:
+        for name in (c.key, c.zh, c.en, *CATEGORY_ALIASES[c.key]):
+            spelled.setdefault(_spelling(name), set()).add((c.key, None))
+    for i in taxonomy.ITEMS:
+        for name in (i.key, i.zh, i.en):
+            spelled.setdefault(_spelling(name), set()).add((i.category, i.key))
+    assert {name: labels for name, labels in spelled.items() if len(labels) > 1} == {}
+    assert taxonomy.label_named(" Wet-Waste ") == ("kitchen", None) and taxonomy.label_named("垃圾") is None
