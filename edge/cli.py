@@ -196,7 +196,9 @@ def _eval(args: argparse.Namespace) -> int:
     if args.json_out:
         args.json_out.open("a").close()  # a report that cannot be written is said now, not after the scoring
     for video, expected, _ in loaded:
-        frames = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
+        capture = cv2.VideoCapture(str(video))
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        capture.release()
         if expected.frames and 0 < frames < expected.frames:
             print(
                 f"warning: {video} has {frames} frames but its truth {expected.frames}: what happens after the "
