@@ -28,7 +28,9 @@ class TrainConfig:
     weight_decay: float = field(default=0.05, metadata=NON_NEGATIVE)
     warmup_epochs: float = field(default=1.0, metadata=NON_NEGATIVE)
     label_smoothing: float = field(default=0.1, metadata={"at_least": 0, "below": 1})
-    size: int = field(default=160, metadata={"help": "input size in pixels (square, letterboxed)"})
+    size: int = field(  # the bounds of ``Preprocess``
+        default=160, metadata={"help": "input size in pixels (square, letterboxed)", "at_least": 16, "at_most": 1024}
+    )
     val_fraction: float = field(default=0.2, metadata=FRACTION)
     seed: int = field(default=0, metadata=NON_NEGATIVE)
     workers: int = field(default=4, metadata=NON_NEGATIVE)

@@ -165,6 +165,7 @@ def test_nonsense_numbers_are_refused_by_the_options_name(capsys, samples_dir):
         ("eval", "--data", data, "--degrade", "1.5"): "argument --degrade: expected an integer, not '1.5'",
         ("export", "x.pt", "--data", data, "--quant-method", "bogus"): "argument --quant-method: invalid choice",
         ("train", data, "--select", "first"): "argument --select: invalid choice",
+        ("train", data, "--size", "7"): "argument --size: must be at least 16 and at most 1024, not 7",
     }
     for args, message in cases.items():
         assert refusal(capsys, *args).startswith(f"binwatch {args[0]}: error: {message}"), args
