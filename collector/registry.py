@@ -8,6 +8,7 @@ through the history one step at a time, like an undo stack.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,13 +39,23 @@ def model_key(version: str) -> str:
 
 
 def parse_metrics(text: str) -> dict:
-    """Metrics arrive as a JSON object (a string in a form field); anything else is refused."""
+    """Metrics arrive as a JSON object (a string in a form field); anything else is refused.
+
+    They are stored and shown as JSON, so they must be what JSON can carry: Python's parser also
+    reads a lone surrogate (``"\\ud800"``), which UTF-8 cannot encode, and ``1e999``, which is
+    infinity. Stored, either made every later list of the models a 500; nesting deep enough to
+    exhaust the parser's recursion was a 500 at once."""
     if len(text) > MAX_METRICS_CHARS:
         raise Invalid(f"metrics are longer than {MAX_METRICS_CHARS} characters")
     try:
-        metrics = json.loads(text, parse_constant=_no_constant)
+        metrics = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        json.dumps(metrics, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid("metrics hold a lone surrogate (such as \\ud800), which UTF-8 cannot encode") from None
     except (json.JSONDecodeError, ValueError) as exc:
         raise Invalid(f"metrics are not valid JSON: {exc}") from None
+    except RecursionError:
+        raise Invalid("metrics are nested too deeply") from None
     if not isinstance(metrics, dict):
         raise Invalid("metrics must be a JSON object")
     return metrics
@@ -52,6 +63,13 @@ def parse_metrics(text: str) -> dict:
 
 def _no_constant(name: str):
     raise ValueError(f"{name} is not allowed in metrics")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is too large a number for metrics")
+    return value
 
 
 def add_version(

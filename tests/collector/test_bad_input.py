@@ -19,6 +19,7 @@ from binwatch.collector.app import create_app
 from binwatch.collector.db.tables import Device, Event, Review
 from tests.collector.support import World, make_event
 from tests.collector.test_ingest import count_events, heartbeat
+from tests.collector.test_registry import onnx, upload
 from tests.collector.test_web import browser, csrf
 
 NOW = dt.datetime.now(dt.UTC)  # for parameters; tests that compare with the clock take it again (now())
@@ -113,6 +114,24 @@ def test_a_review_note_with_a_lone_surrogate_is_422(world: World):
     assert_refused_cleanly(r)
     with world.app.state.db.read() as session:
         assert session.query(Review).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("metrics", "said"),
+    [
+        ('{"top1": "\\ud800"}', "lone surrogate"),
+        ('{"\\ud800": 0.9}', "lone surrogate"),
+        ('{"top1": 1e999}', "too large a number"),
+        ('{"top1": -1e999}', "too large a number"),
+        ('{"a": ' + "[" * 20_000 + "]" * 20_000 + "}", "nested too deeply"),
+    ],
+)
+def test_model_metrics_that_json_cannot_carry_are_422_and_the_models_still_list(world: World, metrics, said):
+    """Python's parser reads these; stored, each made every later GET /models a 500 (the deep one failed at once)."""
+    r = upload(world, "v1", onnx("a"), metrics=metrics)
+    assert r.status_code == 422 and said in r.json()["detail"], r.text
+    models = world.client.get("/api/v1/models", headers=world.user("admin"))
+    assert models.status_code == 200 and models.json() == []
 
 
 @pytest.mark.parametrize("text", ['{"event_id": ', "not json", '{"a": 1} trailing', "{'a': 1}"])
