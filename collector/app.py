@@ -12,6 +12,7 @@ from binwatch.collector.api import API_PREFIX, api_router
 from binwatch.collector.api.defs.common import Problem
 from binwatch.collector.api.errors import install_error_handlers
 from binwatch.collector.api.limits import BodyLimits
+from binwatch.collector.api.rewrite import HeadAsGet, TrailingSlash
 from binwatch.collector.background import Background
 from binwatch.collector.blobs import SWEEP_AFTER_S, BlobStore, open_store
 from binwatch.collector.db.engine import Database
@@ -67,7 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # FastAPI's docs pages load their scripts from a CDN; the JSON document is enough
         redoc_url=None,
         lifespan=lifespan,
-        responses={400: {"model": Problem, "description": "the request body could not be parsed"}},
+        responses={
+            400: {"model": Problem, "description": "the request body could not be parsed"},
+            415: {"model": Problem, "description": "the body is compressed, or not of the media type the route reads"},
+        },
     )
     app.state.settings = settings
     app.state.db = db
@@ -89,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ("POST", r"/work-orders/[^/]+/close", settings.max_evidence_bytes + settings.max_json_bytes),
         ],
     )
+    app.add_middleware(TrailingSlash, prefix=API_PREFIX)  # outside the limits, whose rules name paths without it
+    app.add_middleware(HeadAsGet)
     return app
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from binwatch.collector.api import (
     auth,
@@ -19,12 +19,13 @@ from binwatch.collector.api import (
     users,
     workorders,
 )
+from binwatch.collector.api.query import documented_query
 
 API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
+    router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(documented_query)])
     for module in (
         health,
         auth,

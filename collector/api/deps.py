@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from binwatch.collector.auth import DeviceIdentity, find_login
 from binwatch.collector.blobs import BlobStore
-from binwatch.collector.credentials import DEVICE_PREFIX
+from binwatch.collector.credentials import DEVICE_PREFIX, LOGIN_PREFIX
 from binwatch.collector.db.engine import Database
 from binwatch.collector.db.tables import Login, Role, User
 from binwatch.collector.lookups import Lookups
@@ -57,15 +57,24 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _no_credentials(request: Request, needed: str) -> HTTPException:
+    """No bearer token: none sent, or one in another scheme (``Token …``, ``Basic …``, the bare token)."""
+    if request.headers.get("authorization", "").strip():
+        return _unauthorized("the Authorization header must be `Bearer <token>`")
+    return _unauthorized(needed)
+
+
 async def current_device(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(device_bearer)],
 ) -> DeviceIdentity:
     """The device of the bearer token; remembered for a few seconds (``Lookups``) to spare the database."""
     if credentials is None:
-        raise _unauthorized("a device token is required (Authorization: Bearer bwd_…)")
+        raise _no_credentials(request, "a device token is required (Authorization: Bearer bwd_…)")
     lookups: Lookups = request.app.state.lookups
     token = credentials.credentials
+    if token.startswith(LOGIN_PREFIX):
+        raise _unauthorized("this is a person's login token; a device sends its own token (bwd_…, from add-device)")
     device = lookups.cached_device(token) or await run_in_threadpool(lookups.device, token)
     if device is None:
         raise _unauthorized("unknown or revoked device token")
@@ -73,11 +82,14 @@ async def current_device(
 
 
 def current_login(
+    request: Request,
     db: Annotated[Database, Depends(get_db)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(user_bearer)],
 ) -> Login:
     if credentials is None:
-        raise _unauthorized("log in first: POST /api/v1/auth/login gives a bearer token")
+        raise _no_credentials(request, "log in first: POST /api/v1/auth/login gives a bearer token")
+    if credentials.credentials.startswith(DEVICE_PREFIX):
+        raise _unauthorized("this is a device token; this route is for people: POST /api/v1/auth/login gives a token")
     with db.read() as session:
         login = find_login(session, credentials.credentials)
         if login is None:
@@ -124,7 +136,7 @@ async def device_or_admin(
     credentials = device_credentials or user_credentials
     if credentials is not None and credentials.credentials.startswith(DEVICE_PREFIX):
         return await current_device(request, credentials)
-    login = await run_in_threadpool(current_login, db, credentials)
+    login = await run_in_threadpool(current_login, request, db, credentials)
     return await admin_user(login.user)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from dataclasses import replace
 from typing import Annotated, Literal
@@ -10,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from binwatch.collector.api.defs.common import EntityIdQuery, IdQuery, errors
+from binwatch.collector.api.defs.common import Day, EntityIdQuery, IdQuery, MomentQuery, errors
 from binwatch.collector.api.defs.events import (
     EventDetail,
     EventPage,
@@ -18,7 +17,7 @@ from binwatch.collector.api.defs.events import (
     QueueCountsOut,
     ReviewOut,
     ReviewRequest,
-    UndoRequest,
+    UndoBody,
 )
 from binwatch.collector.api.deps import DatabaseDep, ReadSession, ScopeDep, StaffDep
 from binwatch.collector.api.ranges import blob_response
@@ -28,7 +27,7 @@ from binwatch.collector.evidence import download_name, evidence_key, media_type,
 from binwatch.collector.review import history, review_event, undo_review
 from binwatch.collector.scope import Scope
 from binwatch.collector.search import EventFilter, Severity, find_events, queue_counts
-from binwatch.events.schema import EventKind, EvidenceKind, Flag, Moment
+from binwatch.events.schema import EventKind, EvidenceKind, Flag
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -45,9 +44,9 @@ def event_filter(
         Severity | None,
         Query(description="violation: a reported violation of Art. 16; review: flagged only uncertain/item_unseen"),
     ] = None,
-    day: Annotated[dt.date | None, Query(description="local day (YYYY-MM-DD), as the statistics count it")] = None,
-    since: Annotated[Moment | None, Query(description="started at or after (ISO 8601 with zone)")] = None,
-    until: Annotated[Moment | None, Query(description="started before (ISO 8601 with zone)")] = None,
+    day: Annotated[Day | None, Query(description="local day (YYYY-MM-DD), as the statistics count it")] = None,
+    since: Annotated[MomentQuery | None, Query(description="started at or after (ISO 8601 with zone)")] = None,
+    until: Annotated[MomentQuery | None, Query(description="started before (ISO 8601 with zone)")] = None,
 ) -> EventFilter:
     """The filters the event list and the queue counts share, limited to what the user may see."""
     return EventFilter(
@@ -146,7 +145,7 @@ def post_review(event_id: uuid.UUID, body: ReviewRequest, user: StaffDep, db: Da
 
 
 @router.post("/{event_id}/undo", response_model=ReviewOut, responses=errors(401, 403, 404, 409, 422))
-def post_undo(event_id: uuid.UUID, body: UndoRequest, user: StaffDep, db: DatabaseDep) -> ReviewOut:
+def post_undo(event_id: uuid.UUID, body: UndoBody, user: StaffDep, db: DatabaseDep) -> ReviewOut:
     """Take back the newest review of the event (reviewers: their own; admins: anyone's)."""
     with db.write() as session:
         return ReviewOut.of(undo_review(session, str(event_id), user, body.note))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
-from binwatch.collector.api.defs.common import IdQuery, errors
+from binwatch.collector.api.defs.common import Day, IdQuery, check_days, errors
 from binwatch.collector.api.deps import AdminDep, ReadSession, StoreDep
 from binwatch.collector.blobs import CHUNK
 from binwatch.collector.export import export_zip, reviewed_samples
@@ -29,11 +28,12 @@ def get_export(
     session: ReadSession,
     admin: AdminDep,
     store: StoreDep,
-    since: Annotated[dt.date | None, Query()] = None,
-    until: Annotated[dt.date | None, Query()] = None,
+    since: Annotated[Day | None, Query(description="events of this local day (YYYY-MM-DD) or later")] = None,
+    until: Annotated[Day | None, Query(description="events of this local day (YYYY-MM-DD) or earlier")] = None,
     site_id: IdQuery = None,
 ) -> Response:
     """Confirmed and corrected events with their crops, as a data set ``binwatch train`` reads."""
+    check_days(since, until)
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response stream
     summary = export_zip(reviewed_samples(session, store, since=since, until=until, site_id=site_id), spool)
     size = spool.tell()

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from binwatch.collector.api.defs.common import errors
 from binwatch.collector.api.defs.events import EventAck, EvidenceAck, HeartbeatAck
 from binwatch.collector.api.deps import DatabaseDep, DeviceDep, LookupsDep, SettingsDep, StoreDep
-from binwatch.collector.errors import Invalid, TooLarge
+from binwatch.collector.errors import Invalid, TooLarge, UnsupportedMedia
 from binwatch.collector.evidence import find_declared, store_evidence
 from binwatch.collector.ingest import ingest, record_heartbeat
 from binwatch.collector.spool import spool_stream
@@ -92,6 +92,13 @@ async def put_evidence(
     store: StoreDep,
 ) -> EvidenceAck:
     """Upload one declared evidence file as the raw request body; its size and SHA-256 must match the event."""
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        # ``curl -F`` or ``requests.put(files=...)``: the form's boundaries would fail the size check, which
+        # would blame the file.
+        raise UnsupportedMedia(
+            f"{kind.value}: send the file itself as the request body (curl -T FILE, or --data-binary @FILE), "
+            "not a multipart form"
+        )
     evidence = await run_in_threadpool(find_declared, db, device, str(event_id), kind)
     try:
         upload = await spool_stream(request.stream(), evidence.size)

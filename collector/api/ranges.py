@@ -4,6 +4,10 @@ A blob that is a local file is served by Starlette's ``FileResponse``, which han
 multiple ranges, ``If-Range`` and 416. A blob with no local path (an object store) is read
 through the store here, one range per request (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``); a
 request for several ranges gets the whole file, which RFC 9110 allows.
+
+A ``Range`` header in another unit, or with a range that ends before it starts, is ignored and the
+whole file sent, as RFC 9110 requires of both (14.1.1, 14.2). Starlette answered them 400 in plain
+text, so the same request got 400 from a local store and 200 or 416 from a bucket.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import NamedTuple
 
 from fastapi import Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import MalformedRangeHeader
 
 from binwatch.collector.blobs import BlobStore
 from binwatch.collector.errors import NotFound
@@ -48,10 +53,22 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
             raise Unsatisfiable
         return ByteRange(max(size - length, 0), size - 1)
     start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or (last and int(last) < start):
+    if last and int(last) < start:
+        return None  # syntactically invalid: ignored
+    if start >= size:
         raise Unsatisfiable
-    return ByteRange(start, end)
+    return ByteRange(start, min(int(last), size - 1) if last else size - 1)
+
+
+class LocalFile(FileResponse):
+    """Starlette's ``FileResponse``, ignoring a ``Range`` header it cannot parse instead of answering 400."""
+
+    @classmethod
+    def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        try:
+            return super()._parse_range_header(http_range, file_size)
+        except MalformedRangeHeader:
+            return []  # no range: the whole file
 
 
 def blob_response(
@@ -73,7 +90,7 @@ def blob_response(
             stat_result = path.stat()
         except FileNotFoundError:
             raise NotFound("the file is missing from the store") from None
-        return FileResponse(
+        return LocalFile(
             path,
             headers=headers,
             media_type=media_type,

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from binwatch.collector.api.defs.common import FIRST_DAY, LAST_DAY, EntityIdQuery, IdQuery, errors
+from binwatch.collector.api.defs.common import Day, EntityIdQuery, IdQuery, check_days, errors
 from binwatch.collector.api.defs.stats import StatsOut, TallyOut
 from binwatch.collector.api.deps import ReadSession, ScopeDep, SettingsDep
-from binwatch.collector.errors import Invalid
 from binwatch.collector.ledger import ledger_csv, ledger_rows
 from binwatch.collector.stats import Tally, tally, total
 
 router = APIRouter(tags=["statistics"])
 
-DayQuery = Annotated[dt.date | None, Query(ge=FIRST_DAY, le=LAST_DAY, description="local day, inclusive")]
+DayQuery = Annotated[Day | None, Query(description="local day (YYYY-MM-DD), inclusive")]
 
 
 def tally_out(t: Tally) -> TallyOut:
@@ -38,11 +36,6 @@ def tally_out(t: Tally) -> TallyOut:
     )
 
 
-def _check_range(since: dt.date | None, until: dt.date | None) -> None:
-    if since and until and since > until:
-        raise Invalid("since is after until")
-
-
 @router.get("/stats", response_model=StatsOut, responses=errors(401, 422))
 def get_stats(
     session: ReadSession,
@@ -54,7 +47,7 @@ def get_stats(
     entity_id: EntityIdQuery = None,
 ) -> StatsOut:
     """Disposals, flags by type (reported and standing), compliance rate and review backlog."""
-    _check_range(since, until)
+    check_days(since, until)
     rows = tally(session, by, since=since, until=until, site_id=site_id, entity_id=scope.entity(entity_id))
     return StatsOut(by=by, since=since, until=until, rows=[tally_out(t) for t in rows], total=tally_out(total(rows)))
 
@@ -75,7 +68,7 @@ def get_ledger(
 ) -> StreamingResponse:
     """The Art. 15(5) ledger: per drop-off point and day, disposals by bin, standing flags, compliance, reviews,
     the events around the bins; a row per emptying (estimated quantity) and per work-order step."""
-    _check_range(since, until)
+    check_days(since, until)
     rows = ledger_rows(
         session, since=since, until=until, site_id=site_id, entity_id=scope.entity(entity_id), zone=settings.zone
     )

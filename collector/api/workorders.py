@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from binwatch.collector.api.defs.common import EntityIdQuery, IdQuery, RowId, errors
-from binwatch.collector.api.defs.workorders import StepIn, WorkOrderDetail, WorkOrderIn, WorkOrderOut, WorkOrderPage
+from binwatch.collector.api.defs.workorders import StepBody, WorkOrderDetail, WorkOrderIn, WorkOrderOut, WorkOrderPage
 from binwatch.collector.api.deps import (
     DatabaseDep,
     EntityUserDep,
@@ -106,7 +106,7 @@ def get_one(order_id: OrderId, request: Request, session: ReadSession, scope: Sc
 
 @router.post("/{order_id}/acknowledge", response_model=WorkOrderDetail, responses=errors(401, 403, 404, 409, 422))
 def post_acknowledge(
-    order_id: OrderId, body: StepIn, request: Request, user: EntityUserDep, db: DatabaseDep
+    order_id: OrderId, body: StepBody, request: Request, user: EntityUserDep, db: DatabaseDep
 ) -> WorkOrderDetail:
     """The responsible entity takes the order on (处理)."""
     with db.write() as session:
@@ -137,7 +137,9 @@ async def post_close(
 
 
 @router.post("/{order_id}/reopen", response_model=WorkOrderDetail, responses=errors(401, 403, 404, 409, 422))
-def post_reopen(order_id: OrderId, body: StepIn, request: Request, user: StaffDep, db: DatabaseDep) -> WorkOrderDetail:
+def post_reopen(
+    order_id: OrderId, body: StepBody, request: Request, user: StaffDep, db: DatabaseDep
+) -> WorkOrderDetail:
     """The closing does not convince: the order is open again (a note says why)."""
     with db.write() as session:
         reopen(session, order_id, user, body.note, utcnow())
@@ -145,7 +147,9 @@ def post_reopen(order_id: OrderId, body: StepIn, request: Request, user: StaffDe
 
 
 @router.post("/{order_id}/cancel", response_model=WorkOrderDetail, responses=errors(401, 403, 404, 409, 422))
-def post_cancel(order_id: OrderId, body: StepIn, request: Request, user: StaffDep, db: DatabaseDep) -> WorkOrderDetail:
+def post_cancel(
+    order_id: OrderId, body: StepBody, request: Request, user: StaffDep, db: DatabaseDep
+) -> WorkOrderDetail:
     with db.write() as session:
         cancel(session, order_id, user, body.note, utcnow())
     return _detail(request, db, order_id)

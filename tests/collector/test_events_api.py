@@ -170,10 +170,9 @@ def test_evidence_download_supports_ranges(world: World, local: bool):
         assert r.status_code == 206 and r.headers["content-type"].startswith("multipart/byteranges; boundary=")
         for first, last in ((0, 1), (5, 6)):
             assert f"Content-Range: bytes {first}-{last}/10000\r\n\r\n".encode() + video[first : last + 1] in r.content
-        # and refuses what it cannot parse, where the store's own code answers 416 or ignores the header
-        assert (get("bytes=5-1").status_code, get("items=0-1").status_code) == (400, 400)
     else:  # the whole file, which RFC 9110 allows
         assert r.status_code == 200 and r.content == video
-        assert (get("bytes=5-1").status_code, get("items=0-1").status_code) == (416, 200)
+    # a range that ends before it starts, or another unit: the header is ignored (RFC 9110), by either store
+    assert (get("bytes=5-1").status_code, get("items=0-1").status_code) == (200, 200)
     assert world.client.get(url).status_code == 401
     assert world.client.get(url, headers=world.device()).status_code == 401

@@ -1,14 +1,17 @@
-"""Pieces shared by the request and response bodies."""
+"""Pieces shared by the request and response bodies, and the parameters of their paths and queries."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from binwatch.collector.db.tables import ROW_ID_MAX
+from binwatch.collector.errors import Invalid
+from binwatch.events.schema import Moment
 
 
 class Request(BaseModel):
@@ -62,3 +65,34 @@ def parse_day(value: str) -> dt.date:
     if not within_days(day):
         raise ValueError(f"{day} is out of range")
     return day
+
+
+def check_days(since: dt.date | None, until: dt.date | None) -> None:
+    if since and until and since > until:
+        raise Invalid("since is after until")
+
+
+def _iso_day(value: object) -> object:
+    """A day in a query is ISO 8601 text. Pydantic reads digits as epoch seconds: ``since=1764720000`` was
+    2025-12-03, and a time of day in them a 422 about "zero time"."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_day(value)
+    except ValueError:
+        raise ValueError(f"expected a day as YYYY-MM-DD, from {FIRST_DAY} to {LAST_DAY}") from None
+
+
+# A ``+`` in a query string is a space once decoded: ``since=2026-11-20T09:30:00+08:00``, typed into curl or a
+# browser as it is, arrives as ``… 08:00``. No time reads that way otherwise, so the sign is put back.
+_DECODED_PLUS = re.compile(r"(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)")
+
+
+def _plus_restored(value: object) -> object:
+    if isinstance(value, str) and (match := _DECODED_PLUS.fullmatch(value)):
+        return f"{match[1]}+{match[2]}"
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_iso_day)]
+MomentQuery = Annotated[Moment, BeforeValidator(_plus_restored)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Body
 from pydantic import BaseModel, Field
 
 from binwatch.collector.api.defs.common import Request
@@ -203,6 +204,10 @@ class ReviewRequest(Request):
 
 class UndoRequest(Request):
     note: Note = ""
+
+
+# The note is optional, and so is the body that holds it: ``curl -X POST …/undo`` was "body: Field required".
+UndoBody = Annotated[UndoRequest, Body(default_factory=UndoRequest)]
 
 
 class ReviewManyRequest(Request):

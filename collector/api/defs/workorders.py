@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Body
 from pydantic import BaseModel, Field
 
 from binwatch.collector.api.defs.common import Request
@@ -28,6 +29,10 @@ class WorkOrderIn(Request):
 
 class StepIn(Request):
     note: Note = ""
+
+
+# A step without a note may be posted without a body (a reopening's note is required by the rules, which say so).
+StepBody = Annotated[StepIn, Body(default_factory=StepIn)]
 
 
 class PhotoOut(BaseModel):
