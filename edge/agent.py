@@ -47,6 +47,7 @@ from binwatch.edge.foreground import OpeningWatch
 from binwatch.edge.ground import GroundChange, GroundWatch
 from binwatch.edge.isolate import Box, Found, before_only, compare
 from binwatch.edge.landing import Footage
+from binwatch.edge.light import in_colour
 from binwatch.edge.modelcheck import verified
 from binwatch.edge.motion import NOISE_SIGMAS, MotionDetector, SmallFrame
 from binwatch.edge.outbox import Outbox
@@ -431,7 +432,12 @@ class Agent:
         """The verdict on one item of a disposal; ``window``, its own times within the disposal (its id,
         clip, announcement and schedule are the disposal's)."""
         decided = rules.decide(
-            b.config.category, consensus, segment.started_at, self.config.thresholds, self.config.schedule
+            b.config.category,
+            consensus,
+            segment.started_at,
+            self.config.thresholds,
+            self.config.schedule,
+            in_colour(frame),
         )
         said = b.early is not None and b.early.spoke(segment.started_at)  # as the item landed: said once
         if self.announcer is not None and self._last_t is not None and not said:

@@ -43,6 +43,7 @@ from binwatch.edge.crops import item_crops
 from binwatch.edge.flags import decide
 from binwatch.edge.foreground import Observation, OpeningWatch
 from binwatch.edge.isolate import compare
+from binwatch.edge.light import in_colour
 from binwatch.edge.motion import SmallFrame
 from binwatch.edge.region import Region, View, mean_view
 from binwatch.edge.timing import Timing
@@ -131,7 +132,7 @@ class EarlyVerdict:
         if consensus is None:
             return
         self.counts["classified"] += 1
-        flags = decide(self.bin.category, consensus, started_at, self.thresholds, self.schedule)
+        flags = decide(self.bin.category, consensus, started_at, self.thresholds, self.schedule, in_colour(frame))
         if not any(f in self.announcer.config.flags for f in flags):
             return
         self._flagged = started_at

@@ -6,7 +6,8 @@ use it for their truth; ``edge/simulator/truth.py`` states the rules again on pu
 simulator's ground truth cannot inherit a mistake from the code it measures), and ``decide``
 applies the rules to what the camera saw, passing on only what the consensus is confident of.
 Below the model's calibrated abstain threshold it accuses no one: a violation the rules would
-see in the top prediction becomes ``uncertain``, for a supervisor to judge. Both add
+see in the top prediction becomes ``uncertain``, for a supervisor to judge; so does one seen in a
+grey picture (a camera's infrared night mode, ``light.in_colour``). Both add
 ``off_hours`` from the site's schedule.
 """
 
@@ -46,17 +47,23 @@ def rule_flags(bin_category: str, item: str | None, at: datetime, schedule: Sche
 
 
 def decide(
-    bin_category: str, consensus: Consensus | None, at: datetime, thresholds: ThresholdConfig, schedule: ScheduleConfig
+    bin_category: str,
+    consensus: Consensus | None,
+    at: datetime,
+    thresholds: ThresholdConfig,
+    schedule: ScheduleConfig,
+    colour: bool = True,
 ) -> list[Flag]:
     """The flags for what the camera saw: a rule sees only what an agreeing consensus is confident of,
-    and below the abstain threshold (the site's, else the model's) a suspected violation is ``uncertain``."""
+    and below the abstain threshold (the site's, else the model's), or without ``colour``, a suspected
+    violation is ``uncertain``."""
     flags = []
     if consensus is not None:
         contaminant_likely = consensus.contaminant_probability >= thresholds.contamination_confidence
         abstain_below = thresholds.abstain_confidence
         if abstain_below is None:
             abstain_below = consensus.abstain_below
-        if abstains(consensus.top.category_score, abstain_below):
+        if abstains(consensus.top.category_score, abstain_below) or not colour:
             suspected = item_flags(bin_category, consensus.top.category, contaminant_likely)
             flags = [Flag.UNCERTAIN] if suspected else []
         else:

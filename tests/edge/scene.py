@@ -121,8 +121,17 @@ def _passer_by(frame: np.ndarray, t: float) -> None:
     cv2.circle(frame, (x, 300), 20, SKIN, -1, cv2.LINE_AA)
 
 
-def render(path: Path, drops: list[Drop], duration_s: float, seed: int = 0, scale: int = 1, fps: float = FPS) -> Path:
-    """Write the scene to ``path`` (MP4)."""
+def render(
+    path: Path,
+    drops: list[Drop],
+    duration_s: float,
+    seed: int = 0,
+    scale: int = 1,
+    fps: float = FPS,
+    tint: tuple[int, int, int] | None = None,
+) -> Path:
+    """Write the scene to ``path`` (MP4); with ``tint``, grey as a camera's infrared night mode sends it,
+    each channel offset by the tint as an encoder may leave it."""
     rng = np.random.default_rng(seed)
     background = _background(rng)
     images = {d.item: _item_image(d.item) for d in drops if d.item}
@@ -151,7 +160,11 @@ def render(path: Path, drops: list[Drop], duration_s: float, seed: int = 0, scal
         _passer_by(frame, t)
         if scale != 1:
             frame = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
-        writer.write(np.clip(frame + noise[index % len(noise)], 0, 255).astype(np.uint8))
+        frame = np.clip(frame + noise[index % len(noise)], 0, 255).astype(np.uint8)
+        if tint is not None:
+            grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.int16)[..., None] + np.int16(tint)
+            frame = np.clip(grey, 0, 255).astype(np.uint8)
+        writer.write(frame)
     writer.release()
     return path
 

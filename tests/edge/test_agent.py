@@ -14,7 +14,7 @@ from binwatch.edge.outbox import Outbox
 from binwatch.edge.storage import Layout
 from binwatch.events.schema import EvidenceKind, Flag
 from tests.edge import scene
-from tests.edge.conftest import DROPS
+from tests.edge.conftest import DROPS, DURATION_S
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,19 @@ def test_flags_match_the_rules_for_what_was_dropped(offline_events):
     predicted = [e.prediction.category for e in sorted(events, key=lambda e: e.started_at)]
     assert predicted == [t["category"] for t in expected]
     assert all(e.prediction.frames == config.thresholds.consensus_crops for e in events)
+
+
+def test_in_a_grey_night_picture_a_suspected_violation_is_uncertain(tmp_path):
+    """A camera in infrared night mode sends grey frames; the model, trained on colour, would accuse by them."""
+    video = scene.render(tmp_path / "night.mp4", DROPS, DURATION_S, tint=(0, 2, 5))
+    config = scene.site(tmp_path, video)
+    events = sorted(run_offline(config, video), key=lambda e: e.started_at)
+    expected = scene.truth(DROPS, config)
+    assert [e.bin_id for e in events] == [t["bin_id"] for t in expected]
+    got = [[f.value for f in e.flags] for e in events]
+    assert all(f in ([], ["uncertain"]) for f in got), got  # no one accused
+    violations = [f for f, t in zip(got, expected, strict=True) if t["flags"]]
+    assert len(violations) == 3 and all(f == ["uncertain"] for f in violations), got  # each left to a supervisor
 
 
 def test_outside_the_allowed_hours_every_disposal_is_flagged(scene_video, tmp_path):
