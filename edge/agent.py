@@ -209,7 +209,10 @@ class Agent:
             for b in self.bins:
                 seen = b.watch.update(small, seconds)
                 was_idle = b.segmenter.started_at is None
-                role, segment = b.segmenter.update(t, seen.moving, seen.over_rim, seen.reaching_in, seen.reaching_far)
+                ring = 0.0 if small.exposure_step else seen.moving_band  # a step of the light moves all of it
+                role, segment = b.segmenter.update(
+                    t, seen.moving, seen.over_rim, seen.reaching_in, seen.reaching_far, ring
+                )
                 if was_idle and (segment is not None or b.segmenter.started_at is not None):
                     b.before, b.still = list(b.reference), deque(maxlen=STILL_VIEWS)
                     b.footage.reset()

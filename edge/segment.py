@@ -3,7 +3,9 @@
 A disposal starts when the share of the opening that moves, or that is covered by something
 reaching over the rim, stays at or above the on-threshold for ``start_frames`` frames (a single
 flicker does not start one; an arm in the dark, too dim to show as motion, still covers the
-opening). It ends only
+opening). Something came in if it reached over the rim, or if the opening moved just after the ring
+around it did (an item thrown from a step away crosses the rim between two frames); after a disposal
+cut short, only motion starts the next one, not what stays over the rim. It ends only
 when both hold: the opening has been quiet (below the off-threshold, half the on-threshold)
 for ``settle_s`` seconds, and nothing has reached over its rim for ``CLEAR_S`` seconds. A hand
 that hesitates over the opening, a person leaning over the bin or standing in front of it,
@@ -55,7 +57,7 @@ class Segment:
     started_at: datetime
     ended_at: datetime  # the last motion in the opening or over its rim
     settled: bool  # False: cut short (too long, or the stream ended) while the opening was busy
-    reached_in: bool  # something came over the rim during it (an item cannot arrive otherwise)
+    reached_in: bool  # something came over the rim (or through the ring around it) during it: else no item came
     reach_s: float = 0.0  # how long something reaching over the rim covered the opening (on-threshold)
     reaches: tuple[tuple[datetime, datetime], ...] = ()  # from when to when a hand was in the far half
 
@@ -146,7 +148,9 @@ class Segmenter:
         self._run: list[datetime] = []  # times of the frames in a row at or above the on-threshold, while idle
         self._reached = False  # the run began with something over the rim
         self._current: _Disposal | None = None
-        self._blocked = False  # after a cut: no new disposal until the opening has been calm
+        self._blocked = False  # after a cut: only motion starts a new disposal, until the opening has been calm
+        self._ring_moved: datetime | None = None  # the latest frame the ring around the opening moved
+        self._moved_at: datetime | None = None  # while blocked: the latest frame the opening moved (on-threshold)
 
     @property
     def started_at(self) -> datetime | None:
@@ -154,20 +158,34 @@ class Segmenter:
         return self._current.started_at if self._current is not None else None
 
     def update(
-        self, t: datetime, moving: float, over_rim: bool = False, reaching_in: float = 0.0, reaching_far: float = 0.0
+        self,
+        t: datetime,
+        moving: float,
+        over_rim: bool = False,
+        reaching_in: float = 0.0,
+        reaching_far: float = 0.0,
+        moving_ring: float = 0.0,
     ) -> tuple[Role, Segment | None]:
-        """One frame: the share of the opening ``moving``, whether something is ``over_rim``, and the
-        share of the opening it covers (``reaching_in``) and of its far half (``reaching_far``)."""
+        """One frame: the share of the opening ``moving``, whether something is ``over_rim``, the share of
+        the opening it covers (``reaching_in``) and of its far half (``reaching_far``), and the share of the
+        ring around the opening that moved (``moving_ring``)."""
+        if moving_ring >= self.on:
+            self._ring_moved = t
+        # An item thrown in from a step away crosses the rim between two frames, never seen on it: what moves
+        # in the opening just after something moved in the ring around it came in from outside as well.
+        ring = self._ring_moved is not None and (t - self._ring_moved).total_seconds() <= CLEAR_S
+        came_in = over_rim or (ring and moving >= self.on)
         current = self._current
         if current is None:
-            return self._idle(t, moving, over_rim, reaching_in), None
+            return self._idle(t, moving, over_rim, reaching_in, came_in), None
         dt = (t - current.last_seen).total_seconds()
         if reaching_in >= self.on:
             current.reach_s += dt
         current.track_reach(t, dt, reaching_far, self.on, self.off)
         current.last_seen = t
         if over_rim:
-            current.last_over, current.reached_in = t, True
+            current.last_over = t
+        current.reached_in |= came_in
         if moving >= self.off:
             current.last_motion = t
         if (t - current.started_at).total_seconds() >= self.max_event_s:
@@ -179,7 +197,7 @@ class Segmenter:
             return Role.STILL, self._finish(current, max(current.last_motion, current.last_over), settled=True)
         return (Role.MOTION if busy else Role.STILL), None
 
-    def _idle(self, t: datetime, moving: float, over_rim: bool, reaching_in: float) -> Role:
+    def _idle(self, t: datetime, moving: float, over_rim: bool, reaching_in: float, came_in: bool) -> Role:
         entering = max(moving, reaching_in)
         if entering < self.off:
             self._run.clear()
@@ -187,22 +205,35 @@ class Segmenter:
                 return Role.MOTION
             self._blocked = False
             return Role.REFERENCE
-        if entering < self.on or self._blocked:
+        stirred = self._stirred(t, moving)
+        if self._blocked and moving >= self.on:
+            self._moved_at = t
+        if entering < self.on or (self._blocked and not stirred):
             self._run.clear()
             return Role.MOTION
         if not self._run:
             self._reached = False
         self._run.append(t)
-        self._reached |= over_rim
+        self._reached |= came_in
         if len(self._run) >= self.start_frames:
             start = self._run[0]
             self._current = _Disposal(start, t, t if self._reached else start, t, self._reached)
             self._run.clear()
         return Role.MOTION
 
+    def _stirred(self, t: datetime, moving: float) -> bool:
+        """After a cut, while something stays over the rim (a bystander, a swaying shadow), a disposal starts
+        only from motion that follows ``settle_s`` below the on-threshold: a hand coming, not the endless
+        motion that was cut.
+        A disposal while the opening stays covered is still one."""
+        if moving < self.on:
+            return False
+        calm = self._moved_at is None or (t - self._moved_at).total_seconds() >= self.settle_s
+        return bool(self._run) or calm
+
     def _finish(self, disposal: _Disposal, ended_at: datetime, settled: bool) -> Segment:
         self._current = None
-        self._blocked = not settled
+        self._blocked, self._moved_at = not settled, disposal.last_motion
         disposal.end_reach()
         return Segment(disposal.started_at, ended_at, settled, disposal.reached_in, disposal.reach_s, disposal.hands())
 

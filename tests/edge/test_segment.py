@@ -19,13 +19,14 @@ DATA = Path(__file__).parent / "data"
 
 
 def feed(steps, start_frames=2, settle_s=1.0, max_event_s=30.0, on=0.02):
-    """Run a segmenter over per-frame (moving, over_rim, reaching_in) steps (a bare number: moving);
-    return (roles, segments as (start, end, settled, reached_in) frame indices)."""
+    """Run a segmenter over per-frame (moving, over_rim, reaching_in[, moving_ring]) steps (a bare number:
+    moving); return (roles, segments as (start, end, settled, reached_in) frame indices)."""
     segmenter = Segmenter(on, start_frames, settle_s, max_event_s)
     roles, segments = [], []
     for i, step in enumerate(steps):
-        moving, over, reaching = step if isinstance(step, tuple) else (step, False, 0.0)
-        role, segment = segmenter.update(OFFLINE_START + timedelta(seconds=i / FPS), moving, over, reaching)
+        moving, over, reaching, ring = (*step, 0.0)[:4] if isinstance(step, tuple) else (step, False, 0.0, 0.0)
+        t = OFFLINE_START + timedelta(seconds=i / FPS)
+        role, segment = segmenter.update(t, moving, over, reaching, moving_ring=ring)
         roles.append(role)
         if segment:
             segments.append((_index(segment.started_at), _index(segment.ended_at), segment.settled, segment.reached_in))
@@ -79,6 +80,18 @@ def test_motion_that_never_came_over_the_rim_is_marked_so():
     assert segments == [(5, 8, True, False)]
 
 
+def test_an_item_thrown_in_from_a_step_away_came_in_through_the_ring():
+    # At 15 fps a throw crosses the rim between two frames: the ring around the opening moves, then the opening.
+    thrown = [(0.0, False, 0.0, 0.05), (0.3, False, 0.0, 0.0), (0.2, False, 0.0, 0.0)]
+    _, segments = feed([QUIET] * 5 + thrown + [QUIET] * 15)
+    assert segments == [(6, 7, True, True)]
+    # The ring moving long before (a passer-by), or only a little: the contents settling, as before.
+    _, segments = feed([QUIET] * 5 + [(0.0, False, 0.0, 0.05)] + [QUIET] * 5 + thrown[1:] + [QUIET] * 15)
+    assert segments == [(11, 12, True, False)]
+    _, segments = feed([QUIET] * 5 + [(0.0, False, 0.0, 0.01)] + thrown[1:] + [QUIET] * 15)
+    assert segments == [(6, 7, True, False)]
+
+
 def test_between_the_thresholds_motion_continues_but_does_not_start():
     # Hysteresis: 0.015 is below the on-threshold (0.02) but above the off-threshold (0.01).
     _, segments = feed([QUIET] * 5 + [0.015] * 10 + [QUIET] * 15)
@@ -97,6 +110,18 @@ def test_endless_motion_is_cut_and_no_new_segment_starts_until_quiet():
     assert segments[0] == (3, 23, False, True)
     # After the cut the bin waits for quiet (frame 63) before it arms again.
     assert segments[1:] == [(65, 68, True, True)]
+
+
+def test_after_a_cut_a_hand_coming_starts_a_disposal_though_the_opening_stays_covered():
+    # A swaying shadow or a bystander keeps a third of the opening covered, barely moving, and the disposal
+    # going on is cut; a hand's motion after a calm is a disposal of its own, not lost until the cover goes.
+    shade = (0.004, True, 0.3)
+    steps = [QUIET] * 3 + [ARM] * 5 + [shade] * 40 + [(0.3, True, 0.5)] * 4 + [shade] * 40
+    _, segments = feed(steps, max_event_s=2.0)
+    assert segments[:2] == [(3, 23, False, True), (48, 68, False, True)]
+    # Without the hand, the shade alone starts nothing after the cut.
+    _, segments = feed([QUIET] * 3 + [ARM] * 5 + [shade] * 84, max_event_s=2.0)
+    assert segments == [(3, 23, False, True)]
 
 
 def test_close_reports_a_disposal_in_progress():
