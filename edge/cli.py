@@ -51,7 +51,8 @@ def register(sub) -> None:
         "eval",
         help="run the agent offline on scenes and score it against their truth",
         description="Score one scene (--video, --truth, --config) or several (--scene DIR, each holding scene.mp4, "
-        "truth.json and site.toml); several scenes also get a table with one row per condition.",
+        "truth.json and site.toml); several scenes also get a table with one row per condition. What each "
+        "figure and each field of the --json report means: edge/simulator/README.md, 'Scoring'.",
     )
     evaluate.add_argument("--video", type=Path)
     evaluate.add_argument("--truth", type=Path, help="the scenario's ground truth (JSON)")
