@@ -123,18 +123,21 @@ def channel_max(image: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
 
 
-GREY_CHROMA = 1.5  # mean colour difference, the picture's own tint taken off, of a picture without colour
+COLOURED = 4.0  # colour difference from the picture's own tint (its median) that a coloured thing shows
+COLOURED_SHARE = 0.005  # of the picture: a dim green bin in a corner at night is 1 %, an infrared picture 0
 COLOUR_WIDTH = 64  # pixels across: the picture's colour, not its noise
 
 
 def in_colour(frame: np.ndarray) -> bool:
     """Whether the camera sees colour. At night many cameras switch to infrared and send a grey picture
     (an encoder may tint it evenly); the model learnt categories from colour photos (a green peel, a red
-    battery), and on grey ones it reads them wrongly with confidence. Drop-off points are never grey all
-    over: the bins are coloured by category."""
+    battery), and on grey ones it reads them wrongly with confidence. A colour picture shows some coloured
+    thing, however dim or small: the bins are coloured by category. Counting the pixels that differ in colour
+    from the picture's tint, not their mean, keeps a mostly grey scene with one dim bin in colour."""
     if frame.ndim != 3 or frame.shape[2] != 3:
         return False
     h, w = frame.shape[:2]
     small = cv2.resize(frame, (COLOUR_WIDTH, max(1, round(COLOUR_WIDTH * h / w))), interpolation=cv2.INTER_AREA)
     chroma = cv2.transform(small.astype(np.float32), _LUMA_CHROMA)[..., 1:].reshape(-1, 2)
-    return float(np.abs(chroma - np.median(chroma, axis=0)).sum(axis=1).mean()) >= GREY_CHROMA
+    off_tint = np.abs(chroma - np.median(chroma, axis=0)).sum(axis=1)
+    return float(np.mean(off_tint > COLOURED)) >= COLOURED_SHARE

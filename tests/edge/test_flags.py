@@ -11,6 +11,7 @@ from binwatch.datasets import taxonomy
 from binwatch.edge.config import ScheduleConfig, ThresholdConfig
 from binwatch.edge.consensus import combine
 from binwatch.edge.flags import decide, rule_flags, within_hours
+from binwatch.edge.light import in_colour
 from binwatch.events.schema import Flag
 
 CST = timezone(timedelta(hours=8))
@@ -116,3 +117,25 @@ def test_hours_are_read_in_the_sites_time_zone():
     utc_morning = datetime(2026, 1, 5, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
     assert within_hours(utc_morning, ScheduleConfig(allowed_hours=["07:00-09:00"]))
     assert not within_hours(utc_morning, ScheduleConfig(allowed_hours=["07:00-09:00"], timezone="Europe/Berlin"))
+
+
+def test_a_grey_picture_is_told_from_a_dim_or_mostly_grey_colour_one():
+    """Infrared night pictures are grey all over (tinted evenly by the coder, and noisy); a colour one shows some
+    coloured thing, as a dim green bin in the corner of a concrete yard at night."""
+    rng = np.random.default_rng(0)
+    yard = np.full((720, 1280, 3), 110.0) + rng.normal(0, 3, (720, 1280, 1)) + rng.normal(0, 1.5, (720, 1280, 3))
+    yard[300:500, 500:700] = 85  # a grey bin
+    infrared = np.clip(yard.mean(axis=2, keepdims=True) + rng.normal(0, 6, (720, 1280, 1)) + (0, 2, 5), 0, 255)
+    assert not in_colour(infrared.astype(np.uint8))
+    assert not in_colour(np.zeros((720, 1280), np.uint8))  # one channel
+    night = yard.copy()
+    night[100:196, 100:196] = (45, 60, 45)  # 1 % of the picture
+    assert in_colour(np.clip(night, 0, 255).astype(np.uint8))
+    assert in_colour(np.clip(night * (0.8, 1.0, 1.25), 0, 255).astype(np.uint8))  # under sodium light
+
+
+def test_a_suspected_violation_seen_without_colour_is_uncertain(classifier):
+    battery = crops(classifier.meta, *[("battery", 0.95)] * 3)
+    assert decide("kitchen", battery, NOON, THRESHOLDS, ANY_TIME) == [Flag.MIXED_DISPOSAL]
+    assert decide("kitchen", battery, NOON, THRESHOLDS, ANY_TIME, colour=False) == [Flag.UNCERTAIN]
+    assert decide("hazardous", battery, NOON, THRESHOLDS, ANY_TIME, colour=False) == []
