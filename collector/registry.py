@@ -26,6 +26,7 @@ from binwatch.collector.spool import Spooled, measure_file
 # A serialised ONNX ModelProto starts with field 1 (ir_version, a varint): the byte 0x08.
 ONNX_FIRST_BYTE = 0x08
 MAX_METRICS_CHARS = 64 * 1024
+MAX_METRICS_DEPTH = 32  # Pydantic refuses to serialise past 255 levels: stored, every list of the models was a 500
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,8 @@ def parse_metrics(text: str) -> dict:
 
     They are stored and shown as JSON, so they must be what JSON can carry: Python's parser also
     reads a lone surrogate (``"\\ud800"``), which UTF-8 cannot encode, and ``1e999``, which is
-    infinity. Stored, either made every later list of the models a 500; nesting deep enough to
-    exhaust the parser's recursion was a 500 at once."""
+    infinity. Stored, either made every later list of the models a 500, as did nesting past 255 levels;
+    nesting deep enough to exhaust the parser's recursion was a 500 at once."""
     if len(text) > MAX_METRICS_CHARS:
         raise Invalid(f"metrics are longer than {MAX_METRICS_CHARS} characters")
     try:
@@ -58,7 +59,19 @@ def parse_metrics(text: str) -> dict:
         raise Invalid("metrics are nested too deeply") from None
     if not isinstance(metrics, dict):
         raise Invalid("metrics must be a JSON object")
+    if _nesting(metrics) > MAX_METRICS_DEPTH:
+        raise Invalid("metrics are nested too deeply")
     return metrics
+
+
+def _nesting(value: object) -> int:
+    """How deep objects and lists nest in ``value``, level by level (no recursion: the parser may have read
+    hundreds of levels)."""
+    depth, level = 0, [value]
+    while containers := [x for x in level if isinstance(x, dict | list)]:
+        depth += 1
+        level = [v for x in containers for v in (x.values() if isinstance(x, dict) else x)]
+    return depth
 
 
 def _no_constant(name: str):

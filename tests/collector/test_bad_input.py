@@ -124,6 +124,7 @@ def test_a_review_note_with_a_lone_surrogate_is_422(world: World):
         ('{"top1": 1e999}', "too large a number"),
         ('{"top1": -1e999}', "too large a number"),
         ('{"a": ' + "[" * 20_000 + "]" * 20_000 + "}", "nested too deeply"),
+        ('{"a":' * 256 + "1" + "}" * 256, "nested too deeply"),  # parsed, but past Pydantic's serialising depth
     ],
 )
 def test_model_metrics_that_json_cannot_carry_are_422_and_the_models_still_list(world: World, metrics, said):
