@@ -2,8 +2,8 @@
 
 - ``HEAD`` is answered as ``GET`` without the body. RFC 9110 asks every server to support it;
   FastAPI's routes answer it 405, which broke uptime monitors, ``curl -I`` and download managers
-  that ask a file's size before fetching it in ranges. The route runs as for ``GET`` and its body
-  is dropped: HEAD requests are rare, and one code path cannot answer them differently.
+  that ask a file's size before fetching it in ranges. The route runs as for ``GET``, one code path
+  for both, and is stopped at its first piece of body: a clip or a model is not read for nothing.
 - A trailing slash on an API path is dropped. FastAPI answered ``POST /api/v1/events/`` with a
   307 redirect and no body: ``curl -X POST`` does not follow it and exits 0, so the event was
   silently not sent, and behind a TLS proxy the redirect named ``http://``. The pages keep the
@@ -12,7 +12,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class _HeadersSent(Exception):
+    """Raised into the route at its first piece of body, once the headers have gone."""
 
 
 class HeadAsGet:
@@ -25,11 +31,14 @@ class HeadAsGet:
             return
 
         async def headers_only(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                message = {**message, "body": b""}
-            await send(message)
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            raise _HeadersSent
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        with contextlib.suppress(_HeadersSent):
+            await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 class TrailingSlash:
