@@ -41,7 +41,7 @@ _CONTROL = re.compile(f"[{CONTROL}]")
 # there, and they would count on days long gone. binwatch enforces the Zhumadian regulation of 2024.
 EARLIEST = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 _MAX_INT = 2**63 - 1
-_STORED = select(EventRow.body_sha256, EventRow.received_at).where(EventRow.id == bindparam("event_id"))
+_STORED = select(EventRow.body_sha256, EventRow.body, EventRow.received_at).where(EventRow.id == bindparam("event_id"))
 _MISSING = (
     select(EvidenceFile.kind)
     .where(EvidenceFile.event_id == bindparam("event_id"), EvidenceFile.uploaded_at.is_(None))
@@ -66,7 +66,9 @@ class Ingested:
 
 
 def canonical_body(event: Event) -> tuple[str, str]:
-    """The event as the collector stores it, and its SHA-256: equal events give equal bodies."""
+    """The event as the collector stores it, and its SHA-256: equal events give equal bodies. The same times
+    written with another UTC offset (a client that sends ``+08:00`` where the first try sent ``Z``) give
+    another body for the same event, so a body that differs is compared as an event before it is refused."""
     body = event.model_dump_json()
     return body, hashlib.sha256(body.encode("utf-8")).hexdigest()
 
@@ -138,7 +140,7 @@ def ingest_event(connection: Connection, device: DeviceIdentity, event: Event, *
     event_id = str(event.event_id)
     stored = connection.execute(_STORED, {"event_id": event_id}).first()
     if stored is not None:
-        if stored.body_sha256 != digest:
+        if stored.body_sha256 != digest and Event.model_validate_json(stored.body) != event:
             raise Conflict(f"event {event_id} was already received with a different body")
         missing = connection.execute(_MISSING, {"event_id": event_id}).scalars().all()
         return Ingested(event.event_id, stored.received_at, False, [EvidenceKind(kind) for kind in missing])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -48,6 +49,23 @@ def test_same_event_again_returns_the_stored_result(world: World):
     )
     assert again.status_code == 200
     assert again.json() == {**first, "duplicate": True}
+    assert count_events(world) == 1
+
+
+def test_the_same_times_written_with_another_offset_are_the_same_event(world: World):
+    """A client that re-serialises the event (``+08:00`` where the first try sent UTC) resends, not changes, it."""
+    body = make_event()
+    first = world.post_event(body)
+    local = {
+        key: dt.datetime.fromisoformat(body[key]).astimezone(dt.timezone(dt.timedelta(hours=8))).isoformat()
+        for key in ("started_at", "ended_at")
+    }
+    assert local["started_at"] != body["started_at"]
+    again = world.client.post("/api/v1/events", json={**body, **local}, headers=world.device())
+    assert again.status_code == 200 and again.json() == {**first, "duplicate": True}
+    later = dt.datetime.fromisoformat(body["ended_at"]) + dt.timedelta(seconds=1)
+    moved = world.client.post("/api/v1/events", json={**body, "ended_at": later.isoformat()}, headers=world.device())
+    assert moved.status_code == 409
     assert count_events(world) == 1
 
 
