@@ -440,7 +440,7 @@ class Agent:
             segment.started_at,
             self.config.thresholds,
             self.config.schedule,
-            in_colour(frame),
+            consensus is None or in_colour(frame),  # without a consensus there is nothing to judge by colour
         )
         said = b.early is not None and b.early.spoke(segment.started_at)  # as the item landed: said once
         if self.announcer is not None and self._last_t is not None and not said:
